@@ -1,0 +1,59 @@
+"""GET /api/public/health and GET /api/public/projects (Langfuse API contract §1)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Router, get
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.response import Response
+
+from app import __version__
+from app.api.guards import require_api_key
+from app.auth.caller import Caller
+from app.errors import NotFound
+from app.storage import Storage
+from app.storage.postgres import accounts
+
+
+@get("/health", opt={"public": True})
+async def health(
+    state: State,
+    fail_if_database_unavailable: Annotated[bool, Parameter(query="failIfDatabaseUnavailable")] = False,
+) -> Response[dict[str, Any]]:
+    """Report liveness; with failIfDatabaseUnavailable=true, 503 unless every store answers."""
+    body: dict[str, Any] = {"status": "OK", "version": __version__}
+    if fail_if_database_unavailable:
+        storage: Storage = state.storage
+        checks = await storage.health()
+        if not all(checks.values()):
+            return Response({"status": "Database not available", "version": __version__, "checks": checks}, status_code=503)
+    return Response(body)
+
+
+@get("/projects")
+async def projects(request: Request[Any, Any, State]) -> dict[str, Any]:
+    """The project the API key belongs to, in the Langfuse shape."""
+    caller: Caller = request.state.caller
+    storage: Storage = request.app.state.storage
+    found = await accounts.fetch_project(storage.postgres, caller.project_id)
+    if found is None:
+        raise NotFound("project not found")
+    project, org = found
+    return {
+        "data": [
+            {
+                "id": project.id,
+                "name": project.name,
+                "organization": {"id": org.id, "name": org.name},
+                "metadata": {},
+                "retentionDays": project.retention_days,
+            }
+        ]
+    }
+
+
+def public_router() -> Router:
+    """The /api/public router with Basic auth on every route but health."""
+    return Router(path="/api/public", route_handlers=[health, projects], guards=[require_api_key])

@@ -1,0 +1,59 @@
+"""Account operations shared by the CLI, GraphQL and the UI: projects, users, memberships."""
+
+from __future__ import annotations
+
+from app.auth.passwords import hash_password
+from app.errors import InvalidInput, NotFound
+from app.storage import Storage
+from app.storage.postgres import accounts
+from app.storage.postgres.models import Organization, Project, Role, User
+
+MAX_NAME = 255
+
+
+def _name(value: str, field: str) -> str:
+    value = value.strip()
+    if not value or len(value) > MAX_NAME:
+        raise InvalidInput(f"{field} must be 1 to {MAX_NAME} characters")
+    return value
+
+
+async def ensure_organization(storage: Storage, name: str) -> Organization:
+    """Find an organization by name, creating it if missing."""
+    name = _name(name, "organization name")
+    return await accounts.find_organization(storage.postgres, name) or await accounts.create_organization(
+        storage.postgres, name
+    )
+
+
+async def ensure_project(storage: Storage, organization: Organization, name: str) -> Project:
+    """Find a project by name in an organization, creating it if missing."""
+    name = _name(name, "project name")
+    existing = await accounts.find_project(storage.postgres, organization.id, name)
+    return existing or await accounts.create_project(storage.postgres, organization.id, name)
+
+
+async def resolve_project(storage: Storage, ref: str) -> Project:
+    """Find a project by id, or by name when exactly one project has that name."""
+    found = await accounts.fetch_project(storage.postgres, ref)
+    if found is not None:
+        return found[0]
+    matches = await accounts.find_projects_by_name(storage.postgres, ref)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InvalidInput(f"several projects are named {ref!r}; pass the project id instead")
+    raise NotFound(f"no project with id or name {ref!r}")
+
+
+async def create_user(
+    storage: Storage, email: str, password: str, organization: Organization | None, role: Role
+) -> User:
+    """Create a user with a hashed password, optionally as a member of an organization."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InvalidInput("email must be an address like name@example.com")
+    user = await accounts.create_user(storage.postgres, email, hash_password(password))
+    if organization is not None:
+        await accounts.set_membership(storage.postgres, user.id, organization.id, role)
+    return user

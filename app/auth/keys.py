@@ -1,0 +1,118 @@
+"""Project API keys: issue (secret shown once, stored hashed), revoke, and authenticate HTTP Basic."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from app.auth.caller import Caller
+from app.errors import NotFound, Unauthorized
+from app.storage import Storage
+from app.storage.postgres import accounts
+from app.storage.postgres.models import ApiKey, Role
+
+# API-key callers may read and write project data but not manage keys or members.
+API_KEY_ROLE = Role.MEMBER
+_MAX_PART = 255
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new key pair; `secret_key` exists only here and is never stored."""
+
+    key: ApiKey
+    secret_key: str
+
+
+def hash_secret(secret: str) -> str:
+    """Hash a secret key. Issued secrets carry 122 random bits, so a fast hash cannot be brute-forced
+    and keeps authentication under a millisecond; passwords (low entropy) use argon2 instead."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def display_secret(secret: str) -> str:
+    return f"{secret[:6]}...{secret[-4:]}"
+
+
+def _cache_key(public_key: str) -> str:
+    return f"apikey:{hashlib.sha256(public_key.encode()).hexdigest()}"
+
+
+async def issue_api_key(
+    storage: Storage,
+    project_id: str,
+    note: str | None = None,
+    public_key: str | None = None,
+    secret_key: str | None = None,
+) -> IssuedKey:
+    """Create a key for a project; generated as pk-lh-…/sk-lh-… unless both parts are given."""
+    public_key = public_key or f"pk-lh-{secrets.token_hex(16)}"
+    secret_key = secret_key or f"sk-lh-{secrets.token_hex(16)}"
+    key = await accounts.create_api_key(
+        storage.postgres, project_id, public_key, hash_secret(secret_key), display_secret(secret_key), note
+    )
+    return IssuedKey(key, secret_key)
+
+
+async def revoke_api_key(storage: Storage, project_id: str, public_key: str) -> ApiKey:
+    """Revoke a key of this project and drop it from the cache at once."""
+    key = await accounts.revoke_api_key(storage.postgres, project_id, public_key)
+    if key is None:
+        raise NotFound("no API key with this public key in the project")
+    await storage.cache.delete(_cache_key(public_key))
+    return key
+
+
+def parse_basic(header: str | None) -> tuple[str, str]:
+    """Split an `Authorization: Basic …` header into (public key, secret key) or raise Unauthorized."""
+    if not header:
+        raise Unauthorized(
+            "No authorization header. Use HTTP Basic auth with your public key as username "
+            "and your secret key as password."
+        )
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not value:
+        raise Unauthorized("Unsupported authorization scheme; use HTTP Basic auth (public key : secret key).")
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthorized("Malformed Basic authorization header: not valid base64 of 'publicKey:secretKey'.")
+    public_key, sep, secret_key = decoded.partition(":")
+    if not sep or not public_key or not secret_key or max(len(public_key), len(secret_key)) > _MAX_PART:
+        raise Unauthorized("Malformed Basic authorization header: expected 'publicKey:secretKey'.")
+    return public_key, secret_key
+
+
+async def authenticate_basic(storage: Storage, header: str | None) -> Caller:
+    """Resolve Basic credentials to a project caller; the key is looked up through the Redis cache."""
+    public_key, secret_key = parse_basic(header)
+    entry = await storage.cache.get(_cache_key(public_key))
+    if entry is None:
+        key = await accounts.find_api_key(storage.postgres, public_key)
+        found = None if key is None or key.revoked_at else await accounts.fetch_project(storage.postgres, key.project_id)
+        if key is None or found is None:
+            raise Unauthorized("Invalid credentials: unknown or revoked public key, or wrong secret key.")
+        entry = {
+            "key_id": key.id,
+            "project_id": key.project_id,
+            "organization_id": found[1].id,
+            "secret_hash": key.secret_hash,
+        }
+        await storage.cache.set(_cache_key(public_key), entry, storage.settings.api_key_cache_seconds)
+    if not hmac.compare_digest(hash_secret(secret_key), str(entry["secret_hash"])):
+        raise Unauthorized("Invalid credentials: unknown or revoked public key, or wrong secret key.")
+    return Caller(
+        project_id=str(entry["project_id"]),
+        organization_id=str(entry["organization_id"]),
+        role=API_KEY_ROLE,
+        api_key_id=str(entry["key_id"]),
+    )
+
+
+async def forget_cached_key(storage: Storage, public_key: str) -> None:
+    """Drop a key's cache entry (after its secret changed)."""
+    await storage.cache.delete(_cache_key(public_key))

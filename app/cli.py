@@ -1,0 +1,213 @@
+"""The `langhouse` command: serve | worker | migrate | project | keys | users."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from app.errors import AppError, DataDirInUse
+from app.settings import Settings
+from app.storage import Storage, open_storage
+from app.storage.embedded import DataDirLock
+from app.storage.postgres.models import Role
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but SIGINT/SIGTERM only ask it to stop: the stores close after it returns."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+async def _serve_async(settings: Settings) -> None:
+    from app.main import create_app, run_platform
+
+    async with open_storage(settings) as storage, run_platform(storage, settings):
+        config = uvicorn.Config(
+            create_app(settings, storage),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+            server_header=False,
+        )
+        server = _Server(config)
+        await server.serve()
+        if not server.started:
+            raise AppError(f"could not listen on {settings.host}:{settings.port} (is the port in use?)")
+    print("Langhouse stopped.", file=sys.stderr)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    if settings.uses_data_dir and DataDirLock(settings.data_dir / "langhouse.lock").is_held_elsewhere():
+        raise DataDirInUse(
+            f"Another Langhouse server is already using the data directory {settings.data_dir.resolve()}. "
+            "Stop it first, or set LANGHOUSE_DATA_DIR to another directory."
+        )
+    asyncio.run(_serve_async(settings))
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> None:
+    from app.jobs.worker import run_standalone
+
+    asyncio.run(run_standalone(settings))
+
+
+async def _with_storage(settings: Settings, fn: Callable[[Storage], Awaitable[None]], clickhouse: bool) -> None:
+    async with open_storage(settings, clickhouse=clickhouse) as storage:
+        if clickhouse:
+            await storage.migrate()
+        elif settings.migrate_on_start:
+            await storage.postgres.migrate()
+        await fn(storage)
+
+
+def _admin(fn: Callable[[Storage, argparse.Namespace], Awaitable[None]], clickhouse: bool = False) -> Any:
+    def run(settings: Settings, args: argparse.Namespace) -> None:
+        asyncio.run(_with_storage(settings, lambda storage: fn(storage, args), clickhouse))
+
+    return run
+
+
+async def _migrate(storage: Storage, args: argparse.Namespace) -> None:
+    print("migrations applied: Postgres at revision", await storage.postgres.current_revision())
+
+
+async def _project_create(storage: Storage, args: argparse.Namespace) -> None:
+    from app.auth import accounts
+    from app.storage.postgres import accounts as repo
+
+    org = await accounts.ensure_organization(storage, args.org)
+    project = await repo.create_project(storage.postgres, org.id, args.name.strip())
+    if args.owner:
+        user = await repo.find_user(storage.postgres, args.owner)
+        if user is None:
+            raise AppError(f"no user with email {args.owner!r}; create it with `langhouse users create`")
+        await repo.set_membership(storage.postgres, user.id, org.id, Role.OWNER, project.id)
+    print(f"project created: {project.name} (id {project.id}) in organization {org.name}")
+
+
+async def _keys_create(storage: Storage, args: argparse.Namespace) -> None:
+    from app.auth import accounts, keys
+
+    project = await accounts.resolve_project(storage, args.project)
+    issued = await keys.issue_api_key(storage, project.id, args.note)
+    print(f"API key for project {project.name} ({project.id}). The secret is shown once:")
+    print(f"  public key  {issued.key.public_key}")
+    print(f"  secret key  {issued.secret_key}")
+
+
+async def _keys_list(storage: Storage, args: argparse.Namespace) -> None:
+    from app.auth import accounts
+    from app.storage.postgres import accounts as repo
+
+    project = await accounts.resolve_project(storage, args.project)
+    rows = await repo.list_api_keys(storage.postgres, project.id)
+    print(f"{'public key':<42} {'secret':<18} {'created':<17} status   note")
+    for k in rows:
+        status = "revoked" if k.revoked_at else "active "
+        print(f"{k.public_key:<42} {k.display_secret:<18} {k.created_at:%Y-%m-%d %H:%M} {status}  {k.note or ''}")
+
+
+async def _keys_revoke(storage: Storage, args: argparse.Namespace) -> None:
+    from app.auth import accounts, keys
+
+    project = await accounts.resolve_project(storage, args.project)
+    await keys.revoke_api_key(storage, project.id, args.public_key)
+    print(f"revoked {args.public_key}")
+
+
+async def _users_create(storage: Storage, args: argparse.Namespace) -> None:
+    from app.auth import accounts
+
+    password = args.password
+    if password is None:
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    org = await accounts.ensure_organization(storage, args.org) if args.org else None
+    user = await accounts.create_user(storage, args.email, password, org, Role(args.role))
+    where = f" as {args.role} of {org.name}" if org else ""
+    print(f"user created: {user.email}{where}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="langhouse", description="Langhouse: LLM tracing, prompts and evals.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server (embedded stores unless service URLs are set)")
+    serve.add_argument("--host", help="bind address (default LANGHOUSE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default LANGHOUSE_PORT or 3000)")
+    serve.set_defaults(run=_serve)
+    sub.add_parser("worker", help="run the background job worker (services mode)").set_defaults(run=_worker)
+    sub.add_parser("migrate", help="apply ClickHouse and Postgres migrations").set_defaults(
+        run=_admin(_migrate, clickhouse=True)
+    )
+
+    project = sub.add_parser("project", help="manage projects").add_subparsers(dest="action", required=True)
+    create = project.add_parser("create", help="create a project")
+    create.add_argument("--org", required=True, help="organization name (created if missing)")
+    create.add_argument("--name", required=True, help="project name")
+    create.add_argument("--owner", help="email of a user to make owner of the project")
+    create.set_defaults(run=_admin(_project_create))
+
+    keys = sub.add_parser("keys", help="manage project API keys").add_subparsers(dest="action", required=True)
+    kc = keys.add_parser("create", help="create an API key (the secret is printed once)")
+    kc.add_argument("--project", required=True, help="project id or name")
+    kc.add_argument("--note", help="free-text note")
+    kc.set_defaults(run=_admin(_keys_create))
+    kl = keys.add_parser("list", help="list a project's API keys")
+    kl.add_argument("--project", required=True, help="project id or name")
+    kl.set_defaults(run=_admin(_keys_list))
+    kr = keys.add_parser("revoke", help="revoke an API key")
+    kr.add_argument("public_key", help="the public key (pk-lh-...)")
+    kr.add_argument("--project", required=True, help="project id or name")
+    kr.set_defaults(run=_admin(_keys_revoke))
+
+    users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
+    uc = users.add_parser("create", help="create a user")
+    uc.add_argument("--email", required=True)
+    uc.add_argument("--password", help="password (else read from stdin or prompted)")
+    uc.add_argument("--org", help="organization to join (created if missing)")
+    uc.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
+    uc.set_defaults(run=_admin(_users_create))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        args.run(settings, args)
+    except AppError as exc:
+        print(f"langhouse: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

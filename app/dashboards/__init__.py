@@ -1,0 +1,4 @@
+"""Server-rendered UI: login, home and settings pages (Jinja2 templates, htmx; Plotly figures later).
+
+May import app.settings, app.errors, app.storage, app.auth and app.jobs.contracts; not other transports.
+"""

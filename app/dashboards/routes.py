@@ -1,0 +1,170 @@
+"""UI routes: thin handlers that read the session, call one domain function and render a template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import Cookie, State
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+
+from app import __version__
+from app.auth import keys, sessions
+from app.auth.caller import Caller
+from app.errors import Unauthorized, UserError
+from app.storage import Storage
+from app.storage.postgres import accounts
+from app.storage.postgres.models import Role
+
+FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
+
+
+@dataclass
+class LoginForm:
+    email: str
+    password: str
+    next: str = "/"
+
+
+@dataclass
+class KeyForm:
+    note: str = ""
+
+
+@dataclass
+class RevokeForm:
+    public_key: str
+
+
+@dataclass
+class SwitchForm:
+    project_id: str
+
+
+def _storage(request: Request[Any, Any, State]) -> Storage:
+    storage: Storage = request.app.state.storage
+    return storage
+
+
+async def _caller(request: Request[Any, Any, State]) -> Caller:
+    caller = await sessions.session_caller(_storage(request), request.cookies.get(sessions.COOKIE))
+    if caller is None:
+        raise Unauthorized("Please log in.")
+    return caller
+
+
+async def _page(request: Request[Any, Any, State], caller: Caller, template: str, **context: Any) -> Template:
+    """Render a page with the layout's data: user, current project and the project switcher."""
+    storage = _storage(request)
+    assert caller.user_id is not None
+    user = await accounts.fetch_user(storage.postgres, caller.user_id)
+    projects = await accounts.list_project_access(storage.postgres, caller.user_id)
+    current = next(p for p in projects if p.project.id == caller.project_id)
+    return Template(
+        template,
+        context={
+            "user": user,
+            "projects": projects,
+            "current": current,
+            "caller": caller,
+            "is_admin": caller.role.at_least(Role.ADMIN),
+            "version": __version__,
+            **context,
+        },
+    )
+
+
+def _safe_next(target: str) -> str:
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+@get("/login")
+async def login_page(next: str = "/") -> Template:
+    return Template("login.html", context={"next": _safe_next(next), "error": None, "version": __version__})
+
+
+@post("/login")
+async def login_submit(
+    request: Request[Any, Any, State], data: Annotated[LoginForm, FORM]
+) -> Template | Redirect:
+    try:
+        token, _ = await sessions.login(_storage(request), data.email, data.password)
+    except Unauthorized as exc:
+        return Template(
+            "login.html",
+            context={"next": _safe_next(data.next), "error": str(exc), "email": data.email, "version": __version__},
+            status_code=401,
+        )
+    response = Redirect(_safe_next(data.next))
+    response.set_cookie(
+        Cookie(
+            key=sessions.COOKIE,
+            value=token,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            max_age=_storage(request).settings.session_days * 86400,
+            path="/",
+        )
+    )
+    return response
+
+
+@post("/logout")
+async def logout(request: Request[Any, Any, State]) -> Redirect:
+    token = request.cookies.get(sessions.COOKIE)
+    if token:
+        await sessions.logout(_storage(request), token)
+    response = Redirect("/login")
+    response.delete_cookie(sessions.COOKIE, path="/")
+    return response
+
+
+@get("/")
+async def home(request: Request[Any, Any, State]) -> Template:
+    caller = await _caller(request)
+    base_url = str(request.base_url).rstrip("/")
+    return await _page(request, caller, "home.html", base_url=base_url)
+
+
+@post("/projects/switch")
+async def switch_project(request: Request[Any, Any, State], data: Annotated[SwitchForm, FORM]) -> Redirect:
+    token = request.cookies.get(sessions.COOKIE)
+    if token is None:
+        raise Unauthorized("Please log in.")
+    await sessions.switch_project(_storage(request), token, data.project_id)
+    return Redirect("/")
+
+
+@get("/settings/api-keys")
+async def api_keys_page(request: Request[Any, Any, State]) -> Template:
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    rows = await accounts.list_api_keys(_storage(request).postgres, caller.project_id)
+    return await _page(request, caller, "api_keys.html", keys=rows, issued=None)
+
+
+@post("/settings/api-keys")
+async def api_key_create(request: Request[Any, Any, State], data: Annotated[KeyForm, FORM]) -> Template:
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    note = data.note.strip() or None
+    if note is not None and len(note) > 255:
+        raise UserError("note must be at most 255 characters")
+    issued = await keys.issue_api_key(_storage(request), caller.project_id, note)
+    rows = await accounts.list_api_keys(_storage(request).postgres, caller.project_id)
+    return await _page(request, caller, "api_keys.html", keys=rows, issued=issued)
+
+
+@post("/settings/api-keys/revoke")
+async def api_key_revoke(request: Request[Any, Any, State], data: Annotated[RevokeForm, FORM]) -> Redirect:
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    await keys.revoke_api_key(_storage(request), caller.project_id, data.public_key)
+    return Redirect("/settings/api-keys")
+
+
+UI_ROUTES = [login_page, login_submit, logout, home, switch_project, api_keys_page, api_key_create, api_key_revoke]

@@ -1,0 +1,61 @@
+"""Error hierarchy: user-facing errors carry a code and a safe message; internal ones do not leak."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error Langhouse raises on purpose."""
+
+    code = "internal_error"
+    status = 500
+
+
+class UserError(AppError):
+    """An error caused by the caller; its message is shown to them."""
+
+    code = "invalid_input"
+    status = 400
+
+
+class InvalidInput(UserError):
+    code = "invalid_input"
+    status = 400
+
+
+class Unauthorized(UserError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(UserError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(UserError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(UserError):
+    code = "conflict"
+    status = 409
+
+
+class QueryTooExpensive(UserError):
+    code = "query_too_expensive"
+    status = 422
+
+
+class InternalError(AppError):
+    """A failure inside Langhouse or a datastore; never shown verbatim to clients."""
+
+
+class StorageError(InternalError):
+    """A datastore call failed; the driver exception is chained, SQL is not in the message."""
+
+
+class DataDirInUse(AppError):
+    """Another Langhouse process owns the data directory."""
+
+    code = "data_dir_in_use"

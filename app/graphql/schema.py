@@ -1,0 +1,116 @@
+"""build_schema(): queries, mutations and the limits every request runs under."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import strawberry
+from graphql.error import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.types import Info
+
+from app.auth import keys
+from app.errors import NotFound, UserError
+from app.graphql.context import Context, require_caller
+from app.graphql.types.api_key import (
+    ApiKey,
+    CreateApiKeyInput,
+    CreateApiKeyPayload,
+    RevokeApiKeyInput,
+    RevokeApiKeyPayload,
+)
+from app.graphql.types.project import AuthMethod, Project, ProjectRole, Viewer
+from app.storage.postgres import accounts
+from app.storage.postgres.models import Role
+
+log = logging.getLogger(__name__)
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+
+
+@strawberry.type(description="Read the caller's project.")
+class Query:
+    @strawberry.field(description="The caller and the project their credentials grant.")
+    async def viewer(self, info: Info[Context, None]) -> Viewer:
+        caller = require_caller(info.context)
+        storage = info.context.storage
+        found = await accounts.fetch_project(storage.postgres, caller.project_id)
+        if found is None:
+            raise NotFound("project not found")
+        user = await accounts.fetch_user(storage.postgres, caller.user_id) if caller.user_id else None
+        return Viewer(
+            project=Project.from_rows(*found),
+            role=ProjectRole(caller.role.value),
+            auth_method=AuthMethod.SESSION if caller.user_id else AuthMethod.API_KEY,
+            user_email=user.email if user else None,
+        )
+
+    @strawberry.field(description="The project's API keys, newest first (admin role).")
+    async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
+        caller = require_caller(info.context)
+        caller.require(Role.ADMIN)
+        rows = await accounts.list_api_keys(info.context.storage.postgres, caller.project_id)
+        return [ApiKey.from_row(r) for r in rows]
+
+
+@strawberry.type(description="Change the caller's project.")
+class Mutation:
+    @strawberry.mutation(description="Create an API key; the secret is returned once (admin role).")
+    async def create_api_key(self, info: Info[Context, None], input: CreateApiKeyInput) -> CreateApiKeyPayload:
+        caller = require_caller(info.context)
+        caller.require(Role.ADMIN)
+        if input.note is not None and len(input.note) > 255:
+            raise UserError("input.note must be at most 255 characters")
+        issued = await keys.issue_api_key(info.context.storage, caller.project_id, input.note)
+        return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.key), secret_key=issued.secret_key)
+
+    @strawberry.mutation(description="Revoke an API key of the project at once (admin role).")
+    async def revoke_api_key(self, info: Info[Context, None], input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+        caller = require_caller(info.context)
+        caller.require(Role.ADMIN)
+        key = await keys.revoke_api_key(info.context.storage, caller.project_id, input.public_key)
+        return RevokeApiKeyPayload(api_key=ApiKey.from_row(key))
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None or isinstance(original, UserError):
+        return False  # GraphQL validation errors and our user errors are safe to show
+    error_id = uuid.uuid4().hex[:12]
+    log.error("graphql internal error %s", error_id, exc_info=original)
+    error.extensions = {**(error.extensions or {}), "errorId": error_id}
+    return True
+
+
+class _MaskInternalErrors(MaskErrors):
+    """Mask everything but user errors to 'internal error' plus an id that is logged with the traceback."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "internal_error", "errorId": (error.extensions or {}).get("errorId")}
+        return masked
+
+
+class _Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log only internal errors (with their traceback); user errors are the caller's business."""
+        internal = [e for e in errors if e.original_error and not isinstance(e.original_error, UserError)]
+        if internal:
+            super().process_errors(internal, execution_context)
+
+
+def build_schema() -> strawberry.Schema:
+    """The schema with depth, alias and token limits and error masking."""
+    return _Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            QueryDepthLimiter(max_depth=MAX_DEPTH),
+            MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            _MaskInternalErrors(should_mask_error=_should_mask, error_message="internal error"),
+        ],
+    )

@@ -1,0 +1,57 @@
+"""Job names and the enqueue side: JSON payloads, explicit stable names (never a function's qualname)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+SYSTEM_PING: Final = "system.ping"
+QUEUE: Final = "langhouse:queue"
+
+
+def serialize(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(raw)
+    return value
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq connection settings from a redis:// or unix:// URL."""
+    return RedisSettings.from_dsn(url)
+
+
+class JobQueue:
+    """Enqueue jobs by name with a JSON payload."""
+
+    def __init__(self, pool: ArqRedis) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, redis_url: str) -> JobQueue:
+        pool = await create_pool(
+            redis_settings(redis_url),
+            job_serializer=serialize,
+            job_deserializer=deserialize,
+            default_queue_name=QUEUE,
+        )
+        return cls(pool)
+
+    async def enqueue(self, name: str, payload: dict[str, Any], job_id: str | None = None) -> str | None:
+        """Enqueue `name(payload)`; returns the job id, or None when `job_id` is already queued."""
+        job = await self.pool.enqueue_job(name, payload, _job_id=job_id)
+        return None if job is None else job.job_id
+
+    async def result(self, job_id: str, timeout_s: float) -> Any:
+        """Wait for a job's result (tests and CLI diagnostics)."""
+        from arq.jobs import Job
+
+        job = Job(job_id, self.pool, _queue_name=QUEUE, _deserializer=deserialize)
+        return await job.result(timeout=timeout_s)
+
+    async def close(self) -> None:
+        await self.pool.aclose()

@@ -1,0 +1,56 @@
+"""The arq worker: job functions and how to run them in-process (embedded) or standalone."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.worker import Worker, func
+
+from app.jobs.contracts import QUEUE, SYSTEM_PING, deserialize, redis_settings, serialize
+from app.settings import Settings
+from app.storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
+
+
+async def ping(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """Answer with where and when the job ran: proves a worker is consuming the queue."""
+    return {"pong": payload.get("echo"), "worker": f"{socket.gethostname()}:{os.getpid()}", "at": datetime.now(UTC).isoformat()}
+
+
+FUNCTIONS = [func(ping, name=SYSTEM_PING, max_tries=3)]
+
+
+def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
+    """A worker bound to the storage bundle, consuming Langhouse's queue with JSON payloads."""
+    return Worker(
+        functions=FUNCTIONS,
+        redis_settings=redis_settings(storage.redis_url),
+        queue_name=QUEUE,
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        ctx={"storage": storage},
+        handle_signals=handle_signals,
+        max_jobs=16,
+        job_timeout=300,
+        keep_result=3600,
+        poll_delay=0.2,
+    )
+
+
+async def run_standalone(settings: Settings) -> None:
+    """`langhouse worker`: open the stores and consume jobs until SIGINT/SIGTERM."""
+    async with open_storage(settings) as storage:
+        worker = build_worker(storage, handle_signals=True)
+        log.info("worker consuming %s", QUEUE)
+        try:
+            await worker.async_run()
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await worker.close()

@@ -1,0 +1,101 @@
+"""Settings: the only reader of the environment (`LANGHOUSE_*`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class Settings(BaseSettings):
+    """Everything Langhouse reads from its environment; unset service URLs mean embedded."""
+
+    model_config = SettingsConfigDict(env_prefix="LANGHOUSE_", env_file=None, extra="ignore")
+
+    data_dir: Path = Path("./langhouse-data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    secret_key: SecretStr | None = None
+    auto_migrate: bool | None = None
+
+    clickhouse_url: str | None = None
+    clickhouse_cluster: str | None = None
+    database_url: str | None = None
+    redis_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+
+    init_org_name: str | None = None
+    init_project_name: str | None = None
+    init_project_public_key: str | None = None
+    init_project_secret_key: SecretStr | None = None
+    init_user_email: str | None = None
+    init_user_password: SecretStr | None = None
+
+    max_request_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    api_key_cache_seconds: int = Field(default=300, ge=0)
+    session_days: int = Field(default=7, ge=1)
+    clickhouse_max_execution_seconds: int = Field(default=30, ge=1)
+
+    @field_validator("clickhouse_cluster")
+    @classmethod
+    def _cluster_is_identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _CLUSTER_NAME.match(value):
+            raise ValueError("LANGHOUSE_CLICKHOUSE_CLUSTER must match [A-Za-z0-9_]+")
+        return value
+
+    @field_validator("clickhouse_url", "database_url", "redis_url", "s3_bucket", "s3_endpoint", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.clickhouse_url is None
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def embedded_blobs(self) -> bool:
+        return self.s3_bucket is None
+
+    @property
+    def uses_data_dir(self) -> bool:
+        """True when any store lives in the data directory."""
+        return (
+            self.embedded_clickhouse or self.embedded_postgres or self.embedded_redis or self.embedded_blobs
+        )
+
+    @property
+    def migrate_on_start(self) -> bool:
+        """Apply migrations at start: default on when any store is embedded."""
+        return self.uses_data_dir if self.auto_migrate is None else self.auto_migrate
+
+    @property
+    def init_requested(self) -> bool:
+        return any(
+            v is not None
+            for v in (
+                self.init_org_name,
+                self.init_project_name,
+                self.init_project_public_key,
+                self.init_project_secret_key,
+                self.init_user_email,
+                self.init_user_password,
+            )
+        )

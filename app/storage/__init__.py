@@ -1,0 +1,110 @@
+"""Everything that talks to a datastore: ClickHouse, Postgres, Redis and the blob store.
+
+May import only app.settings and app.errors from app; never strawberry, litestar, arq or plotly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from app.errors import StorageError
+from app.settings import Settings
+from app.storage.blobs import BlobStore, open_blob_store
+from app.storage.cache import Cache
+from app.storage.clickhouse.client import ClickHouse
+from app.storage.clickhouse.migrate import migrate_clickhouse
+from app.storage.embedded import DataDirLock, EmbeddedPostgres, EmbeddedRedis, redis_socket_path
+from app.storage.postgres.engine import Postgres
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Storage:
+    """The open stores, shared by the web app, the worker and the CLI."""
+
+    settings: Settings
+    postgres: Postgres
+    cache: Cache
+    blobs: BlobStore
+    redis_url: str
+    _clickhouse: ClickHouse | None
+
+    @property
+    def clickhouse(self) -> ClickHouse:
+        if self._clickhouse is None:
+            raise StorageError("ClickHouse was not opened for this command")
+        return self._clickhouse
+
+    async def migrate(self) -> None:
+        """Apply the Postgres and ClickHouse migrations (idempotent)."""
+        await self.postgres.migrate()
+        applied = await migrate_clickhouse(self.clickhouse, self.settings.clickhouse_cluster)
+        if applied:
+            log.info("applied ClickHouse migrations %s", applied)
+
+    async def health(self) -> dict[str, bool]:
+        """Ping every store."""
+        checks = [self.postgres.ping(), self.cache.ping()]
+        if self._clickhouse is not None:
+            checks.append(self._clickhouse.ping())
+        results = await asyncio.gather(*checks)
+        names = ["postgres", "redis", "clickhouse"][: len(results)]
+        return dict(zip(names, results, strict=True))
+
+
+@contextlib.asynccontextmanager
+async def open_storage(settings: Settings, *, clickhouse: bool = True) -> AsyncIterator[Storage]:
+    """Open every configured store, starting embedded ones in the data directory, and close them after.
+
+    With clickhouse=True this process owns the data directory (chDB, Redis) and takes its lock;
+    a second owner is refused. With clickhouse=False (admin CLI) it attaches to a running server's
+    embedded Postgres and Redis instead of refusing.
+    """
+    data_dir = settings.data_dir
+    lock = DataDirLock(data_dir / "langhouse.lock")
+    pg_embedded = redis_embedded = None
+    attach = False
+    async with contextlib.AsyncExitStack() as stack:
+        if settings.uses_data_dir:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            attach = not clickhouse and lock.is_held_elsewhere()
+            if not attach:
+                lock.acquire()
+                stack.callback(lock.release)
+        database_url = settings.database_url
+        if database_url is None:
+            pg_embedded = EmbeddedPostgres(data_dir / "postgres")
+            await asyncio.to_thread(pg_embedded.start)
+            stack.push_async_callback(asyncio.to_thread, pg_embedded.stop)
+            database_url = pg_embedded.url
+        redis_url = settings.redis_url
+        if redis_url is None and attach:
+            redis_url = f"unix://{redis_socket_path(data_dir)}"
+        elif redis_url is None:
+            redis_embedded = EmbeddedRedis(data_dir / "redis")
+            # Started from the event-loop thread: the child's parent-death signal is tied to the
+            # thread that forked it, and this thread lives as long as the process.
+            redis_embedded.start()
+            stack.push_async_callback(asyncio.to_thread, redis_embedded.stop)
+            redis_url = redis_embedded.url
+        postgres = Postgres(database_url)
+        stack.push_async_callback(postgres.close)
+        cache = Cache(redis_url)
+        stack.push_async_callback(cache.close)
+        blobs = await open_blob_store(settings)
+        stack.push_async_callback(blobs.close)
+        ch = None
+        if clickhouse:
+            ch = await asyncio.to_thread(
+                ClickHouse.open,
+                settings.clickhouse_url,
+                data_dir,
+                settings.clickhouse_max_execution_seconds,
+            )
+            stack.push_async_callback(ch.close)
+        yield Storage(settings, postgres, cache, blobs, redis_url, ch)

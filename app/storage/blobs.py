@@ -1,0 +1,308 @@
+"""Blob storage: a local directory when embedded, otherwise an S3-compatible bucket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import tempfile
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, Protocol
+
+import aioboto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.errors import InvalidInput, NotFound, StorageError
+from app.settings import Settings
+
+MAX_KEY_LENGTH = 1024
+_SEGMENT = re.compile(r"[A-Za-z0-9._=-]+")
+# "~" can never appear in a key, so temp files never collide with or show up as blobs.
+_TMP_SUFFIX = ".tmp~"
+_MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_BUCKET_EXISTS_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+
+
+class BlobStore(Protocol):
+    """Key/value store for opaque byte blobs."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store data under key, replacing any previous value."""
+        ...
+
+    async def get(self, key: str) -> bytes:
+        """Return the bytes stored under key; raise NotFound if there are none."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Return whether key holds a blob."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove key; do nothing if it is missing."""
+        ...
+
+    async def list_keys(self, prefix: str, limit: int = 1000) -> list[str]:
+        """Return at most limit keys starting with prefix, sorted."""
+        ...
+
+    async def close(self) -> None:
+        """Release the store's resources."""
+        ...
+
+
+def _is_valid_key(key: str) -> bool:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return False
+    return all(_SEGMENT.fullmatch(seg) and seg not in (".", "..") for seg in key.split("/"))
+
+
+def validate_key(key: str) -> str:
+    """Return key unchanged if it is a safe relative blob path; raise InvalidInput otherwise."""
+    if not _is_valid_key(key):
+        raise InvalidInput(
+            f"invalid blob key {key!r}: expected '/'-separated segments of [A-Za-z0-9._=-], "
+            f"no empty, '.' or '..' segment, at most {MAX_KEY_LENGTH} characters"
+        )
+    return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return prefix unchanged if it is empty, a valid key, or a valid key followed by '/'."""
+    if prefix:
+        validate_key(prefix.removesuffix("/"))
+    return prefix
+
+
+def _validate_limit(limit: int) -> None:
+    if limit < 1:
+        raise InvalidInput(f"invalid blob list limit {limit!r}: must be at least 1")
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBlobStore:
+    """Blobs as files under a root directory, written atomically and durably."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        return self.root / validate_key(key)
+
+    def _ensure_dir(self, directory: Path) -> None:
+        if directory.is_dir():
+            return
+        self._ensure_dir(directory.parent)
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir()
+        _fsync_dir(directory.parent)
+
+    def _put_sync(self, path: Path, data: bytes) -> None:
+        self._ensure_dir(path.parent)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp_name, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
+            raise
+        _fsync_dir(path.parent)
+
+    def _list_sync(self, prefix: str, limit: int) -> list[str]:
+        start = self.root / prefix.rpartition("/")[0]
+        keys: list[str] = []
+        for dirpath, _dirnames, filenames in os.walk(start):
+            for name in filenames:
+                key = Path(dirpath, name).relative_to(self.root).as_posix()
+                if key.startswith(prefix) and _is_valid_key(key):
+                    keys.append(key)
+        return sorted(keys)[:limit]
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Write data to a temp file, fsync it, then atomically rename it over key."""
+        path = self._path(key)
+        try:
+            await asyncio.to_thread(self._put_sync, path, data)
+        except OSError as exc:
+            raise StorageError(f"could not write blob {key!r}") from exc
+
+    async def get(self, key: str) -> bytes:
+        """Read the file for key; raise NotFound if it is missing."""
+        path = self._path(key)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise NotFound(f"blob {key!r} not found") from exc
+        except OSError as exc:
+            raise StorageError(f"could not read blob {key!r}") from exc
+
+    async def exists(self, key: str) -> bool:
+        """Return whether a file exists for key."""
+        path = self._path(key)
+        return await asyncio.to_thread(path.is_file)
+
+    async def delete(self, key: str) -> None:
+        """Remove the file for key if present."""
+        path = self._path(key)
+        try:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        except (IsADirectoryError, NotADirectoryError):
+            return
+        except OSError as exc:
+            raise StorageError(f"could not delete blob {key!r}") from exc
+
+    async def list_keys(self, prefix: str, limit: int = 1000) -> list[str]:
+        """Return at most limit sorted keys under the root that start with prefix."""
+        validate_prefix(prefix)
+        _validate_limit(limit)
+        try:
+            return await asyncio.to_thread(self._list_sync, prefix, limit)
+        except OSError as exc:
+            raise StorageError(f"could not list blobs with prefix {prefix!r}") from exc
+
+    async def close(self) -> None:
+        """Do nothing: a local store holds no open resources."""
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+class S3BlobStore:
+    """Blobs as objects in one S3 bucket, through a single aioboto3 client."""
+
+    def __init__(self, client: Any, bucket: str, stack: AsyncExitStack) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._stack = stack
+
+    @classmethod
+    async def open(cls, settings: Settings) -> S3BlobStore:
+        """Connect to the configured S3 endpoint and create the bucket if it does not exist."""
+        if settings.s3_bucket is None:
+            raise ValueError("S3BlobStore needs settings.s3_bucket")
+        secret = settings.s3_secret_access_key
+        session = aioboto3.Session()
+        stack = AsyncExitStack()
+        try:
+            client = await stack.enter_async_context(
+                session.client(
+                    "s3",
+                    endpoint_url=settings.s3_endpoint,
+                    region_name=settings.s3_region,
+                    aws_access_key_id=settings.s3_access_key_id,
+                    aws_secret_access_key=secret.get_secret_value() if secret else None,
+                )
+            )
+            store = cls(client, settings.s3_bucket, stack)
+            await store._ensure_bucket(settings.s3_region)
+        except BaseException:
+            await stack.aclose()
+            raise
+        return store
+
+    async def _ensure_bucket(self, region: str) -> None:
+        try:
+            await self._client.head_bucket(Bucket=self._bucket)
+            return
+        except ClientError as exc:
+            if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise StorageError(f"could not access bucket {self._bucket!r}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not access bucket {self._bucket!r}") from exc
+        kwargs: dict[str, Any] = {"Bucket": self._bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            await self._client.create_bucket(**kwargs)
+        except ClientError as exc:
+            if _error_code(exc) not in _BUCKET_EXISTS_CODES:
+                raise StorageError(f"could not create bucket {self._bucket!r}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not create bucket {self._bucket!r}") from exc
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Upload data as the object key."""
+        validate_key(key)
+        try:
+            await self._client.put_object(Bucket=self._bucket, Key=key, Body=data)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not write blob {key!r}") from exc
+
+    async def get(self, key: str) -> bytes:
+        """Download the object key; raise NotFound if it is missing."""
+        validate_key(key)
+        try:
+            response = await self._client.get_object(Bucket=self._bucket, Key=key)
+            async with response["Body"] as body:
+                data: bytes = await body.read()
+        except (ClientError, BotoCoreError) as exc:
+            if _error_code(exc) in _MISSING_KEY_CODES:
+                raise NotFound(f"blob {key!r} not found") from exc
+            raise StorageError(f"could not read blob {key!r}") from exc
+        return data
+
+    async def exists(self, key: str) -> bool:
+        """Return whether the object key exists."""
+        validate_key(key)
+        try:
+            await self._client.head_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            if _error_code(exc) in _MISSING_KEY_CODES:
+                return False
+            raise StorageError(f"could not check blob {key!r}") from exc
+        return True
+
+    async def delete(self, key: str) -> None:
+        """Delete the object key; S3 treats a missing key as success."""
+        validate_key(key)
+        try:
+            await self._client.delete_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not delete blob {key!r}") from exc
+
+    async def list_keys(self, prefix: str, limit: int = 1000) -> list[str]:
+        """Return at most limit sorted keys starting with prefix, paging through list_objects_v2."""
+        validate_prefix(prefix)
+        _validate_limit(limit)
+        keys: list[str] = []
+        paginator = self._client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self._bucket, Prefix=prefix, PaginationConfig={"PageSize": min(limit, 1000)}
+        )
+        try:
+            async for page in pages:
+                keys.extend(o["Key"] for o in page.get("Contents", ()) if _is_valid_key(o["Key"]))
+                if len(keys) >= limit:
+                    break
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not list blobs with prefix {prefix!r}") from exc
+        return sorted(keys)[:limit]
+
+    async def close(self) -> None:
+        """Close the S3 client."""
+        await self._stack.aclose()
+
+
+async def open_blob_store(settings: Settings) -> BlobStore:
+    """Open the local blob directory when embedded, otherwise the configured S3 bucket."""
+    if settings.embedded_blobs:
+        root = settings.data_dir / "blobs"
+        await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
+        return LocalBlobStore(root)
+    return await S3BlobStore.open(settings)

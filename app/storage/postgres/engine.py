@@ -1,0 +1,62 @@
+"""The async SQLAlchemy engine and the Alembic runner."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import StorageError
+
+SQL_DIR = Path(__file__).resolve().parents[3] / "sql" / "postgres"
+
+
+def async_url(url: str) -> str:
+    """Turn any postgres:// or postgresql:// URL into one for the asyncpg driver."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in ("postgres", "postgresql"):
+        raise StorageError("LANGHOUSE_DATABASE_URL must be a postgresql:// URL")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+class Postgres:
+    """The engine plus a session factory; sessions do not expire objects on commit."""
+
+    def __init__(self, url: str) -> None:
+        self.url = async_url(url)
+        self.engine: AsyncEngine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.session = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    async def ping(self) -> bool:
+        """Tell whether the database answers."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - health probe: any failure means "down"
+            return False
+        return True
+
+    async def current_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before the first migration)."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+    async def migrate(self) -> None:
+        """Upgrade to the newest Alembic revision (idempotent); Alembic runs on its own thread and loop."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(SQL_DIR))
+        cfg.attributes["url"] = self.url
+        try:
+            await asyncio.to_thread(command.upgrade, cfg, "head")
+        except Exception as exc:
+            raise StorageError(f"Postgres migration failed: {type(exc).__name__}: {exc}") from exc
+
+    async def close(self) -> None:
+        await self.engine.dispose()

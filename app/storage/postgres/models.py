@@ -1,0 +1,97 @@
+"""Transactional tables (sqlmodel). Alembic versions under sql/postgres/ create them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, Index, String, text
+from sqlmodel import Field, SQLModel
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+class Role(StrEnum):
+    """Roles ordered by power: OWNER > ADMIN > MEMBER > VIEWER."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+    @property
+    def rank(self) -> int:
+        return {"viewer": 0, "member": 1, "admin": 2, "owner": 3}[self.value]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "projects"
+    __table_args__ = (Index("uq_projects_org_name", "organization_id", "name", unique=True),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    organization_id: str = Field(foreign_key="organizations.id", index=True, ondelete="CASCADE")
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    retention_days: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    email: str = Field(sa_column=Column(String(320), nullable=False, unique=True))
+    name: str | None = None
+    password_hash: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Membership(SQLModel, table=True):
+    """A user's role in an organization (project_id null) or in one project (overrides the org role)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index(
+            "uq_memberships_scope",
+            "user_id",
+            "organization_id",
+            text("coalesce(project_id, '')"),
+            unique=True,
+        ),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True)
+    user_id: str = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    organization_id: str = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    project_id: str | None = Field(default=None, foreign_key="projects.id", ondelete="CASCADE")
+    role: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", index=True, ondelete="CASCADE")
+    public_key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    secret_hash: str
+    display_secret: str
+    note: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
