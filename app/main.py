@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
@@ -24,7 +25,6 @@ from app.auth.bootstrap import bootstrap
 from app.dashboards.routes import UI_ROUTES
 from app.errors import AppError
 from app.graphql.app import graphql_controller
-from app.jobs.contracts import JobQueue
 from app.jobs.worker import build_worker
 from app.settings import Settings
 from app.storage import Storage, open_storage
@@ -99,15 +99,8 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with contextlib.AsyncExitStack() as stack:
-            store = storage
-            if store is None:
-                store = await stack.enter_async_context(open_storage(settings))
-                await stack.enter_async_context(run_platform(store, settings))
-            queue = await JobQueue.connect(store.redis_url)
-            stack.push_async_callback(queue.close)
+        async with open_storage(settings) as store, run_platform(store, settings):
             app.state.storage = store
-            app.state.queue = queue
             yield
 
     return Litestar(
@@ -117,7 +110,8 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             *UI_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
         ],
-        lifespan=[lifespan],
+        lifespan=[] if storage else [lifespan],
+        state=State({"storage": storage}),
         exception_handlers={Exception: _error_response},
         template_config=TemplateConfig(directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(

@@ -7,7 +7,7 @@ import secrets
 
 from app.auth.caller import Caller
 from app.auth.passwords import verify_password
-from app.errors import Unauthorized
+from app.errors import Forbidden, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import User
@@ -57,7 +57,7 @@ async def switch_project(storage: Storage, token: str, project_id: str) -> None:
         raise Unauthorized("Not logged in.")
     user, _ = found
     if await accounts.fetch_project_access(storage.postgres, user.id, project_id) is None:
-        raise Unauthorized("You have no access to this project.")
+        raise Forbidden("You have no access to this project.")
     data: dict[str, object] = {"user_id": user.id, "project_id": project_id}
     await storage.cache.set(_key(token), data, storage.settings.session_days * 86400)
 

@@ -1,0 +1,118 @@
+"""Shared fixtures: real stores (embedded by default, servers when LANGHOUSE_*_URL are set)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import httpx
+
+from app.auth import accounts as domain
+from app.auth.keys import issue_api_key
+from app.main import create_app
+from app.settings import Settings
+from app.storage import Storage, open_storage
+from app.storage.postgres import accounts
+from app.storage.postgres.models import Role
+
+CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("langhouse-data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, secret_key="test-secret-key")
+
+
+@pytest.fixture(scope="session")
+async def storage(settings: Settings) -> AsyncIterator[Storage]:
+    async with open_storage(settings) as store:
+        await store.migrate()
+        yield store
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the app on the test loop; the test session owns the stores."""
+    transport = httpx.ASGITransport(app=create_app(settings, storage))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
+        yield c
+
+
+@dataclass
+class ProjectFixture:
+    """A fresh organization + project + API key: one per test, so tenancy doubles as isolation."""
+
+    org_id: str
+    org_name: str
+    project_id: str
+    public_key: str
+    secret_key: str
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.public_key, self.secret_key)
+
+
+async def make_project(storage: Storage) -> ProjectFixture:
+    suffix = secrets.token_hex(4)
+    org = await domain.ensure_organization(storage, f"org-{suffix}")
+    project = await domain.ensure_project(storage, org, f"project-{suffix}")
+    issued = await issue_api_key(storage, project.id, "test")
+    return ProjectFixture(org.id, org.name, project.id, issued.key.public_key, issued.secret_key)
+
+
+@pytest.fixture
+async def project(storage: Storage) -> ProjectFixture:
+    return await make_project(storage)
+
+
+async def make_user(storage: Storage, p: ProjectFixture, role: Role) -> tuple[str, str]:
+    """A user with `role` in the project's organization; returns (email, password)."""
+    email, password = f"{role.value}-{secrets.token_hex(4)}@example.com", "correct horse battery"
+    org = await accounts.find_organization(storage.postgres, p.org_name)
+    assert org is not None
+    await domain.create_user(storage, email, password, org, role)
+    return email, password
+
+
+async def login(c: httpx.AsyncClient, email: str, password: str) -> None:
+    """Log a test client in through the real form (CSRF token included)."""
+    c.cookies.clear()
+    page = await c.get("/login")
+    token = CSRF_INPUT.search(page.text)
+    assert token, "login form has no CSRF token"
+    r = await c.post(
+        "/login",
+        data={"email": email, "password": password, "_csrf_token": token[1], "next": "/"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 302, r.text
+
+
+def csrf_token(html: str) -> str:
+    found = CSRF_INPUT.search(html)
+    assert found, "page has no CSRF token"
+    return found[1]
+
+
+@pytest.fixture
+def services_env() -> Iterator[dict[str, str]]:
+    """The LANGHOUSE_* service URLs of this run (empty in embedded mode)."""
+    yield {k: v for k, v in os.environ.items() if k.startswith("LANGHOUSE_") and k.endswith("_URL")}

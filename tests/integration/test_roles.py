@@ -1,0 +1,173 @@
+"""Sessions and roles: login, CSRF, and role checks on every UI and GraphQL mutation."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.storage import Storage
+from app.storage.postgres.models import Role
+from tests.conftest import ProjectFixture, csrf_token, login, make_user
+
+pytestmark = pytest.mark.integration
+
+CREATE_KEY = {"query": 'mutation { createApiKey(input: {note: "ci"}) { secretKey apiKey { publicKey } } }'}
+VIEWER = {"query": "{ viewer { project { id } role authMethod userEmail } }"}
+
+
+async def test_login_rejects_a_wrong_password(client, storage: Storage, project: ProjectFixture) -> None:
+    email, _ = await make_user(storage, project, Role.ADMIN)
+    page = await client.get("/login")
+    r = await client.post(
+        "/login", data={"email": email, "password": "nope-nope", "_csrf_token": csrf_token(page.text)}
+    )
+    assert r.status_code == 401
+    assert "Wrong email or password" in r.text
+    assert "lh_session" not in client.cookies
+
+
+async def test_login_without_csrf_token_is_refused(client, storage: Storage, project: ProjectFixture) -> None:
+    email, password = await make_user(storage, project, Role.ADMIN)
+    client.cookies.clear()
+    r = await client.post("/login", data={"email": email, "password": password})
+    assert r.status_code == 403
+    assert "lh_session" not in client.cookies
+
+
+async def test_session_cookie_is_httponly_and_samesite(client, storage: Storage, project: ProjectFixture) -> None:
+    email, password = await make_user(storage, project, Role.MEMBER)
+    page = await client.get("/login")
+    r = await client.post(
+        "/login",
+        data={"email": email, "password": password, "_csrf_token": csrf_token(page.text)},
+        follow_redirects=False,
+    )
+    cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith("lh_session="))
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+
+async def test_home_page_needs_a_session_and_shows_the_project(client, storage: Storage, project) -> None:
+    client.cookies.clear()
+    r = await client.get("/", follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"].startswith("/login")
+    email, password = await make_user(storage, project, Role.VIEWER)
+    await login(client, email, password)
+    r = await client.get("/")
+    assert r.status_code == 200
+    assert project.project_id in r.text and email in r.text
+
+
+async def test_logout_ends_the_session(client, storage: Storage, project: ProjectFixture) -> None:
+    email, password = await make_user(storage, project, Role.MEMBER)
+    await login(client, email, password)
+    home = await client.get("/")
+    token = client.cookies["lh_session"]
+    r = await client.post("/logout", data={"_csrf_token": csrf_token(home.text)}, follow_redirects=False)
+    assert r.status_code == 302
+    client.cookies.set("lh_session", token)  # replaying the old cookie must not work
+    assert (await client.get("/", follow_redirects=False)).status_code == 302
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER])
+async def test_non_admins_cannot_mutate_in_graphql_or_ui(client, storage: Storage, project, role: Role) -> None:
+    email, password = await make_user(storage, project, role)
+    await login(client, email, password)
+    viewer = (await client.post("/api/graphql", json=VIEWER)).json()["data"]["viewer"]
+    assert viewer == {
+        "project": {"id": project.project_id},
+        "role": role.name,
+        "authMethod": "SESSION",
+        "userEmail": email,
+    }
+    r = (await client.post("/api/graphql", json=CREATE_KEY)).json()
+    assert r["data"] is None
+    assert f"needs the admin role in the project; you have {role.value}" in r["errors"][0]["message"]
+    home = await client.get("/")
+    r = await client.post("/settings/api-keys", data={"note": "x", "_csrf_token": csrf_token(home.text)})
+    assert r.status_code == 403
+    assert (await client.get("/settings/api-keys")).status_code == 403
+    r = await client.post(
+        "/settings/api-keys/revoke", data={"public_key": project.public_key, "_csrf_token": csrf_token(home.text)}
+    )
+    assert r.status_code == 403
+    assert (await client.get("/api/public/projects", auth=project.auth)).status_code == 200  # key still works
+
+
+async def test_admin_creates_and_revokes_keys_in_ui_and_graphql(client, storage: Storage, project) -> None:
+    email, password = await make_user(storage, project, Role.ADMIN)
+    await login(client, email, password)
+    page = await client.get("/settings/api-keys")
+    assert page.status_code == 200 and project.public_key in page.text
+    r = await client.post("/settings/api-keys", data={"note": "<b>ui</b>", "_csrf_token": csrf_token(page.text)})
+    assert r.status_code == 200
+    assert "&lt;b&gt;ui&lt;/b&gt;" in r.text and "<b>ui</b>" not in r.text  # escaped
+    import re
+
+    secret = re.search(r'id="new-secret-key">(sk-lh-[0-9a-f]+)<', r.text)
+    public = re.search(r'id="new-public-key">(pk-lh-[0-9a-f]+)<', r.text)
+    assert secret and public
+    assert (await client.get("/api/public/projects", auth=(public[1], secret[1]))).status_code == 200
+    again = await client.get("/settings/api-keys")
+    assert secret[1] not in again.text  # shown once only
+
+    gql = (await client.post("/api/graphql", json=CREATE_KEY)).json()["data"]["createApiKey"]
+    assert gql["secretKey"].startswith("sk-lh-")
+    revoke = {
+        "query": "mutation($k: String!) { revokeApiKey(input: {publicKey: $k}) { apiKey { revokedAt } } }",
+        "variables": {"k": gql["apiKey"]["publicKey"]},
+    }
+    assert (await client.post("/api/graphql", json=revoke)).json()["data"]["revokeApiKey"]["apiKey"]["revokedAt"]
+    assert (
+        await client.get("/api/public/projects", auth=(gql["apiKey"]["publicKey"], gql["secretKey"]))
+    ).status_code == 401
+
+    r = await client.post(
+        "/settings/api-keys/revoke",
+        data={"public_key": public[1], "_csrf_token": csrf_token(again.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 302
+    assert (await client.get("/api/public/projects", auth=(public[1], secret[1]))).status_code == 401
+
+
+async def test_session_graphql_must_be_json(client, storage: Storage, project: ProjectFixture) -> None:
+    email, password = await make_user(storage, project, Role.ADMIN)
+    await login(client, email, password)
+    r = await client.post("/api/graphql", data={"query": "{ viewer { role } }"})
+    assert r.status_code == 401
+
+
+async def test_api_keys_are_members_not_admins(client, project: ProjectFixture) -> None:
+    client.cookies.clear()
+    r = (await client.post("/api/graphql", json=CREATE_KEY, auth=project.auth)).json()
+    assert "needs the admin role" in r["errors"][0]["message"]
+
+
+async def test_project_switch_needs_access(client, storage: Storage, project: ProjectFixture) -> None:
+    from tests.conftest import make_project
+
+    other = await make_project(storage)
+    email, password = await make_user(storage, project, Role.OWNER)
+    await login(client, email, password)
+    home = await client.get("/")
+    r = await client.post("/projects/switch", data={"project_id": other.project_id, "_csrf_token": csrf_token(home.text)})
+    assert r.status_code == 403
+    viewer = (await client.post("/api/graphql", json=VIEWER)).json()["data"]["viewer"]
+    assert viewer["project"]["id"] == project.project_id
+
+
+async def test_graphql_limits_and_error_shapes(client, project: ProjectFixture) -> None:
+    client.cookies.clear()
+    aliases = " ".join(f"a{i}: viewer {{ role }}" for i in range(40))
+    r = (await client.post("/api/graphql", json={"query": "{ " + aliases + " }"}, auth=project.auth)).json()
+    assert "aliases" in r["errors"][0]["message"].lower()
+    r = (await client.post("/api/graphql", json={"query": "{ nope }"}, auth=project.auth)).json()
+    assert "Cannot query field 'nope'" in r["errors"][0]["message"]
+
+
+async def test_graphiql_page_is_served_to_browsers(client) -> None:
+    client.cookies.clear()
+    r = await client.get("/api/graphql", headers={"accept": "text/html"})
+    assert r.status_code == 200 and "/static/vendor/graphiql.min.js" in r.text
+    assert "https://" not in r.text  # no CDN
+    for asset in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"):
+        assert (await client.get(f"/static/vendor/{asset}")).status_code == 200
