@@ -1,0 +1,72 @@
+"""The admin CLI on an embedded data directory, with and without a running server."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.test_serve import clean_env, processes_using, start, stop, wait_healthy
+from tests.conftest import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=clean_env(LANGHOUSE_DATA_DIR=str(data_dir)),
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+    )
+
+
+def test_cli_manages_projects_keys_and_users(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    r = cli(data, "migrate")
+    assert r.returncode == 0, r.stderr
+    assert "Postgres at revision 0001" in r.stdout
+    r = cli(data, "project", "create", "--org", "Acme", "--name", "chatbot")
+    assert r.returncode == 0, r.stderr
+    project_id = re.search(r"id (\w+)", r.stdout)
+    assert project_id
+
+    r = cli(data, "keys", "create", "--project", "chatbot", "--note", "ci")
+    assert r.returncode == 0, r.stderr
+    public = re.search(r"public key\s+(pk-lh-\w+)", r.stdout)
+    secret = re.search(r"secret key\s+(sk-lh-\w+)", r.stdout)
+    assert public and secret
+
+    r = cli(data, "users", "create", "--email", "ops@example.com", "--org", "Acme", "--role", "admin", stdin="s3cret-pass\n")
+    assert r.returncode == 0, r.stderr
+    assert "ops@example.com as admin of Acme" in r.stdout
+    r = cli(data, "users", "create", "--email", "ops@example.com", "--password", "another-pass")
+    assert r.returncode == 1 and "already exists" in r.stderr
+    r = cli(data, "keys", "create", "--project", "nope")
+    assert r.returncode == 1 and "no project with id or name 'nope'" in r.stderr
+
+    # With a server running, the admin CLI attaches to its stores; revocation takes effect at once.
+    port = free_port()
+    server = start(data, port, tmp_path / "serve.log")
+    try:
+        wait_healthy(server)
+        auth = (public[1], secret[1])
+        assert httpx.get(f"{server.base_url}/api/public/projects", auth=auth).status_code == 200
+        listed = cli(data, "keys", "list", "--project", project_id[1])
+        assert listed.returncode == 0, listed.stderr
+        assert public[1] in listed.stdout and "active" in listed.stdout and secret[1] not in listed.stdout
+        r = cli(data, "keys", "revoke", public[1], "--project", "chatbot")
+        assert r.returncode == 0, r.stderr
+        assert httpx.get(f"{server.base_url}/api/public/projects", auth=auth).status_code == 401
+        assert "revoked" in cli(data, "keys", "list", "--project", "chatbot").stdout
+        r = cli(data, "migrate")  # needs chDB, which the server owns: refused with a clear message
+        assert r.returncode == 1 and "is using the data directory" in r.stderr
+    finally:
+        stop(server)
+    assert processes_using(data) == []
