@@ -75,7 +75,9 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
     asyncio.run(run_standalone(settings))
 
 
-async def _with_storage(settings: Settings, fn: Callable[[Storage], Awaitable[None]], clickhouse: bool) -> None:
+async def _with_storage(
+    settings: Settings, fn: Callable[[Storage], Awaitable[None]], clickhouse: bool
+) -> None:
     async with open_storage(settings, clickhouse=clickhouse) as storage:
         if clickhouse:
             await storage.migrate()
@@ -128,7 +130,8 @@ async def _keys_list(storage: Storage, args: argparse.Namespace) -> None:
     print(f"{'public key':<42} {'secret':<18} {'created':<17} status   note")
     for k in rows:
         status = "revoked" if k.revoked_at else "active "
-        print(f"{k.public_key:<42} {k.display_secret:<18} {k.created_at:%Y-%m-%d %H:%M} {status}  {k.note or ''}")
+        created = f"{k.created_at:%Y-%m-%d %H:%M}"
+        print(f"{k.public_key:<42} {k.display_secret:<18} {created} {status}  {k.note or ''}")
 
 
 async def _keys_revoke(storage: Storage, args: argparse.Namespace) -> None:
@@ -144,7 +147,9 @@ async def _users_create(storage: Storage, args: argparse.Namespace) -> None:
 
     password = args.password
     if password is None:
-        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+        password = (
+            sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+        )
     org = await accounts.ensure_organization(storage, args.org) if args.org else None
     user = await accounts.create_user(storage, args.email, password, org, Role(args.role))
     where = f" as {args.role} of {org.name}" if org else ""
@@ -152,7 +157,9 @@ async def _users_create(storage: Storage, args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="langhouse", description="Langhouse: LLM tracing, prompts and evals.")
+    parser = argparse.ArgumentParser(
+        prog="langhouse", description="Langhouse: LLM tracing, prompts and evals."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the web server (embedded stores unless service URLs are set)")
@@ -198,7 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = Settings()
     logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
     try:
         args.run(settings, args)

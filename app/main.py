@@ -13,8 +13,8 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -56,7 +56,9 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
         message = str(exc) if status < 500 else "internal error"
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, str(exc.detail)
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(status, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            status, "http_error"
+        )
         if exc.extra:
             return Response({"message": message, "error": exc.extra}, status_code=status)
     else:
@@ -78,7 +80,7 @@ async def run_platform(storage: Storage, settings: Settings) -> AsyncIterator[No
         await storage.migrate()
     banner = await bootstrap(storage, settings)
     if banner:
-        print(banner, flush=True)  # noqa: T201 - shown once to the person who started the server
+        print(banner, flush=True)
     if not settings.embedded_clickhouse:
         yield
         return

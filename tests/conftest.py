@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 
 from app.auth import accounts as domain
 from app.auth.keys import issue_api_key

@@ -1,4 +1,4 @@
-"""Basic-auth guard for /api/public: authenticates every route unless it opts out with opt={"public": True}."""
+"""Basic-auth guard for /api/public: every route is authenticated unless it sets opt={"public": True}."""
 
 from __future__ import annotations
 
@@ -15,4 +15,3 @@ async def require_api_key(connection: ASGIConnection, handler: BaseRouteHandler)
         return
     storage: Storage = connection.app.state.storage
     connection.state.caller = await authenticate_basic(storage, connection.headers.get("authorization"))
-

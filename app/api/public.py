@@ -28,7 +28,10 @@ async def health(
         storage: Storage = state.storage
         checks = await storage.health()
         if not all(checks.values()):
-            return Response({"status": "Database not available", "version": __version__, "checks": checks}, status_code=503)
+            return Response(
+                {"status": "Database not available", "version": __version__, "checks": checks},
+                status_code=503,
+            )
     return Response(body)
 
 

@@ -42,7 +42,9 @@ async def headless_init(storage: Storage, s: Settings) -> None:
     public, secret = s.init_project_public_key, s.init_project_secret_key
     if public or secret:
         if not (public and secret):
-            raise InvalidInput("set both LANGHOUSE_INIT_PROJECT_PUBLIC_KEY and LANGHOUSE_INIT_PROJECT_SECRET_KEY")
+            raise InvalidInput(
+                "set both LANGHOUSE_INIT_PROJECT_PUBLIC_KEY and LANGHOUSE_INIT_PROJECT_SECRET_KEY"
+            )
         if project is None:
             raise InvalidInput("LANGHOUSE_INIT_PROJECT_*_KEY needs LANGHOUSE_INIT_PROJECT_NAME")
         secret_value = secret.get_secret_value()
@@ -62,7 +64,9 @@ async def headless_init(storage: Storage, s: Settings) -> None:
             raise InvalidInput("set both LANGHOUSE_INIT_USER_EMAIL and LANGHOUSE_INIT_USER_PASSWORD")
         user = await accounts.find_user(storage.postgres, email)
         if user is None:
-            user = await accounts.create_user(storage.postgres, email, hash_password(password.get_secret_value()))
+            user = await accounts.create_user(
+                storage.postgres, email, hash_password(password.get_secret_value())
+            )
         if org is not None:
             await accounts.set_membership(storage.postgres, user.id, org.id, Role.OWNER)
 

@@ -21,4 +21,6 @@ class Caller:
     def require(self, role: Role) -> None:
         """Raise Forbidden unless the caller's role is at least `role`."""
         if not self.role.at_least(role):
-            raise Forbidden(f"this action needs the {role.value} role in the project; you have {self.role.value}")
+            raise Forbidden(
+                f"this action needs the {role.value} role in the project; you have {self.role.value}"
+            )

@@ -80,7 +80,9 @@ def parse_basic(header: str | None) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        raise Unauthorized("Malformed Basic authorization header: not valid base64 of 'publicKey:secretKey'.")
+        raise Unauthorized(
+            "Malformed Basic authorization header: not valid base64 of 'publicKey:secretKey'."
+        ) from None
     public_key, sep, secret_key = decoded.partition(":")
     if not sep or not public_key or not secret_key or max(len(public_key), len(secret_key)) > _MAX_PART:
         raise Unauthorized("Malformed Basic authorization header: expected 'publicKey:secretKey'.")
@@ -93,7 +95,11 @@ async def authenticate_basic(storage: Storage, header: str | None) -> Caller:
     entry = await storage.cache.get(_cache_key(public_key))
     if entry is None:
         key = await accounts.find_api_key(storage.postgres, public_key)
-        found = None if key is None or key.revoked_at else await accounts.fetch_project(storage.postgres, key.project_id)
+        found = (
+            None
+            if key is None or key.revoked_at
+            else await accounts.fetch_project(storage.postgres, key.project_id)
+        )
         if key is None or found is None:
             raise Unauthorized("Invalid credentials: unknown or revoked public key, or wrong secret key.")
         entry = {

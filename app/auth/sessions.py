@@ -65,9 +65,11 @@ async def switch_project(storage: Storage, token: str, project_id: str) -> None:
 async def session_caller(storage: Storage, token: str | None) -> Caller | None:
     """The caller behind a session cookie (its current project and the user's role there), or None."""
     found = await session_user(storage, token)
-    if found is None or found[1] is None:
+    if found is None:
         return None
     user, project_id = found
+    if project_id is None:
+        return None
     access = await accounts.fetch_project_access(storage.postgres, user.id, project_id)
     if access is None:
         return None

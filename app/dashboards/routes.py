@@ -95,7 +95,12 @@ async def login_submit(
     except Unauthorized as exc:
         return Template(
             "login.html",
-            context={"next": _safe_next(data.next), "error": str(exc), "email": data.email, "version": __version__},
+            context={
+                "next": _safe_next(data.next),
+                "error": str(exc),
+                "email": data.email,
+                "version": __version__,
+            },
             status_code=401,
         )
     response = Redirect(_safe_next(data.next))
@@ -167,4 +172,13 @@ async def api_key_revoke(request: Request[Any, Any, State], data: Annotated[Revo
     return Redirect("/settings/api-keys")
 
 
-UI_ROUTES = [login_page, login_submit, logout, home, switch_project, api_keys_page, api_key_create, api_key_revoke]
+UI_ROUTES = [
+    login_page,
+    login_submit,
+    logout,
+    home,
+    switch_project,
+    api_keys_page,
+    api_key_create,
+    api_key_revoke,
+]

@@ -38,7 +38,9 @@ async def context_getter(request: Request[Any, Any, State]) -> Context:
             )
         if caller is not None and request.method == "POST" and not _is_json(request):
             # Cookie-authenticated calls must be JSON: a cross-site form cannot send that without CORS.
-            raise Unauthorized("Session-authenticated GraphQL requests must use Content-Type application/json.")
+            raise Unauthorized(
+                "Session-authenticated GraphQL requests must use Content-Type application/json."
+            )
     return Context(storage=storage, caller=caller)
 
 

@@ -15,4 +15,4 @@ def render() -> str:
 
 if __name__ == "__main__":
     SCHEMA_FILE.write_text(render())
-    print(f"wrote {SCHEMA_FILE}")  # noqa: T201
+    print(f"wrote {SCHEMA_FILE}")

@@ -59,7 +59,9 @@ class Query:
 @strawberry.type(description="Change the caller's project.")
 class Mutation:
     @strawberry.mutation(description="Create an API key; the secret is returned once (admin role).")
-    async def create_api_key(self, info: Info[Context, None], input: CreateApiKeyInput) -> CreateApiKeyPayload:
+    async def create_api_key(
+        self, info: Info[Context, None], input: CreateApiKeyInput
+    ) -> CreateApiKeyPayload:
         caller = require_caller(info.context)
         caller.require(Role.ADMIN)
         if input.note is not None and len(input.note) > 255:
@@ -68,7 +70,9 @@ class Mutation:
         return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.key), secret_key=issued.secret_key)
 
     @strawberry.mutation(description="Revoke an API key of the project at once (admin role).")
-    async def revoke_api_key(self, info: Info[Context, None], input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+    async def revoke_api_key(
+        self, info: Info[Context, None], input: RevokeApiKeyInput
+    ) -> RevokeApiKeyPayload:
         caller = require_caller(info.context)
         caller.require(Role.ADMIN)
         key = await keys.revoke_api_key(info.context.storage, caller.project_id, input.public_key)
@@ -108,9 +112,9 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
-            QueryDepthLimiter(max_depth=MAX_DEPTH),
-            MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            _MaskInternalErrors(should_mask_error=_should_mask, error_message="internal error"),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: _MaskInternalErrors(should_mask_error=_should_mask, error_message="internal error"),
         ],
     )

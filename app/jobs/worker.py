@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 
 async def ping(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     """Answer with where and when the job ran: proves a worker is consuming the queue."""
-    return {"pong": payload.get("echo"), "worker": f"{socket.gethostname()}:{os.getpid()}", "at": datetime.now(UTC).isoformat()}
+    return {
+        "pong": payload.get("echo"),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "at": datetime.now(UTC).isoformat(),
+    }
 
 
 FUNCTIONS = [func(ping, name=SYSTEM_PING, max_tries=3)]

@@ -7,12 +7,8 @@ import contextlib
 import os
 import re
 import tempfile
-from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, Protocol
-
-import aioboto3
-from botocore.exceptions import BotoCoreError, ClientError
+from typing import Protocol
 
 from app.errors import InvalidInput, NotFound, StorageError
 from app.settings import Settings
@@ -21,8 +17,6 @@ MAX_KEY_LENGTH = 1024
 _SEGMENT = re.compile(r"[A-Za-z0-9._=-]+")
 # "~" can never appear in a key, so temp files never collide with or show up as blobs.
 _TMP_SUFFIX = ".tmp~"
-_MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-_BUCKET_EXISTS_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 
 
 class BlobStore(Protocol):
@@ -177,132 +171,13 @@ class LocalBlobStore:
         """Do nothing: a local store holds no open resources."""
 
 
-def _error_code(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return ""
-
-
-class S3BlobStore:
-    """Blobs as objects in one S3 bucket, through a single aioboto3 client."""
-
-    def __init__(self, client: Any, bucket: str, stack: AsyncExitStack) -> None:
-        self._client = client
-        self._bucket = bucket
-        self._stack = stack
-
-    @classmethod
-    async def open(cls, settings: Settings) -> S3BlobStore:
-        """Connect to the configured S3 endpoint and create the bucket if it does not exist."""
-        if settings.s3_bucket is None:
-            raise ValueError("S3BlobStore needs settings.s3_bucket")
-        secret = settings.s3_secret_access_key
-        session = aioboto3.Session()
-        stack = AsyncExitStack()
-        try:
-            client = await stack.enter_async_context(
-                session.client(
-                    "s3",
-                    endpoint_url=settings.s3_endpoint,
-                    region_name=settings.s3_region,
-                    aws_access_key_id=settings.s3_access_key_id,
-                    aws_secret_access_key=secret.get_secret_value() if secret else None,
-                )
-            )
-            store = cls(client, settings.s3_bucket, stack)
-            await store._ensure_bucket(settings.s3_region)
-        except BaseException:
-            await stack.aclose()
-            raise
-        return store
-
-    async def _ensure_bucket(self, region: str) -> None:
-        try:
-            await self._client.head_bucket(Bucket=self._bucket)
-            return
-        except ClientError as exc:
-            if _error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-                raise StorageError(f"could not access bucket {self._bucket!r}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"could not access bucket {self._bucket!r}") from exc
-        kwargs: dict[str, Any] = {"Bucket": self._bucket}
-        if region != "us-east-1":
-            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        try:
-            await self._client.create_bucket(**kwargs)
-        except ClientError as exc:
-            if _error_code(exc) not in _BUCKET_EXISTS_CODES:
-                raise StorageError(f"could not create bucket {self._bucket!r}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"could not create bucket {self._bucket!r}") from exc
-
-    async def put(self, key: str, data: bytes) -> None:
-        """Upload data as the object key."""
-        validate_key(key)
-        try:
-            await self._client.put_object(Bucket=self._bucket, Key=key, Body=data)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not write blob {key!r}") from exc
-
-    async def get(self, key: str) -> bytes:
-        """Download the object key; raise NotFound if it is missing."""
-        validate_key(key)
-        try:
-            response = await self._client.get_object(Bucket=self._bucket, Key=key)
-            async with response["Body"] as body:
-                data: bytes = await body.read()
-        except (ClientError, BotoCoreError) as exc:
-            if _error_code(exc) in _MISSING_KEY_CODES:
-                raise NotFound(f"blob {key!r} not found") from exc
-            raise StorageError(f"could not read blob {key!r}") from exc
-        return data
-
-    async def exists(self, key: str) -> bool:
-        """Return whether the object key exists."""
-        validate_key(key)
-        try:
-            await self._client.head_object(Bucket=self._bucket, Key=key)
-        except (ClientError, BotoCoreError) as exc:
-            if _error_code(exc) in _MISSING_KEY_CODES:
-                return False
-            raise StorageError(f"could not check blob {key!r}") from exc
-        return True
-
-    async def delete(self, key: str) -> None:
-        """Delete the object key; S3 treats a missing key as success."""
-        validate_key(key)
-        try:
-            await self._client.delete_object(Bucket=self._bucket, Key=key)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not delete blob {key!r}") from exc
-
-    async def list_keys(self, prefix: str, limit: int = 1000) -> list[str]:
-        """Return at most limit sorted keys starting with prefix, paging through list_objects_v2."""
-        validate_prefix(prefix)
-        _validate_limit(limit)
-        keys: list[str] = []
-        paginator = self._client.get_paginator("list_objects_v2")
-        pages = paginator.paginate(
-            Bucket=self._bucket, Prefix=prefix, PaginationConfig={"PageSize": min(limit, 1000)}
-        )
-        try:
-            async for page in pages:
-                keys.extend(o["Key"] for o in page.get("Contents", ()) if _is_valid_key(o["Key"]))
-                if len(keys) >= limit:
-                    break
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"could not list blobs with prefix {prefix!r}") from exc
-        return sorted(keys)[:limit]
-
-    async def close(self) -> None:
-        """Close the S3 client."""
-        await self._stack.aclose()
-
-
 async def open_blob_store(settings: Settings) -> BlobStore:
     """Open the local blob directory when embedded, otherwise the configured S3 bucket."""
     if settings.embedded_blobs:
         root = settings.data_dir / "blobs"
         await asyncio.to_thread(root.mkdir, parents=True, exist_ok=True)
         return LocalBlobStore(root)
+    # Imported only when S3 is configured: botocore costs ~34 MiB of memory that embedded mode never needs.
+    from app.storage.blobs_s3 import S3BlobStore
+
     return await S3BlobStore.open(settings)

@@ -32,7 +32,7 @@ class Cache:
         """Tell whether Redis answers."""
         try:
             return bool(await self._redis.ping())
-        except Exception:  # noqa: BLE001 - health probe: any failure means "down"
+        except Exception:
             return False
 
     async def close(self) -> None:

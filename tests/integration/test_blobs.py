@@ -14,7 +14,8 @@ from moto.server import ThreadedMotoServer
 from app.errors import InvalidInput, NotFound, StorageError
 from app.settings import Settings
 from app.storage import blobs
-from app.storage.blobs import BlobStore, LocalBlobStore, S3BlobStore, open_blob_store, validate_key
+from app.storage.blobs import BlobStore, LocalBlobStore, open_blob_store, validate_key
+from app.storage.blobs_s3 import S3BlobStore
 
 pytestmark = pytest.mark.integration
 

@@ -67,8 +67,12 @@ async def test_headless_init_twice_makes_one_of_each(storage: Storage, settings:
     rotated = Settings.model_validate({**s.model_dump(), "init_project_secret_key": "sk-lf-rotated-secret"})
     await bootstrap(storage, rotated)
     with pytest.raises(Unauthorized):
-        await authenticate_basic(storage, basic(s.init_project_public_key, s.init_project_secret_key.get_secret_value()))
-    assert (await authenticate_basic(storage, basic(s.init_project_public_key, "sk-lf-rotated-secret"))).project_id
+        await authenticate_basic(
+            storage, basic(s.init_project_public_key, s.init_project_secret_key.get_secret_value())
+        )
+    assert (
+        await authenticate_basic(storage, basic(s.init_project_public_key, "sk-lf-rotated-secret"))
+    ).project_id
 
 
 @pytest.mark.parametrize(
@@ -86,7 +90,9 @@ async def test_incomplete_init_is_a_clear_error(storage: Storage, settings: Sett
 
 
 async def test_migrations_twice_change_nothing(storage: Storage) -> None:
-    ledger = dangerous_raw_sql("SELECT version, name, checksum FROM langhouse_migrations ORDER BY version", "t.m")
+    ledger = dangerous_raw_sql(
+        "SELECT version, name, checksum FROM langhouse_migrations ORDER BY version", "t.m"
+    )
     before = await storage.clickhouse.query(ledger)
     revision = await storage.postgres.current_revision()
     await storage.migrate()
@@ -95,6 +101,8 @@ async def test_migrations_twice_change_nothing(storage: Storage) -> None:
     assert [r["version"] for r in before] == [1]
     assert await storage.postgres.current_revision() == revision == "0001"
     tables = await storage.clickhouse.query(
-        dangerous_raw_sql("SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name", "t.t")
+        dangerous_raw_sql(
+            "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name", "t.t"
+        )
     )
     assert {"observations", "traces", "scores"} <= {r["name"] for r in tables}

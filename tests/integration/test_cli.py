@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.test_serve import clean_env, processes_using, start, stop, wait_healthy
 from tests.conftest import free_port
+from tests.integration.test_serve import clean_env, processes_using, start, stop, wait_healthy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -43,7 +43,18 @@ def test_cli_manages_projects_keys_and_users(tmp_path: Path) -> None:
     secret = re.search(r"secret key\s+(sk-lh-\w+)", r.stdout)
     assert public and secret
 
-    r = cli(data, "users", "create", "--email", "ops@example.com", "--org", "Acme", "--role", "admin", stdin="s3cret-pass\n")
+    r = cli(
+        data,
+        "users",
+        "create",
+        "--email",
+        "ops@example.com",
+        "--org",
+        "Acme",
+        "--role",
+        "admin",
+        stdin="s3cret-pass\n",
+    )
     assert r.returncode == 0, r.stderr
     assert "ops@example.com as admin of Acme" in r.stdout
     r = cli(data, "users", "create", "--email", "ops@example.com", "--password", "another-pass")

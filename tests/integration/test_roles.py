@@ -33,7 +33,9 @@ async def test_login_without_csrf_token_is_refused(client, storage: Storage, pro
     assert "lh_session" not in client.cookies
 
 
-async def test_session_cookie_is_httponly_and_samesite(client, storage: Storage, project: ProjectFixture) -> None:
+async def test_session_cookie_is_httponly_and_samesite(
+    client, storage: Storage, project: ProjectFixture
+) -> None:
     email, password = await make_user(storage, project, Role.MEMBER)
     page = await client.get("/login")
     r = await client.post(
@@ -68,7 +70,9 @@ async def test_logout_ends_the_session(client, storage: Storage, project: Projec
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER])
-async def test_non_admins_cannot_mutate_in_graphql_or_ui(client, storage: Storage, project, role: Role) -> None:
+async def test_non_admins_cannot_mutate_in_graphql_or_ui(
+    client, storage: Storage, project, role: Role
+) -> None:
     email, password = await make_user(storage, project, role)
     await login(client, email, password)
     viewer = (await client.post("/api/graphql", json=VIEWER)).json()["data"]["viewer"]
@@ -86,7 +90,8 @@ async def test_non_admins_cannot_mutate_in_graphql_or_ui(client, storage: Storag
     assert r.status_code == 403
     assert (await client.get("/settings/api-keys")).status_code == 403
     r = await client.post(
-        "/settings/api-keys/revoke", data={"public_key": project.public_key, "_csrf_token": csrf_token(home.text)}
+        "/settings/api-keys/revoke",
+        data={"public_key": project.public_key, "_csrf_token": csrf_token(home.text)},
     )
     assert r.status_code == 403
     assert (await client.get("/api/public/projects", auth=project.auth)).status_code == 200  # key still works
@@ -97,7 +102,9 @@ async def test_admin_creates_and_revokes_keys_in_ui_and_graphql(client, storage:
     await login(client, email, password)
     page = await client.get("/settings/api-keys")
     assert page.status_code == 200 and project.public_key in page.text
-    r = await client.post("/settings/api-keys", data={"note": "<b>ui</b>", "_csrf_token": csrf_token(page.text)})
+    r = await client.post(
+        "/settings/api-keys", data={"note": "<b>ui</b>", "_csrf_token": csrf_token(page.text)}
+    )
     assert r.status_code == 200
     assert "&lt;b&gt;ui&lt;/b&gt;" in r.text and "<b>ui</b>" not in r.text  # escaped
     import re
@@ -115,7 +122,9 @@ async def test_admin_creates_and_revokes_keys_in_ui_and_graphql(client, storage:
         "query": "mutation($k: String!) { revokeApiKey(input: {publicKey: $k}) { apiKey { revokedAt } } }",
         "variables": {"k": gql["apiKey"]["publicKey"]},
     }
-    assert (await client.post("/api/graphql", json=revoke)).json()["data"]["revokeApiKey"]["apiKey"]["revokedAt"]
+    assert (await client.post("/api/graphql", json=revoke)).json()["data"]["revokeApiKey"]["apiKey"][
+        "revokedAt"
+    ]
     assert (
         await client.get("/api/public/projects", auth=(gql["apiKey"]["publicKey"], gql["secretKey"]))
     ).status_code == 401
@@ -149,7 +158,9 @@ async def test_project_switch_needs_access(client, storage: Storage, project: Pr
     email, password = await make_user(storage, project, Role.OWNER)
     await login(client, email, password)
     home = await client.get("/")
-    r = await client.post("/projects/switch", data={"project_id": other.project_id, "_csrf_token": csrf_token(home.text)})
+    r = await client.post(
+        "/projects/switch", data={"project_id": other.project_id, "_csrf_token": csrf_token(home.text)}
+    )
     assert r.status_code == 403
     viewer = (await client.post("/api/graphql", json=VIEWER)).json()["data"]["viewer"]
     assert viewer["project"]["id"] == project.project_id
@@ -169,5 +180,10 @@ async def test_graphiql_page_is_served_to_browsers(client) -> None:
     r = await client.get("/api/graphql", headers={"accept": "text/html"})
     assert r.status_code == 200 and "/static/vendor/graphiql.min.js" in r.text
     assert "https://" not in r.text  # no CDN
-    for asset in ("graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js"):
+    for asset in (
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+    ):
         assert (await client.get(f"/static/vendor/{asset}")).status_code == 200

@@ -161,9 +161,7 @@ def test_serve_first_start_restart_and_clean_shutdown(workdir: Path) -> None:
         page = browser.get("/login")
         token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
         assert token
-        r = browser.post(
-            "/login", data={"email": email[1], "password": password[1], "_csrf_token": token[1]}
-        )
+        r = browser.post("/login", data={"email": email[1], "password": password[1], "_csrf_token": token[1]})
         assert r.status_code == 302
         assert "Default Project" in browser.get("/").text
     pids = store_pids(server, data_dir)
@@ -178,7 +176,9 @@ def _reachable(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.skipif(not (_reachable(5432) and _reachable(6379)), reason="no Postgres/Redis server on 127.0.0.1")
+@pytest.mark.skipif(
+    not (_reachable(5432) and _reachable(6379)), reason="no Postgres/Redis server on 127.0.0.1"
+)
 def test_serve_against_postgres_and_redis_servers(workdir: Path) -> None:
     import asyncpg
 
@@ -206,9 +206,9 @@ def test_serve_against_postgres_and_redis_servers(workdir: Path) -> None:
         wait_healthy(server)
         assert not (workdir / "data" / "postgres").exists()  # the server's Postgres, not an embedded one
         assert not (workdir / "data" / "redis").exists()
-        [project] = httpx.get(f"{server.base_url}/api/public/projects", auth=("pk-lf-svc", "sk-lf-svc-secret")).json()[
-            "data"
-        ]
+        [project] = httpx.get(
+            f"{server.base_url}/api/public/projects", auth=("pk-lf-svc", "sk-lf-svc-secret")
+        ).json()["data"]
         assert project["name"] == "svc" and project["organization"]["name"] == "Acme"
         stop(server)
     finally:

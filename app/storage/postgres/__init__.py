@@ -1,4 +1,4 @@
 """Postgres access: engine, sqlmodel tables, Alembic migrations and repositories.
 
-May import app.settings, app.errors, sqlmodel/sqlalchemy/asyncpg/alembic (their only owner); nothing else from app.
+May import app.settings, app.errors and sqlmodel/sqlalchemy/asyncpg/alembic (their only owner).
 """

@@ -31,7 +31,9 @@ class Postgres:
 
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
-        self.engine: AsyncEngine = create_async_engine(self.url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
+        )
         self.session = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     async def ping(self) -> bool:
@@ -39,7 +41,7 @@ class Postgres:
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - health probe: any failure means "down"
+        except Exception:
             return False
         return True
 

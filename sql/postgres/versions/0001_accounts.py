@@ -54,7 +54,10 @@ def upgrade() -> None:
             "user_id", sa.String(), sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
         ),
         sa.Column(
-            "organization_id", sa.String(), sa.ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+            "organization_id",
+            sa.String(),
+            sa.ForeignKey("organizations.id", ondelete="CASCADE"),
+            nullable=False,
         ),
         sa.Column("project_id", sa.String(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=True),
         sa.Column("role", sa.String(), nullable=False),
@@ -71,7 +74,11 @@ def upgrade() -> None:
         "api_keys",
         sa.Column("id", sa.String(), primary_key=True),
         sa.Column(
-            "project_id", sa.String(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
+            "project_id",
+            sa.String(),
+            sa.ForeignKey("projects.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
         ),
         sa.Column("public_key", sa.String(255), nullable=False, unique=True),
         sa.Column("secret_hash", sa.String(), nullable=False),

@@ -24,8 +24,18 @@ def test_parse_basic_splits_on_the_first_colon() -> None:
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Basic", "Bearer x", "Basic %%%", f"Basic {b64('nocolon')}", f"Basic {b64(':s')}",
-     f"Basic {b64('p:')}", f"Basic {b64('p:' + 's' * 300)}", "Basic " + base64.b64encode(b"\xff:\xfe").decode()],
+    [
+        None,
+        "",
+        "Basic",
+        "Bearer x",
+        "Basic %%%",
+        f"Basic {b64('nocolon')}",
+        f"Basic {b64(':s')}",
+        f"Basic {b64('p:')}",
+        f"Basic {b64('p:' + 's' * 300)}",
+        "Basic " + base64.b64encode(b"\xff:\xfe").decode(),
+    ],
 )
 def test_parse_basic_refuses_malformed_headers(header: str | None) -> None:
     with pytest.raises(Unauthorized):

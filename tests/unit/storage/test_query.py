@@ -7,7 +7,10 @@ import pytest
 from app.errors import InternalError
 from app.storage.clickhouse.query import CompiledQuery, dangerous_raw_sql
 
-GOOD = "SELECT id FROM traces WHERE project_id = {project_id:String} AND timestamp >= {from:DateTime64(6)} LIMIT 10"
+GOOD = (
+    "SELECT id FROM traces WHERE project_id = {project_id:String} "
+    "AND timestamp >= {from:DateTime64(6)} LIMIT 10"
+)
 
 
 def test_a_scoped_query_compiles() -> None:

@@ -1,0 +1,43 @@
+# Langhouse developer commands. Only Python 3.11+ and make are needed; everything else installs into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install serve test lint test-unit test-integration schema bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install Langhouse with its dev tools
+
+serve: $(STAMP) ## run the server on the embedded default (http://localhost:3000)
+	$(BIN)/langhouse serve
+
+test: lint ## lint, type-check, then the whole test suite on real embedded stores
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check app tests bench sql
+	$(BIN)/ruff format --check app tests bench sql
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP) ## integration tests (set LANGHOUSE_DATABASE_URL / LANGHOUSE_REDIS_URL to use servers)
+	$(BIN)/pytest -m integration
+
+schema: $(STAMP) ## re-export app/graphql/schema.graphql
+	$(BIN)/python -m app.graphql.export
+
+bench: $(STAMP) ## run the benchmarks and print their figures (copy them into BENCHMARKS.md)
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/auth.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
