@@ -1,4 +1,4 @@
-"""API-key authentication overhead per request (cached), beside a raw Redis GET and an unauthenticated request."""
+"""API-key auth overhead per request (cached key), beside a raw Redis GET and an unauthenticated request."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.auth import accounts as domain  # noqa: E402
-from app.auth.keys import authenticate_basic, issue_api_key  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.storage import open_storage  # noqa: E402
-from bench.report import record  # noqa: E402
+from app.auth import accounts as domain
+from app.auth.keys import authenticate_basic, issue_api_key
+from app.main import create_app
+from app.settings import Settings
+from app.storage import open_storage
+from bench.report import record
 
 N = 5000
 
@@ -44,7 +44,9 @@ async def main() -> None:
             org = await domain.ensure_organization(storage, "bench")
             project = await domain.ensure_project(storage, org, "bench")
             issued = await issue_api_key(storage, project.id)
-            header = "Basic " + base64.b64encode(f"{issued.key.public_key}:{issued.secret_key}".encode()).decode()
+            header = (
+                "Basic " + base64.b64encode(f"{issued.key.public_key}:{issued.secret_key}".encode()).decode()
+            )
             await authenticate_basic(storage, header)  # warm the cache
 
             auth = await timed(lambda: authenticate_basic(storage, header))
@@ -54,15 +56,29 @@ async def main() -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 health = await timed(lambda: client.get("/api/public/health"), 2000)
                 gql = {"query": "{ __typename }"}
-                authed = await timed(lambda: client.post("/api/graphql", json=gql, headers={"Authorization": header}), 2000)
+                authed = await timed(
+                    lambda: client.post("/api/graphql", json=gql, headers={"Authorization": header}), 2000
+                )
     record(
         "auth",
         "python bench/auth.py",
         [
-            ("authenticate_basic, cached key: p50 / p99", f"{pct(auth, 50):.3f} / {pct(auth, 99):.3f} ms", "< 1 ms"),
-            ("baseline: one raw Redis GET (same socket): p50 / p99", f"{pct(raw, 50):.3f} / {pct(raw, 99):.3f} ms", "—"),
+            (
+                "authenticate_basic, cached key: p50 / p99",
+                f"{pct(auth, 50):.3f} / {pct(auth, 99):.3f} ms",
+                "< 1 ms",
+            ),
+            (
+                "baseline: one raw Redis GET (same socket): p50 / p99",
+                f"{pct(raw, 50):.3f} / {pct(raw, 99):.3f} ms",
+                "—",
+            ),
             ("HTTP in-process: GET /api/public/health (no auth) p50", f"{pct(health, 50):.3f} ms", "—"),
-            ("HTTP in-process: POST /api/graphql `{ __typename }` with Basic auth p50", f"{pct(authed, 50):.3f} ms", "—"),
+            (
+                "HTTP in-process: POST /api/graphql `{ __typename }` with Basic auth p50",
+                f"{pct(authed, 50):.3f} ms",
+                "—",
+            ),
         ],
     )
 

@@ -16,7 +16,8 @@ FILE = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     mem = psutil.virtual_memory().total / 2**30
-    return f"{os.cpu_count()} cores {cpu}, {mem:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} cores {cpu}, {mem:.0f} GiB, {system}, Python {platform.python_version()}"
 
 
 def record(section: str, command: str, rows: list[tuple[str, str, str]]) -> None:
@@ -32,9 +33,13 @@ def record(section: str, command: str, rows: list[tuple[str, str, str]]) -> None
         *(f"| {a} | {b} | {c} |" for a, b, c in rows),
         f"<!-- {section}:end -->",
     ]
-    text = FILE.read_text() if FILE.exists() else "# Benchmarks\n\nFigures written by the scripts in bench/.\n"
+    text = (
+        FILE.read_text() if FILE.exists() else "# Benchmarks\n\nFigures written by the scripts in bench/.\n"
+    )
     pattern = re.compile(rf"<!-- {re.escape(section)}:start -->.*?<!-- {re.escape(section)}:end -->", re.S)
     block = "\n".join(body)
-    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    text = (
+        pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    )
     FILE.write_text(text)
     print(block)

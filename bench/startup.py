@@ -1,4 +1,4 @@
-"""Cold start of `langhouse serve` (embedded, existing data dir) to healthy, and idle RSS of its process tree."""
+"""Cold start of `langhouse serve` (embedded, existing data dir) to healthy, and idle memory of its tree."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.report import record  # noqa: E402
+from bench.report import record
 
 RUNS = 5
 
@@ -29,10 +29,17 @@ def free_port() -> int:
 
 def start(data_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LANGHOUSE_")}
-    env |= {"LANGHOUSE_DATA_DIR": str(data_dir), "LANGHOUSE_PORT": str(port), "LANGHOUSE_LOG_LEVEL": "warning"}
+    env |= {
+        "LANGHOUSE_DATA_DIR": str(data_dir),
+        "LANGHOUSE_PORT": str(port),
+        "LANGHOUSE_LOG_LEVEL": "warning",
+    }
     began = time.perf_counter()
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "app.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     while True:
         try:
@@ -76,14 +83,22 @@ def main() -> None:
         "python bench/startup.py",
         [
             ("first start (empty data dir) to healthy", f"{first:.2f} s", "—"),
-            (f"cold start, existing data dir, to healthy (median of {RUNS})", f"{statistics.median(times):.2f} s", "< 5 s"),
+            (
+                f"cold start, existing data dir, to healthy (median of {RUNS})",
+                f"{statistics.median(times):.2f} s",
+                "< 5 s",
+            ),
             ("cold start, worst", f"{max(times):.2f} s", "< 5 s"),
             (
                 "idle memory of the whole process tree, PSS (median)",
                 f"{statistics.median(m[0] for m in memory):.0f} MiB",
                 "< 400 MiB",
             ),
-            ("same, summed RSS (counts shared pages repeatedly)", f"{statistics.median(m[1] for m in memory):.0f} MiB", "—"),
+            (
+                "same, summed RSS (counts shared pages repeatedly)",
+                f"{statistics.median(m[1] for m in memory):.0f} MiB",
+                "—",
+            ),
         ],
     )
 
