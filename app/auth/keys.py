@@ -55,6 +55,8 @@ async def issue_api_key(
     key = await accounts.create_api_key(
         storage.postgres, project_id, public_key, hash_secret(secret_key), display_secret(secret_key), note
     )
+    # A cache that outlived its database (e.g. Postgres reset, Redis kept) may still hold this public key.
+    await forget_cached_key(storage, public_key)
     return IssuedKey(key, secret_key)
 
 

@@ -103,3 +103,17 @@ async def test_oversized_body_is_413(client, settings, project: ProjectFixture) 
         "/api/graphql", content=big, auth=project.auth, headers={"content-type": "application/json"}
     )
     assert r.status_code == 413
+
+
+async def test_a_new_key_replaces_a_stale_cache_entry(storage: Storage, project: ProjectFixture) -> None:
+    """A cache that outlived its database must not send a re-created key to the old project."""
+    from app.auth.keys import _cache_key, authenticate_basic, issue_api_key
+
+    public, secret = f"pk-lf-stale-{project.project_id}", "sk-lf-stale-secret"
+    stale = {"key_id": "gone", "project_id": "gone", "organization_id": "gone", "secret_hash": "x"}
+    await storage.cache.set(_cache_key(public), stale, 300)
+    await issue_api_key(storage, project.project_id, None, public, secret)
+    caller = await authenticate_basic(
+        storage, "Basic " + base64.b64encode(f"{public}:{secret}".encode()).decode()
+    )
+    assert caller.project_id == project.project_id

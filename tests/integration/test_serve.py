@@ -182,7 +182,9 @@ def _reachable(port: int) -> bool:
 def test_serve_against_postgres_and_redis_servers(workdir: Path) -> None:
     import asyncpg
 
-    database = f"langhouse_serve_{secrets.token_hex(4)}"
+    suffix = secrets.token_hex(4)
+    database = f"langhouse_serve_{suffix}"
+    public, secret = f"pk-lf-svc-{suffix}", f"sk-lf-svc-{suffix}"
 
     async def admin(sql: str) -> None:
         conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
@@ -199,16 +201,14 @@ def test_serve_against_postgres_and_redis_servers(workdir: Path) -> None:
             "LANGHOUSE_REDIS_URL": "redis://127.0.0.1:6379/0",
             "LANGHOUSE_INIT_ORG_NAME": "Acme",
             "LANGHOUSE_INIT_PROJECT_NAME": "svc",
-            "LANGHOUSE_INIT_PROJECT_PUBLIC_KEY": "pk-lf-svc",
-            "LANGHOUSE_INIT_PROJECT_SECRET_KEY": "sk-lf-svc-secret",
+            "LANGHOUSE_INIT_PROJECT_PUBLIC_KEY": public,
+            "LANGHOUSE_INIT_PROJECT_SECRET_KEY": secret,
         }
         server = start(workdir / "data", free_port(), log, **env)
         wait_healthy(server)
         assert not (workdir / "data" / "postgres").exists()  # the server's Postgres, not an embedded one
         assert not (workdir / "data" / "redis").exists()
-        [project] = httpx.get(
-            f"{server.base_url}/api/public/projects", auth=("pk-lf-svc", "sk-lf-svc-secret")
-        ).json()["data"]
+        [project] = httpx.get(f"{server.base_url}/api/public/projects", auth=(public, secret)).json()["data"]
         assert project["name"] == "svc" and project["organization"]["name"] == "Acme"
         stop(server)
     finally:
