@@ -14,31 +14,34 @@ from typing import Any
 
 import uvicorn
 
-from app.errors import AppError, DataDirInUse
+from app.errors import AppError
 from app.settings import Settings
 from app.storage import Storage, open_storage
-from app.storage.embedded import DataDirLock
 from app.storage.postgres.models import Role
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, but SIGINT/SIGTERM only ask it to stop: the stores close after it returns."""
+    """uvicorn's server, but signals are handled by `_serve_async` so the stores close after it returns."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.handle_exit, sig, None)
-        try:
-            yield
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+        yield
 
 
 async def _serve_async(settings: Settings) -> None:
     from app.main import create_app, run_platform
 
+    loop = asyncio.get_running_loop()
+    server: _Server | None = None
+    stopping = asyncio.Event()
+
+    def on_signal() -> None:  # first signal: stop serving; later ones: keep tearing down in order
+        stopping.set()
+        if server is not None:
+            server.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
     async with open_storage(settings) as storage, run_platform(storage, settings):
         config = uvicorn.Config(
             create_app(settings, storage),
@@ -50,9 +53,13 @@ async def _serve_async(settings: Settings) -> None:
             server_header=False,
         )
         server = _Server(config)
-        await server.serve()
-        if not server.started:
-            raise AppError(f"could not listen on {settings.host}:{settings.port} (is the port in use?)")
+        if not stopping.is_set():
+            try:
+                await server.serve()
+            except SystemExit:  # uvicorn exits when it cannot bind
+                raise AppError(
+                    f"could not listen on {settings.host}:{settings.port} (is the port in use?)"
+                ) from None
     print("Langhouse stopped.", file=sys.stderr)
 
 
@@ -61,11 +68,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    if settings.uses_data_dir and DataDirLock(settings.data_dir / "langhouse.lock").is_held_elsewhere():
-        raise DataDirInUse(
-            f"Another Langhouse server is already using the data directory {settings.data_dir.resolve()}. "
-            "Stop it first, or set LANGHOUSE_DATA_DIR to another directory."
-        )
     asyncio.run(_serve_async(settings))
 
 
@@ -102,7 +104,7 @@ async def _project_create(storage: Storage, args: argparse.Namespace) -> None:
     from app.storage.postgres import accounts as repo
 
     org = await accounts.ensure_organization(storage, args.org)
-    project = await repo.create_project(storage.postgres, org.id, args.name.strip())
+    project = await accounts.create_project(storage, org, args.name)
     if args.owner:
         user = await repo.find_user(storage.postgres, args.owner)
         if user is None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Litestar, Request, Response
 from litestar.config.csrf import CSRFConfig
@@ -23,7 +26,7 @@ from app import __version__
 from app.api.public import public_router
 from app.auth.bootstrap import bootstrap
 from app.dashboards.routes import UI_ROUTES
-from app.errors import AppError
+from app.errors import AppError, InvalidInput
 from app.graphql.app import graphql_controller
 from app.jobs.worker import build_worker
 from app.settings import Settings
@@ -34,14 +37,17 @@ DASHBOARDS = Path(__file__).parent / "dashboards"
 
 
 def _secret_key(settings: Settings) -> str:
-    """LANGHOUSE_SECRET_KEY, else one generated once and kept in the data directory."""
+    """LANGHOUSE_SECRET_KEY, else (embedded) one generated once into the data directory, owner-only."""
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
+    if not settings.uses_data_dir:
+        raise InvalidInput("set LANGHOUSE_SECRET_KEY (the same value on every web replica) in services mode")
     path = settings.data_dir / "secret_key"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 
@@ -52,21 +58,24 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
 def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """JSON `{message, error}` for the API; a redirect to /login for a browser without a session."""
     if isinstance(exc, AppError):
-        status, code = exc.status, exc.code
-        message = str(exc) if status < 500 else "internal error"
+        status, code, message = exc.status, exc.code, str(exc)
     elif isinstance(exc, HTTPException):
         status, message = exc.status_code, str(exc.detail)
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             status, "http_error"
         )
-        if exc.extra:
+        if exc.extra and status < 500:
             return Response({"message": message, "error": exc.extra}, status_code=status)
     else:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        status, code, message = 500, "internal_error", "internal error"
+        status, code, message = 500, "internal_error", ""
+    if status >= 500:
+        error_id = uuid.uuid4().hex[:12]
+        log.error("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
+        code, message = "internal_error", f"internal error (id {error_id})"
     if not _is_api(request):
         if status == 401:
-            return Redirect(f"/login?next={request.url.path}")
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return Redirect("/login?" + urlencode({"next": target}))
         context = {"status": status, "message": message, "version": __version__}
         return Template("error.html", context=context, status_code=status)
     return Response({"message": message, "error": code}, status_code=status)
@@ -75,17 +84,18 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
 @contextlib.asynccontextmanager
 async def run_platform(storage: Storage, settings: Settings) -> AsyncIterator[None]:
     """Migrate when configured, apply headless init (printing first-start credentials once), and run
-    the job worker in-process while ClickHouse is embedded (only one process may own chDB)."""
+    the job worker in-process while any store is embedded (this process then owns the data directory)."""
     if settings.migrate_on_start:
         await storage.migrate()
     banner = await bootstrap(storage, settings)
     if banner:
         print(banner, flush=True)
-    if not settings.embedded_clickhouse:
+    if not settings.uses_data_dir:
         yield
         return
     worker = build_worker(storage, handle_signals=False)
     task = asyncio.create_task(worker.async_run(), name="langhouse-worker")
+    task.add_done_callback(_report_worker_exit)
     try:
         yield
     finally:
@@ -93,6 +103,11 @@ async def run_platform(storage: Storage, settings: Settings) -> AsyncIterator[No
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _report_worker_exit(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the in-process job worker stopped", exc_info=task.exception())
 
 
 def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
@@ -121,8 +136,9 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             cookie_name="lh_csrf",
             cookie_httponly=True,
             cookie_samesite="lax",
-            exclude=["/api/"],
+            exclude=["^/api/"],
         ),
         request_max_body_size=settings.max_request_bytes,
+        openapi_config=None,  # the public OpenAPI document comes with the REST reads (issue: GraphQL API)
         debug=False,
     )

@@ -33,6 +33,11 @@ async def ensure_project(storage: Storage, organization: Organization, name: str
     return existing or await accounts.create_project(storage.postgres, organization.id, name)
 
 
+async def create_project(storage: Storage, organization: Organization, name: str) -> Project:
+    """Create a project; Conflict when the organization already has one of that name."""
+    return await accounts.create_project(storage.postgres, organization.id, _name(name, "project name"))
+
+
 async def resolve_project(storage: Storage, ref: str) -> Project:
     """Find a project by id, or by name when exactly one project has that name."""
     found = await accounts.fetch_project(storage.postgres, ref)

@@ -11,6 +11,7 @@ from app.errors import Conflict, InvalidInput
 from app.settings import Settings
 from app.storage import Storage
 from app.storage.postgres import accounts
+from app.storage.postgres.engine import STARTUP_LOCK
 from app.storage.postgres.models import Role
 
 DEFAULT_ORG = "Default Organization"
@@ -23,12 +24,13 @@ async def bootstrap(storage: Storage, settings: Settings) -> str | None:
 
     Returns a message to print once (first-start credentials), else None.
     """
-    if settings.init_requested:
-        await headless_init(storage, settings)
-        return None
-    if await accounts.count_organizations(storage.postgres) > 0:
-        return None
-    return await _create_defaults(storage, settings)
+    async with storage.postgres.advisory_lock(STARTUP_LOCK):  # replicas starting together
+        if settings.init_requested:
+            await headless_init(storage, settings)
+            return None
+        if await accounts.count_organizations(storage.postgres) > 0:
+            return None
+        return await _create_defaults(storage, settings)
 
 
 async def headless_init(storage: Storage, s: Settings) -> None:
@@ -75,10 +77,12 @@ async def _create_defaults(storage: Storage, settings: Settings) -> str:
     org = await domain.ensure_organization(storage, DEFAULT_ORG)
     project = await domain.ensure_project(storage, org, DEFAULT_PROJECT)
     issued = await issue_api_key(storage, project.id, "created at first start")
-    password = secrets.token_urlsafe(12)
-    user = await accounts.find_user(storage.postgres, DEFAULT_EMAIL) or await accounts.create_user(
-        storage.postgres, DEFAULT_EMAIL, hash_password(password)
-    )
+    password: str | None = secrets.token_urlsafe(12)
+    user = await accounts.find_user(storage.postgres, DEFAULT_EMAIL)
+    if user is None:
+        user = await accounts.create_user(storage.postgres, DEFAULT_EMAIL, hash_password(str(password)))
+    else:
+        password = None  # an earlier start made this user: its password is theirs, not ours to print
     await accounts.set_membership(storage.postgres, user.id, org.id, Role.OWNER)
     host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host  # noqa: S104
     url = f"http://{host}:{settings.port}"
@@ -87,7 +91,7 @@ async def _create_defaults(storage: Storage, settings: Settings) -> str:
         "",
         f"  Web UI        {url}/login",
         f"  Email         {DEFAULT_EMAIL}",
-        f"  Password      {password}",
+        f"  Password      {password or '(unchanged: this user already existed)'}",
         "",
         f"  Project       {project.name} ({project.id})",
         f"  Public key    {issued.key.public_key}",

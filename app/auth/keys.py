@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 
 from app.auth.caller import Caller
-from app.errors import NotFound, Unauthorized
+from app.errors import InvalidInput, NotFound, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import ApiKey, Role
@@ -50,6 +50,8 @@ async def issue_api_key(
     secret_key: str | None = None,
 ) -> IssuedKey:
     """Create a key for a project; generated as pk-lh-…/sk-lh-… unless both parts are given."""
+    if note is not None and len(note) > _MAX_PART:
+        raise InvalidInput(f"note must be at most {_MAX_PART} characters")
     public_key = public_key or f"pk-lh-{secrets.token_hex(16)}"
     secret_key = secret_key or f"sk-lh-{secrets.token_hex(16)}"
     key = await accounts.create_api_key(
@@ -65,7 +67,7 @@ async def revoke_api_key(storage: Storage, project_id: str, public_key: str) -> 
     key = await accounts.revoke_api_key(storage.postgres, project_id, public_key)
     if key is None:
         raise NotFound("no API key with this public key in the project")
-    await storage.cache.delete(_cache_key(public_key))
+    await forget_cached_key(storage, public_key)
     return key
 
 

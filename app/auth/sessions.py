@@ -15,6 +15,11 @@ from app.storage.postgres.models import User
 COOKIE = "lh_session"
 
 
+def session_seconds(storage: Storage) -> int:
+    """How long a session lives."""
+    return storage.settings.session_days * 86400
+
+
 def _key(token: str) -> str:
     return f"session:{hashlib.sha256(token.encode()).hexdigest()}"
 
@@ -27,7 +32,7 @@ async def login(storage: Storage, email: str, password: str) -> tuple[str, User]
     projects = await accounts.list_project_access(storage.postgres, user.id)
     token = secrets.token_urlsafe(32)
     data: dict[str, object] = {"user_id": user.id, "project_id": projects[0].project.id if projects else None}
-    await storage.cache.set(_key(token), data, storage.settings.session_days * 86400)
+    await storage.cache.set(_key(token), data, session_seconds(storage))
     return token, user
 
 
@@ -59,7 +64,7 @@ async def switch_project(storage: Storage, token: str, project_id: str) -> None:
     if await accounts.fetch_project_access(storage.postgres, user.id, project_id) is None:
         raise Forbidden("You have no access to this project.")
     data: dict[str, object] = {"user_id": user.id, "project_id": project_id}
-    await storage.cache.set(_key(token), data, storage.settings.session_days * 86400)
+    await storage.cache.set(_key(token), data, session_seconds(storage))
 
 
 async def session_caller(storage: Storage, token: str | None) -> Caller | None:

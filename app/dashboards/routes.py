@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from litestar import Request, get, post
 from litestar.datastructures import Cookie, State
@@ -14,7 +15,7 @@ from litestar.response import Redirect, Template
 from app import __version__
 from app.auth import keys, sessions
 from app.auth.caller import Caller
-from app.errors import Unauthorized, UserError
+from app.errors import Forbidden, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
@@ -50,10 +51,13 @@ def _storage(request: Request[Any, Any, State]) -> Storage:
 
 
 async def _caller(request: Request[Any, Any, State]) -> Caller:
-    caller = await sessions.session_caller(_storage(request), request.cookies.get(sessions.COOKIE))
-    if caller is None:
+    storage, token = _storage(request), request.cookies.get(sessions.COOKIE)
+    caller = await sessions.session_caller(storage, token)
+    if caller is not None:
+        return caller
+    if await sessions.session_user(storage, token) is None:
         raise Unauthorized("Please log in.")
-    return caller
+    raise Forbidden("You are not a member of any project yet. Ask an admin of your organization to add you.")
 
 
 async def _page(request: Request[Any, Any, State], caller: Caller, template: str, **context: Any) -> Template:
@@ -62,7 +66,9 @@ async def _page(request: Request[Any, Any, State], caller: Caller, template: str
     assert caller.user_id is not None
     user = await accounts.fetch_user(storage.postgres, caller.user_id)
     projects = await accounts.list_project_access(storage.postgres, caller.user_id)
-    current = next(p for p in projects if p.project.id == caller.project_id)
+    current = next((p for p in projects if p.project.id == caller.project_id), None)
+    if current is None:
+        raise Forbidden("You have no access to this project any more.")
     return Template(
         template,
         context={
@@ -78,7 +84,10 @@ async def _page(request: Request[Any, Any, State], caller: Caller, template: str
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+    """Only same-site paths: no scheme, host, backslash or control characters."""
+    parts = urlsplit(target)
+    local = target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc
+    return target if local and "\\" not in target and all(ord(c) >= 0x20 for c in target) else "/"
 
 
 @get("/login")
@@ -111,7 +120,7 @@ async def login_submit(
             httponly=True,
             samesite="lax",
             secure=request.url.scheme == "https",
-            max_age=_storage(request).settings.session_days * 86400,
+            max_age=sessions.session_seconds(_storage(request)),
             path="/",
         )
     )
@@ -156,12 +165,11 @@ async def api_keys_page(request: Request[Any, Any, State]) -> Template:
 async def api_key_create(request: Request[Any, Any, State], data: Annotated[KeyForm, FORM]) -> Template:
     caller = await _caller(request)
     caller.require(Role.ADMIN)
-    note = data.note.strip() or None
-    if note is not None and len(note) > 255:
-        raise UserError("note must be at most 255 characters")
-    issued = await keys.issue_api_key(_storage(request), caller.project_id, note)
+    issued = await keys.issue_api_key(_storage(request), caller.project_id, data.note.strip() or None)
     rows = await accounts.list_api_keys(_storage(request).postgres, caller.project_id)
-    return await _page(request, caller, "api_keys.html", keys=rows, issued=issued)
+    page = await _page(request, caller, "api_keys.html", keys=rows, issued=issued)
+    page.headers["Cache-Control"] = "no-store"  # the secret is shown once: never from a cache or history
+    return page
 
 
 @post("/settings/api-keys/revoke")

@@ -10,8 +10,8 @@ from strawberry.litestar import make_graphql_controller
 from app.graphql.context import context_getter
 from app.graphql.schema import build_schema
 
-# The page is static HTML that only loads /static/vendor assets (no CDN); it lives with the other templates.
-_IDE_PAGE = Path(__file__).parents[1] / "dashboards" / "templates" / "graphiql.html"
+# Static HTML that loads GraphiQL from Langhouse's own /static/vendor assets (no CDN).
+_IDE_PAGE = Path(__file__).with_name("graphiql.html")
 
 
 def graphql_controller() -> type[Controller]:

@@ -64,8 +64,6 @@ class Mutation:
     ) -> CreateApiKeyPayload:
         caller = require_caller(info.context)
         caller.require(Role.ADMIN)
-        if input.note is not None and len(input.note) > 255:
-            raise UserError("input.note must be at most 255 characters")
         issued = await keys.issue_api_key(info.context.storage, caller.project_id, input.note)
         return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.key), secret_key=issued.secret_key)
 
@@ -100,10 +98,7 @@ class _MaskInternalErrors(MaskErrors):
 
 class _Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
-        """Log only internal errors (with their traceback); user errors are the caller's business."""
-        internal = [e for e in errors if e.original_error and not isinstance(e.original_error, UserError)]
-        if internal:
-            super().process_errors(internal, execution_context)
+        """Log nothing here: internal errors are logged once, with their id, when they are masked."""
 
 
 def build_schema() -> strawberry.Schema:

@@ -18,7 +18,7 @@ from app.storage.cache import Cache
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.migrate import migrate_clickhouse
 from app.storage.embedded import DataDirLock, EmbeddedPostgres, EmbeddedRedis, redis_socket_path
-from app.storage.postgres.engine import Postgres
+from app.storage.postgres.engine import STARTUP_LOCK, Postgres
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,10 @@ class Storage:
         return self._clickhouse
 
     async def migrate(self) -> None:
-        """Apply the Postgres and ClickHouse migrations (idempotent)."""
+        """Apply the Postgres and ClickHouse migrations (idempotent; one process at a time)."""
         await self.postgres.migrate()
-        applied = await migrate_clickhouse(self.clickhouse, self.settings.clickhouse_cluster)
+        async with self.postgres.advisory_lock(STARTUP_LOCK):
+            applied = await migrate_clickhouse(self.clickhouse, self.settings.clickhouse_cluster)
         if applied:
             log.info("applied ClickHouse migrations %s", applied)
 
@@ -79,8 +80,8 @@ async def open_storage(settings: Settings, *, clickhouse: bool = True) -> AsyncI
         database_url = settings.database_url
         if database_url is None:
             pg_embedded = EmbeddedPostgres(data_dir / "postgres")
+            stack.push_async_callback(asyncio.to_thread, pg_embedded.stop)  # also after a failed start
             await asyncio.to_thread(pg_embedded.start)
-            stack.push_async_callback(asyncio.to_thread, pg_embedded.stop)
             database_url = pg_embedded.url
         redis_url = settings.redis_url
         if redis_url is None and attach:

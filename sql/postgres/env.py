@@ -3,8 +3,10 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.storage.postgres.engine import STARTUP_LOCK
 from app.storage.postgres.models import SQLModel
 
 target_metadata = SQLModel.metadata
@@ -13,6 +15,8 @@ target_metadata = SQLModel.metadata
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        # Replicas starting together migrate one at a time (same id as app.storage.postgres.engine).
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STARTUP_LOCK})
         context.run_migrations()
 
 

@@ -187,3 +187,22 @@ async def test_graphiql_page_is_served_to_browsers(client) -> None:
         "react-dom.production.min.js",
     ):
         assert (await client.get(f"/static/vendor/{asset}")).status_code == 200
+
+
+async def test_a_user_without_projects_gets_a_clear_403_not_a_login_loop(client, storage: Storage) -> None:
+    from app.auth import accounts as domain
+    from app.storage.postgres.models import Role as R
+
+    email = f"lonely-{id(client)}-{__import__('secrets').token_hex(3)}@example.com"
+    await domain.create_user(storage, email, "lonely-password", None, R.MEMBER)
+    await login(client, email, "lonely-password")
+    r = await client.get("/", follow_redirects=False)
+    assert r.status_code == 403
+    assert "not a member of any project" in r.text
+
+
+async def test_login_redirects_back_to_the_page_asked_for(client) -> None:
+    client.cookies.clear()
+    r = await client.get("/settings/api-keys", params={"tab": "a b"}, follow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers["location"] == "/login?next=%2Fsettings%2Fapi-keys%3Ftab%3Da%2Bb"

@@ -141,7 +141,7 @@ def test_serve_first_start_restart_and_clean_shutdown(workdir: Path) -> None:
         timeout=60,
     )
     assert second.returncode == 1
-    assert "already using the data directory" in second.stderr
+    assert "is using the data directory" in second.stderr
     assert httpx.get(f"{server.base_url}/api/public/projects", auth=auth).status_code == 200
 
     pids = store_pids(server, data_dir)
@@ -213,3 +213,20 @@ def test_serve_against_postgres_and_redis_servers(workdir: Path) -> None:
         stop(server)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+def test_a_port_in_use_is_a_clear_error(workdir: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run(
+            [sys.executable, "-m", "app.cli", "serve"],
+            env=clean_env(LANGHOUSE_DATA_DIR=str(workdir / "data"), LANGHOUSE_PORT=str(port)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert r.returncode == 1
+    assert f"could not listen on 127.0.0.1:{port}" in r.stderr
+    assert processes_using(workdir / "data") == []

@@ -58,7 +58,7 @@ def test_standalone_worker_runs_jobs_and_stops_cleanly(tmp_path: Path) -> None:
             text=True,
             timeout=60,
         )
-        assert serve.returncode == 1 and "already using the data directory" in serve.stderr
+        assert serve.returncode == 1 and "is using the data directory" in serve.stderr
     finally:
         worker.send_signal(signal.SIGTERM)
         code = worker.wait(timeout=60)

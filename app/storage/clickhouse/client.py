@@ -62,11 +62,13 @@ class ClickHouse:
     async def query(self, q: CompiledQuery) -> list[dict[str, object]]:
         """Run a read query (read-only, time- and row-capped) and return rows as dicts."""
         settings: dict[str, object] = {
-            "max_execution_time": self._max_execution_seconds,
+            **q.settings,  # a query may add settings, never lift the caps below
+            "max_execution_time": min(
+                int(str(q.settings.get("max_execution_time", 10**6))), self._max_execution_seconds
+            ),
             "max_result_rows": MAX_RESULT_ROWS,
             "result_overflow_mode": "throw",
             "readonly": 2,
-            **q.settings,
         }
         log.debug("clickhouse %s: %s", q.tag, q.sql)
         fn = partial(self._client.query, q.sql, parameters=q.parameters, settings=settings)

@@ -42,6 +42,8 @@ def load_migrations(cluster: str | None, sql_dir: Path = SQL_DIR) -> list[Migrat
         statements = tuple(s.strip() for s in render(body, cluster).split(";") if s.strip())
         checksum = hashlib.sha256(text.encode()).hexdigest()
         migrations.append(Migration(int(match[1]), match[2], statements, checksum))
+    if not migrations:
+        raise InternalError(f"no ClickHouse migrations found in {sql_dir}")
     versions = [m.version for m in migrations]
     if len(set(versions)) != len(versions):
         raise InternalError("two ClickHouse migrations share a version number")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import StorageError
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql" / "postgres"
+STARTUP_LOCK = 0x6C68_0001  # advisory lock id for migrations and headless init
 
 
 def async_url(url: str) -> str:
@@ -49,6 +52,16 @@ class Postgres:
         """The Alembic revision the database is at (None before the first migration)."""
         async with self.engine.connect() as conn:
             return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+    @contextlib.asynccontextmanager
+    async def advisory_lock(self, key: int) -> AsyncIterator[None]:
+        """Hold a Postgres advisory lock: serialises start-up work across replicas."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
     async def migrate(self) -> None:
         """Upgrade to the newest Alembic revision (idempotent); Alembic runs on its own thread and loop."""

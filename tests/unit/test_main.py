@@ -1,0 +1,49 @@
+"""Pure helpers of the web layer: redirect targets and the CSRF secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.dashboards.routes import _safe_next
+from app.errors import InvalidInput
+from app.main import _secret_key
+from app.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/", "/"),
+        ("/settings/api-keys?tab=1", "/settings/api-keys?tab=1"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("", "/"),
+    ],
+)
+def test_only_local_paths_are_redirect_targets(target: str, expected: str) -> None:
+    assert _safe_next(target) == expected
+
+
+def test_secret_key_is_generated_once_owner_only(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, secret_key=None)
+    first = _secret_key(settings)
+    assert first == _secret_key(settings) and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_services_mode_needs_an_explicit_secret_key(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key=None,
+        clickhouse_url="http://ch:8123",
+        database_url="postgresql://u@db/x",
+        redis_url="redis://r:6379/0",
+        s3_bucket="b",
+    )
+    with pytest.raises(InvalidInput, match="LANGHOUSE_SECRET_KEY"):
+        _secret_key(settings)
