@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -22,20 +23,27 @@ class ProjectAccess:
     role: Role
 
 
+RowT = TypeVar("RowT", Organization, Project, User, ApiKey)
+
+
+async def _insert(pg: Postgres, row: RowT, conflict: str) -> RowT:
+    """Insert one row; a unique-constraint violation becomes Conflict(conflict)."""
+    async with pg.session() as s:
+        s.add(row)
+        try:
+            await s.commit()
+        except IntegrityError as exc:
+            raise Conflict(conflict) from exc
+    return row
+
+
 async def find_organization(pg: Postgres, name: str) -> Organization | None:
     async with pg.session() as s:
         return (await s.exec(select(Organization).where(Organization.name == name))).first()
 
 
 async def create_organization(pg: Postgres, name: str) -> Organization:
-    org = Organization(name=name)
-    async with pg.session() as s:
-        s.add(org)
-        try:
-            await s.commit()
-        except IntegrityError as exc:
-            raise Conflict(f"organization {name!r} already exists") from exc
-    return org
+    return await _insert(pg, Organization(name=name), f"organization {name!r} already exists")
 
 
 async def fetch_project(pg: Postgres, project_id: str) -> tuple[Project, Organization] | None:
@@ -57,13 +65,7 @@ async def find_project(pg: Postgres, organization_id: str, name: str) -> Project
 
 async def create_project(pg: Postgres, organization_id: str, name: str) -> Project:
     project = Project(organization_id=organization_id, name=name)
-    async with pg.session() as s:
-        s.add(project)
-        try:
-            await s.commit()
-        except IntegrityError as exc:
-            raise Conflict(f"project {name!r} already exists in this organization") from exc
-    return project
+    return await _insert(pg, project, f"project {name!r} already exists in this organization")
 
 
 async def count_users(pg: Postgres) -> int:
@@ -88,13 +90,7 @@ async def fetch_user(pg: Postgres, user_id: str) -> User | None:
 
 async def create_user(pg: Postgres, email: str, password_hash: str, name: str | None = None) -> User:
     user = User(email=email.strip().lower(), password_hash=password_hash, name=name)
-    async with pg.session() as s:
-        s.add(user)
-        try:
-            await s.commit()
-        except IntegrityError as exc:
-            raise Conflict(f"user {user.email!r} already exists") from exc
-    return user
+    return await _insert(pg, user, f"user {user.email!r} already exists")
 
 
 async def set_membership(
@@ -160,13 +156,7 @@ async def create_api_key(
         display_secret=display_secret,
         note=note,
     )
-    async with pg.session() as s:
-        s.add(key)
-        try:
-            await s.commit()
-        except IntegrityError as exc:
-            raise Conflict("an API key with this public key already exists") from exc
-    return key
+    return await _insert(pg, key, "an API key with this public key already exists")
 
 
 async def find_api_key(pg: Postgres, public_key: str) -> ApiKey | None:
