@@ -143,6 +143,7 @@ class EmbeddedRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
+            start_new_session=True,  # a terminal Ctrl-C reaches us, not Redis: we stop it last, in order
         )
         deadline = time.monotonic() + timeout_s
         while not self.socket.exists():

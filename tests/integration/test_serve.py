@@ -50,6 +50,7 @@ def start(data_dir: Path, port: int, log: Path, **env: str) -> Server:
         stdout=out,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, like a server started from a terminal
     )
     return Server(process, f"http://127.0.0.1:{port}", log)
 
@@ -68,8 +69,12 @@ def wait_healthy(server: Server, timeout_s: float = 90) -> float:
     raise AssertionError(f"not healthy in {timeout_s} s:\n{server.output()}")
 
 
-def stop(server: Server, sig: int = signal.SIGTERM) -> None:
-    server.process.send_signal(sig)
+def stop(server: Server, sig: int = signal.SIGTERM, *, group: bool = False) -> None:
+    """Signal the server, or (group=True) its whole process group, as a terminal's Ctrl-C does."""
+    if group:
+        os.killpg(server.process.pid, sig)
+    else:
+        server.process.send_signal(sig)
     assert server.process.wait(timeout=60) == 0, server.output()
 
 
@@ -150,7 +155,8 @@ def test_serve_first_start_restart_and_clean_shutdown(workdir: Path) -> None:
     assert not [pid for pid in pids if alive(pid)], processes_using(data_dir)
     assert processes_using(data_dir) == []
 
-    # Restart: the data is still there, the banner is not printed again, and Ctrl-C stops it cleanly.
+    # Restart: the data is still there, the banner is not printed again, and Ctrl-C (SIGINT to the
+    # whole process group) stops it cleanly.
     log.write_text("")
     server = start(data_dir, port, log)
     wait_healthy(server)
@@ -165,7 +171,8 @@ def test_serve_first_start_restart_and_clean_shutdown(workdir: Path) -> None:
         assert r.status_code == 302
         assert "Default Project" in browser.get("/").text
     pids = store_pids(server, data_dir)
-    stop(server, signal.SIGINT)
+    stop(server, signal.SIGINT, group=True)
+    assert "Traceback" not in server.output()
     assert not [pid for pid in pids if alive(pid)]
     assert processes_using(data_dir) == []
 
