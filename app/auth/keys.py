@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from app.auth.caller import Caller
@@ -58,7 +59,7 @@ async def issue_api_key(
         storage.postgres, project_id, public_key, hash_secret(secret_key), display_secret(secret_key), note
     )
     # A cache that outlived its database (e.g. Postgres reset, Redis kept) may still hold this public key.
-    await forget_cached_key(storage, public_key)
+    await storage.cache.delete(_cache_key(public_key))
     return IssuedKey(key, secret_key)
 
 
@@ -93,28 +94,41 @@ def parse_basic(header: str | None) -> tuple[str, str]:
     return public_key, secret_key
 
 
+_INVALID = "Invalid credentials: unknown or revoked public key, or wrong secret key."
+
+
+async def _load_key(storage: Storage, public_key: str) -> dict[str, object]:
+    """Read a live key from Postgres as a cache entry, or raise Unauthorized."""
+    key = await accounts.find_api_key(storage.postgres, public_key)
+    found = (
+        None
+        if key is None or key.revoked_at
+        else await accounts.fetch_project(storage.postgres, key.project_id)
+    )
+    if key is None or found is None:
+        raise Unauthorized(_INVALID)
+    return {
+        "key_id": key.id,
+        "project_id": key.project_id,
+        "organization_id": found[1].id,
+        "secret_hash": key.secret_hash,
+    }
+
+
 async def authenticate_basic(storage: Storage, header: str | None) -> Caller:
     """Resolve Basic credentials to a project caller; the key is looked up through the Redis cache."""
     public_key, secret_key = parse_basic(header)
-    entry = await storage.cache.get(_cache_key(public_key))
+    cache_key = _cache_key(public_key)
+    entry = await storage.cache.get(cache_key)
     if entry is None:
-        key = await accounts.find_api_key(storage.postgres, public_key)
-        found = (
-            None
-            if key is None or key.revoked_at
-            else await accounts.fetch_project(storage.postgres, key.project_id)
-        )
-        if key is None or found is None:
-            raise Unauthorized("Invalid credentials: unknown or revoked public key, or wrong secret key.")
-        entry = {
-            "key_id": key.id,
-            "project_id": key.project_id,
-            "organization_id": found[1].id,
-            "secret_hash": key.secret_hash,
-        }
-        await storage.cache.set(_cache_key(public_key), entry, storage.settings.api_key_cache_seconds)
+        entry = await _load_key(storage, public_key)
+        await storage.cache.set(cache_key, entry, storage.settings.api_key_cache_seconds)
+        if await storage.cache.get(_tombstone(public_key)) is not None:
+            # Revoked or rotated while we read it: drop what we cached and trust only a fresh read.
+            await storage.cache.delete(cache_key)
+            entry = await _load_key(storage, public_key)
     if not hmac.compare_digest(hash_secret(secret_key), str(entry["secret_hash"])):
-        raise Unauthorized("Invalid credentials: unknown or revoked public key, or wrong secret key.")
+        raise Unauthorized(_INVALID)
     return Caller(
         project_id=str(entry["project_id"]),
         organization_id=str(entry["organization_id"]),
@@ -123,6 +137,13 @@ async def authenticate_basic(storage: Storage, header: str | None) -> Caller:
     )
 
 
+def _tombstone(public_key: str) -> str:
+    return f"{_cache_key(public_key)}:changed"
+
+
 async def forget_cached_key(storage: Storage, public_key: str) -> None:
-    """Drop a key's cache entry (after its secret changed)."""
+    """Drop a revoked or rotated key from the cache, leaving a tombstone that outlives any entry a
+    concurrent request may be writing, so that entry is discarded too."""
+    ttl = storage.settings.api_key_cache_seconds + 60
+    await storage.cache.set(_tombstone(public_key), {"at": time.time()}, ttl)
     await storage.cache.delete(_cache_key(public_key))

@@ -117,3 +117,31 @@ async def test_a_new_key_replaces_a_stale_cache_entry(storage: Storage, project:
         storage, "Basic " + base64.b64encode(f"{public}:{secret}".encode()).decode()
     )
     assert caller.project_id == project.project_id
+
+
+async def test_a_revoke_racing_a_cache_fill_still_wins(
+    storage: Storage, project: ProjectFixture, monkeypatch
+) -> None:
+    """Request A reads the key from Postgres, the key is revoked, then A writes its (stale) cache entry:
+    the tombstone left by the revoke makes A drop the entry, so the key is refused from then on."""
+    from app.auth import keys
+
+    header = "Basic " + base64.b64encode(f"{project.public_key}:{project.secret_key}".encode()).decode()
+    real_set = storage.cache.set
+    revoked = False
+
+    async def set_after_revoke(key: str, value: dict, ttl: int) -> None:
+        nonlocal revoked
+        if key == keys._cache_key(project.public_key) and not revoked:
+            revoked = True
+            await revoke_api_key(storage, project.project_id, project.public_key)
+        await real_set(key, value, ttl)
+
+    monkeypatch.setattr(storage.cache, "set", set_after_revoke)
+    with pytest.raises(keys.Unauthorized):
+        await keys.authenticate_basic(storage, header)
+    monkeypatch.undo()
+    assert revoked
+    assert await storage.cache.get(keys._cache_key(project.public_key)) is None
+    with pytest.raises(keys.Unauthorized):
+        await keys.authenticate_basic(storage, header)
