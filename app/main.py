@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
@@ -23,11 +23,13 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import __version__
-from app.api.public import public_router
+from app.api.guards import require_api_key
+from app.api.public import PUBLIC_ROUTES
 from app.auth.bootstrap import bootstrap
 from app.dashboards.routes import UI_ROUTES
 from app.errors import AppError, InvalidInput
 from app.graphql.app import graphql_controller
+from app.ingest.routes import INGEST_ROUTES
 from app.jobs.worker import build_worker
 from app.settings import Settings
 from app.storage import Storage, open_storage
@@ -122,7 +124,8 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
-            public_router(),
+            # Basic auth on every /api/public route but those marked opt={"public": True} (health).
+            Router("/api/public", route_handlers=[*PUBLIC_ROUTES, *INGEST_ROUTES], guards=[require_api_key]),
             graphql_controller(),
             *UI_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     api_key_cache_seconds: int = Field(default=300, ge=0)
     session_days: int = Field(default=7, ge=1)
     clickhouse_max_execution_seconds: int = Field(default=30, ge=1)
+    ingest_max_backlog: int = Field(default=5000, ge=1)
 
     @field_validator("clickhouse_cluster")
     @classmethod

@@ -116,3 +116,51 @@ def csrf_token(html: str) -> str:
 def services_env() -> Iterator[dict[str, str]]:
     """The LANGHOUSE_* service URLs of this run (empty in embedded mode)."""
     yield {k: v for k, v in os.environ.items() if k.startswith("LANGHOUSE_") and k.endswith("_URL")}
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+
+
+@pytest.fixture(scope="session")
+async def live_server(settings: Settings, storage: Storage) -> AsyncIterator[LiveServer]:
+    """The app on a real port plus an in-process worker, on the test loop; sync clients call it from threads."""
+    import asyncio
+    import contextlib
+
+    import uvicorn
+
+    from app.jobs.worker import build_worker
+
+    port = free_port()
+    config = uvicorn.Config(create_app(settings, storage), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    serving = asyncio.create_task(server.serve())
+    worker = build_worker(storage, handle_signals=False)
+    working = asyncio.create_task(worker.async_run())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield LiveServer(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    await serving
+    await worker.close()
+    working.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await working
+
+
+async def wait_for(fn, timeout_s: float = 30, interval_s: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll `await fn()` until it returns a truthy value; fail after `timeout_s`."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await fn()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met in {timeout_s} s (last value {value!r})")
+        await asyncio.sleep(interval_s)

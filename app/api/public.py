@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, Router, get
+from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Response
 
 from app import __version__
-from app.api.guards import require_api_key
 from app.auth.caller import Caller
 from app.errors import NotFound
 from app.storage import Storage
@@ -57,6 +56,4 @@ async def projects(request: Request[Any, Any, State]) -> dict[str, Any]:
     }
 
 
-def public_router() -> Router:
-    """The /api/public router with Basic auth on every route but health."""
-    return Router(path="/api/public", route_handlers=[health, projects], guards=[require_api_key])
+PUBLIC_ROUTES = [health, projects]

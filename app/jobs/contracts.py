@@ -8,6 +8,7 @@ from typing import Any, Final
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 SYSTEM_PING: Final = "system.ping"
+INGEST_BATCH: Final = "ingest.process_batch"
 QUEUE: Final = "langhouse:queue"
 
 
@@ -46,6 +47,10 @@ class JobQueue:
         job = await self.pool.enqueue_job(name, payload, _job_id=job_id)
         return None if job is None else job.job_id
 
+    async def backlog(self) -> int:
+        """Jobs waiting in the queue (for backpressure)."""
+        return int(await self.pool.zcard(QUEUE))
+
     async def result(self, job_id: str, timeout_s: float) -> Any:
         """Wait for a job's result (tests and CLI diagnostics)."""
         from arq.jobs import Job
@@ -55,3 +60,12 @@ class JobQueue:
 
     async def close(self) -> None:
         await self.pool.aclose()
+
+
+async def job_queue(state: Any) -> JobQueue:
+    """The app's queue, connected on first use and kept on `state` (an app's State object)."""
+    queue: JobQueue | None = getattr(state, "job_queue", None)
+    if queue is None:
+        queue = await JobQueue.connect(state.storage.redis_url)
+        state.job_queue = queue
+    return queue

@@ -11,7 +11,8 @@ from typing import Any
 
 from arq.worker import Worker, func
 
-from app.jobs.contracts import QUEUE, SYSTEM_PING, deserialize, redis_settings, serialize
+from app.jobs import ingest
+from app.jobs.contracts import INGEST_BATCH, QUEUE, SYSTEM_PING, deserialize, redis_settings, serialize
 from app.settings import Settings
 from app.storage import Storage, open_storage
 
@@ -27,7 +28,10 @@ async def ping(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-FUNCTIONS = [func(ping, name=SYSTEM_PING, max_tries=3)]
+FUNCTIONS = [
+    func(ping, name=SYSTEM_PING, max_tries=3),
+    func(ingest.process_batch, name=INGEST_BATCH, max_tries=ingest.MAX_TRIES),
+]
 
 
 def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:

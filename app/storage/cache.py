@@ -6,6 +6,7 @@ import json
 from typing import cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.lock import Lock
 
 JsonObject = dict[str, object]
 
@@ -37,3 +38,16 @@ class Cache:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+    def lock(self, name: str, timeout_s: float, wait_s: float) -> Lock:
+        """A distributed lock (auto-released after `timeout_s`); use as `async with`."""
+        return Lock(self._redis, f"lh:lock:{name}", timeout=timeout_s, blocking_timeout=wait_s)
+
+    async def push(self, name: str, value: str) -> None:
+        """Append to a Redis list (dead letters)."""
+        await self._redis.rpush(f"lh:{name}", value)
+
+    async def pop_all(self, name: str, limit: int) -> list[str]:
+        """Take up to `limit` items from the head of a Redis list."""
+        items = await self._redis.lpop(f"lh:{name}", limit)
+        return list(items or [])

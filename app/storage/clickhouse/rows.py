@@ -1,0 +1,81 @@
+"""Row values for the observability tables: the column registry for inserts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(slots=True)
+class ObservationRow:
+    """One observation, trace attributes denormalised onto it (table `observations`)."""
+
+    project_id: str
+    id: str
+    trace_id: str
+    parent_observation_id: str | None
+    type: str
+    name: str
+    start_time: datetime
+    end_time: datetime | None = None
+    completion_start_time: datetime | None = None
+    level: str = "DEFAULT"
+    status_message: str | None = None
+    version: str | None = None
+    environment: str = "default"
+    release: str | None = None
+    trace_name: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+    public: bool = False
+    input: str | None = None
+    output: str | None = None
+    metadata_names: list[str] = field(default_factory=list)
+    metadata_values: list[str] = field(default_factory=list)
+    provided_model_name: str | None = None
+    internal_model_id: str | None = None
+    model_parameters: str | None = None
+    usage_details: dict[str, int] = field(default_factory=dict)
+    cost_details: dict[str, Decimal] = field(default_factory=dict)
+    total_cost: Decimal | None = None
+    prompt_name: str | None = None
+    prompt_version: int | None = None
+    event_ts: datetime | None = None
+    is_deleted: int = 0
+
+
+@dataclass(slots=True)
+class TraceRow:
+    """Trace-level facts that do not live on an observation (table `traces`)."""
+
+    project_id: str
+    id: str
+    timestamp: datetime
+    name: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    release: str | None = None
+    version: str | None = None
+    environment: str = "default"
+    tags: list[str] = field(default_factory=list)
+    public: bool = False
+    bookmarked: bool = False
+    input: str | None = None
+    output: str | None = None
+    metadata_names: list[str] = field(default_factory=list)
+    metadata_values: list[str] = field(default_factory=list)
+    event_ts: datetime | None = None
+    is_deleted: int = 0
+
+
+OBSERVATION_COLUMNS = [f.name for f in fields(ObservationRow)]
+TRACE_COLUMNS = [f.name for f in fields(TraceRow)]
+
+
+def as_values(row: ObservationRow | TraceRow) -> list[object]:
+    """The row as a list in column order."""
+    return [
+        getattr(row, c) for c in (OBSERVATION_COLUMNS if isinstance(row, ObservationRow) else TRACE_COLUMNS)
+    ]

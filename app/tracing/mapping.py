@@ -1,0 +1,412 @@
+"""Map OTLP spans (Langfuse SDK, OpenInference, OTel GenAI conventions) to observation and trace rows.
+
+Pure functions; the contract is langfuse-api.md §2b-2c. First matching source wins everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.tracing.otlp import Attributes, Span
+
+OBSERVATION_TYPES = frozenset(
+    {
+        "SPAN",
+        "GENERATION",
+        "EVENT",
+        "AGENT",
+        "TOOL",
+        "CHAIN",
+        "RETRIEVER",
+        "EVALUATOR",
+        "GUARDRAIL",
+        "EMBEDDING",
+    }
+)
+_OPENINFERENCE_KINDS = {
+    "LLM": "GENERATION",
+    **{k: k for k in ("CHAIN", "RETRIEVER", "EMBEDDING", "AGENT", "TOOL", "GUARDRAIL", "EVALUATOR")},
+}
+_GEN_AI_OPERATIONS = {
+    **dict.fromkeys(("chat", "completion", "text_completion", "generate_content", "generate"), "GENERATION"),
+    "embeddings": "EMBEDDING",
+    "invoke_agent": "AGENT",
+    "create_agent": "AGENT",
+    "execute_tool": "TOOL",
+}
+_MODEL_KEYS = (
+    "langfuse.observation.model.name",
+    "gen_ai.response.model",
+    "gen_ai.request.model",
+    "llm.model_name",
+    "model",
+)
+_LEVELS = {
+    "DEBUG": "DEBUG",
+    "DEFAULT": "DEFAULT",
+    "INFO": "DEFAULT",
+    "OK": "DEFAULT",
+    "WARNING": "WARNING",
+    "WARN": "WARNING",
+    "ERROR": "ERROR",
+    "FATAL": "ERROR",
+    "CRITICAL": "ERROR",
+}
+_ENV = re.compile(r"^[a-z0-9_-]+$")
+_INDEXED = re.compile(
+    r"^(gen_ai\.prompt|gen_ai\.completion|llm\.input_messages|llm\.output_messages)\.(\d+)\.(.+)$"
+)
+OBS_PREFIX = "langfuse.observation."
+TRACE_PREFIX = "langfuse.trace."
+
+
+def ns_to_datetime(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+def _first(attrs: Attributes, *keys: str) -> Any:
+    for key in keys:
+        value = attrs.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _json_or_str(value: Any) -> str | None:
+    """Store input/output/metadata values as text: strings as they are, the rest as JSON."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def normalize_environment(value: Any) -> str:
+    """Lower-case, strip a leading 'langfuse' prefix, ≤40 chars of [a-z0-9_-], else 'default'."""
+    if not isinstance(value, str):
+        return "default"
+    env = value.strip().lower()
+    for prefix in ("langfuse-", "langfuse_", "langfuse"):
+        if env.startswith(prefix):
+            env = env[len(prefix) :]
+            break
+    return env if env and len(env) <= 40 and _ENV.match(env) else "default"
+
+
+def observation_type(attrs: Attributes) -> str:
+    declared = attrs.get("langfuse.observation.type")
+    if isinstance(declared, str) and declared.upper() in OBSERVATION_TYPES:
+        return declared.upper()
+    kind = attrs.get("openinference.span.kind")
+    if isinstance(kind, str) and kind.upper() in _OPENINFERENCE_KINDS:
+        return _OPENINFERENCE_KINDS[kind.upper()]
+    operation = attrs.get("gen_ai.operation.name")
+    if isinstance(operation, str) and operation in _GEN_AI_OPERATIONS:
+        return _GEN_AI_OPERATIONS[operation]
+    if _first(attrs, "gen_ai.tool.name", "gen_ai.tool.call.id") is not None:
+        return "TOOL"
+    return "GENERATION" if _first(attrs, *_MODEL_KEYS) is not None else "SPAN"
+
+
+def _indexed_messages(attrs: Attributes, prefix: str) -> list[dict[str, Any]] | None:
+    """Rebuild `prefix.N.field` flattened attributes into a list of message dicts."""
+    messages: dict[int, dict[str, Any]] = {}
+    for key, value in attrs.items():
+        m = _INDEXED.match(key)
+        if m and m[1] == prefix:
+            field = m[3].removeprefix("message.")
+            messages.setdefault(int(m[2]), {})[field] = value
+    return [messages[i] for i in sorted(messages)] or None
+
+
+def _event_messages(span: Span) -> tuple[list[Any] | None, list[Any] | None]:
+    inputs, outputs = [], []
+    for event in span.events:
+        if event.name == "gen_ai.choice":
+            outputs.append({k.removeprefix("gen_ai."): _maybe_json(v) for k, v in event.attributes.items()})
+        elif event.name.startswith("gen_ai.") and event.name.endswith(".message"):
+            role = event.name.removeprefix("gen_ai.").removesuffix(".message")
+            inputs.append(
+                {
+                    "role": role,
+                    **{k.removeprefix("gen_ai."): _maybe_json(v) for k, v in event.attributes.items()},
+                }
+            )
+    return inputs or None, outputs or None
+
+
+def input_output(span: Span) -> tuple[Any, Any]:
+    a = span.attributes
+    event_in, event_out = _event_messages(span)
+    genai_in = _maybe_json(a.get("gen_ai.input.messages"))
+    system = _maybe_json(a.get("gen_ai.system_instructions"))
+    if genai_in is not None and system is not None:
+        genai_in = [
+            {"role": "system", "content": system},
+            *(genai_in if isinstance(genai_in, list) else [genai_in]),
+        ]
+    candidates_in = (
+        a.get(OBS_PREFIX + "input"),
+        event_in,
+        a.get("input.value"),
+        a.get("traceloop.entity.input"),
+        _indexed_messages(a, "gen_ai.prompt"),
+        _indexed_messages(a, "llm.input_messages"),
+        genai_in,
+    )
+    candidates_out = (
+        a.get(OBS_PREFIX + "output"),
+        event_out,
+        a.get("output.value"),
+        a.get("traceloop.entity.output"),
+        _indexed_messages(a, "gen_ai.completion"),
+        _indexed_messages(a, "llm.output_messages"),
+        _maybe_json(a.get("gen_ai.output.messages")),
+    )
+    return next((c for c in candidates_in if c is not None), None), next(
+        (c for c in candidates_out if c is not None), None
+    )
+
+
+def _decoded_metadata(attrs: Attributes, prefix: str, decode_values: bool) -> dict[str, Any]:
+    """`<prefix>metadata` (a JSON object) merged with `<prefix>metadata.<k>` entries."""
+    out: dict[str, Any] = {}
+    whole = _maybe_json(attrs.get(prefix + "metadata"))
+    if isinstance(whole, dict):
+        out.update(whole)
+    elif whole is not None:
+        out["metadata"] = whole
+    dotted = prefix + "metadata."
+    for key, value in attrs.items():
+        if key.startswith(dotted):
+            out[key[len(dotted) :]] = _maybe_json(value) if decode_values else value
+    return out
+
+
+def _sdk_major(span: Span, header_version: str | None) -> int:
+    version = span.scope_version if span.scope_name == "langfuse-sdk" else (header_version or "")
+    try:
+        return int(version.split(".")[0])
+    except ValueError:
+        return 0
+
+
+def _non_negative_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def usage_details(attrs: Attributes) -> dict[str, int]:
+    provided = _maybe_json(attrs.get(OBS_PREFIX + "usage_details"))
+    if isinstance(provided, dict):
+        return {
+            str(k): v for k, v in ((k, _non_negative_int(v)) for k, v in provided.items()) if v is not None
+        }
+
+    def get(*keys: str) -> int | None:
+        return next((n for n in (_non_negative_int(attrs.get(k)) for k in keys) if n is not None), None)
+
+    prompt = get("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
+    completion = get(
+        "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"
+    )
+    total = get("gen_ai.usage.total_tokens", "llm.token_count.total")
+    cache_read = get(
+        "gen_ai.usage.cache_read_input_tokens",
+        "gen_ai.usage.input_tokens_details.cached_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    )
+    cache_write = get(
+        "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write"
+    )
+    reasoning = get(
+        "gen_ai.usage.output_tokens_details.reasoning_tokens", "llm.token_count.completion_details.reasoning"
+    )
+    usage: dict[str, int] = {}
+    if prompt is not None:
+        usage["input"] = max(prompt - (cache_read or 0) - (cache_write or 0), 0)
+    if completion is not None:
+        usage["output"] = max(completion - (reasoning or 0), 0)
+    if cache_read is not None:
+        usage["input_cached_tokens"] = cache_read
+    if cache_write is not None:
+        usage["input_cache_creation"] = cache_write
+    if reasoning is not None:
+        usage["output_reasoning_tokens"] = reasoning
+    if total is not None:
+        usage["total"] = total
+    elif usage:
+        usage["total"] = sum(v for k, v in usage.items())
+    return usage
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() and number >= 0 else None
+
+
+def cost_details(attrs: Attributes) -> dict[str, Decimal]:
+    provided = _maybe_json(attrs.get(OBS_PREFIX + "cost_details"))
+    if isinstance(provided, dict):
+        return {str(k): d for k, d in ((k, _decimal(v)) for k, v in provided.items()) if d is not None}
+    total = _decimal(_first(attrs, "gen_ai.usage.cost", "llm.cost.total"))
+    return {"total": total} if total is not None else {}
+
+
+def _tags(value: Any) -> list[str]:
+    value = _maybe_json(value) if isinstance(value, str) and value.startswith("[") else value
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, str):
+        items = value.split(",") if "," in value else [value]
+    else:
+        return []
+    return sorted({str(t).strip() for t in items if str(t).strip()})
+
+
+def _bool(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    value = _maybe_json(value)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _metadata_arrays(metadata: dict[str, Any]) -> tuple[list[str], list[str]]:
+    names = list(metadata)
+    return names, [_json_or_str(metadata[n]) or "" for n in names]
+
+
+def map_span(
+    project_id: str, span: Span, sdk_version: str | None, event_ts: datetime
+) -> tuple[ObservationRow, TraceRow | None]:
+    """One span → its observation row, and a trace row when the span is a root or carries trace data."""
+    a, r = span.attributes, span.resource
+    from_langfuse = span.scope_name == "langfuse-sdk"
+    decode = _sdk_major(span, sdk_version) >= 5
+    obs_type = observation_type(a)
+    level_attr = a.get(OBS_PREFIX + "level")
+    level = (
+        _LEVELS.get(str(level_attr).upper(), "DEFAULT")
+        if level_attr
+        else ("ERROR" if span.status_code == 2 else "DEFAULT")
+    )
+    raw_in, raw_out = input_output(span)
+    metadata = _decoded_metadata(a, OBS_PREFIX, decode)
+    if not from_langfuse:
+        rest = {k: v for k, v in a.items() if not k.startswith(("langfuse.", "input.value", "output.value"))}
+        if rest:
+            metadata["attributes"] = rest
+        if r:
+            metadata["resourceAttributes"] = r
+        metadata["scope"] = {"name": span.scope_name, "version": span.scope_version}
+    if span.events and not raw_in and not raw_out:
+        metadata.setdefault("events", [{"name": e.name, "attributes": e.attributes} for e in span.events])
+    model = _first(a, *_MODEL_KEYS)
+    params = _maybe_json(a.get(OBS_PREFIX + "model.parameters"))
+    if params is None:
+        params = _maybe_json(a.get("llm.invocation_parameters"))
+    if params is None:
+        params = {
+            k.removeprefix("gen_ai.request."): v
+            for k, v in a.items()
+            if k.startswith("gen_ai.request.") and k != "gen_ai.request.model"
+        } or None
+    prompt_name = a.get(OBS_PREFIX + "prompt.name") if obs_type == "GENERATION" else None
+    prompt_version = _non_negative_int(a.get(OBS_PREFIX + "prompt.version")) if prompt_name else None
+    is_root = span.parent_span_id is None or _bool(a.get("langfuse.internal.as_root"))
+    environment = normalize_environment(
+        _first(a, "langfuse.environment", "deployment.environment.name", "deployment.environment")
+        or _first(r, "langfuse.environment", "deployment.environment.name", "deployment.environment")
+    )
+    release = _first(a, "langfuse.release") or _first(r, "langfuse.release")
+    version = _first(a, "langfuse.version") or _first(r, "service.version")
+    user_id = _first(a, "langfuse.user.id", "user.id")
+    session_id = _first(a, "langfuse.session.id", "session.id", "gen_ai.conversation.id")
+    tags = _tags(a.get(TRACE_PREFIX + "tags"))
+    public = _bool(a.get(TRACE_PREFIX + "public"))
+    trace_name = _first(a, TRACE_PREFIX + "name") or (span.name if is_root else None)
+    names, values = _metadata_arrays(metadata)
+    row = ObservationRow(
+        project_id=project_id,
+        id=span.span_id,
+        trace_id=span.trace_id,
+        parent_observation_id=None if is_root else span.parent_span_id,
+        type=obs_type,
+        name=str(_first(a, "gen_ai.tool.name") or span.name),
+        start_time=ns_to_datetime(span.start_ns),
+        end_time=ns_to_datetime(span.end_ns),
+        completion_start_time=_parse_time(a.get(OBS_PREFIX + "completion_start_time")),
+        level=level,
+        status_message=_first(a, OBS_PREFIX + "status_message") or span.status_message or None,
+        version=None if version is None else str(version),
+        environment=environment,
+        release=None if release is None else str(release),
+        trace_name=None if trace_name is None else str(trace_name),
+        user_id=None if user_id is None else str(user_id),
+        session_id=None if session_id is None else str(session_id),
+        tags=tags,
+        public=public,
+        input=_json_or_str(raw_in),
+        output=_json_or_str(raw_out),
+        metadata_names=names,
+        metadata_values=values,
+        provided_model_name=None if model is None else str(model),
+        model_parameters=_json_or_str(params),
+        usage_details=usage_details(a),
+        cost_details=cost_details(a),
+        prompt_name=None if prompt_name is None else str(prompt_name),
+        prompt_version=prompt_version,
+        event_ts=event_ts,
+    )
+    trace_meta = _decoded_metadata(a, TRACE_PREFIX, decode)
+    trace_io = (a.get(TRACE_PREFIX + "input"), a.get(TRACE_PREFIX + "output"))
+    trace = None
+    if is_root or trace_meta or any(v is not None for v in trace_io):
+        t_names, t_values = _metadata_arrays(trace_meta)
+        trace = TraceRow(
+            project_id=project_id,
+            id=span.trace_id,
+            timestamp=row.start_time,
+            name=row.trace_name,
+            user_id=row.user_id,
+            session_id=row.session_id,
+            release=row.release,
+            version=row.version,
+            environment=environment,
+            tags=tags,
+            public=public,
+            input=_json_or_str(trace_io[0]) if trace_io[0] is not None else (row.input if is_root else None),
+            output=_json_or_str(trace_io[1])
+            if trace_io[1] is not None
+            else (row.output if is_root else None),
+            metadata_names=t_names,
+            metadata_values=t_values,
+            event_ts=event_ts,
+        )
+    return row, trace
