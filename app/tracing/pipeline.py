@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from app.storage import Storage
 from app.storage.clickhouse.observations import (
-    fetch_existing_observation_ids,
+    fetch_existing_observation_keys,
     insert_observations,
     insert_traces,
 )
@@ -63,8 +63,9 @@ def map_otlp(batch: RawBatch, body: bytes) -> list[tuple[ObservationRow, TraceRo
     now = datetime.now(UTC)
     mapped: dict[str, tuple[ObservationRow, TraceRow | None]] = {}
     for span in spans:
-        if span.span_id not in mapped:
-            mapped[span.span_id] = map_span(batch.project_id, span, batch.sdk_version, now)
+        key = f"{span.trace_id}:{span.span_id}"
+        if key not in mapped:
+            mapped[key] = map_span(batch.project_id, span, batch.sdk_version, now)
     return list(mapped.values())
 
 
@@ -99,8 +100,8 @@ async def process_otlp_batch(storage: Storage, batch: RawBatch) -> BatchResult:
     mapped = map_otlp(batch, body)
     rows = [row for row, _ in mapped]
     async with storage.cache.lock(f"ingest:{batch.project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS):
-        existing = await fetch_existing_observation_ids(storage.clickhouse, batch.project_id, rows)
-        fresh = [(row, trace) for row, trace in mapped if row.id not in existing]
+        existing = await fetch_existing_observation_keys(storage.clickhouse, batch.project_id, rows)
+        fresh = [(row, trace) for row, trace in mapped if (row.trace_id, row.id) not in existing]
         traces = merge_trace_rows([trace for _, trace in fresh if trace is not None])
         await insert_traces(storage.clickhouse, traces)
         await insert_observations(storage.clickhouse, [row for row, _ in fresh])

@@ -34,9 +34,12 @@ def run_sdk(server: LiveServer, project: ProjectFixture) -> str:
         with lf.start_as_current_observation(
             as_type="span", name="handle-request", input={"q": "hi"}
         ) as root:
-            with propagate_attributes(
-                user_id="user-1", session_id="sess-1", tags=["b", "a"], metadata={"tenant": "acme"}
-            ), lf.start_as_current_observation(as_type="agent", name="planner"):
+            with (
+                propagate_attributes(
+                    user_id="user-1", session_id="sess-1", tags=["b", "a"], metadata={"tenant": "acme"}
+                ),
+                lf.start_as_current_observation(as_type="agent", name="planner"),
+            ):
                 with lf.start_as_current_observation(
                     as_type="generation",
                     name="llm-call",
@@ -46,9 +49,7 @@ def run_sdk(server: LiveServer, project: ProjectFixture) -> str:
                     cost_details={"input": 0.0001, "output": 0.0002},
                 ) as gen:
                     gen.update(output={"role": "assistant", "content": "hello"})
-                with lf.start_as_current_observation(
-                    as_type="tool", name="search", input="query"
-                ) as tool:
+                with lf.start_as_current_observation(as_type="tool", name="search", input="query") as tool:
                     tool.update(output=["r1"], level="WARNING", status_message="slow")
                 lf.create_event(name="cache-miss", input={"key": "k"})
             root.update(output="done")
