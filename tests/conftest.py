@@ -164,3 +164,43 @@ async def wait_for(fn, timeout_s: float = 30, interval_s: float = 0.1):  # type:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met in {timeout_s} s (last value {value!r})")
         await asyncio.sleep(interval_s)
+
+
+async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict[str, object]:
+    """The materialised views' totals equal the same totals computed from the raw observation rows."""
+    from app.storage.clickhouse.query import CompiledQuery
+
+    raw_sql = (
+        "SELECT sum(sign) AS observations, sum(sign * (level = 'ERROR')) AS errors, "
+        "sumMap(mapApply((k, v) -> (toString(k), toInt64(v) * sign), usage_details)) AS usage, "
+        "sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost, "
+        "uniqExactIf(trace_id, sign > 0) AS traces "
+        "FROM observations WHERE project_id = {project_id:String}"
+    )
+    mv_sql = (
+        "SELECT sum(observations) AS observations, sum(errors) AS errors, sumMap(usage) AS usage, "
+        "sum(total_cost) AS total_cost, uniqExactMerge(traces) AS traces "
+        "FROM observations_hourly WHERE project_id = {project_id:String}"
+    )
+    users_sql = (
+        "SELECT sum(observations) AS observations, sumMap(usage) AS usage, sum(total_cost) AS total_cost "
+        "FROM users_daily WHERE project_id = {project_id:String}"
+    )
+    raw_users_sql = (
+        "SELECT sum(sign) AS observations, "
+        "sumMap(mapApply((k, v) -> (toString(k), toInt64(v) * sign), usage_details)) AS usage, "
+        "sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost "
+        "FROM observations WHERE project_id = {project_id:String} AND user_id IS NOT NULL"
+    )
+    params = {"project_id": project_id}
+    [raw] = await storage.clickhouse.query(CompiledQuery(raw_sql, params, "test.raw"))
+    [mv] = await storage.clickhouse.query(CompiledQuery(mv_sql, params, "test.mv"))
+    [users] = await storage.clickhouse.query(CompiledQuery(users_sql, params, "test.users"))
+    [raw_users] = await storage.clickhouse.query(CompiledQuery(raw_users_sql, params, "test.raw_users"))
+
+    def clean(row: dict) -> dict:  # zero entries stay in summed maps until merged away
+        return {k: ({m: n for m, n in v.items() if n} if isinstance(v, dict) else v) for k, v in row.items()}
+
+    assert clean(mv) == clean(raw)
+    assert clean(users) == clean(raw_users)
+    return clean(raw)

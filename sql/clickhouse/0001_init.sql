@@ -3,8 +3,11 @@
 -- sort keys start with (project_id, time); input/output stored ZSTD-compressed with short
 -- materialised previews for lists. ${ON_CLUSTER} and ${REPLICATED} are filled in by the
 -- migration runner (empty on a single server / chDB; ON CLUSTER + Replicated on a cluster).
--- Rows are written once, settled, by the ingestion worker; ReplacingMergeTree(event_ts, is_deleted)
--- only collapses exact re-deliveries and carries deletions, it is not the merge mechanism.
+-- Observations are sign-collapsing: a new observation is one row (sign +1). Changing one (a legacy
+-- update arriving later) writes, in one insert, a copy of the stored row with sign -1 and the new
+-- state with sign +1 and row_version + 1; deleting writes only the -1 copy. Aggregates that sum
+-- `sign`-weighted values (the materialised views) are therefore exact at every moment, before and
+-- after merges; reads of current state take sign = +1 rows, latest row_version per id.
 
 CREATE TABLE IF NOT EXISTS observations ${ON_CLUSTER}
 (
@@ -44,13 +47,14 @@ CREATE TABLE IF NOT EXISTS observations ${ON_CLUSTER}
     latency_ms Nullable(Float64) MATERIALIZED if(end_time IS NULL, NULL, dateDiff('microsecond', start_time, end_time) / 1000.0),
     created_at DateTime64(3, 'UTC') DEFAULT now64(3),
     event_ts DateTime64(3, 'UTC'),
-    is_deleted UInt8 DEFAULT 0,
+    sign Int8 DEFAULT 1,
+    row_version UInt32 DEFAULT 1,
     INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_id id TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_session_id session_id TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_user_id user_id TYPE bloom_filter(0.01) GRANULARITY 1
 )
-ENGINE = ${REPLICATED}ReplacingMergeTree(event_ts, is_deleted)
+ENGINE = ${REPLICATED}VersionedCollapsingMergeTree(sign, row_version)
 PARTITION BY toYYYYMM(start_time)
 ORDER BY (project_id, toStartOfMinute(start_time), trace_id, id)
 SETTINGS index_granularity = 8192;

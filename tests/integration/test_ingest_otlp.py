@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from app.storage import Storage
 from app.storage.clickhouse.query import CompiledQuery
-from tests.conftest import LiveServer, ProjectFixture, wait_for
+from tests.conftest import LiveServer, ProjectFixture, assert_aggregates_match_raw, wait_for
 
 pytestmark = pytest.mark.integration
 URL = "/api/public/otel/v1/traces"
@@ -126,6 +126,12 @@ async def test_the_same_batch_twice_is_stored_once(
     r = await client.post(URL, content=export("34" * 16, 5), headers=PB, auth=project.auth)
     await wait_for(lambda: _at_least(completed_jobs(storage, project.project_id), 4))
     assert await totals(storage, project.project_id) == {"n": 25, "input": 75, "output": 100}
+    exact = await assert_aggregates_match_raw(storage, project.project_id)
+    assert (
+        exact["observations"] == 25
+        and exact["usage"] == {"input": 75, "output": 100}
+        and exact["traces"] == 2
+    )
 
 
 async def _at_least(value, n: int) -> bool:  # type: ignore[no-untyped-def]

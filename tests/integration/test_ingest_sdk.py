@@ -8,7 +8,7 @@ import pytest
 
 from app.storage import Storage
 from app.storage.clickhouse.query import CompiledQuery
-from tests.conftest import LiveServer, ProjectFixture, wait_for
+from tests.conftest import LiveServer, ProjectFixture, assert_aggregates_match_raw, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +94,8 @@ async def test_sdk_trace_lands_with_tree_types_and_attributes(
     assert {r["trace_name"] for r in rows if r["parent_observation_id"] is None} == {"handle-request"}
     assert all(r["environment"] == "default" for r in rows)
     assert all(r["end_time"] >= r["start_time"] for r in rows)
+    exact = await assert_aggregates_match_raw(storage, project.project_id)
+    assert exact["observations"] == 5 and exact["traces"] == 1
 
 
 async def _when_count(storage: Storage, project_id: str, trace_id: str, n: int) -> list[dict] | None:

@@ -15,10 +15,11 @@ from app.storage.clickhouse.rows import (
 )
 
 _EXISTING = (
-    "SELECT DISTINCT trace_id, id FROM observations "
+    "SELECT trace_id, id FROM observations "
     "WHERE project_id = {project_id:String} "
     "AND start_time >= {start_min:DateTime64(6)} AND start_time <= {start_max:DateTime64(6)} "
-    "AND id IN {ids:Array(String)} AND trace_id IN {trace_ids:Array(String)} LIMIT {limit:UInt32}"
+    "AND id IN {ids:Array(String)} AND trace_id IN {trace_ids:Array(String)} "
+    "GROUP BY trace_id, id HAVING sum(sign) > 0 LIMIT {limit:UInt32}"
 )
 
 

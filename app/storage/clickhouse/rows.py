@@ -43,7 +43,8 @@ class ObservationRow:
     prompt_name: str | None = None
     prompt_version: int | None = None
     event_ts: datetime | None = None
-    is_deleted: int = 0
+    sign: int = 1
+    row_version: int = 1
 
 
 @dataclass(slots=True)

@@ -19,10 +19,13 @@ def test_single_server_rendering_has_no_placeholders() -> None:
 
 
 def test_cluster_rendering_uses_on_cluster_and_replicated_engines() -> None:
+    for migration in load_migrations("prod"):
+        for statement in migration.statements:
+            assert "ON CLUSTER prod" in statement
+            if "ENGINE" in statement:
+                assert "ENGINE = Replicated" in statement
     [first, *_] = load_migrations("prod")
-    for statement in first.statements:
-        assert "ON CLUSTER prod" in statement
-        assert "ENGINE = ReplicatedReplacingMergeTree(event_ts, is_deleted)" in statement
+    assert "ENGINE = ReplicatedVersionedCollapsingMergeTree(sign, row_version)" in first.statements[0]
 
 
 def test_sort_keys_start_with_project_and_time() -> None:
