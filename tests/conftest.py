@@ -124,31 +124,40 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-async def live_server(settings: Settings, storage: Storage) -> AsyncIterator[LiveServer]:
-    """The app on a real port plus an in-process worker, on the test loop; sync clients call it from threads."""
+async def worker(storage: Storage) -> AsyncIterator[None]:
+    """The arq worker, in-process on the test loop, consuming the queue for the whole session."""
+    import asyncio
+    import contextlib
+
+    from app.jobs.worker import build_worker
+
+    w = build_worker(storage, handle_signals=False)
+    task = asyncio.create_task(w.async_run())
+    yield
+    await w.close()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@pytest.fixture(scope="session")
+async def live_server(settings: Settings, storage: Storage, worker: None) -> AsyncIterator[LiveServer]:
+    """The app on a real port (plus the worker), on the test loop; sync clients call it from threads."""
     import asyncio
     import contextlib
 
     import uvicorn
-
-    from app.jobs.worker import build_worker
 
     port = free_port()
     config = uvicorn.Config(create_app(settings, storage), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     serving = asyncio.create_task(server.serve())
-    worker = build_worker(storage, handle_signals=False)
-    working = asyncio.create_task(worker.async_run())
     while not server.started:
         await asyncio.sleep(0.02)
     yield LiveServer(f"http://127.0.0.1:{port}")
     server.should_exit = True
     await serving
-    await worker.close()
-    working.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await working
 
 
 async def wait_for(fn, timeout_s: float = 30, interval_s: float = 0.1):  # type: ignore[no-untyped-def]
@@ -204,3 +213,17 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
     assert clean(mv) == clean(raw)
     assert clean(users) == clean(raw_users)
     return clean(raw)
+
+
+async def jobs_done(storage: Storage, project_id: str, n: int, timeout_s: float = 30) -> None:
+    """Wait until `n` ingestion jobs of the project have finished (their arq results exist)."""
+    import redis.asyncio as aioredis
+
+    async def count() -> bool:
+        r = aioredis.Redis.from_url(storage.redis_url)
+        try:
+            return len([k async for k in r.scan_iter(match=f"arq:result:ingest/{project_id}/*")]) >= n
+        finally:
+            await r.aclose()
+
+    await wait_for(count, timeout_s)

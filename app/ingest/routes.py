@@ -1,7 +1,8 @@
-"""POST /api/public/otel/v1/traces: validate, store the raw body durably, enqueue, then acknowledge."""
+"""Intake routes (OTLP, batch, scores): validate, store the raw request durably, enqueue, then acknowledge."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,8 +15,10 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.jobs.contracts import INGEST_BATCH, job_queue
 from app.storage import Storage
+from app.tracing import legacy
 from app.tracing.otlp import decompress, parse_export
-from app.tracing.pipeline import RawBatch
+from app.tracing.pipeline import LEGACY_CONTENT_TYPE, RawBatch
+from app.tracing.scores import score_problem
 
 MAX_INGESTION_VERSION = 4
 
@@ -77,4 +80,86 @@ async def otlp_traces(request: Request[Any, Any, State]) -> Response[dict[str, A
     return Response({})
 
 
-INGEST_ROUTES = [otlp_traces]
+def _events_batch(caller: Caller, events: list[dict[str, Any]], suffix: str) -> tuple[RawBatch, bytes]:
+    body = json.dumps({"batch": events}, ensure_ascii=False, default=str).encode()
+    batch = RawBatch(
+        project_id=caller.project_id,
+        key=_raw_key(caller.project_id, suffix),
+        content_type=LEGACY_CONTENT_TYPE,
+        encoding=None,
+        sdk_version=None,
+    )
+    return batch, body
+
+
+async def _json_body(request: Request[Any, Any, State]) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput("body is not valid JSON") from exc
+
+
+@post("/ingestion", status_code=207)
+async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+    """Langfuse batch API: 207 with per-event successes and errors; a bad event never sinks the others."""
+    caller: Caller = request.state.caller
+    try:
+        validated = legacy.validate_batch(await _json_body(request))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    if validated.events:
+        if (busy := await _backpressure(request)) is not None:
+            return busy
+        batch, body = _events_batch(caller, validated.events, "batch.json")
+        await store_and_enqueue(request, batch, body)
+    return Response(
+        {
+            "successes": [{"id": e["id"], "status": 201} for e in validated.events],
+            "errors": [
+                {"id": e.id, "status": e.status, "message": e.message, "error": e.error}
+                for e in validated.errors
+            ],
+        },
+        status_code=207,
+    )
+
+
+@post("/scores", status_code=200)
+async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+    """One score → 200 `{id}`; a JSON array (SDK 5.x) → 202, or 207 with the rejected ones."""
+    caller: Caller = request.state.caller
+    doc = await _json_body(request)
+    items = doc if isinstance(doc, list) else [doc]
+    now = datetime.now(UTC).isoformat()
+    accepted, errors = [], []
+    for index, item in enumerate(items):
+        problem = score_problem(item)
+        if problem:
+            if not isinstance(doc, list):
+                raise InvalidInput(problem)
+            errors.append({"message": f"score {index}: {problem}"})
+            continue
+        item = {**item, "id": str(item.get("id") or uuid.uuid4())}
+        accepted.append(
+            {
+                "id": item["id"],
+                "type": "score-create",
+                "timestamp": item.get("timestamp") or now,
+                "body": item,
+            }
+        )
+    if accepted:
+        if (busy := await _backpressure(request)) is not None:
+            return busy
+        batch, body = _events_batch(caller, accepted, "scores.json")
+        await store_and_enqueue(request, batch, body)
+    if not isinstance(doc, list):
+        return Response({"id": accepted[0]["id"]}, status_code=200)
+    if errors:
+        return Response(
+            {"accepted": len(accepted), "rejected": len(errors), "errors": errors}, status_code=207
+        )
+    return Response({"message": "Accepted"}, status_code=202)
+
+
+INGEST_ROUTES = [otlp_traces, ingestion, create_scores]

@@ -9,7 +9,8 @@ from typing import Any
 from arq import Retry
 
 from app.storage import Storage
-from app.tracing.pipeline import RawBatch, process_otlp_batch
+from app.tracing.pipeline import RawBatch
+from app.tracing.pipeline import process_batch as run_pipeline
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 6
@@ -21,11 +22,11 @@ async def process_batch(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[st
     storage: Storage = ctx["storage"]
     batch = RawBatch.from_payload(payload)
     try:
-        result = await process_otlp_batch(storage, batch)
+        result = await run_pipeline(storage, batch)
     except Exception as exc:
         attempt = int(ctx.get("job_try", 1))
         if attempt < MAX_TRIES:
-            log.warning("ingest %s failed (try %d), retrying: %s", batch.key, attempt, type(exc).__name__)
+            log.warning("ingest %s failed (try %d), retrying: %r", batch.key, attempt, exc)
             raise Retry(defer=2 ** (attempt - 1)) from exc
         log.error("ingest %s failed %d times; dead-lettered", batch.key, attempt, exc_info=exc)
         await storage.cache.push(DEAD_LETTERS, json.dumps({**payload, "error": type(exc).__name__}))

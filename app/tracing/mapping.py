@@ -380,7 +380,7 @@ def map_span(
         model_parameters=_json_or_str(params),
         usage_details=usage_details(a),
         cost_details=(costs := cost_details(a)),
-        total_cost=costs.get("total", sum(costs.values())) if costs else None,
+        total_cost=costs.get("total", sum(costs.values(), Decimal(0))) if costs else None,
         prompt_name=None if prompt_name is None else str(prompt_name),
         prompt_version=prompt_version,
         event_ts=event_ts,

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app.storage import Storage
 from app.storage.clickhouse.observations import (
+    fetch_current_observations,
     fetch_existing_observation_keys,
+    fetch_trace_attributes,
     insert_observations,
+    insert_scores,
     insert_traces,
 )
-from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.storage.clickhouse.rows import OBSERVATION_COLUMNS, ObservationRow, ScoreRow, TraceRow
+from app.tracing import legacy, scores
 from app.tracing.mapping import map_span
 from app.tracing.otlp import decompress, parse_export
 
@@ -106,3 +112,77 @@ async def process_otlp_batch(storage: Storage, batch: RawBatch) -> BatchResult:
         await insert_traces(storage.clickhouse, traces)
         await insert_observations(storage.clickhouse, [row for row, _ in fresh])
     return BatchResult(len(fresh), len(rows) - len(fresh), len(traces))
+
+
+LEGACY_CONTENT_TYPE = "application/vnd.langhouse.ingestion-batch+json"
+LEGACY_LOOKBACK = timedelta(days=30)
+
+
+async def process_batch(storage: Storage, batch: RawBatch) -> BatchResult:
+    """Process a stored request of either kind."""
+    if batch.content_type == LEGACY_CONTENT_TYPE:
+        return await process_legacy_batch(storage, batch)
+    return await process_otlp_batch(storage, batch)
+
+
+def _same_state(a: ObservationRow, b: ObservationRow) -> bool:
+    ignore = {"event_ts", "row_version", "sign"}
+    return all(getattr(a, f) == getattr(b, f) for f in OBSERVATION_COLUMNS if f not in ignore)
+
+
+async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult:
+    """Fold a stored Langfuse batch into rows. A change to a stored observation is written as a cancel
+    row (-1, the stored state) plus the new state (+1, next row_version) in one insert, so aggregates stay
+    exact; replaying the batch changes nothing because folding the same events again is a no-op."""
+    doc = json.loads(await storage.blobs.get(batch.key))
+    events: list[dict[str, Any]] = doc["batch"]
+    now = datetime.now(UTC)
+    since = now - LEGACY_LOOKBACK
+    ch, project_id = storage.clickhouse, batch.project_id
+    batch_traces = legacy.fold_traces(project_id, [e for e in events if e["type"] == "trace-create"], now)
+    states = legacy.fold_observations([e for e in events if e["type"] in legacy.OBSERVATION_EVENT_TYPES])
+    scores = [score_row(project_id, e, now) for e in events if e["type"] == "score-create"]
+    async with storage.cache.lock(f"ingest:{project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS):
+        stored = {
+            r.id: r for r in await fetch_current_observations(ch, project_id, ids=list(states), since=since)
+        }
+        # A trace-create may arrive after its observations: they get its attributes too.
+        for row in await fetch_current_observations(
+            ch, project_id, trace_ids=list(batch_traces), since=since
+        ):
+            stored.setdefault(row.id, row)
+            states.setdefault(row.id, {})
+        trace_ids = {_trace_of(i, f, stored) for i, f in states.items()}
+        known = await fetch_trace_attributes(ch, project_id, sorted(trace_ids - set(batch_traces)), since)
+        writes: list[ObservationRow] = []
+        for obs_id, fields in states.items():
+            old = stored.get(obs_id)
+            state = legacy.fold(legacy.row_state(old), fields) if old else fields
+            new = legacy.state_row(project_id, state, now)
+            trace = _merged_trace(known.get(new.trace_id), batch_traces.get(new.trace_id))
+            legacy.denormalize(new, trace)
+            if old is None:
+                writes.append(new)
+            elif not _same_state(old, new):
+                new.row_version = old.row_version + 1
+                writes += [replace(old, sign=-1, event_ts=now), new]
+        await insert_traces(ch, list(batch_traces.values()))
+        await insert_observations(ch, writes)
+        await insert_scores(ch, scores)
+    return BatchResult(len(writes), 0, len(batch_traces))
+
+
+def _trace_of(obs_id: str, fields: dict[str, Any], stored: dict[str, ObservationRow]) -> str:
+    """The observation's trace: from its events, else the stored row, else (legacy rule) its own id."""
+    return str(fields.get("trace_id") or (stored[obs_id].trace_id if obs_id in stored else obs_id))
+
+
+def _merged_trace(stored: TraceRow | None, incoming: TraceRow | None) -> TraceRow | None:
+    if stored is None or incoming is None:
+        return incoming or stored
+    return merge_trace_rows([stored, incoming])[0]
+
+
+def score_row(project_id: str, event: dict[str, Any], now: datetime) -> ScoreRow:
+    """A validated score-create event as a row (see app.tracing.scores for validation)."""
+    return scores.build_row(project_id, event["body"], legacy.parse_time(event["timestamp"]) or now, now)

@@ -13,10 +13,12 @@ from tests.conftest import LiveServer, ProjectFixture, assert_aggregates_match_r
 pytestmark = pytest.mark.integration
 
 ROWS = (
-    "SELECT id, parent_observation_id, type, name, level, trace_name, user_id, session_id, tags, environment, "
+    "SELECT id, parent_observation_id, type, name, level, trace_name, user_id, session_id, tags, "
+    "environment, "
     "input, output, provided_model_name, usage_details, cost_details, metadata_names, metadata_values, "
     "start_time, end_time, status_message "
-    "FROM observations WHERE project_id = {project_id:String} AND trace_id = {trace_id:String} ORDER BY start_time"
+    "FROM observations WHERE project_id = {project_id:String} AND trace_id = {trace_id:String} "
+    "ORDER BY start_time"
 )
 
 

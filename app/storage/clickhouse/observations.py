@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import cast
 
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.query import CompiledQuery
 from app.storage.clickhouse.rows import (
     OBSERVATION_COLUMNS,
+    SCORE_COLUMNS,
     TRACE_COLUMNS,
     ObservationRow,
+    ScoreRow,
     TraceRow,
     as_values,
 )
@@ -61,6 +64,97 @@ async def insert_observations(ch: ClickHouse, rows: list[ObservationRow]) -> Non
         )
 
 
+async def insert_scores(ch: ClickHouse, rows: list[ScoreRow]) -> None:
+    if rows:
+        await ch.insert("scores", [as_values(r) for r in rows], SCORE_COLUMNS, "scores.insert")
+
+
 async def insert_traces(ch: ClickHouse, rows: list[TraceRow]) -> None:
     if rows:
         await ch.insert("traces", [as_values(r) for r in rows], TRACE_COLUMNS, "traces.insert")
+
+
+_CURRENT_BY = (
+    "SELECT {columns} FROM observations "
+    "WHERE project_id = {{project_id:String}} AND start_time >= {{since:DateTime64(6)}} "
+    "AND {key} IN {{keys:Array(String)}} AND sign = 1 "
+    "ORDER BY row_version DESC LIMIT 1 BY trace_id, id LIMIT {{limit:UInt32}}"
+)
+_SELECT_COLUMNS = ", ".join(OBSERVATION_COLUMNS)
+_CURRENT_BY_ID = _CURRENT_BY.format(columns=_SELECT_COLUMNS, key="id")
+_CURRENT_BY_TRACE = _CURRENT_BY.format(columns=_SELECT_COLUMNS, key="trace_id")
+MAX_CURRENT_ROWS = 10_000
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _utc(value: object) -> object:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+async def fetch_current_observations(
+    ch: ClickHouse,
+    project_id: str,
+    *,
+    ids: list[str] | None = None,
+    trace_ids: list[str] | None = None,
+    since: datetime,
+) -> list[ObservationRow]:
+    """The current state (latest live version) of observations by id or by trace id, started since `since`."""
+    keys = ids if ids is not None else trace_ids
+    if not keys:
+        return []
+    q = CompiledQuery(
+        sql=_CURRENT_BY_ID if ids is not None else _CURRENT_BY_TRACE,
+        parameters={"project_id": project_id, "keys": keys, "since": since, "limit": MAX_CURRENT_ROWS},
+        tag="observations.current",
+    )
+    rows = await ch.query(q)
+    return [ObservationRow(**{k: _utc(v) for k, v in r.items()}) for r in rows]  # type: ignore[arg-type]
+
+
+_TRACE_STATE = (
+    "SELECT id, min(timestamp) AS first_seen, "
+    "argMaxIf(name, event_ts, name IS NOT NULL) AS name, "
+    "argMaxIf(user_id, event_ts, user_id IS NOT NULL) AS user_id, "
+    "argMaxIf(session_id, event_ts, session_id IS NOT NULL) AS session_id, "
+    "argMaxIf(release, event_ts, release IS NOT NULL) AS release, "
+    "argMaxIf(version, event_ts, version IS NOT NULL) AS version, "
+    "argMax(environment, event_ts) AS environment, "
+    "groupUniqArrayArray(tags) AS tags, max(public) AS public "
+    "FROM traces WHERE project_id = {project_id:String} AND timestamp >= {since:DateTime64(6)} "
+    "AND id IN {ids:Array(String)} GROUP BY id LIMIT {limit:UInt32}"
+)
+
+
+async def fetch_trace_attributes(
+    ch: ClickHouse, project_id: str, trace_ids: list[str], since: datetime
+) -> dict[str, TraceRow]:
+    """Stored trace-level attributes (merged over a trace's rows) for denormalising onto observations."""
+    if not trace_ids:
+        return {}
+    q = CompiledQuery(
+        _TRACE_STATE,
+        {"project_id": project_id, "ids": trace_ids, "since": since, "limit": len(trace_ids)},
+        "traces.attributes",
+    )
+    out = {}
+    for r in await ch.query(q):
+        out[str(r["id"])] = TraceRow(
+            project_id=project_id,
+            id=str(r["id"]),
+            timestamp=cast(datetime, _utc(r["first_seen"])),
+            environment=str(r["environment"]),
+            tags=sorted(str(t) for t in cast(list[object], r["tags"])),
+            public=bool(r["public"]),
+            name=_text(r["name"]),
+            user_id=_text(r["user_id"]),
+            session_id=_text(r["session_id"]),
+            release=_text(r["release"]),
+            version=_text(r["version"]),
+        )
+    return out

@@ -71,12 +71,43 @@ class TraceRow:
     is_deleted: int = 0
 
 
+@dataclass(slots=True)
+class ScoreRow:
+    """One score (table `scores`)."""
+
+    project_id: str
+    id: str
+    timestamp: datetime
+    name: str
+    trace_id: str | None = None
+    observation_id: str | None = None
+    session_id: str | None = None
+    dataset_run_id: str | None = None
+    value: float | None = None
+    string_value: str | None = None
+    data_type: str = "NUMERIC"
+    source: str = "API"
+    comment: str | None = None
+    metadata_names: list[str] = field(default_factory=list)
+    metadata_values: list[str] = field(default_factory=list)
+    config_id: str | None = None
+    queue_id: str | None = None
+    author_user_id: str | None = None
+    environment: str = "default"
+    event_ts: datetime | None = None
+    is_deleted: int = 0
+
+
 OBSERVATION_COLUMNS = [f.name for f in fields(ObservationRow)]
 TRACE_COLUMNS = [f.name for f in fields(TraceRow)]
+SCORE_COLUMNS = [f.name for f in fields(ScoreRow)]
+_COLUMNS: dict[type, list[str]] = {
+    ObservationRow: OBSERVATION_COLUMNS,
+    TraceRow: TRACE_COLUMNS,
+    ScoreRow: SCORE_COLUMNS,
+}
 
 
-def as_values(row: ObservationRow | TraceRow) -> list[object]:
+def as_values(row: ObservationRow | TraceRow | ScoreRow) -> list[object]:
     """The row as a list in column order."""
-    return [
-        getattr(row, c) for c in (OBSERVATION_COLUMNS if isinstance(row, ObservationRow) else TRACE_COLUMNS)
-    ]
+    return [getattr(row, c) for c in _COLUMNS[type(row)]]

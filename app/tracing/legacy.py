@@ -1,0 +1,305 @@
+"""The Langfuse batch API (`POST /api/public/ingestion`): validate events, then fold them into rows.
+
+Events for one entity merge as the contract says: creates before updates, each in timestamp order;
+later non-null values win; metadata is merged; tags are unioned.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.tracing.mapping import normalize_environment
+from app.tracing.scores import score_problem
+
+OBSERVATION_EVENT_TYPES = {
+    "span-create": "SPAN",
+    "span-update": "SPAN",
+    "generation-create": "GENERATION",
+    "generation-update": "GENERATION",
+    "event-create": "EVENT",
+    "agent-create": "AGENT",
+    "tool-create": "TOOL",
+    "chain-create": "CHAIN",
+    "retriever-create": "RETRIEVER",
+    "evaluator-create": "EVALUATOR",
+    "embedding-create": "EMBEDDING",
+    "guardrail-create": "GUARDRAIL",
+    "observation-create": None,
+    "observation-update": None,
+}
+EVENT_TYPES = {*OBSERVATION_EVENT_TYPES, "trace-create", "score-create", "sdk-log"}
+MAX_EVENTS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class EventError:
+    id: str
+    status: int
+    message: str
+    error: str = "invalid_event"
+
+
+@dataclass
+class ValidatedBatch:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[EventError] = field(default_factory=list)
+
+
+def parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def validate_batch(doc: Any) -> ValidatedBatch:
+    """Split a request body into valid events and per-event errors; raise ValueError if it is no batch."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("batch"), list):
+        raise ValueError("body must be an object with a 'batch' list")
+    if len(doc["batch"]) > MAX_EVENTS:
+        raise ValueError(f"batch has {len(doc['batch'])} events; at most {MAX_EVENTS} are allowed")
+    out = ValidatedBatch()
+    for index, event in enumerate(doc["batch"]):
+        event_id = str(event.get("id", f"#{index}")) if isinstance(event, dict) else f"#{index}"
+        problem = _event_problem(event)
+        if problem:
+            out.errors.append(EventError(event_id, 400, problem))
+        else:
+            out.events.append(event)
+    return out
+
+
+def _event_problem(event: Any) -> str | None:
+    if not isinstance(event, dict):
+        return "event must be an object"
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        return "event.id must be a non-empty string"
+    kind = event.get("type")
+    if kind not in EVENT_TYPES:
+        return f"event.type {kind!r} is not one of {sorted(EVENT_TYPES)}"
+    if parse_time(event.get("timestamp")) is None:
+        return "event.timestamp must be an ISO 8601 date-time"
+    body = event.get("body")
+    if not isinstance(body, dict):
+        return "event.body must be an object"
+    if kind == "sdk-log":
+        return None
+    if kind == "score-create":
+        problem = score_problem(body)
+        return f"body.{problem}" if problem else None
+    if not isinstance(body.get("id"), str) or not body["id"]:
+        return f"body.id is required for {kind}"
+    for name in ("startTime", "endTime", "completionStartTime", "timestamp"):
+        if body.get(name) is not None and parse_time(body[name]) is None:
+            return f"body.{name} must be an ISO 8601 date-time"
+    if kind.endswith("-update") and kind != "observation-update" and body.get("traceId") is None:
+        return None  # updates may omit traceId; the stored observation has it
+    return None
+
+
+def _ordered(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Creates before updates, each by timestamp (stable for equal times)."""
+    return sorted(events, key=lambda e: (str(e["type"]).endswith("-update"), str(e["timestamp"])))
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _usage(body: dict[str, Any]) -> dict[str, int]:
+    details = body.get("usageDetails")
+    if isinstance(details, dict):
+        return {str(k): int(v) for k, v in details.items() if isinstance(v, int | float) and v >= 0}
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        return {}
+    pairs = {
+        "input": usage.get("input", usage.get("promptTokens")),
+        "output": usage.get("output", usage.get("completionTokens")),
+        "total": usage.get("total", usage.get("totalTokens")),
+    }
+    return {k: int(v) for k, v in pairs.items() if isinstance(v, int | float) and v >= 0}
+
+
+def _costs(body: dict[str, Any]) -> dict[str, Any]:
+    raw = body.get("costDetails")
+    if not isinstance(raw, dict):
+        usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
+        raw = {
+            "input": usage.get("inputCost"),
+            "output": usage.get("outputCost"),
+            "total": usage.get("totalCost"),
+        }
+    out = {}
+    for key, value in raw.items():
+        try:
+            number = Decimal(str(value)) if value is not None else None
+        except InvalidOperation:
+            number = None
+        if number is not None and number.is_finite() and number >= 0:
+            out[str(key)] = number
+    return out
+
+
+def observation_fields(event: dict[str, Any]) -> dict[str, Any]:
+    """The row fields an observation event sets (only those it carries)."""
+    body, kind = event["body"], event["type"]
+    fields: dict[str, Any] = {
+        "id": body["id"],
+        "trace_id": body.get("traceId"),
+        "parent_observation_id": body.get("parentObservationId"),
+        "type": OBSERVATION_EVENT_TYPES.get(kind)
+        or (str(body["type"]).upper() if body.get("type") else None),
+        "name": body.get("name"),
+        "start_time": parse_time(body.get("startTime")),
+        "end_time": parse_time(body.get("endTime")),
+        "completion_start_time": parse_time(body.get("completionStartTime")),
+        "level": body.get("level"),
+        "status_message": body.get("statusMessage"),
+        "version": body.get("version"),
+        "environment": normalize_environment(body["environment"]) if body.get("environment") else None,
+        "input": _text(body.get("input")),
+        "output": _text(body.get("output")),
+        "provided_model_name": body.get("model"),
+        "model_parameters": _text(body.get("modelParameters")),
+        "usage_details": _usage(body) or None,
+        "cost_details": _costs(body) or None,
+        "prompt_name": body.get("promptName"),
+        "prompt_version": body.get("promptVersion"),
+        "metadata": body.get("metadata")
+        if isinstance(body.get("metadata"), dict)
+        else ({"metadata": body["metadata"]} if body.get("metadata") is not None else None),
+    }
+    if kind == "event-create" and fields["start_time"] is not None and fields["end_time"] is None:
+        fields["end_time"] = fields["start_time"]
+    if kind.endswith("-create") and fields["start_time"] is None:
+        fields["start_time"] = parse_time(event["timestamp"])
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def fold(state: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """Later non-null values win; metadata merges key by key."""
+    merged = dict(state)
+    for key, value in fields.items():
+        if key == "metadata":
+            merged["metadata"] = {**merged.get("metadata", {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def row_state(row: ObservationRow) -> dict[str, Any]:
+    """A stored row as fold state."""
+    from dataclasses import asdict
+
+    state = asdict(row)
+    state["metadata"] = {
+        n: _json_value(v)
+        for n, v in zip(state.pop("metadata_names"), state.pop("metadata_values"), strict=True)
+    }
+    return state
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def state_row(project_id: str, state: dict[str, Any], now: datetime) -> ObservationRow:
+    metadata = state.get("metadata", {})
+    values = {k: v for k, v in state.items() if k in ObservationRow.__dataclass_fields__}
+    values.update(
+        project_id=project_id,
+        trace_id=state.get("trace_id") or state["id"],
+        parent_observation_id=state.get("parent_observation_id"),
+        type=state.get("type") or "SPAN",
+        name=state.get("name") or "",
+        start_time=state.get("start_time") or now,
+        metadata_names=list(metadata),
+        metadata_values=[_text(v) or "" for v in metadata.values()],
+        event_ts=now,
+    )
+    costs = values.get("cost_details") or {}
+    values["total_cost"] = costs.get("total", sum(costs.values(), Decimal(0))) if costs else None
+    return ObservationRow(**values)
+
+
+def fold_observations(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Observation id → folded fields of this batch's events for it."""
+    states: dict[str, dict[str, Any]] = {}
+    for event in _ordered(events):
+        fields = observation_fields(event)
+        states[fields["id"]] = fold(states.get(fields["id"], {}), fields)
+    return states
+
+
+def fold_traces(project_id: str, events: list[dict[str, Any]], now: datetime) -> dict[str, TraceRow]:
+    """Trace id → merged trace row of this batch's trace-create events (upserts)."""
+    states: dict[str, dict[str, Any]] = {}
+    for event in _ordered(events):
+        body = event["body"]
+        fields = {
+            "timestamp": parse_time(body.get("timestamp")) or parse_time(event["timestamp"]),
+            "name": body.get("name"),
+            "user_id": body.get("userId"),
+            "session_id": body.get("sessionId"),
+            "release": body.get("release"),
+            "version": body.get("version"),
+            "environment": normalize_environment(body["environment"]) if body.get("environment") else None,
+            "public": body.get("public"),
+            "input": _text(body.get("input")),
+            "output": _text(body.get("output")),
+            "metadata": body.get("metadata") if isinstance(body.get("metadata"), dict) else None,
+        }
+        state = fold(states.get(body["id"], {}), {k: v for k, v in fields.items() if v is not None})
+        if isinstance(body.get("tags"), list):
+            state["tags"] = sorted(set(state.get("tags", [])) | {str(t) for t in body["tags"]})
+        states[body["id"]] = state
+    rows = {}
+    for trace_id, s in states.items():
+        metadata = s.get("metadata", {})
+        rows[trace_id] = TraceRow(
+            project_id=project_id,
+            id=trace_id,
+            timestamp=s.get("timestamp") or now,
+            name=s.get("name"),
+            user_id=s.get("user_id"),
+            session_id=s.get("session_id"),
+            release=s.get("release"),
+            version=s.get("version"),
+            environment=s.get("environment", "default"),
+            tags=s.get("tags", []),
+            public=bool(s.get("public", False)),
+            input=s.get("input"),
+            output=s.get("output"),
+            metadata_names=list(metadata),
+            metadata_values=[_text(v) or "" for v in metadata.values()],
+            event_ts=now,
+        )
+    return rows
+
+
+def denormalize(row: ObservationRow, trace: TraceRow | None) -> ObservationRow:
+    """Copy the trace's attributes onto an observation row (DESIGN: one wide row per observation)."""
+    if trace is not None:
+        row.trace_name = trace.name or row.trace_name
+        row.user_id = trace.user_id or row.user_id
+        row.session_id = trace.session_id or row.session_id
+        row.tags = sorted(set(row.tags) | set(trace.tags))
+        row.release = trace.release or row.release
+        row.public = trace.public or row.public
+        if row.environment == "default":
+            row.environment = trace.environment
+    return row
