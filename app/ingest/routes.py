@@ -16,7 +16,7 @@ from app.errors import InvalidInput
 from app.jobs.contracts import INGEST_BATCH, job_queue
 from app.storage import Storage
 from app.tracing import legacy
-from app.tracing.otlp import decompress, parse_export
+from app.tracing.otlp import count_valid_spans, decompress
 from app.tracing.pipeline import LEGACY_CONTENT_TYPE, RawBatch
 from app.tracing.scores import score_problem
 
@@ -64,8 +64,7 @@ async def otlp_traces(request: Request[Any, Any, State]) -> Response[dict[str, A
     content_type = request.headers.get("content-type", "")
     encoding = request.headers.get("content-encoding")
     body = await request.body()
-    spans = parse_export(decompress(body, encoding), content_type)  # 400 before anything is stored
-    if not spans:
+    if not count_valid_spans(decompress(body, encoding), content_type):  # 400 before anything is stored
         return Response({})
     if (busy := await _backpressure(request)) is not None:
         return busy

@@ -15,6 +15,7 @@ from app.jobs import ingest
 from app.jobs.contracts import INGEST_BATCH, QUEUE, SYSTEM_PING, deserialize, redis_settings, serialize
 from app.settings import Settings
 from app.storage import Storage, open_storage
+from app.tracing.writer import CoalescingWriter
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,9 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
         queue_name=QUEUE,
         job_serializer=serialize,
         job_deserializer=deserialize,
-        ctx={"storage": storage},
+        ctx={"storage": storage, "writer": CoalescingWriter(storage)},
         handle_signals=handle_signals,
-        max_jobs=16,
+        max_jobs=32,  # concurrent jobs feed the coalescing writer
         job_timeout=300,
         keep_result=3600,
         poll_delay=0.2,

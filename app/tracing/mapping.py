@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -147,37 +148,49 @@ def _event_messages(span: Span) -> tuple[list[Any] | None, list[Any] | None]:
     return inputs or None, outputs or None
 
 
+def _genai_input(a: Attributes) -> Any:
+    messages = _maybe_json(a.get("gen_ai.input.messages"))
+    system = _maybe_json(a.get("gen_ai.system_instructions"))
+    if messages is not None and system is not None:
+        messages = [
+            {"role": "system", "content": system},
+            *(messages if isinstance(messages, list) else [messages]),
+        ]
+    return messages
+
+
+def _first_found(*sources: Callable[[], Any]) -> Any:
+    """The first source that yields a value; later (costlier) sources are not evaluated."""
+    for source in sources:
+        value = source()
+        if value is not None:
+            return value
+    return None
+
+
 def input_output(span: Span) -> tuple[Any, Any]:
     a = span.attributes
-    event_in, event_out = _event_messages(span)
-    genai_in = _maybe_json(a.get("gen_ai.input.messages"))
-    system = _maybe_json(a.get("gen_ai.system_instructions"))
-    if genai_in is not None and system is not None:
-        genai_in = [
-            {"role": "system", "content": system},
-            *(genai_in if isinstance(genai_in, list) else [genai_in]),
-        ]
-    candidates_in = (
-        a.get(OBS_PREFIX + "input"),
-        event_in,
-        a.get("input.value"),
-        a.get("traceloop.entity.input"),
-        _indexed_messages(a, "gen_ai.prompt"),
-        _indexed_messages(a, "llm.input_messages"),
-        genai_in,
+    events = _event_messages(span) if span.events else (None, None)
+    indexed = any(_INDEXED.match(k) for k in a) if len(a) > 0 else False
+    raw_in = _first_found(
+        lambda: a.get(OBS_PREFIX + "input"),
+        lambda: events[0],
+        lambda: a.get("input.value"),
+        lambda: a.get("traceloop.entity.input"),
+        lambda: _indexed_messages(a, "gen_ai.prompt") if indexed else None,
+        lambda: _indexed_messages(a, "llm.input_messages") if indexed else None,
+        lambda: _genai_input(a),
     )
-    candidates_out = (
-        a.get(OBS_PREFIX + "output"),
-        event_out,
-        a.get("output.value"),
-        a.get("traceloop.entity.output"),
-        _indexed_messages(a, "gen_ai.completion"),
-        _indexed_messages(a, "llm.output_messages"),
-        _maybe_json(a.get("gen_ai.output.messages")),
+    raw_out = _first_found(
+        lambda: a.get(OBS_PREFIX + "output"),
+        lambda: events[1],
+        lambda: a.get("output.value"),
+        lambda: a.get("traceloop.entity.output"),
+        lambda: _indexed_messages(a, "gen_ai.completion") if indexed else None,
+        lambda: _indexed_messages(a, "llm.output_messages") if indexed else None,
+        lambda: _maybe_json(a.get("gen_ai.output.messages")),
     )
-    return next((c for c in candidates_in if c is not None), None), next(
-        (c for c in candidates_out if c is not None), None
-    )
+    return raw_in, raw_out
 
 
 def _decoded_metadata(attrs: Attributes, prefix: str, decode_values: bool) -> dict[str, Any]:
@@ -204,11 +217,14 @@ def _sdk_major(span: Span, header_version: str | None) -> int:
 
 
 def _non_negative_int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
+    if value is None or isinstance(value, bool):
         return None
-    return number if number >= 0 else None
+    if not isinstance(value, int):
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            return None
+    return value if value >= 0 else None
 
 
 def usage_details(attrs: Attributes) -> dict[str, int]:

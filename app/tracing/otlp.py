@@ -77,7 +77,37 @@ def parse_export(body: bytes, content_type: str | None) -> list[Span]:
     )
 
 
+def count_valid_spans(body: bytes, content_type: str | None) -> int:
+    """Validate an export as the HTTP layer must (decodable, every span with ids) and count its spans.
+
+    For protobuf this checks the message without converting attributes: the worker does that later.
+    """
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media != "application/x-protobuf":
+        return len(parse_export(body, content_type))
+    request = _decode_protobuf(body)
+    count = 0
+    for rs in request.resource_spans:
+        for ss in rs.scope_spans:
+            for s in ss.spans:
+                if len(s.trace_id) != 16 or len(s.span_id) != 8:
+                    raise InvalidInput(f"span {s.name!r} has no valid traceId/spanId")
+                if not s.start_time_unix_nano and not s.end_time_unix_nano:
+                    raise InvalidInput(f"span {s.name!r} has neither startTimeUnixNano nor endTimeUnixNano")
+                count += 1
+    return count
+
+
 # --- protobuf -------------------------------------------------------------------------------
+
+
+def _decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    try:
+        request.ParseFromString(body)
+    except DecodeError as exc:
+        raise InvalidInput("body is not a valid OTLP ExportTraceServiceRequest protobuf") from exc
+    return request
 
 
 def _pb_value(v: AnyValue) -> Any:
@@ -104,11 +134,7 @@ def _pb_attrs(kvs: Any) -> Attributes:
 
 
 def _from_protobuf(body: bytes) -> list[Span]:
-    request = ExportTraceServiceRequest()
-    try:
-        request.ParseFromString(body)
-    except DecodeError as exc:
-        raise InvalidInput("body is not a valid OTLP ExportTraceServiceRequest protobuf") from exc
+    request = _decode_protobuf(body)
     spans = []
     for rs in request.resource_spans:
         resource = _pb_attrs(rs.resource.attributes)

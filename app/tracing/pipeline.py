@@ -11,7 +11,6 @@ from typing import Any
 from app.storage import Storage
 from app.storage.clickhouse.observations import (
     fetch_current_observations,
-    fetch_existing_observation_keys,
     fetch_trace_attributes,
     insert_observations,
     insert_scores,
@@ -21,9 +20,9 @@ from app.storage.clickhouse.rows import OBSERVATION_COLUMNS, ObservationRow, Sco
 from app.tracing import legacy, scores
 from app.tracing.mapping import map_span
 from app.tracing.otlp import decompress, parse_export
+from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, merge_trace_rows
 
 log = logging.getLogger(__name__)
-PROJECT_LOCK_SECONDS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,54 +74,26 @@ def map_otlp(batch: RawBatch, body: bytes) -> list[tuple[ObservationRow, TraceRo
     return list(mapped.values())
 
 
-def merge_trace_rows(rows: list[TraceRow]) -> list[TraceRow]:
-    """One trace row per trace and batch: SDKs repeat trace attributes on every span of a trace."""
-    merged: dict[str, TraceRow] = {}
-    for row in sorted(rows, key=lambda r: r.timestamp):
-        into = merged.get(row.id)
-        if into is None:
-            merged[row.id] = replace(row, tags=list(row.tags))
-            continue
-        for name in ("name", "user_id", "session_id", "release", "version", "input", "output"):
-            if getattr(into, name) is None:
-                setattr(into, name, getattr(row, name))
-        into.public = into.public or row.public
-        into.tags = sorted(set(into.tags) | set(row.tags))
-        metadata = dict(zip(into.metadata_names, into.metadata_values, strict=True))
-        metadata.update(zip(row.metadata_names, row.metadata_values, strict=True))
-        into.metadata_names, into.metadata_values = list(metadata), list(metadata.values())
-    return list(merged.values())
-
-
-async def process_otlp_batch(storage: Storage, batch: RawBatch) -> BatchResult:
-    """Write the batch's rows exactly once: per project, check which ids are stored, then insert the rest.
+async def process_otlp_batch(storage: Storage, batch: RawBatch, writer: CoalescingWriter) -> BatchResult:
+    """Map a stored OTLP request and write it exactly once through the (coalescing) writer.
 
     Idempotent: replaying a batch (a retry after a crash mid-insert, or the same spans exported twice)
-    writes only what is missing. The per-project lock makes check-then-insert atomic across workers.
-    Trace rows go first: a crash between the two inserts repeats a trace row (merged on read), never
-    loses one.
+    writes only what is missing.
     """
-    body = await storage.blobs.get(batch.key)
-    mapped = map_otlp(batch, body)
-    rows = [row for row, _ in mapped]
-    async with storage.cache.lock(f"ingest:{batch.project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS):
-        existing = await fetch_existing_observation_keys(storage.clickhouse, batch.project_id, rows)
-        fresh = [(row, trace) for row, trace in mapped if (row.trace_id, row.id) not in existing]
-        traces = merge_trace_rows([trace for _, trace in fresh if trace is not None])
-        await insert_traces(storage.clickhouse, traces)
-        await insert_observations(storage.clickhouse, [row for row, _ in fresh])
-    return BatchResult(len(fresh), len(rows) - len(fresh), len(traces))
+    mapped = map_otlp(batch, await storage.blobs.get(batch.key))
+    result = await writer.write(batch.project_id, mapped)
+    return BatchResult(result.written, result.duplicates, result.traces)
 
 
 LEGACY_CONTENT_TYPE = "application/vnd.langhouse.ingestion-batch+json"
 LEGACY_LOOKBACK = timedelta(days=30)
 
 
-async def process_batch(storage: Storage, batch: RawBatch) -> BatchResult:
+async def process_batch(storage: Storage, batch: RawBatch, writer: CoalescingWriter) -> BatchResult:
     """Process a stored request of either kind."""
     if batch.content_type == LEGACY_CONTENT_TYPE:
         return await process_legacy_batch(storage, batch)
-    return await process_otlp_batch(storage, batch)
+    return await process_otlp_batch(storage, batch, writer)
 
 
 def _same_state(a: ObservationRow, b: ObservationRow) -> bool:
