@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     session_days: int = Field(default=7, ge=1)
     clickhouse_max_execution_seconds: int = Field(default=30, ge=1)
     ingest_max_backlog: int = Field(default=5000, ge=1)
+    ingest_mapper_processes: int = Field(default=1, ge=0, le=64)
 
     @field_validator("clickhouse_cluster")
     @classmethod

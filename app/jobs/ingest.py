@@ -22,7 +22,7 @@ async def process_batch(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[st
     storage: Storage = ctx["storage"]
     batch = RawBatch.from_payload(payload)
     try:
-        result = await run_pipeline(storage, batch, ctx["writer"])
+        result = await run_pipeline(storage, batch, ctx["writer"], ctx["mapper"])
     except Exception as exc:
         attempt = int(ctx.get("job_try", 1))
         if attempt < MAX_TRIES:

@@ -15,6 +15,7 @@ from app.jobs import ingest
 from app.jobs.contracts import INGEST_BATCH, QUEUE, SYSTEM_PING, deserialize, redis_settings, serialize
 from app.settings import Settings
 from app.storage import Storage, open_storage
+from app.tracing.pipeline import OtlpMapper
 from app.tracing.writer import CoalescingWriter
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,11 @@ FUNCTIONS = [
 ]
 
 
+async def _close_ingest(ctx: dict[str, Any]) -> None:
+    await ctx["writer"].close()
+    ctx["mapper"].close()
+
+
 def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
     """A worker bound to the storage bundle, consuming Langhouse's queue with JSON payloads."""
     return Worker(
@@ -43,7 +49,12 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
         queue_name=QUEUE,
         job_serializer=serialize,
         job_deserializer=deserialize,
-        ctx={"storage": storage, "writer": CoalescingWriter(storage)},
+        ctx={
+            "storage": storage,
+            "writer": CoalescingWriter(storage),
+            "mapper": OtlpMapper(storage.settings.ingest_mapper_processes),
+        },
+        on_shutdown=_close_ingest,
         handle_signals=handle_signals,
         max_jobs=32,  # concurrent jobs feed the coalescing writer
         job_timeout=300,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
 from typing import Any
 
 from app.storage import Storage
@@ -16,11 +19,18 @@ from app.storage.clickhouse.observations import (
     insert_scores,
     insert_traces,
 )
-from app.storage.clickhouse.rows import OBSERVATION_COLUMNS, ObservationRow, ScoreRow, TraceRow
+from app.storage.clickhouse.rows import (
+    OBSERVATION_COLUMNS,
+    ObservationRow,
+    ScoreRow,
+    TraceRow,
+    as_json_line,
+    as_values,
+)
 from app.tracing import legacy, scores
 from app.tracing.mapping import map_span
 from app.tracing.otlp import decompress, parse_export
-from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, merge_trace_rows
+from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, Mapped, MappedSpan, merge_trace_rows
 
 log = logging.getLogger(__name__)
 
@@ -62,38 +72,66 @@ class BatchResult:
     traces_written: int
 
 
-def map_otlp(batch: RawBatch, body: bytes) -> list[tuple[ObservationRow, TraceRow | None]]:
-    """Decode and map an OTLP body; a span repeated inside the batch is kept once."""
+def map_otlp(batch: RawBatch, body: bytes) -> Mapped:
+    """Decode and map an OTLP body; a span repeated inside the batch is kept once. Rows leave as encoded
+    lines plus their keys, which cross process boundaries cheaply and insert without re-encoding."""
     spans = parse_export(decompress(body, batch.encoding), batch.content_type)
     now = datetime.now(UTC)
-    mapped: dict[str, tuple[ObservationRow, TraceRow | None]] = {}
+    mapped: dict[tuple[str, str], MappedSpan] = {}
     for span in spans:
-        key = f"{span.trace_id}:{span.span_id}"
+        key = (span.trace_id, span.span_id)
         if key not in mapped:
-            mapped[key] = map_span(batch.project_id, span, batch.sdk_version, now)
+            row, trace = map_span(batch.project_id, span, batch.sdk_version, now)
+            mapped[key] = MappedSpan(
+                key, row.start_time, as_json_line(row), None if trace is None else as_values(trace)
+            )
     return list(mapped.values())
 
 
-async def process_otlp_batch(storage: Storage, batch: RawBatch, writer: CoalescingWriter) -> BatchResult:
+class OtlpMapper:
+    """Decodes and maps OTLP bodies in separate processes: that work is CPU-bound Python, and off the
+    server's process it neither holds the GIL against request handling nor competes with it for a core.
+    With processes=0 it maps inline. Worker processes start on first use."""
+
+    def __init__(self, processes: int) -> None:
+        self._pool = (
+            ProcessPoolExecutor(processes, mp_context=get_context("spawn")) if processes > 0 else None
+        )
+
+    async def map(self, batch: RawBatch, body: bytes) -> Mapped:
+        if self._pool is None:
+            return map_otlp(batch, body)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, map_otlp, batch, body)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+async def process_otlp_batch(
+    storage: Storage, batch: RawBatch, writer: CoalescingWriter, mapper: OtlpMapper
+) -> BatchResult:
     """Map a stored OTLP request and write it exactly once through the (coalescing) writer.
 
     Idempotent: replaying a batch (a retry after a crash mid-insert, or the same spans exported twice)
     writes only what is missing.
     """
-    mapped = map_otlp(batch, await storage.blobs.get(batch.key))
+    mapped = await mapper.map(batch, await storage.blobs.get(batch.key))
     result = await writer.write(batch.project_id, mapped)
-    return BatchResult(result.written, result.duplicates, result.traces)
+    return BatchResult(result.written, result.duplicates, sum(1 for m in mapped if m.trace is not None))
 
 
 LEGACY_CONTENT_TYPE = "application/vnd.langhouse.ingestion-batch+json"
 LEGACY_LOOKBACK = timedelta(days=30)
 
 
-async def process_batch(storage: Storage, batch: RawBatch, writer: CoalescingWriter) -> BatchResult:
+async def process_batch(
+    storage: Storage, batch: RawBatch, writer: CoalescingWriter, mapper: OtlpMapper
+) -> BatchResult:
     """Process a stored request of either kind."""
     if batch.content_type == LEGACY_CONTENT_TYPE:
         return await process_legacy_batch(storage, batch)
-    return await process_otlp_batch(storage, batch, writer)
+    return await process_otlp_batch(storage, batch, writer, mapper)
 
 
 def _same_state(a: ObservationRow, b: ObservationRow) -> bool:

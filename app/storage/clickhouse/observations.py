@@ -14,6 +14,7 @@ from app.storage.clickhouse.rows import (
     ObservationRow,
     ScoreRow,
     TraceRow,
+    as_json_line,
     as_values,
 )
 
@@ -45,23 +46,26 @@ def compile_existing_ids_query(
 
 
 async def fetch_existing_observation_keys(
-    ch: ClickHouse, project_id: str, rows: list[ObservationRow]
+    ch: ClickHouse, project_id: str, keys: list[tuple[str, str]], start_min: datetime, start_max: datetime
 ) -> set[tuple[str, str]]:
-    """The (trace_id, id) pairs of `rows` already stored (span ids are unique within a trace)."""
-    if not rows:
+    """Which (trace_id, id) pairs, of observations starting in [start_min, start_max], are stored and live
+    (span ids are unique within a trace)."""
+    if not keys:
         return set()
-    starts = [r.start_time for r in rows]
-    ids = sorted({r.id for r in rows})
-    trace_ids = sorted({r.trace_id for r in rows})
-    q = compile_existing_ids_query(project_id, ids, trace_ids, min(starts), max(starts))
+    ids = sorted({i for _, i in keys})
+    trace_ids = sorted({t for t, _ in keys})
+    q = compile_existing_ids_query(project_id, ids, trace_ids, start_min, start_max)
     return {(str(r["trace_id"]), str(r["id"])) for r in await ch.query(q)}
 
 
 async def insert_observations(ch: ClickHouse, rows: list[ObservationRow]) -> None:
-    if rows:
-        await ch.insert(
-            "observations", [as_values(r) for r in rows], OBSERVATION_COLUMNS, "observations.insert"
-        )
+    await insert_observation_lines(ch, [as_json_line(r) for r in rows])
+
+
+async def insert_observation_lines(ch: ClickHouse, lines: list[bytes]) -> None:
+    """Insert observation rows encoded by `as_json_line`."""
+    if lines:
+        await ch.insert_json_lines("observations", OBSERVATION_COLUMNS, lines, "observations.insert")
 
 
 async def insert_scores(ch: ClickHouse, rows: list[ScoreRow]) -> None:
@@ -71,7 +75,7 @@ async def insert_scores(ch: ClickHouse, rows: list[ScoreRow]) -> None:
 
 async def insert_traces(ch: ClickHouse, rows: list[TraceRow]) -> None:
     if rows:
-        await ch.insert("traces", [as_values(r) for r in rows], TRACE_COLUMNS, "traces.insert")
+        await ch.insert_json_lines("traces", TRACE_COLUMNS, [as_json_line(r) for r in rows], "traces.insert")
 
 
 _CURRENT_BY = (

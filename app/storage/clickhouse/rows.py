@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 
+import orjson
+
 
 @dataclass(slots=True)
 class ObservationRow:
@@ -108,6 +110,11 @@ _COLUMNS: dict[type, list[str]] = {
 }
 
 
-def as_values(row: ObservationRow | TraceRow | ScoreRow) -> list[object]:
-    """The row as a list in column order."""
-    return [getattr(row, c) for c in _COLUMNS[type(row)]]
+def as_values(row: ObservationRow | TraceRow | ScoreRow) -> tuple[object, ...]:
+    """The row as a tuple in column order (cheap to pickle between processes and to insert)."""
+    return tuple(getattr(row, c) for c in _COLUMNS[type(row)])
+
+
+def as_json_line(row: ObservationRow | TraceRow | ScoreRow) -> bytes:
+    """The row as one JSONEachRow line (ISO times, decimals as strings; ClickHouse parses both)."""
+    return orjson.dumps({c: getattr(row, c) for c in _COLUMNS[type(row)]}, default=str)
