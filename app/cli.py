@@ -163,6 +163,38 @@ async def _users_create(storage: Storage, args: argparse.Namespace) -> None:
     print(f"user created: {user.email}{where}")
 
 
+async def _ingest_replay(storage: Storage, args: argparse.Namespace) -> None:
+    from app.jobs.contracts import JobQueue
+    from app.jobs.ingest import replay, take_dead_letters
+
+    keys = list(args.key or [])
+    if args.dead_letters:
+        keys += await take_dead_letters(storage)
+    for day in args.day or []:
+        keys += await storage.blobs.list_keys(f"ingest/{day}/", limit=1_000_000)
+    if not keys:
+        print("nothing to replay (give --dead-letters, --day YYYY-MM-DD or --key KEY)")
+        return
+    queue = await JobQueue.connect(storage.redis_url)
+    try:
+        count = await replay(storage, queue, keys)
+    finally:
+        await queue.close()
+    print(f"re-enqueued {count} raw objects; the worker (or the running server) processes them idempotently")
+
+
+async def _ingest_status(storage: Storage, args: argparse.Namespace) -> None:
+    from app.jobs.contracts import JobQueue
+    from app.jobs.ingest import DEAD_LETTERS
+
+    queue = await JobQueue.connect(storage.redis_url)
+    try:
+        print(f"queued jobs: {await queue.backlog()}")
+    finally:
+        await queue.close()
+    print(f"dead letters: {await storage.cache.list_length(DEAD_LETTERS)}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="langhouse", description="Langhouse: LLM tracing, prompts and evals."
@@ -197,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     kr.add_argument("public_key", help="the public key (pk-lh-...)")
     kr.add_argument("--project", required=True, help="project id or name")
     kr.set_defaults(run=_admin(_keys_revoke))
+
+    ingest = sub.add_parser("ingest", help="ingestion queue maintenance").add_subparsers(
+        dest="action", required=True
+    )
+    ir = ingest.add_parser("replay", help="re-process stored raw requests (idempotent)")
+    ir.add_argument("--dead-letters", action="store_true", help="every dead-lettered request")
+    ir.add_argument("--day", action="append", help="every request stored that day (YYYY-MM-DD); repeatable")
+    ir.add_argument("--key", action="append", help="one stored object key; repeatable")
+    ir.set_defaults(run=_admin(_ingest_replay))
+    ingest.add_parser("status", help="queued jobs and dead letters").set_defaults(run=_admin(_ingest_status))
 
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
     uc = users.add_parser("create", help="create a user")

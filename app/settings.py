@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     clickhouse_max_execution_seconds: int = Field(default=30, ge=1)
     ingest_max_backlog: int = Field(default=5000, ge=1)
     ingest_mapper_processes: int = Field(default=1, ge=0, le=64)
+    ingest_retry_base_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("clickhouse_cluster")
     @classmethod

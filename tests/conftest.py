@@ -37,7 +37,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, secret_key="test-secret-key")
+    return Settings(data_dir=data_dir, secret_key="test-secret-key", ingest_retry_base_seconds=0.01)
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +222,7 @@ async def jobs_done(storage: Storage, project_id: str, n: int, timeout_s: float 
     async def count() -> bool:
         r = aioredis.Redis.from_url(storage.redis_url)
         try:
-            return len([k async for k in r.scan_iter(match=f"arq:result:ingest/{project_id}/*")]) >= n
+            return len([k async for k in r.scan_iter(match=f"arq:result:ingest/*/{project_id}/*")]) >= n
         finally:
             await r.aclose()
 

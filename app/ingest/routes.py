@@ -23,12 +23,6 @@ from app.tracing.scores import score_problem
 MAX_INGESTION_VERSION = 4
 
 
-def _raw_key(project_id: str, suffix: str) -> str:
-    """One object per request, grouped by project and day: `ingest/<project>/<yyyy-mm-dd>/<uuid>.<suffix>`."""
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
-    return f"ingest/{project_id}/{day}/{uuid.uuid4().hex}.{suffix}"
-
-
 async def _backpressure(request: Request[Any, Any, State]) -> Response[dict[str, str]] | None:
     """503 + Retry-After when the queue is over its limit: exporters retry, nothing is lost."""
     storage: Storage = request.app.state.storage
@@ -68,27 +62,16 @@ async def otlp_traces(request: Request[Any, Any, State]) -> Response[dict[str, A
         return Response({})
     if (busy := await _backpressure(request)) is not None:
         return busy
-    batch = RawBatch(
-        project_id=caller.project_id,
-        key=_raw_key(caller.project_id, "otlp"),
-        content_type=content_type,
-        encoding=encoding,
-        sdk_version=request.headers.get("x-langfuse-sdk-version"),
+    batch = RawBatch.create(
+        caller.project_id, content_type, encoding, request.headers.get("x-langfuse-sdk-version")
     )
     await store_and_enqueue(request, batch, body)
     return Response({})
 
 
-def _events_batch(caller: Caller, events: list[dict[str, Any]], suffix: str) -> tuple[RawBatch, bytes]:
+def _events_batch(caller: Caller, events: list[dict[str, Any]]) -> tuple[RawBatch, bytes]:
     body = json.dumps({"batch": events}, ensure_ascii=False, default=str).encode()
-    batch = RawBatch(
-        project_id=caller.project_id,
-        key=_raw_key(caller.project_id, suffix),
-        content_type=LEGACY_CONTENT_TYPE,
-        encoding=None,
-        sdk_version=None,
-    )
-    return batch, body
+    return RawBatch.create(caller.project_id, LEGACY_CONTENT_TYPE, None, None), body
 
 
 async def _json_body(request: Request[Any, Any, State]) -> Any:
@@ -109,7 +92,7 @@ async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any
     if validated.events:
         if (busy := await _backpressure(request)) is not None:
             return busy
-        batch, body = _events_batch(caller, validated.events, "batch.json")
+        batch, body = _events_batch(caller, validated.events)
         await store_and_enqueue(request, batch, body)
     return Response(
         {
@@ -150,7 +133,7 @@ async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str,
     if accepted:
         if (busy := await _backpressure(request)) is not None:
             return busy
-        batch, body = _events_batch(caller, accepted, "scores.json")
+        batch, body = _events_batch(caller, accepted)
         await store_and_enqueue(request, batch, body)
     if not isinstance(doc, list):
         return Response({"id": accepted[0]["id"]}, status_code=200)

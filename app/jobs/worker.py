@@ -9,10 +9,19 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
+from arq.cron import cron
 from arq.worker import Worker, func
 
 from app.jobs import ingest
-from app.jobs.contracts import INGEST_BATCH, QUEUE, SYSTEM_PING, deserialize, redis_settings, serialize
+from app.jobs.contracts import (
+    INGEST_BATCH,
+    QUEUE,
+    SYSTEM_PING,
+    JobQueue,
+    deserialize,
+    redis_settings,
+    serialize,
+)
 from app.settings import Settings
 from app.storage import Storage, open_storage
 from app.tracing.pipeline import OtlpMapper
@@ -30,15 +39,21 @@ async def ping(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CRON_JOBS = [cron(ingest.sweep, name="ingest.sweep", minute=set(range(0, 60, 5)), run_at_startup=True)]
 FUNCTIONS = [
     func(ping, name=SYSTEM_PING, max_tries=3),
     func(ingest.process_batch, name=INGEST_BATCH, max_tries=ingest.MAX_TRIES),
 ]
 
 
+async def _open_ingest(ctx: dict[str, Any]) -> None:
+    ctx["queue"] = await JobQueue.connect(ctx["storage"].redis_url)
+
+
 async def _close_ingest(ctx: dict[str, Any]) -> None:
     await ctx["writer"].close()
     ctx["mapper"].close()
+    await ctx["queue"].close()
 
 
 def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
@@ -54,7 +69,9 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
             "writer": CoalescingWriter(storage),
             "mapper": OtlpMapper(storage.settings.ingest_mapper_processes),
         },
+        on_startup=_open_ingest,
         on_shutdown=_close_ingest,
+        cron_jobs=CRON_JOBS,
         handle_signals=handle_signals,
         max_jobs=32,  # concurrent jobs feed the coalescing writer
         job_timeout=300,

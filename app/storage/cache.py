@@ -51,3 +51,17 @@ class Cache:
         """Take up to `limit` items from the head of a Redis list."""
         items = await self._redis.lpop(f"lh:{name}", limit)
         return list(items or [])
+
+    async def add_to_set(self, name: str, member: str, ttl_seconds: int) -> None:
+        """Add to a Redis set and (re)set its expiry."""
+        key = f"lh:{name}"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(key, member)
+            pipe.expire(key, ttl_seconds)
+            await pipe.execute()
+
+    async def set_members(self, name: str) -> frozenset[str]:
+        return frozenset(await self._redis.smembers(f"lh:{name}"))
+
+    async def list_length(self, name: str) -> int:
+        return int(await self._redis.llen(f"lh:{name}"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -55,6 +57,44 @@ class RawBatch:
         }
 
     @classmethod
+    def create(
+        cls, project_id: str, content_type: str, encoding: str | None, sdk_version: str | None
+    ) -> RawBatch:
+        """A new batch with its object key: `ingest/<day>/<project>/<ms>-<id>[-sdk<v>].<format>`.
+
+        The key alone says how to process the object (format, encoding, SDK version), so a sweep or a
+        replay can rebuild the job from a listing of the blob store.
+        """
+        media = content_type.split(";")[0].strip().lower()
+        fmt = _FORMATS_BY_MEDIA.get(media, "pb") + (".gz" if (encoding or "").lower() == "gzip" else "")
+        now = datetime.now(UTC)
+        version = re.sub(r"[^0-9A-Za-z.]", "", sdk_version or "")[:20]
+        name = f"{int(now.timestamp() * 1000)}-{uuid.uuid4().hex}" + (f"-sdk{version}" if version else "")
+        return cls(
+            project_id,
+            f"ingest/{now:%Y-%m-%d}/{project_id}/{name}.{fmt}",
+            content_type,
+            encoding,
+            sdk_version,
+        )
+
+    @classmethod
+    def from_key(cls, key: str) -> RawBatch:
+        """Rebuild a batch from its object key (see `create`)."""
+        _, _day, project_id, filename = key.split("/")
+        stem, _, fmt = filename.partition(".")
+        encoding = "gzip" if fmt.endswith(".gz") else None
+        media = _MEDIA_BY_FORMAT[fmt.removesuffix(".gz")]
+        version = stem.split("-sdk", 1)[1] if "-sdk" in stem else None
+        return cls(project_id, key, media, encoding, version)
+
+    @property
+    def stored_at(self) -> datetime:
+        """When the object was stored (from its key)."""
+        ms = int(self.key.rsplit("/", 1)[1].split("-", 1)[0])
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+    @classmethod
     def from_payload(cls, payload: dict[str, str | None]) -> RawBatch:
         return cls(
             project_id=str(payload["project_id"]),
@@ -63,6 +103,11 @@ class RawBatch:
             encoding=payload.get("encoding"),
             sdk_version=payload.get("sdk_version"),
         )
+
+
+LEGACY_CONTENT_TYPE = "application/vnd.langhouse.ingestion-batch+json"
+_FORMATS_BY_MEDIA = {"application/x-protobuf": "pb", "application/json": "json", LEGACY_CONTENT_TYPE: "batch"}
+_MEDIA_BY_FORMAT = {v: k for k, v in _FORMATS_BY_MEDIA.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +166,6 @@ async def process_otlp_batch(
     return BatchResult(result.written, result.duplicates, sum(1 for m in mapped if m.trace is not None))
 
 
-LEGACY_CONTENT_TYPE = "application/vnd.langhouse.ingestion-batch+json"
 LEGACY_LOOKBACK = timedelta(days=30)
 
 
