@@ -38,6 +38,7 @@ schema: $(STAMP) ## re-export app/graphql/schema.graphql
 bench: $(STAMP) ## run the benchmarks and print their figures (copy them into BENCHMARKS.md)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/auth.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -334,6 +334,13 @@ def map_span(
     )
     raw_in, raw_out = input_output(span)
     metadata = _decoded_metadata(a, OBS_PREFIX, decode)
+    experiment = {
+        k.removeprefix("langfuse.experiment."): _maybe_json(v)
+        for k, v in a.items()
+        if k.startswith("langfuse.experiment.")
+    }
+    if experiment:  # kept for dataset runs and experiments (evaluation)
+        metadata["experiment"] = experiment
     if not from_langfuse:
         rest = {k: v for k, v in a.items() if not k.startswith(("langfuse.", "input.value", "output.value"))}
         if rest:
