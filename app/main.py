@@ -24,6 +24,7 @@ from litestar.template.config import TemplateConfig
 
 from app import __version__
 from app.api.guards import require_api_key
+from app.api.models import MODEL_ROUTES
 from app.api.public import PUBLIC_ROUTES
 from app.auth.bootstrap import bootstrap
 from app.dashboards.routes import UI_ROUTES
@@ -125,7 +126,11 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             # Basic auth on every /api/public route but those marked opt={"public": True} (health).
-            Router("/api/public", route_handlers=[*PUBLIC_ROUTES, *INGEST_ROUTES], guards=[require_api_key]),
+            Router(
+                "/api/public",
+                route_handlers=[*PUBLIC_ROUTES, *MODEL_ROUTES, *INGEST_ROUTES],
+                guards=[require_api_key],
+            ),
             graphql_controller(),
             *UI_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),

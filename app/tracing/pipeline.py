@@ -29,7 +29,8 @@ from app.storage.clickhouse.rows import (
     as_json_line,
     as_values,
 )
-from app.tracing import legacy, scores
+from app.tracing import legacy, model_catalog, scores
+from app.tracing.costs import ModelPrice, enrich
 from app.tracing.mapping import map_span
 from app.tracing.otlp import decompress, parse_export
 from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, Mapped, MappedSpan, merge_trace_rows
@@ -117,7 +118,7 @@ class BatchResult:
     traces_written: int
 
 
-def map_otlp(batch: RawBatch, body: bytes) -> Mapped:
+def map_otlp(batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...] = ()) -> Mapped:
     """Decode and map an OTLP body; a span repeated inside the batch is kept once. Rows leave as encoded
     lines plus their keys, which cross process boundaries cheaply and insert without re-encoding."""
     spans = parse_export(decompress(body, batch.encoding), batch.content_type)
@@ -127,6 +128,7 @@ def map_otlp(batch: RawBatch, body: bytes) -> Mapped:
         key = (span.trace_id, span.span_id)
         if key not in mapped:
             row, trace = map_span(batch.project_id, span, batch.sdk_version, now)
+            enrich(row, models)
             mapped[key] = MappedSpan(
                 key, row.start_time, as_json_line(row), None if trace is None else as_values(trace)
             )
@@ -143,10 +145,10 @@ class OtlpMapper:
             ProcessPoolExecutor(processes, mp_context=get_context("spawn")) if processes > 0 else None
         )
 
-    async def map(self, batch: RawBatch, body: bytes) -> Mapped:
+    async def map(self, batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...]) -> Mapped:
         if self._pool is None:
-            return map_otlp(batch, body)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, map_otlp, batch, body)
+            return map_otlp(batch, body, models)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, map_otlp, batch, body, models)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -161,7 +163,8 @@ async def process_otlp_batch(
     Idempotent: replaying a batch (a retry after a crash mid-insert, or the same spans exported twice)
     writes only what is missing.
     """
-    mapped = await mapper.map(batch, await storage.blobs.get(batch.key))
+    models = await model_catalog.prices_for(storage, batch.project_id)
+    mapped = await mapper.map(batch, await storage.blobs.get(batch.key), models)
     result = await writer.write(batch.project_id, mapped)
     return BatchResult(result.written, result.duplicates, sum(1 for m in mapped if m.trace is not None))
 
@@ -195,6 +198,7 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
     batch_traces = legacy.fold_traces(project_id, [e for e in events if e["type"] == "trace-create"], now)
     states = legacy.fold_observations([e for e in events if e["type"] in legacy.OBSERVATION_EVENT_TYPES])
     scores = [score_row(project_id, e, now) for e in events if e["type"] == "score-create"]
+    models = await model_catalog.prices_for(storage, project_id)
     async with storage.cache.lock(f"ingest:{project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS):
         stored = {
             r.id: r for r in await fetch_current_observations(ch, project_id, ids=list(states), since=since)
@@ -212,6 +216,7 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
             old = stored.get(obs_id)
             state = legacy.fold(legacy.row_state(old), fields) if old else fields
             new = legacy.state_row(project_id, state, now)
+            enrich(new, models)
             trace = _merged_trace(known.get(new.trace_id), batch_traces.get(new.trace_id))
             legacy.denormalize(new, trace)
             if old is None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, Index, String, text
+from sqlalchemy import JSON, Column, DateTime, Index, String, text
 from sqlmodel import Field, SQLModel
 
 
@@ -95,3 +95,20 @@ class ApiKey(SQLModel, table=True):
     note: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ModelDefinition(SQLModel, table=True):
+    """A project's model and its prices per usage type (USD per unit); built-in ones ship as data."""
+
+    __tablename__ = "models"
+    __table_args__ = (Index("ix_models_project_name", "project_id", "model_name"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    model_name: str = Field(sa_column=Column(String(255), nullable=False))
+    match_pattern: str
+    start_date: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    unit: str = "TOKENS"
+    prices: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    tokenizer_id: str | None = None
+    tokenizer_config: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -1,0 +1,80 @@
+"""/api/public/models: the project's model definitions and prices, plus the built-in ones (read-only)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any
+
+from litestar import Request, delete, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from app.auth.caller import Caller
+from app.errors import InvalidInput, NotFound
+from app.storage import Storage
+from app.storage.postgres import model_definitions as repo
+from app.tracing import model_catalog
+
+MAX_LIMIT = 100
+
+
+def _ctx(request: Request[Any, Any, State]) -> tuple[Storage, Caller]:
+    return request.app.state.storage, request.state.caller
+
+
+@get("/models")
+async def list_models(
+    request: Request[Any, Any, State],
+    page: Annotated[int, Parameter(ge=1)] = 1,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
+) -> dict[str, Any]:
+    """Project models first (newest first), then the built-in ones; page-based."""
+    storage, caller = _ctx(request)
+    own_total = await repo.count_models(storage.postgres, caller.project_id)
+    builtins = model_catalog.builtins_api()
+    start = (page - 1) * limit
+    own = (
+        await repo.list_models(storage.postgres, caller.project_id, limit, start) if start < own_total else []
+    )
+    data = [model_catalog.to_api(m) for m in own]
+    if len(data) < limit:
+        first_builtin = max(0, start - own_total)
+        data += builtins[first_builtin : first_builtin + limit - len(data)]
+    total = own_total + len(builtins)
+    return {
+        "data": data,
+        "meta": {"page": page, "limit": limit, "totalItems": total, "totalPages": math.ceil(total / limit)},
+    }
+
+
+@post("/models", status_code=200)
+async def create_model(request: Request[Any, Any, State]) -> dict[str, Any]:
+    storage, caller = _ctx(request)
+    try:
+        body = json.loads(await request.body())
+    except ValueError as exc:
+        raise InvalidInput("body is not valid JSON") from exc
+    return model_catalog.to_api(await model_catalog.create(storage, caller.project_id, body))
+
+
+@get("/models/{model_id:str}")
+async def get_model(request: Request[Any, Any, State], model_id: str) -> dict[str, Any]:
+    storage, caller = _ctx(request)
+    model = await repo.fetch_model(storage.postgres, caller.project_id, model_id)
+    if model is not None:
+        return model_catalog.to_api(model)
+    for builtin in model_catalog.builtins_api():
+        if builtin["id"] == model_id:
+            return builtin
+    raise NotFound(f"no model {model_id!r}")
+
+
+@delete("/models/{model_id:str}", status_code=200)
+async def delete_model(request: Request[Any, Any, State], model_id: str) -> dict[str, str]:
+    storage, caller = _ctx(request)
+    await model_catalog.delete(storage, caller.project_id, model_id)
+    return {"message": "Model successfully deleted"}
+
+
+MODEL_ROUTES = [list_models, create_model, get_model, delete_model]
