@@ -26,6 +26,7 @@ from app import __version__
 from app.api.guards import require_api_key
 from app.api.models import MODEL_ROUTES
 from app.api.public import PUBLIC_ROUTES
+from app.api.score_configs import SCORE_CONFIG_ROUTES
 from app.auth.bootstrap import bootstrap
 from app.dashboards.routes import UI_ROUTES
 from app.errors import AppError, InvalidInput
@@ -128,7 +129,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             # Basic auth on every /api/public route but those marked opt={"public": True} (health).
             Router(
                 "/api/public",
-                route_handlers=[*PUBLIC_ROUTES, *MODEL_ROUTES, *INGEST_ROUTES],
+                route_handlers=[*PUBLIC_ROUTES, *MODEL_ROUTES, *SCORE_CONFIG_ROUTES, *INGEST_ROUTES],
                 guards=[require_api_key],
             ),
             graphql_controller(),

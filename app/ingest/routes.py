@@ -15,7 +15,7 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.jobs.contracts import INGEST_BATCH, job_queue
 from app.storage import Storage
-from app.tracing import legacy
+from app.tracing import legacy, score_configs
 from app.tracing.otlp import count_valid_spans, decompress
 from app.tracing.pipeline import LEGACY_CONTENT_TYPE, RawBatch
 from app.tracing.scores import score_problem
@@ -89,6 +89,16 @@ async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any
         validated = legacy.validate_batch(await _json_body(request))
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
+    scores = [e for e in validated.events if e["type"] == "score-create"]
+    if any(e["body"].get("configId") for e in scores):
+        problems = await score_configs.check_scores(
+            request.app.state.storage, caller.project_id, [e["body"] for e in scores]
+        )
+        rejected = {id(e): p for e, p in zip(scores, problems, strict=True) if p}
+        validated.errors += [
+            legacy.EventError(e["id"], 400, f"body.{rejected[id(e)]}") for e in scores if id(e) in rejected
+        ]
+        validated.events = [e for e in validated.events if id(e) not in rejected]
     if validated.events:
         if (busy := await _backpressure(request)) is not None:
             return busy
@@ -114,8 +124,12 @@ async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str,
     items = doc if isinstance(doc, list) else [doc]
     now = datetime.now(UTC).isoformat()
     accepted, errors = [], []
+    checkable = [item if isinstance(item, dict) and not score_problem(item) else {} for item in items]
+    config_problems = await score_configs.check_scores(
+        request.app.state.storage, caller.project_id, checkable
+    )
     for index, item in enumerate(items):
-        problem = score_problem(item)
+        problem = score_problem(item) or config_problems[index]
         if problem:
             if not isinstance(doc, list):
                 raise InvalidInput(problem)

@@ -112,3 +112,21 @@ class ModelDefinition(SQLModel, table=True):
     tokenizer_id: str | None = None
     tokenizer_config: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class ScoreConfig(SQLModel, table=True):
+    """What a score of a given name may hold: its data type and range or categories."""
+
+    __tablename__ = "score_configs"
+    __table_args__ = (Index("ix_score_configs_project", "project_id", "created_at"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    data_type: str
+    categories: list[dict[str, object]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    min_value: float | None = None
+    max_value: float | None = None
+    description: str | None = None
+    is_archived: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -1,0 +1,68 @@
+"""/api/public/score-configs: create, list, read and archive score configs."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any
+
+from litestar import Request, get, patch, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from app.errors import InvalidInput, NotFound
+from app.storage.postgres import score_configs as repo
+from app.tracing import score_configs
+
+MAX_LIMIT = 100
+
+
+async def _body(request: Request[Any, Any, State]) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise InvalidInput("body is not valid JSON") from exc
+
+
+@post("/score-configs", status_code=200)
+async def create_config(request: Request[Any, Any, State]) -> dict[str, Any]:
+    config = await score_configs.create(
+        request.app.state.storage, request.state.caller.project_id, await _body(request)
+    )
+    return score_configs.to_api(config)
+
+
+@get("/score-configs")
+async def list_configs(
+    request: Request[Any, Any, State],
+    page: Annotated[int, Parameter(ge=1)] = 1,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
+) -> dict[str, Any]:
+    pg, project_id = request.app.state.storage.postgres, request.state.caller.project_id
+    rows = await repo.list_score_configs(pg, project_id, limit, (page - 1) * limit)
+    total = await repo.count_score_configs(pg, project_id)
+    return {
+        "data": [score_configs.to_api(c) for c in rows],
+        "meta": {"page": page, "limit": limit, "totalItems": total, "totalPages": math.ceil(total / limit)},
+    }
+
+
+@get("/score-configs/{config_id:str}")
+async def get_config(request: Request[Any, Any, State], config_id: str) -> dict[str, Any]:
+    found = await repo.fetch_score_configs(
+        request.app.state.storage.postgres, request.state.caller.project_id, [config_id]
+    )
+    if config_id not in found:
+        raise NotFound(f"no score config {config_id!r}")
+    return score_configs.to_api(found[config_id])
+
+
+@patch("/score-configs/{config_id:str}")
+async def update_config(request: Request[Any, Any, State], config_id: str) -> dict[str, Any]:
+    config = await score_configs.update(
+        request.app.state.storage, request.state.caller.project_id, config_id, await _body(request)
+    )
+    return score_configs.to_api(config)
+
+
+SCORE_CONFIG_ROUTES = [create_config, list_configs, get_config, update_config]
