@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,9 +26,11 @@ from app.api.models import MODEL_ROUTES
 from app.api.public import PUBLIC_ROUTES
 from app.api.score_configs import SCORE_CONFIG_ROUTES
 from app.auth.bootstrap import bootstrap
+from app.auth.signing import server_secret
 from app.dashboards.routes import UI_ROUTES
-from app.errors import AppError, InvalidInput
+from app.errors import AppError
 from app.graphql.app import graphql_controller
+from app.ingest.media import MEDIA_ROUTES
 from app.ingest.routes import INGEST_ROUTES
 from app.jobs.worker import build_worker
 from app.settings import Settings
@@ -42,17 +42,8 @@ DASHBOARDS = Path(__file__).parent / "dashboards"
 
 def _secret_key(settings: Settings) -> str:
     """LANGHOUSE_SECRET_KEY, else (embedded) one generated once into the data directory, owner-only."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value()
-    if not settings.uses_data_dir:
-        raise InvalidInput("set LANGHOUSE_SECRET_KEY (the same value on every web replica) in services mode")
-    path = settings.data_dir / "secret_key"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(32))
-    return path.read_text().strip()
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    return server_secret(secret, settings.data_dir, settings.uses_data_dir)
 
 
 def _is_api(request: Request[Any, Any, Any]) -> bool:
@@ -129,7 +120,13 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             # Basic auth on every /api/public route but those marked opt={"public": True} (health).
             Router(
                 "/api/public",
-                route_handlers=[*PUBLIC_ROUTES, *MODEL_ROUTES, *SCORE_CONFIG_ROUTES, *INGEST_ROUTES],
+                route_handlers=[
+                    *PUBLIC_ROUTES,
+                    *MODEL_ROUTES,
+                    *SCORE_CONFIG_ROUTES,
+                    *INGEST_ROUTES,
+                    *MEDIA_ROUTES,
+                ],
                 guards=[require_api_key],
             ),
             graphql_controller(),

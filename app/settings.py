@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     ingest_max_backlog: int = Field(default=5000, ge=1)
     ingest_mapper_processes: int = Field(default=1, ge=0, le=64)
     ingest_retry_base_seconds: float = Field(default=1.0, gt=0)
+    media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
 
     @field_validator("clickhouse_cluster")
     @classmethod

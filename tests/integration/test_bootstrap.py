@@ -99,7 +99,7 @@ async def test_migrations_twice_change_nothing(storage: Storage) -> None:
     await storage.migrate()
     assert await storage.clickhouse.query(ledger) == before
     assert [r["version"] for r in before] == [1, 2]
-    assert await storage.postgres.current_revision() == revision == "0003"
+    assert await storage.postgres.current_revision() == revision == "0004"
     tables = await storage.clickhouse.query(
         dangerous_raw_sql(
             "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name", "t.t"

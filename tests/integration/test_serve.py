@@ -95,6 +95,14 @@ def processes_using(data_dir: Path) -> list[str]:
     return found
 
 
+def gone(pids: set[int], timeout_s: float = 15) -> list[int]:
+    """The pids still alive after waiting up to `timeout_s` for them to exit."""
+    deadline = time.monotonic() + timeout_s
+    while (left := [pid for pid in pids if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
 def alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -152,7 +160,7 @@ def test_serve_first_start_restart_and_clean_shutdown(workdir: Path) -> None:
     pids = store_pids(server, data_dir)
     assert len(pids) >= 2
     stop(server, signal.SIGTERM)
-    assert not [pid for pid in pids if alive(pid)], processes_using(data_dir)
+    assert not gone(pids), processes_using(data_dir)
     assert processes_using(data_dir) == []
 
     # Restart: the data is still there, the banner is not printed again, and Ctrl-C (SIGINT to the
@@ -173,7 +181,7 @@ def test_serve_first_start_restart_and_clean_shutdown(workdir: Path) -> None:
     pids = store_pids(server, data_dir)
     stop(server, signal.SIGINT, group=True)
     assert "Traceback" not in server.output()
-    assert not [pid for pid in pids if alive(pid)]
+    assert not gone(pids)
     assert processes_using(data_dir) == []
 
 

@@ -130,3 +130,35 @@ class ScoreConfig(SQLModel, table=True):
     is_archived: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Media(SQLModel, table=True):
+    """An uploaded (or announced) file; its id is derived from its SHA-256, so uploads dedupe."""
+
+    __tablename__ = "media"
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE", primary_key=True)
+    id: str = Field(primary_key=True)
+    sha256_hash: str
+    content_type: str
+    content_length: int
+    blob_key: str
+    uploaded_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    upload_http_status: int | None = None
+    upload_http_error: str | None = None
+    upload_time_ms: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class MediaLink(SQLModel, table=True):
+    """Where a media file is referenced: a trace/observation field, or a dataset item."""
+
+    __tablename__ = "media_links"
+    __table_args__ = (Index("ix_media_links_media", "project_id", "media_id"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    media_id: str
+    trace_id: str | None = None
+    observation_id: str | None = None
+    dataset_item_id: str | None = None
+    field: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

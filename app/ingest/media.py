@@ -1,0 +1,91 @@
+"""Media routes: announce, signed upload (PUT), report (PATCH), describe, signed content (GET)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import Request, get, patch, post, put
+from litestar.datastructures import State
+from litestar.response import Response
+
+from app.auth.signing import server_secret
+from app.errors import InvalidInput
+from app.storage import Storage
+from app.tracing import media
+
+UPLOAD_LIMIT = 200 * 1024 * 1024
+
+
+def _secret(storage: Storage) -> str:
+    s = storage.settings
+    return server_secret(
+        s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir, s.uses_data_dir
+    )
+
+
+def _base_url(request: Request[Any, Any, State]) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def _json(request: Request[Any, Any, State]) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise InvalidInput("body is not valid JSON") from exc
+
+
+@post("/media", status_code=201)
+async def announce_media(request: Request[Any, Any, State]) -> dict[str, Any]:
+    storage: Storage = request.app.state.storage
+    body = await _json(request)
+    return await media.announce(
+        storage, _secret(storage), request.state.caller.project_id, body, _base_url(request)
+    )
+
+
+@patch("/media/{media_id:str}", status_code=204)
+async def report_upload(request: Request[Any, Any, State], media_id: str) -> None:
+    storage: Storage = request.app.state.storage
+    await media.record_upload(storage, request.state.caller.project_id, media_id, await _json(request))
+
+
+@get("/media/{media_id:str}")
+async def describe_media(request: Request[Any, Any, State], media_id: str) -> dict[str, Any]:
+    storage: Storage = request.app.state.storage
+    project_id = request.state.caller.project_id
+    return await media.describe(storage, _secret(storage), project_id, media_id, _base_url(request))
+
+
+@put(
+    "/media/{project_id:str}/{media_id:str}/upload",
+    opt={"public": True},  # authorised by the URL's signature, as the SDK sends no credentials here
+    request_max_body_size=UPLOAD_LIMIT,
+    status_code=200,
+)
+async def upload_media(
+    request: Request[Any, Any, State], project_id: str, media_id: str, expires: int, signature: str
+) -> Response[bytes]:
+    storage: Storage = request.app.state.storage
+    data = await request.body()
+    await media.receive(storage, _secret(storage), project_id, media_id, expires, signature, data)
+    return Response(b"", status_code=200)
+
+
+@get("/media/{project_id:str}/{media_id:str}/content", opt={"public": True})
+async def media_content(
+    request: Request[Any, Any, State], project_id: str, media_id: str, expires: int, signature: str
+) -> Response[bytes]:
+    storage: Storage = request.app.state.storage
+    data, content_type, inline = await media.content(
+        storage, _secret(storage), project_id, media_id, expires, signature
+    )
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": "inline" if inline else "attachment",
+        "Cache-Control": "private, max-age=3600",
+    }
+    return Response(data, media_type=content_type if inline else "application/octet-stream", headers=headers)
+
+
+MEDIA_ROUTES = [announce_media, report_upload, describe_media, upload_media, media_content]

@@ -1,0 +1,210 @@
+"""Media: files referenced from traces (`@@@langfuseMedia:…@@@`), uploaded once per content hash into the
+blob store through signed, expiring URLs that Langhouse serves itself."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from app.auth.signing import sign, verify
+from app.errors import InvalidInput, NotFound
+from app.storage import Storage
+from app.storage.postgres import media as repo
+from app.storage.postgres.models import Media, MediaLink, utcnow
+from app.tracing.legacy import parse_time
+
+URL_SECONDS = 3600
+ALLOWED_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/jpg",
+        "image/webp",
+        "image/gif",
+        "image/avif",
+        "image/bmp",
+        "image/tiff",
+        "image/heic",
+        "audio/mpeg",
+        "audio/mp3",
+        "audio/wav",
+        "audio/ogg",
+        "audio/oga",
+        "audio/opus",
+        "audio/aac",
+        "audio/flac",
+        "audio/mp4",
+        "audio/webm",
+        "video/mp4",
+        "video/webm",
+        "video/mpeg",
+        "video/ogg",
+        "video/quicktime",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "text/markdown",
+        "application/json",
+        "application/x-ndjson",
+        "application/xml",
+        "application/x-yaml",
+        "application/zip",
+        "application/gzip",
+        "application/octet-stream",
+        "application/vnd.apache.parquet",
+        "image/svg+xml",
+        "text/html",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.ms-excel",
+    }
+)
+# Served inline only when a browser cannot run them as script in our origin; the rest download.
+INLINE_PREFIXES = (
+    "image/",
+    "audio/",
+    "video/",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+    "application/json",
+)
+UNSAFE_INLINE = frozenset({"image/svg+xml"})
+
+
+def media_id_for(sha256_b64: str) -> str:
+    """The id the SDKs compute: the first 22 characters of the URL-safe base64 of the SHA-256."""
+    try:
+        digest = base64.b64decode(sha256_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("sha256Hash must be the base64 SHA-256 of the content") from None
+    if len(digest) != 32:
+        raise InvalidInput("sha256Hash must be the base64 SHA-256 of the content")
+    return base64.urlsafe_b64encode(digest).decode()[:22]
+
+
+def _url(base_url: str, secret: str, action: str, project_id: str, media_id: str) -> tuple[str, int]:
+    expires = int(time.time()) + URL_SECONDS
+    signature = sign(secret, f"{action}:{project_id}:{media_id}", expires)
+    query = urlencode({"expires": expires, "signature": signature})
+    return f"{base_url}/api/public/media/{project_id}/{media_id}/{action.lower()}?{query}", expires
+
+
+async def announce(
+    storage: Storage, secret: str, project_id: str, body: Any, base_url: str
+) -> dict[str, Any]:
+    """POST /media: record the file and where it is used; an upload URL unless the same bytes are stored."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    content_type = body.get("contentType")
+    if content_type not in ALLOWED_TYPES:
+        raise InvalidInput(f"contentType {content_type!r} is not allowed")
+    length = body.get("contentLength")
+    limit = storage.settings.media_max_bytes
+    if not isinstance(length, int) or isinstance(length, bool) or not 0 < length <= limit:
+        raise InvalidInput(f"contentLength must be between 1 and {limit} bytes")
+    if not isinstance(body.get("field"), str) or not body["field"]:
+        raise InvalidInput("field is required (input, output or metadata)")
+    if not (body.get("traceId") or body.get("datasetItemId")):
+        raise InvalidInput("traceId (or datasetItemId) is required")
+    sha = str(body.get("sha256Hash", ""))
+    media_id = media_id_for(sha)
+    existing = await repo.fetch_media(storage.postgres, project_id, media_id)
+    link = MediaLink(
+        project_id=project_id,
+        media_id=media_id,
+        trace_id=body.get("traceId"),
+        observation_id=body.get("observationId"),
+        dataset_item_id=body.get("datasetItemId"),
+        field=body["field"],
+    )
+    if (
+        existing is not None
+        and existing.uploaded_at is not None
+        and (existing.upload_http_status or 200) < 300
+    ):
+        await repo.save_media(storage.postgres, existing, link)
+        return {"mediaId": media_id, "uploadUrl": None}
+    extension = content_type.split("/")[1].split("+")[0]
+    media = Media(
+        project_id=project_id,
+        id=media_id,
+        sha256_hash=sha,
+        content_type=content_type,
+        content_length=length,
+        blob_key=f"media/{project_id}/{media_id}.{extension}",
+    )
+    await repo.save_media(storage.postgres, media, link)
+    url, _ = _url(base_url, secret, "UPLOAD", project_id, media_id)
+    return {"mediaId": media_id, "uploadUrl": url}
+
+
+async def receive(
+    storage: Storage, secret: str, project_id: str, media_id: str, expires: int, signature: str, data: bytes
+) -> None:
+    """PUT on the signed upload URL: the bytes must have the announced length and hash."""
+    verify(secret, f"UPLOAD:{project_id}:{media_id}", expires, signature)
+    media = await repo.fetch_media(storage.postgres, project_id, media_id)
+    if media is None:
+        raise NotFound("unknown media id")
+    if len(data) != media.content_length:
+        raise InvalidInput(f"body has {len(data)} bytes; {media.content_length} were announced")
+    if base64.b64encode(hashlib.sha256(data).digest()).decode() != media.sha256_hash:
+        raise InvalidInput("body does not match the announced sha256Hash")
+    await storage.blobs.put(media.blob_key, data)
+    media.uploaded_at = utcnow()
+    media.upload_http_status = 200
+    await repo.save_media(storage.postgres, media)
+
+
+async def record_upload(storage: Storage, project_id: str, media_id: str, body: Any) -> None:
+    """PATCH /media/{id}: the SDK reports how its upload went."""
+    media = await repo.fetch_media(storage.postgres, project_id, media_id)
+    if media is None:
+        raise NotFound(f"no media {media_id!r}")
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    status = body.get("uploadHttpStatus")
+    if not isinstance(status, int):
+        raise InvalidInput("uploadHttpStatus is required (an HTTP status code)")
+    media.upload_http_status = status
+    media.upload_http_error = body.get("uploadHttpError")
+    media.upload_time_ms = body.get("uploadTimeMs")
+    media.uploaded_at = parse_time(body.get("uploadedAt")) or media.uploaded_at or utcnow()
+    await repo.save_media(storage.postgres, media)
+
+
+async def describe(
+    storage: Storage, secret: str, project_id: str, media_id: str, base_url: str
+) -> dict[str, Any]:
+    """GET /media/{id}: the record and a signed URL a browser can load."""
+    media = await repo.fetch_media(storage.postgres, project_id, media_id)
+    if media is None or media.uploaded_at is None:
+        raise NotFound(f"no uploaded media {media_id!r}")
+    url, expires = _url(base_url, secret, "CONTENT", project_id, media_id)
+    return {
+        "mediaId": media.id,
+        "contentType": media.content_type,
+        "contentLength": media.content_length,
+        "uploadedAt": media.uploaded_at.isoformat(),
+        "url": url,
+        "urlExpiry": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
+    }
+
+
+async def content(
+    storage: Storage, secret: str, project_id: str, media_id: str, expires: int, signature: str
+) -> tuple[bytes, str, bool]:
+    """The bytes behind a signed content URL, their type, and whether they may be shown inline."""
+    verify(secret, f"CONTENT:{project_id}:{media_id}", expires, signature)
+    media = await repo.fetch_media(storage.postgres, project_id, media_id)
+    if media is None or media.uploaded_at is None:
+        raise NotFound("unknown media id")
+    inline = media.content_type.startswith(INLINE_PREFIXES) and media.content_type not in UNSAFE_INLINE
+    return await storage.blobs.get(media.blob_key), media.content_type, inline
