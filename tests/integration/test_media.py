@@ -46,7 +46,8 @@ async def test_sdk_uploads_media_and_it_is_retrievable(
 ) -> None:
     trace_id = await asyncio.to_thread(run_sdk, live_server, project)
     q = CompiledQuery(
-        "SELECT input FROM observations WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}",
+        "SELECT input FROM observations "
+        "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}",
         {"project_id": project.project_id, "trace_id": trace_id},
         "test.media",
     )
