@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Request, post
+from litestar import Request, delete, post
 from litestar.datastructures import State
 from litestar.response import Response
 
@@ -15,7 +15,7 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.jobs.contracts import INGEST_BATCH, job_queue
 from app.storage import Storage
-from app.tracing import legacy, score_configs
+from app.tracing import legacy, score_configs, scores
 from app.tracing.otlp import count_valid_spans, decompress
 from app.tracing.pipeline import LEGACY_CONTENT_TYPE, RawBatch
 from app.tracing.scores import score_problem
@@ -158,4 +158,12 @@ async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str,
     return Response({"message": "Accepted"}, status_code=202)
 
 
-INGEST_ROUTES = [otlp_traces, ingestion, create_scores]
+@delete("/scores/{score_id:str}", status_code=204)
+async def delete_score(request: Request[Any, Any, State], score_id: str) -> None:
+    """Delete a score: a newer row of it marked deleted (merged away by ClickHouse, hidden from reads)."""
+    caller: Caller = request.state.caller
+    storage: Storage = request.app.state.storage
+    await scores.delete_score(storage, caller.project_id, score_id)
+
+
+INGEST_ROUTES = [otlp_traces, ingestion, create_scores, delete_score]

@@ -48,6 +48,14 @@ FUNCTIONS = [
 
 async def _open_ingest(ctx: dict[str, Any]) -> None:
     ctx["queue"] = await JobQueue.connect(ctx["storage"].redis_url)
+    if ctx["storage"].settings.embedded_redis:
+        # Embedded, this is the only worker of this queue: jobs marked in progress were cut off by a
+        # crash. Forget the marks so they run again now, not when the marks expire.
+        redis = ctx["redis"]
+        stale = [key async for key in redis.scan_iter(match="arq:in-progress:*")]
+        if stale:
+            await redis.delete(*stale)
+            log.warning("re-running %d jobs interrupted by the last shutdown", len(stale))
 
 
 async def _close_ingest(ctx: dict[str, Any]) -> None:
@@ -74,7 +82,7 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
         cron_jobs=CRON_JOBS,
         handle_signals=handle_signals,
         max_jobs=32,  # concurrent jobs feed the coalescing writer
-        job_timeout=300,
+        job_timeout=120,
         keep_result=3600,
         poll_delay=0.2,
     )

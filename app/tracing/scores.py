@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+from app.errors import NotFound
+from app.storage import Storage
+from app.storage.clickhouse.observations import fetch_score, insert_scores
 from app.storage.clickhouse.rows import ScoreRow
 from app.tracing.mapping import normalize_environment
 
@@ -83,3 +87,11 @@ def build_row(project_id: str, body: dict[str, Any], timestamp: datetime, now: d
         environment=normalize_environment(body.get("environment") or "default"),
         event_ts=now,
     )
+
+
+async def delete_score(storage: Storage, project_id: str, score_id: str) -> None:
+    """Write the score again marked deleted (same sort key, newer event time); NotFound if unknown."""
+    row = await fetch_score(storage.clickhouse, project_id, score_id)
+    if row is None or row.is_deleted:
+        raise NotFound(f"no score {score_id!r}")
+    await insert_scores(storage.clickhouse, [replace(row, is_deleted=1, event_ts=datetime.now(UTC))])

@@ -162,3 +162,16 @@ async def fetch_trace_attributes(
             version=_text(r["version"]),
         )
     return out
+
+
+_SCORE_BY_ID = (
+    "SELECT {columns} FROM scores WHERE project_id = {{project_id:String}} AND id = {{id:String}} "
+    "ORDER BY event_ts DESC LIMIT 1"
+).format(columns=", ".join(SCORE_COLUMNS))
+
+
+async def fetch_score(ch: ClickHouse, project_id: str, score_id: str) -> ScoreRow | None:
+    """The latest stored version of a score (deleted or not)."""
+    q = CompiledQuery(_SCORE_BY_ID, {"project_id": project_id, "id": score_id}, "scores.by_id")
+    rows = await ch.query(q)
+    return ScoreRow(**{k: _utc(v) for k, v in rows[0].items()}) if rows else None  # type: ignore[arg-type]
