@@ -165,8 +165,8 @@ async def fetch_trace_attributes(
 
 
 # Column names come from the row registry (code); every value is a bound parameter.
-_SCORE_BY_ID = (
-    "SELECT {columns} FROM scores WHERE project_id = {{project_id:String}} AND id = {{id:String}} "  # noqa: S608
+_SCORE_BY_ID = (  # noqa: S608
+    "SELECT {columns} FROM scores WHERE project_id = {{project_id:String}} AND id = {{id:String}} "
     "ORDER BY event_ts DESC LIMIT 1"
 ).format(columns=", ".join(SCORE_COLUMNS))
 
