@@ -48,9 +48,10 @@ async def process_batch(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[st
     }
 
 
-async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+async def sweep(ctx: dict[str, Any], *, min_age: timedelta = SWEEP_MIN_AGE) -> dict[str, int]:
     """Re-enqueue raw objects stored in the last two days but never processed (a crash between storing
-    and enqueueing, or a lost queue). Safe to run any time: processing is idempotent."""
+    and enqueueing, or a lost queue). Safe to run any time: processing is idempotent. Objects younger
+    than `min_age` are left alone: their requests may still be enqueueing them."""
     storage: Storage = ctx["storage"]
     queue: JobQueue = ctx["queue"]
     now = datetime.now(UTC)
@@ -59,7 +60,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         done = await storage.cache.set_members(_done_set(day))
         for key in await storage.blobs.list_keys(f"ingest/{day}/", limit=100_000):
             batch = RawBatch.from_key(key)
-            if key not in done and now - batch.stored_at > SWEEP_MIN_AGE:
+            if key not in done and now - batch.stored_at >= min_age:
                 found += await queue.enqueue(INGEST_BATCH, batch.to_payload(), job_id=key) is not None
     if found:
         log.warning("sweep re-enqueued %d unprocessed raw objects", found)

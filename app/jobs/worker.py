@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.cron import cron
@@ -56,6 +56,8 @@ async def _open_ingest(ctx: dict[str, Any]) -> None:
         if stale:
             await redis.delete(*stale)
             log.warning("re-running %d jobs interrupted by the last shutdown", len(stale))
+        # Nothing is in flight before we serve: anything stored but not done was lost with the queue.
+        await ingest.sweep(ctx, min_age=timedelta(0))
 
 
 async def _close_ingest(ctx: dict[str, Any]) -> None:

@@ -83,9 +83,9 @@ class RawBatch:
     def from_key(cls, key: str) -> RawBatch:
         """Rebuild a batch from its object key (see `create`)."""
         _, _day, project_id, filename = key.split("/")
-        stem, _, fmt = filename.partition(".")
-        encoding = "gzip" if fmt.endswith(".gz") else None
-        media = _MEDIA_BY_FORMAT[fmt.removesuffix(".gz")]
+        encoding = "gzip" if filename.endswith(".gz") else None
+        stem, _, fmt = filename.removesuffix(".gz").rpartition(".")
+        media = _MEDIA_BY_FORMAT[fmt]
         version = stem.split("-sdk", 1)[1] if "-sdk" in stem else None
         return cls(project_id, key, media, encoding, version)
 

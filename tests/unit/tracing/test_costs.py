@@ -140,3 +140,21 @@ def test_unpriced_and_non_generation_rows_are_left_alone() -> None:
 def test_model_validation_names_the_field(body: dict, needle: str) -> None:
     with pytest.raises(InvalidInput, match=needle):
         validate(body)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoding", "sdk"),
+    [
+        ("application/x-protobuf", "gzip", "5.0.4"),
+        ("application/json", None, None),
+        ("application/vnd.langhouse.ingestion-batch+json", None, "2.1.0-beta.1"),
+    ],
+)
+def test_raw_keys_round_trip(content_type: str, encoding: str | None, sdk: str | None) -> None:
+    from app.tracing.pipeline import RawBatch
+
+    batch = RawBatch.create("proj", content_type, encoding, sdk)
+    again = RawBatch.from_key(batch.key)
+    assert (again.project_id, again.content_type, again.encoding) == ("proj", content_type, encoding)
+    assert again.sdk_version == (None if sdk is None else sdk.replace("-", ""))
+    assert abs((again.stored_at - datetime.now(UTC)).total_seconds()) < 5
