@@ -289,7 +289,7 @@ def cost_details(attrs: Attributes) -> dict[str, Decimal]:
 
 def _tags(value: Any) -> list[str]:
     value = _maybe_json(value) if isinstance(value, str) and value.startswith("[") else value
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         items = value
     elif isinstance(value, str):
         items = value.split(",") if "," in value else [value]
@@ -348,8 +348,14 @@ def map_span(
         if r:
             metadata["resourceAttributes"] = r
         metadata["scope"] = {"name": span.scope_name, "version": span.scope_version}
-    if span.events and not raw_in and not raw_out:
-        metadata.setdefault("events", [{"name": e.name, "attributes": e.attributes} for e in span.events])
+    other_events = [
+        e for e in span.events if not (e.name.startswith("gen_ai.") and e.name != "gen_ai.evaluation.result")
+    ]
+    if other_events:  # exceptions, logs: kept; gen_ai message events became input/output above
+        metadata.setdefault(
+            "events",
+            [{"name": e.name, "time_unix_nano": e.time_ns, "attributes": e.attributes} for e in other_events],
+        )
     model = _first(a, *_MODEL_KEYS)
     params = _maybe_json(a.get(OBS_PREFIX + "model.parameters"))
     if params is None:
@@ -363,6 +369,8 @@ def map_span(
     prompt_name = a.get(OBS_PREFIX + "prompt.name") if obs_type == "GENERATION" else None
     prompt_version = _non_negative_int(a.get(OBS_PREFIX + "prompt.version")) if prompt_name else None
     is_root = span.parent_span_id is None or _bool(a.get("langfuse.internal.as_root"))
+    # The app root (first span of this app in a trace that started upstream) speaks for the trace.
+    speaks_for_trace = is_root or _bool(a.get("langfuse.internal.is_app_root"))
     environment = normalize_environment(
         _first(a, "langfuse.environment", "deployment.environment.name", "deployment.environment")
         or _first(r, "langfuse.environment", "deployment.environment.name", "deployment.environment")
@@ -373,7 +381,7 @@ def map_span(
     session_id = _first(a, "langfuse.session.id", "session.id", "gen_ai.conversation.id")
     tags = _tags(a.get(TRACE_PREFIX + "tags"))
     public = _bool(a.get(TRACE_PREFIX + "public"))
-    trace_name = _first(a, TRACE_PREFIX + "name") or (span.name if is_root else None)
+    trace_name = _first(a, TRACE_PREFIX + "name") or (span.name if speaks_for_trace else None)
     names, values = _metadata_arrays(metadata)
     row = ObservationRow(
         project_id=project_id,
@@ -411,7 +419,7 @@ def map_span(
     trace_meta = _decoded_metadata(a, TRACE_PREFIX, decode)
     trace_io = (a.get(TRACE_PREFIX + "input"), a.get(TRACE_PREFIX + "output"))
     trace = None
-    if is_root or trace_meta or any(v is not None for v in trace_io):
+    if speaks_for_trace or trace_meta or any(v is not None for v in trace_io):
         t_names, t_values = _metadata_arrays(trace_meta)
         trace = TraceRow(
             project_id=project_id,
@@ -425,10 +433,12 @@ def map_span(
             environment=environment,
             tags=tags,
             public=public,
-            input=_json_or_str(trace_io[0]) if trace_io[0] is not None else (row.input if is_root else None),
+            input=_json_or_str(trace_io[0])
+            if trace_io[0] is not None
+            else (row.input if speaks_for_trace else None),
             output=_json_or_str(trace_io[1])
             if trace_io[1] is not None
-            else (row.output if is_root else None),
+            else (row.output if speaks_for_trace else None),
             metadata_names=t_names,
             metadata_values=t_values,
             event_ts=event_ts,

@@ -209,3 +209,28 @@ async def test_openinference_and_gen_ai_spans_map_per_the_contract(live_server, 
     assert tool["type"] == "TOOL"
     assert {r["environment"] for r in by_name.values()} == {"staging"}
     assert "attributes" in chain["metadata_names"] and "resourceAttributes" in chain["metadata_names"]
+
+
+async def test_backpressure_answers_503_with_retry_after(client, storage, project: ProjectFixture) -> None:
+    from app.jobs.contracts import QUEUE, SYSTEM_PING, JobQueue
+
+    queue = await JobQueue.connect(storage.redis_url)
+    limit = storage.settings.ingest_max_backlog
+    held = [f"held-{project.project_id}-{i}" for i in range(3)]
+    try:
+        for job_id in held:  # jobs that wait in the queue: a backlog
+            await queue.pool.enqueue_job(SYSTEM_PING, {}, _job_id=job_id, _defer_by=600)
+        storage.settings.ingest_max_backlog = 1
+        r = await client.post(URL, content=export("9a" * 16, 3), headers=PB, auth=project.auth)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert "backlog" in r.json()["message"]
+        batch = [{"id": "e", "type": "span-create", "timestamp": "2026-11-20T10:00:00Z", "body": {"id": "s"}}]
+        r = await client.post("/api/public/ingestion", json={"batch": batch}, auth=project.auth)
+        assert r.status_code == 503
+    finally:
+        storage.settings.ingest_max_backlog = limit
+        await queue.pool.zrem(QUEUE, *held)
+        await queue.close()
+    assert (
+        await client.post(URL, content=export("9a" * 16, 3), headers=PB, auth=project.auth)
+    ).status_code == 200
