@@ -213,6 +213,7 @@ def main() -> None:
         "LANGHOUSE_INIT_PROJECT_PUBLIC_KEY": "pk-lh-bench",
         "LANGHOUSE_INIT_PROJECT_SECRET_KEY": "sk-lh-bench",
         "LANGHOUSE_INGEST_MAX_BACKLOG": "100000",
+        "LANGHOUSE_INGEST_MAPPER_PROCESSES": os.environ.get("LANGHOUSE_INGEST_MAPPER_PROCESSES", "1"),
     }
     auth = base64.b64encode(b"pk-lh-bench:sk-lh-bench").decode()
     results = {}
