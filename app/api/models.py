@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Any
 
@@ -11,7 +10,8 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.auth.caller import Caller
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
+from app.http_json import json_body
 from app.storage import Storage
 from app.storage.postgres import model_definitions as repo
 from app.tracing import model_catalog
@@ -51,10 +51,7 @@ async def list_models(
 @post("/models", status_code=200)
 async def create_model(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage, caller = _ctx(request)
-    try:
-        body = json.loads(await request.body())
-    except ValueError as exc:
-        raise InvalidInput("body is not valid JSON") from exc
+    body = await json_body(request)
     return model_catalog.to_api(await model_catalog.create(storage, caller.project_id, body))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Any
 
@@ -10,24 +9,18 @@ from litestar import Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
+from app.http_json import json_body
 from app.storage.postgres import score_configs as repo
 from app.tracing import score_configs
 
 MAX_LIMIT = 100
 
 
-async def _body(request: Request[Any, Any, State]) -> Any:
-    try:
-        return json.loads(await request.body())
-    except ValueError as exc:
-        raise InvalidInput("body is not valid JSON") from exc
-
-
 @post("/score-configs", status_code=200)
 async def create_config(request: Request[Any, Any, State]) -> dict[str, Any]:
     config = await score_configs.create(
-        request.app.state.storage, request.state.caller.project_id, await _body(request)
+        request.app.state.storage, request.state.caller.project_id, await json_body(request)
     )
     return score_configs.to_api(config)
 
@@ -60,7 +53,7 @@ async def get_config(request: Request[Any, Any, State], config_id: str) -> dict[
 @patch("/score-configs/{config_id:str}")
 async def update_config(request: Request[Any, Any, State], config_id: str) -> dict[str, Any]:
     config = await score_configs.update(
-        request.app.state.storage, request.state.caller.project_id, config_id, await _body(request)
+        request.app.state.storage, request.state.caller.project_id, config_id, await json_body(request)
     )
     return score_configs.to_api(config)
 

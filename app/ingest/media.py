@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from litestar import Request, get, patch, post, put
@@ -10,7 +9,7 @@ from litestar.datastructures import State
 from litestar.response import Response
 
 from app.auth.signing import server_secret
-from app.errors import InvalidInput
+from app.http_json import json_body
 from app.storage import Storage
 from app.tracing import media
 
@@ -28,17 +27,10 @@ def _base_url(request: Request[Any, Any, State]) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def _json(request: Request[Any, Any, State]) -> Any:
-    try:
-        return json.loads(await request.body())
-    except ValueError as exc:
-        raise InvalidInput("body is not valid JSON") from exc
-
-
 @post("/media", status_code=201)
 async def announce_media(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage: Storage = request.app.state.storage
-    body = await _json(request)
+    body = await json_body(request)
     return await media.announce(
         storage, _secret(storage), request.state.caller.project_id, body, _base_url(request)
     )
@@ -47,7 +39,7 @@ async def announce_media(request: Request[Any, Any, State]) -> dict[str, Any]:
 @patch("/media/{media_id:str}", status_code=204)
 async def report_upload(request: Request[Any, Any, State], media_id: str) -> None:
     storage: Storage = request.app.state.storage
-    await media.record_upload(storage, request.state.caller.project_id, media_id, await _json(request))
+    await media.record_upload(storage, request.state.caller.project_id, media_id, await json_body(request))
 
 
 @get("/media/{media_id:str}")

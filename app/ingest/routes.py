@@ -13,6 +13,7 @@ from litestar.response import Response
 
 from app.auth.caller import Caller
 from app.errors import InvalidInput
+from app.http_json import json_body
 from app.jobs.contracts import INGEST_BATCH, job_queue
 from app.storage import Storage
 from app.tracing import legacy, score_configs, scores
@@ -74,19 +75,12 @@ def _events_batch(caller: Caller, events: list[dict[str, Any]]) -> tuple[RawBatc
     return RawBatch.create(caller.project_id, LEGACY_CONTENT_TYPE, None, None), body
 
 
-async def _json_body(request: Request[Any, Any, State]) -> Any:
-    try:
-        return json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput("body is not valid JSON") from exc
-
-
 @post("/ingestion", status_code=207)
 async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
     """Langfuse batch API: 207 with per-event successes and errors; a bad event never sinks the others."""
     caller: Caller = request.state.caller
     try:
-        validated = legacy.validate_batch(await _json_body(request))
+        validated = legacy.validate_batch(await json_body(request))
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     scores = [e for e in validated.events if e["type"] == "score-create"]
@@ -120,7 +114,7 @@ async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any
 async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
     """One score → 200 `{id}`; a JSON array (SDK 5.x) → 202, or 207 with the rejected ones."""
     caller: Caller = request.state.caller
-    doc = await _json_body(request)
+    doc = await json_body(request)
     items = doc if isinstance(doc, list) else [doc]
     now = datetime.now(UTC).isoformat()
     accepted, errors = [], []

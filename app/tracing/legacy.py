@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.storage.clickhouse.rows import ObservationRow, TraceRow
-from app.tracing.mapping import normalize_environment
+from app.tracing.mapping import normalize_environment, parse_time
 from app.tracing.scores import score_problem
 
 OBSERVATION_EVENT_TYPES = {
@@ -48,16 +48,6 @@ class EventError:
 class ValidatedBatch:
     events: list[dict[str, Any]] = field(default_factory=list)
     errors: list[EventError] = field(default_factory=list)
-
-
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def validate_batch(doc: Any) -> ValidatedBatch:

@@ -302,9 +302,10 @@ def _bool(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def _parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time (JSON-quoted or not; 'Z' allowed) as an aware datetime, else None."""
     value = _maybe_json(value)
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -392,7 +393,7 @@ def map_span(
         name=str(_first(a, "gen_ai.tool.name") or span.name),
         start_time=ns_to_datetime(span.start_ns),
         end_time=ns_to_datetime(span.end_ns),
-        completion_start_time=_parse_time(a.get(OBS_PREFIX + "completion_start_time")),
+        completion_start_time=parse_time(a.get(OBS_PREFIX + "completion_start_time")),
         level=level,
         status_message=_first(a, OBS_PREFIX + "status_message") or span.status_message or None,
         version=None if version is None else str(version),

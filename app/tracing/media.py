@@ -15,7 +15,7 @@ from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import media as repo
 from app.storage.postgres.models import Media, MediaLink, utcnow
-from app.tracing.legacy import parse_time
+from app.tracing.mapping import parse_time
 
 URL_SECONDS = 3600
 ALLOWED_TYPES = frozenset(

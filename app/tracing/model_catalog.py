@@ -13,7 +13,7 @@ from app.storage import Storage
 from app.storage.postgres import model_definitions as repo
 from app.storage.postgres.models import ModelDefinition
 from app.tracing.costs import ModelPrice, builtin_prices
-from app.tracing.legacy import parse_time
+from app.tracing.mapping import parse_time
 
 UNITS = ("TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS")
 CACHE_SECONDS = 60.0

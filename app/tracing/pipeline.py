@@ -31,7 +31,7 @@ from app.storage.clickhouse.rows import (
 )
 from app.tracing import legacy, model_catalog, scores
 from app.tracing.costs import ModelPrice, enrich
-from app.tracing.mapping import map_span
+from app.tracing.mapping import map_span, parse_time
 from app.tracing.otlp import decompress, parse_export
 from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, Mapped, MappedSpan, merge_trace_rows
 
@@ -243,4 +243,4 @@ def _merged_trace(stored: TraceRow | None, incoming: TraceRow | None) -> TraceRo
 
 def score_row(project_id: str, event: dict[str, Any], now: datetime) -> ScoreRow:
     """A validated score-create event as a row (see app.tracing.scores for validation)."""
-    return scores.build_row(project_id, event["body"], legacy.parse_time(event["timestamp"]) or now, now)
+    return scores.build_row(project_id, event["body"], parse_time(event["timestamp"]) or now, now)
