@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -159,37 +158,29 @@ def _genai_input(a: Attributes) -> Any:
     return messages
 
 
-def _first_found(*sources: Callable[[], Any]) -> Any:
-    """The first source that yields a value; later (costlier) sources are not evaluated."""
-    for source in sources:
-        value = source()
-        if value is not None:
-            return value
-    return None
+_INDEXED_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.")
 
 
 def input_output(span: Span) -> tuple[Any, Any]:
+    """Input and output, each from the first source that has it (cheap sources first)."""
     a = span.attributes
-    events = _event_messages(span) if span.events else (None, None)
-    indexed = any(_INDEXED.match(k) for k in a) if len(a) > 0 else False
-    raw_in = _first_found(
-        lambda: a.get(OBS_PREFIX + "input"),
-        lambda: events[0],
-        lambda: a.get("input.value"),
-        lambda: a.get("traceloop.entity.input"),
-        lambda: _indexed_messages(a, "gen_ai.prompt") if indexed else None,
-        lambda: _indexed_messages(a, "llm.input_messages") if indexed else None,
-        lambda: _genai_input(a),
-    )
-    raw_out = _first_found(
-        lambda: a.get(OBS_PREFIX + "output"),
-        lambda: events[1],
-        lambda: a.get("output.value"),
-        lambda: a.get("traceloop.entity.output"),
-        lambda: _indexed_messages(a, "gen_ai.completion") if indexed else None,
-        lambda: _indexed_messages(a, "llm.output_messages") if indexed else None,
-        lambda: _maybe_json(a.get("gen_ai.output.messages")),
-    )
+    raw_in, raw_out = a.get(OBS_PREFIX + "input"), a.get(OBS_PREFIX + "output")
+    if raw_in is not None and raw_out is not None:  # the Langfuse SDK's case: nothing else to look at
+        return raw_in, raw_out
+    event_in, event_out = _event_messages(span) if span.events else (None, None)
+    indexed = any(k.startswith(_INDEXED_PREFIXES) for k in a)
+    if raw_in is None:
+        raw_in = event_in if event_in is not None else _first(a, "input.value", "traceloop.entity.input")
+    if raw_in is None and indexed:
+        raw_in = _indexed_messages(a, "gen_ai.prompt") or _indexed_messages(a, "llm.input_messages")
+    if raw_in is None:
+        raw_in = _genai_input(a)
+    if raw_out is None:
+        raw_out = event_out if event_out is not None else _first(a, "output.value", "traceloop.entity.output")
+    if raw_out is None and indexed:
+        raw_out = _indexed_messages(a, "gen_ai.completion") or _indexed_messages(a, "llm.output_messages")
+    if raw_out is None:
+        raw_out = _maybe_json(a.get("gen_ai.output.messages"))
     return raw_in, raw_out
 
 
