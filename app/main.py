@@ -32,7 +32,7 @@ from app.errors import AppError
 from app.graphql.app import graphql_controller
 from app.ingest.media import MEDIA_ROUTES
 from app.ingest.routes import INGEST_ROUTES
-from app.jobs.worker import build_worker
+from app.jobs.worker import build_worker, close_worker
 from app.settings import Settings
 from app.storage import Storage, open_storage
 
@@ -94,7 +94,7 @@ async def run_platform(storage: Storage, settings: Settings) -> AsyncIterator[No
     try:
         yield
     finally:
-        await worker.close()
+        await close_worker(worker)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

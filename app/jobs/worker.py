@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -100,4 +101,10 @@ async def run_standalone(settings: Settings) -> None:
         except asyncio.CancelledError:
             pass
         finally:
-            await worker.close()
+            await close_worker(worker)
+
+
+async def close_worker(worker: Worker) -> None:
+    """Stop the worker; a job cut off by the shutdown is not an error: it runs again later (idempotent)."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker.close()
