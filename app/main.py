@@ -40,12 +40,6 @@ log = logging.getLogger("langhouse")
 DASHBOARDS = Path(__file__).parent / "dashboards"
 
 
-def _secret_key(settings: Settings) -> str:
-    """LANGHOUSE_SECRET_KEY, else (embedded) one generated once into the data directory, owner-only."""
-    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
-    return server_secret(secret, settings.data_dir, settings.uses_data_dir)
-
-
 def _is_api(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -138,7 +132,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
         exception_handlers={Exception: _error_response},
         template_config=TemplateConfig(directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(
-            secret=_secret_key(settings),
+            secret=server_secret(settings),
             cookie_name="lh_csrf",
             cookie_httponly=True,
             cookie_samesite="lax",

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from litestar import Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
+from app.api.paging import MAX_LIMIT, page_meta
 from app.auth.caller import Caller
 from app.errors import NotFound
 from app.http_json import json_body
 from app.storage import Storage
 from app.storage.postgres import model_definitions as repo
 from app.tracing import model_catalog
-
-MAX_LIMIT = 100
 
 
 def _ctx(request: Request[Any, Any, State]) -> tuple[Storage, Caller]:
@@ -44,7 +42,7 @@ async def list_models(
     total = own_total + len(builtins)
     return {
         "data": data,
-        "meta": {"page": page, "limit": limit, "totalItems": total, "totalPages": math.ceil(total / limit)},
+        "meta": page_meta(page, limit, total),
     }
 
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from litestar import Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
+from app.api.paging import MAX_LIMIT, page_meta
 from app.errors import NotFound
 from app.http_json import json_body
 from app.storage.postgres import score_configs as repo
 from app.tracing import score_configs
-
-MAX_LIMIT = 100
 
 
 @post("/score-configs", status_code=200)
@@ -36,7 +34,7 @@ async def list_configs(
     total = await repo.count_score_configs(pg, project_id)
     return {
         "data": [score_configs.to_api(c) for c in rows],
-        "meta": {"page": page, "limit": limit, "totalItems": total, "totalPages": math.ceil(total / limit)},
+        "meta": page_meta(page, limit, total),
     }
 
 

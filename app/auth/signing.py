@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 import time
 
-from app.errors import Forbidden
+from app.errors import Forbidden, InvalidInput
+from app.settings import Settings
 
 
 def sign(secret: str, message: str, expires_at: int) -> str:
@@ -22,25 +24,19 @@ def verify(secret: str, message: str, expires_at: int, signature: str) -> None:
         raise Forbidden("invalid link signature")
 
 
-def server_secret(secret: str | None, data_dir: os.PathLike[str] | str | None, embedded: bool) -> str:
+def server_secret(settings: Settings) -> str:
     """LANGHOUSE_SECRET_KEY, else (embedded) one generated once into the data directory, owner-only."""
-    from pathlib import Path
-
-    from app.errors import InvalidInput
-
-    if secret is not None:
-        return secret
-    if not embedded or data_dir is None:
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    if not settings.uses_data_dir:
         raise InvalidInput("set LANGHOUSE_SECRET_KEY (the same value on every web replica) in services mode")
-    path = Path(data_dir) / "secret_key"
+    path = settings.data_dir / "secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
         pass
     else:
-        import secrets
-
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_urlsafe(32))
     return path.read_text().strip()

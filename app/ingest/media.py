@@ -16,13 +16,6 @@ from app.tracing import media
 UPLOAD_LIMIT = 200 * 1024 * 1024
 
 
-def _secret(storage: Storage) -> str:
-    s = storage.settings
-    return server_secret(
-        s.secret_key.get_secret_value() if s.secret_key else None, s.data_dir, s.uses_data_dir
-    )
-
-
 def _base_url(request: Request[Any, Any, State]) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -32,7 +25,7 @@ async def announce_media(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage: Storage = request.app.state.storage
     body = await json_body(request)
     return await media.announce(
-        storage, _secret(storage), request.state.caller.project_id, body, _base_url(request)
+        storage, server_secret(storage.settings), request.state.caller.project_id, body, _base_url(request)
     )
 
 
@@ -46,7 +39,9 @@ async def report_upload(request: Request[Any, Any, State], media_id: str) -> Non
 async def describe_media(request: Request[Any, Any, State], media_id: str) -> dict[str, Any]:
     storage: Storage = request.app.state.storage
     project_id = request.state.caller.project_id
-    return await media.describe(storage, _secret(storage), project_id, media_id, _base_url(request))
+    return await media.describe(
+        storage, server_secret(storage.settings), project_id, media_id, _base_url(request)
+    )
 
 
 @put(
@@ -60,7 +55,9 @@ async def upload_media(
 ) -> Response[bytes]:
     storage: Storage = request.app.state.storage
     data = await request.body()
-    await media.receive(storage, _secret(storage), project_id, media_id, expires, signature, data)
+    await media.receive(
+        storage, server_secret(storage.settings), project_id, media_id, expires, signature, data
+    )
     return Response(b"", status_code=200)
 
 
@@ -70,7 +67,7 @@ async def media_content(
 ) -> Response[bytes]:
     storage: Storage = request.app.state.storage
     data, content_type, inline = await media.content(
-        storage, _secret(storage), project_id, media_id, expires, signature
+        storage, server_secret(storage.settings), project_id, media_id, expires, signature
     )
     headers = {
         "X-Content-Type-Options": "nosniff",

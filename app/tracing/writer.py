@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -144,8 +144,6 @@ class CoalescingWriter:
 
 def merge_trace_rows(rows: list[TraceRow]) -> list[TraceRow]:
     """One trace row per trace: SDKs repeat trace attributes on every span of a trace."""
-    from dataclasses import replace
-
     merged: dict[str, TraceRow] = {}
     for row in sorted(rows, key=lambda r: r.timestamp):
         into = merged.get(row.id)

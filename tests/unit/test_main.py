@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from app.auth.signing import server_secret
 from app.dashboards.routes import _safe_next
 from app.errors import InvalidInput
-from app.main import _secret_key
 from app.settings import Settings
 
 
@@ -31,8 +31,8 @@ def test_only_local_paths_are_redirect_targets(target: str, expected: str) -> No
 
 def test_secret_key_is_generated_once_owner_only(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, secret_key=None)
-    first = _secret_key(settings)
-    assert first == _secret_key(settings) and len(first) >= 32
+    first = server_secret(settings)
+    assert first == server_secret(settings) and len(first) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
@@ -46,4 +46,4 @@ def test_services_mode_needs_an_explicit_secret_key(tmp_path: Path) -> None:
         s3_bucket="b",
     )
     with pytest.raises(InvalidInput, match="LANGHOUSE_SECRET_KEY"):
-        _secret_key(settings)
+        server_secret(settings)
