@@ -18,9 +18,10 @@ PRICED_TYPES = frozenset({"GENERATION", "EMBEDDING"})
 _DATA = Path(__file__).with_name("data") / "model_prices.json"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ModelPrice:
-    """A model definition: which model names it matches, and its price per unit of each usage type."""
+    """A model definition: which model names it matches, and its price per unit of each usage type.
+    Compared and hashed by identity, so a catalogue (a tuple of them) can key a cache."""
 
     model_id: str
     model_name: str
@@ -55,13 +56,16 @@ def _pattern(pattern: str) -> re.Pattern[str] | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _matching(models: tuple[ModelPrice, ...], model_name: str) -> tuple[ModelPrice, ...]:
+    """The models whose pattern matches the name (cached: a batch repeats a few names many times)."""
+    return tuple(m for m in models if (p := _pattern(m.match_pattern)) is not None and p.match(model_name))
+
+
 def match_model(models: tuple[ModelPrice, ...], model_name: str, at: datetime) -> ModelPrice | None:
     """Project models before built-ins; among matches, the newest start date not after `at`."""
     best: ModelPrice | None = None
-    for model in models:
-        compiled = _pattern(model.match_pattern)
-        if compiled is None or not compiled.match(model_name):
-            continue
+    for model in _matching(models, model_name):
         if model.start_date is not None and model.start_date > at:
             continue
         if best is None or _rank(model) > _rank(best):

@@ -151,6 +151,7 @@ async def test_openinference_and_gen_ai_spans_map_per_the_contract(live_server, 
         with tracer.start_as_current_span("chain") as chain:
             chain.set_attribute("openinference.span.kind", "CHAIN")
             chain.set_attribute("input.value", "question")
+            chain.set_attribute("output.value", "答" * 250)
             chain.set_attribute("session.id", "s-9")
             with tracer.start_as_current_span("ChatCompletion") as llm:
                 llm.set_attribute("openinference.span.kind", "LLM")
@@ -179,7 +180,7 @@ async def test_openinference_and_gen_ai_spans_map_per_the_contract(live_server, 
     trace_id = await asyncio.to_thread(send)
     q = CompiledQuery(
         "SELECT name, type, provided_model_name, usage_details, input, output, environment, session_id, "
-        "model_parameters, metadata_names FROM observations "
+        "model_parameters, metadata_names, input_preview, output_preview FROM observations "
         "WHERE project_id = {project_id:String} AND trace_id = {trace_id:String}",
         {"project_id": project.project_id, "trace_id": trace_id},
         "test.mapped",
@@ -197,6 +198,7 @@ async def test_openinference_and_gen_ai_spans_map_per_the_contract(live_server, 
         by_name["weather"],
     )
     assert (chain["type"], chain["input"], chain["session_id"]) == ("CHAIN", "question", "s-9")
+    assert (chain["input_preview"], chain["output_preview"]) == ("question", "答" * 200)  # characters
     assert llm["type"] == "GENERATION" and llm["provided_model_name"] == "gpt-4o"
     assert llm["usage_details"] == {"input": 12, "output": 7, "total": 19}
     assert json.loads(llm["input"]) == [{"role": "user", "content": "hi"}]

@@ -116,5 +116,6 @@ def as_values(row: ObservationRow | TraceRow | ScoreRow) -> tuple[object, ...]:
 
 
 def as_json_line(row: ObservationRow | TraceRow | ScoreRow) -> bytes:
-    """The row as one JSONEachRow line (ISO times, decimals as strings; ClickHouse parses both)."""
-    return orjson.dumps({c: getattr(row, c) for c in _COLUMNS[type(row)]}, default=str)
+    """The row as one JSONEachRow line (ISO times, decimals as strings; ClickHouse parses both). orjson
+    encodes the dataclass itself, fields in column order."""
+    return orjson.dumps(row, default=str)
