@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from app.storage import Storage
+from app.storage.clickhouse.observations import fetch_trace_attributes
 from app.storage.clickhouse.query import CompiledQuery
 from tests.conftest import ProjectFixture, assert_aggregates_match_raw, jobs_done
 
@@ -132,6 +135,21 @@ async def test_a_late_trace_create_reaches_stored_observations(
     assert (o["trace_name"], o["user_id"], o["row_version"]) == ("late", "u7", 2)
     exact = await assert_aggregates_match_raw(storage, project.project_id)
     assert exact["observations"] == 1
+
+
+async def test_partial_trace_updates_survive_merges(client, storage, project: ProjectFixture) -> None:
+    """Two updates of one trace in the same minute each say something the other does not; after
+    ClickHouse merges the parts, both are still known."""
+    first = ev("a", "trace-create", {"id": "t3", "name": "named-first", "timestamp": T0})
+    second = ev("b", "trace-create", {"id": "t3", "userId": "u-late", "timestamp": T0})
+    for event, n in ((first, 1), (second, 2)):
+        await client.post("/api/public/ingestion", json={"batch": [event]}, auth=project.auth)
+        await jobs_done(storage, project.project_id, n)
+    await storage.clickhouse.command("OPTIMIZE TABLE traces FINAL", "test.optimize")
+    known = await fetch_trace_attributes(
+        storage.clickhouse, project.project_id, ["t3"], datetime(2026, 11, 1, tzinfo=UTC)
+    )
+    assert (known["t3"].name, known["t3"].user_id) == ("named-first", "u-late")
 
 
 async def test_bad_batches_are_400(client, project) -> None:
