@@ -12,6 +12,7 @@ from app.auth.caller import Caller
 from app.auth.keys import authenticate_basic
 from app.auth.sessions import COOKIE, session_caller
 from app.errors import Unauthorized
+from app.graphql.loaders import Loaders, make_loaders
 from app.storage import Storage
 
 
@@ -20,6 +21,11 @@ class Context(BaseContext, kw_only=True):
 
     storage: Storage
     caller: Caller | None
+    loaders: Loaders
+
+    def require(self) -> Caller:
+        """The caller, or Unauthorized."""
+        return require_caller(self)
 
 
 async def context_getter(request: Request[Any, Any, State]) -> Context:
@@ -41,7 +47,9 @@ async def context_getter(request: Request[Any, Any, State]) -> Context:
             raise Unauthorized(
                 "Session-authenticated GraphQL requests must use Content-Type application/json."
             )
-    return Context(storage=storage, caller=caller)
+    return Context(
+        storage=storage, caller=caller, loaders=make_loaders(storage, caller.project_id if caller else None)
+    )
 
 
 def _is_json(request: Request[Any, Any, State]) -> bool:

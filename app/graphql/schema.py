@@ -14,6 +14,7 @@ from strawberry.types import Info
 from app.auth import keys
 from app.errors import NotFound, UserError
 from app.graphql.context import Context, require_caller
+from app.graphql.types import reads as r
 from app.graphql.types.api_key import (
     ApiKey,
     CreateApiKeyInput,
@@ -32,7 +33,7 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type(description="Read the caller's project.")
-class Query:
+class Query(r.ReadQuery):
     @strawberry.field(description="The caller and the project their credentials grant.")
     async def viewer(self, info: Info[Context, None]) -> Viewer:
         caller = require_caller(info.context)
@@ -57,7 +58,7 @@ class Query:
 
 
 @strawberry.type(description="Change the caller's project.")
-class Mutation:
+class Mutation(r.ReadMutation):
     @strawberry.mutation(description="Create an API key; the secret is returned once (admin role).")
     async def create_api_key(
         self, info: Info[Context, None], input: CreateApiKeyInput

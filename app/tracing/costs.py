@@ -115,7 +115,10 @@ def count_tokens(tokenizer: str, text: str) -> int:
 
 
 def enrich(row: ObservationRow, models: tuple[ModelPrice, ...]) -> None:
-    """Fill usage (tokenizer) and cost (prices) where the row did not bring them; provided values win."""
+    """Fill usage (tokenizer) and cost (prices) where the row did not bring them; provided values win.
+    Usage always gets a `total` (the sum of the others when not given), as aggregates read it."""
+    if row.usage_details and "total" not in row.usage_details:
+        row.usage_details["total"] = sum(row.usage_details.values())
     if row.type not in PRICED_TYPES or not row.provided_model_name:
         return
     model = match_model(models, row.provided_model_name, row.start_time)

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.clickhouse.observations import fetch_score, insert_scores
 from app.storage.clickhouse.rows import ScoreRow
@@ -95,3 +95,16 @@ async def delete_score(storage: Storage, project_id: str, score_id: str) -> None
     if row is None or row.is_deleted:
         raise NotFound(f"no score {score_id!r}")
     await insert_scores(storage.clickhouse, [replace(row, is_deleted=1, event_ts=datetime.now(UTC))])
+
+
+async def create_score(storage: Storage, project_id: str, body: dict[str, Any]) -> ScoreRow:
+    """Validate a score (shape, then its config) and store it now; InvalidInput names the problem."""
+    from app.tracing.score_configs import check_scores
+
+    problem = score_problem(body) or (await check_scores(storage, project_id, [body]))[0]
+    if problem:
+        raise InvalidInput(problem)
+    now = datetime.now(UTC)
+    row = build_row(project_id, body, now, now)
+    await insert_scores(storage.clickhouse, [row])
+    return row

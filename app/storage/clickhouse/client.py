@@ -76,6 +76,12 @@ class ClickHouse:
         result = await self._run(fn, q.tag)
         return list(result.named_results())
 
+    async def delete(self, q: CompiledQuery) -> None:
+        """Run a lightweight DELETE (tenant-checked like any query; values bound as parameters)."""
+        if not q.sql.startswith("DELETE FROM "):
+            raise StorageError(f"{q.tag} is not a DELETE")
+        await self._run(partial(self._client.command, q.sql, parameters=q.parameters), q.tag)
+
     async def command(self, sql: str, tag: str) -> None:
         """Run one DDL or administrative statement (migrations only; no user values)."""
         await self._run(partial(self._client.command, sql), tag)
@@ -90,7 +96,8 @@ class ClickHouse:
         """Insert pre-encoded JSONEachRow lines: ClickHouse parses them in C++, so large blocks cost
         this process almost nothing (the lines are built where the rows are mapped)."""
         block = b"\n".join(lines)
-        settings = {"date_time_input_format": "best_effort"}
+        # Skip indexes (full-text) are built by merges, off the ingestion path (migration 0005).
+        settings = {"date_time_input_format": "best_effort", "materialize_skip_indexes_on_insert": 0}
         fn = partial(
             self._client.raw_insert, table, columns, insert_block=block, settings=settings, fmt="JSONEachRow"
         )

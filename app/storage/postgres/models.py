@@ -162,3 +162,30 @@ class MediaLink(SQLModel, table=True):
     dataset_item_id: str | None = None
     field: str
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class TraceFlag(SQLModel, table=True):
+    """What people set on a trace in Langhouse (not what was ingested): bookmarked, shared publicly."""
+
+    __tablename__ = "trace_flags"
+    __table_args__ = (Index("ix_trace_flags_bookmarked", "project_id", "bookmarked"),)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE", primary_key=True)
+    trace_id: str = Field(primary_key=True)
+    bookmarked: bool = False
+    public: bool | None = None  # None: as ingested
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Comment(SQLModel, table=True):
+    """A comment on a trace, observation, session or prompt."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_object", "project_id", "object_type", "object_id", "created_at"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    object_type: str
+    object_id: str
+    content: str
+    author_user_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -1,0 +1,33 @@
+"""Per-request DataLoaders: child lists of many parents fetched in one query.
+
+May import app.storage, app.tracing and strawberry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from app.graphql.loaders.scores_by_session import scores_by_session
+from app.graphql.loaders.scores_by_trace import scores_by_trace
+from app.graphql.loaders.tree_by_trace import tree_by_trace
+from app.storage import Storage
+from app.storage.clickhouse.queries.rows import ScoreView
+from app.tracing.reads import ObservationNode
+
+
+@dataclass(slots=True)
+class Loaders:
+    scores_by_trace: DataLoader[str, list[ScoreView]]
+    scores_by_session: DataLoader[str, list[ScoreView]]
+    tree_by_trace: DataLoader[str, list[ObservationNode]]
+
+
+def make_loaders(storage: Storage, project_id: str | None) -> Loaders:
+    pid = project_id or ""
+    return Loaders(
+        scores_by_trace=DataLoader(lambda ids: scores_by_trace(storage, pid, ids)),
+        scores_by_session=DataLoader(lambda ids: scores_by_session(storage, pid, ids)),
+        tree_by_trace=DataLoader(lambda ids: tree_by_trace(storage, pid, ids)),
+    )

@@ -1,0 +1,227 @@
+"""Observations: the list (filters, sorts, keyset pages) and one observation.
+
+Reads take the live rows (sign = 1) and, of an observation updated through the legacy API, its
+newest version (LIMIT 1 BY … ORDER BY row_version DESC). Until ClickHouse merges a legacy update,
+a filter on a field that update changed is tested against each stored version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, assert_never
+
+from app.storage.clickhouse.client import ClickHouse
+from app.storage.clickhouse.queries.common import (
+    MAX_PAGE,
+    PROJECT,
+    ROW_TOKENS,
+    Cursor,
+    MetadataFilter,
+    NumberRange,
+    Page,
+    Params,
+    TagFilter,
+    TimeRange,
+    in_list,
+    keyset,
+    text_search,
+    where,
+)
+from app.storage.clickhouse.queries.rows import (
+    ObservationView,
+    decimal_map,
+    int_map,
+    metadata,
+    utc,
+    utc_or_none,
+)
+from app.storage.clickhouse.query import CompiledQuery
+
+
+class ObservationSort(StrEnum):
+    START_TIME = "START_TIME"
+    LATENCY = "LATENCY"
+    TOTAL_COST = "TOTAL_COST"
+    TOTAL_TOKENS = "TOTAL_TOKENS"
+
+
+def _sort_column(sort: ObservationSort) -> tuple[str, str]:
+    if sort is ObservationSort.START_TIME:
+        return "toUnixTimestamp64Micro(start_time)", "Int64"
+    if sort is ObservationSort.LATENCY:
+        return "ifNull(latency_ms, -1)", "Float64"
+    if sort is ObservationSort.TOTAL_COST:
+        return "toFloat64(ifNull(total_cost, 0))", "Float64"
+    if sort is ObservationSort.TOTAL_TOKENS:
+        return ROW_TOKENS, "Int64"
+    assert_never(sort)
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationFilter:
+    ids: tuple[str, ...] = ()
+    trace_ids: tuple[str, ...] = ()
+    parent_ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+    session_ids: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    releases: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+    prompt_names: tuple[str, ...] = ()
+    prompt_versions: tuple[int, ...] = ()
+    trace_names: tuple[str, ...] = ()
+    tags: TagFilter | None = None
+    metadata: tuple[MetadataFilter, ...] = ()
+    latency_ms: NumberRange | None = None
+    total_cost: NumberRange | None = None
+    total_tokens: NumberRange | None = None
+    search: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationListRequest:
+    project_id: str
+    time: TimeRange | None  # None only with trace_ids or ids (a trace's or an id's lookup)
+    filter: ObservationFilter = field(default_factory=ObservationFilter)
+    sort: ObservationSort = ObservationSort.START_TIME
+    descending: bool = True
+    first: int = 50
+    after: str | None = None
+    with_io: bool = False
+
+
+# Columns read for every observation (input/output and metadata only when asked: they are large).
+_COLUMNS = (
+    "id, trace_id, parent_observation_id, type, name, start_time, end_time, completion_start_time, level, "
+    "status_message, version, environment, release, trace_name, user_id, session_id, tags, "
+    "provided_model_name, internal_model_id, model_parameters, usage_details, cost_details, total_cost, "
+    "prompt_name, prompt_version, latency_ms, row_version"
+)
+_IO_COLUMNS = ", input, output, metadata_names, metadata_values"
+_PREVIEW_COLUMNS = ", input_preview, output_preview"  # lists show the first 200 characters
+
+
+def compile_observation_list(req: ObservationListRequest, max_first: int = MAX_PAGE) -> CompiledQuery:
+    f, params = req.filter, Params(req.project_id)
+    if req.time is None and not (f.trace_ids or f.ids):
+        raise ValueError("an observation list needs a time range, trace ids or ids")
+    first = min(req.first, max_first)
+    preds = [PROJECT, "sign = 1"]
+    if req.time is not None:
+        preds.append(f"start_time >= {params.bind(req.time.start, 'DateTime64(6)')}")
+        preds.append(f"start_time < {params.bind(req.time.end, 'DateTime64(6)')}")
+    for column, values in (
+        ("id", f.ids),
+        ("trace_id", f.trace_ids),
+        ("parent_observation_id", f.parent_ids),
+        ("name", f.names),
+        ("type", f.types),
+        ("level", f.levels),
+        ("provided_model_name", f.models),
+        ("user_id", f.user_ids),
+        ("session_id", f.session_ids),
+        ("environment", f.environments),
+        ("release", f.releases),
+        ("version", f.versions),
+        ("prompt_name", f.prompt_names),
+        ("trace_name", f.trace_names),
+    ):
+        if values:
+            preds.append(in_list(params, column, values))
+    if f.prompt_versions:
+        preds.append(f"prompt_version IN {params.bind(list(f.prompt_versions), 'Array(UInt32)')}")
+    if f.tags and f.tags.tags:
+        preds.append(f.tags.predicate(params, "tags"))
+    for m in f.metadata:
+        preds.append(m.predicate(params, "metadata_names", "metadata_values"))
+    for rng, expr in (
+        (f.latency_ms, "latency_ms"),
+        (f.total_cost, "toFloat64(ifNull(total_cost, 0))"),
+        (f.total_tokens, ROW_TOKENS),
+    ):
+        if rng is not None:
+            preds += rng.predicate(params, expr)
+    if f.search:
+        preds.append(text_search(params, ["input", "output"], f.search))
+    sort_expr, sort_type = _sort_column(req.sort)
+    cursor = Cursor.decode(req.after, req.sort.value) if req.after else None
+    after = keyset(params, sort_expr, sort_type, "id", cursor, req.descending)
+    direction = "DESC" if req.descending else "ASC"
+    columns = _COLUMNS + (_IO_COLUMNS if req.with_io else _PREVIEW_COLUMNS)
+    sql = (
+        f"SELECT * FROM (SELECT {columns} FROM observations WHERE {where(preds)} "
+        "ORDER BY row_version DESC LIMIT 1 BY trace_id, id) "
+        f"{'WHERE ' + after if after else ''} "
+        f"ORDER BY {sort_expr} {direction}, id {direction} LIMIT {params.bind(first + 1, 'UInt32')}"
+    )
+    return CompiledQuery(sql, params.values, "observations.list")
+
+
+def observation(row: dict[str, Any]) -> ObservationView:
+    """A result row as an ObservationView."""
+    return ObservationView(
+        id=str(row["id"]),
+        trace_id=str(row["trace_id"]),
+        parent_observation_id=row["parent_observation_id"],
+        type=str(row["type"]),
+        name=str(row["name"]),
+        start_time=utc(row["start_time"]),
+        end_time=utc_or_none(row["end_time"]),
+        completion_start_time=utc_or_none(row["completion_start_time"]),
+        level=str(row["level"]),
+        status_message=row["status_message"],
+        version=row["version"],
+        environment=str(row["environment"]),
+        release=row["release"],
+        trace_name=row["trace_name"],
+        user_id=row["user_id"],
+        session_id=row["session_id"],
+        tags=list(row["tags"]),
+        model=row["provided_model_name"],
+        internal_model_id=row["internal_model_id"],
+        model_parameters=row["model_parameters"],
+        usage_details=int_map(row["usage_details"]),
+        cost_details=decimal_map(row["cost_details"]),
+        total_cost=None if row["total_cost"] is None else Decimal(row["total_cost"]),
+        prompt_name=row["prompt_name"],
+        prompt_version=row["prompt_version"],
+        latency_ms=row["latency_ms"],
+        input=row["input"] if "input" in row else row.get("input_preview"),
+        output=row["output"] if "output" in row else row.get("output_preview"),
+        metadata=metadata(list(row.get("metadata_names", [])), list(row.get("metadata_values", []))),
+    )
+
+
+def cursor_value(sort: ObservationSort, o: ObservationView) -> Any:
+    if sort is ObservationSort.START_TIME:
+        return int(o.start_time.timestamp() * 1_000_000)
+    if sort is ObservationSort.LATENCY:
+        return -1 if o.latency_ms is None else o.latency_ms
+    if sort is ObservationSort.TOTAL_COST:
+        return float(o.total_cost or 0)
+    if sort is ObservationSort.TOTAL_TOKENS:
+        usage = o.usage_details
+        return usage.get("total", sum(usage.values()))
+    assert_never(sort)
+
+
+async def list_observations(ch: ClickHouse, req: ObservationListRequest) -> Page[ObservationView]:
+    rows = await ch.query(compile_observation_list(req))
+    items = [observation(r) for r in rows[: req.first]]
+    end = Cursor(req.sort.value, cursor_value(req.sort, items[-1]), items[-1].id).encode() if items else None
+    return Page(items, len(rows) > req.first, end)
+
+
+async def fetch_observation(ch: ClickHouse, project_id: str, observation_id: str) -> ObservationView | None:
+    """One observation by id, full input/output (the id's bloom filter index finds its granules)."""
+    req = ObservationListRequest(
+        project_id, None, ObservationFilter(ids=(observation_id,)), first=1, with_io=True
+    )
+    rows = await ch.query(compile_observation_list(req))
+    return observation(rows[0]) if rows else None

@@ -1,0 +1,139 @@
+"""Result rows of the read queries, and the conversions every entity module shares."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def utc(value: Any) -> datetime:
+    """A ClickHouse DateTime64 as an aware UTC datetime."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def utc_or_none(value: Any) -> datetime | None:
+    return None if value is None else utc(value)
+
+
+def metadata(names: list[str], values: list[str]) -> dict[str, Any]:
+    """Metadata arrays as a dict; values that were JSON objects or arrays come back parsed."""
+    out: dict[str, Any] = {}
+    for name, value in zip(names, values, strict=False):
+        out[name] = _maybe_json(value)
+    return out
+
+
+def _maybe_json(value: str) -> Any:
+    if value[:1] in ("{", "[") or value in ("true", "false", "null"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def int_map(value: Any) -> dict[str, int]:
+    """A summed usage map, without the zero entries sign-weighting leaves behind."""
+    return {str(k): int(v) for k, v in (value or {}).items() if v}
+
+
+def decimal_map(value: Any) -> dict[str, Decimal]:
+    return {str(k): Decimal(v) for k, v in (value or {}).items() if v}
+
+
+@dataclass(slots=True)
+class ObservationView:
+    """One observation's current state, as read."""
+
+    id: str
+    trace_id: str
+    parent_observation_id: str | None
+    type: str
+    name: str
+    start_time: datetime
+    end_time: datetime | None
+    completion_start_time: datetime | None
+    level: str
+    status_message: str | None
+    version: str | None
+    environment: str
+    release: str | None
+    trace_name: str | None
+    user_id: str | None
+    session_id: str | None
+    tags: list[str]
+    model: str | None
+    internal_model_id: str | None
+    model_parameters: str | None
+    usage_details: dict[str, int]
+    cost_details: dict[str, Decimal]
+    total_cost: Decimal | None
+    prompt_name: str | None
+    prompt_version: int | None
+    latency_ms: float | None
+    input: str | None = None
+    output: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class TraceTotals:
+    """What a trace's observations add up to (sign-weighted: exact after updates and deletions)."""
+
+    observation_count: int = 0
+    latency_ms: float | None = None
+    total_cost: Decimal = Decimal(0)
+    cost_details: dict[str, Decimal] = field(default_factory=dict)
+    usage_details: dict[str, int] = field(default_factory=dict)
+    total_tokens: int = 0
+    counts_by_type: dict[str, int] = field(default_factory=dict)
+    counts_by_level: dict[str, int] = field(default_factory=dict)
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+
+
+@dataclass(slots=True)
+class TraceView:
+    """A trace: its folded trace-level updates and, for lists, its totals."""
+
+    id: str
+    timestamp: datetime
+    name: str | None
+    user_id: str | None
+    session_id: str | None
+    release: str | None
+    version: str | None
+    environment: str
+    tags: list[str]
+    public: bool
+    totals: TraceTotals
+    bookmarked: bool = False
+    input: str | None = None
+    output: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ScoreView:
+    id: str
+    timestamp: datetime
+    name: str
+    value: float | None
+    string_value: str | None
+    data_type: str
+    source: str
+    comment: str | None
+    trace_id: str | None
+    observation_id: str | None
+    session_id: str | None
+    dataset_run_id: str | None
+    config_id: str | None
+    queue_id: str | None
+    author_user_id: str | None
+    environment: str
+    created_at: datetime
+    updated_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)

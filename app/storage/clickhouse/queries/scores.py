@@ -1,0 +1,154 @@
+"""Scores: the list (filters, keyset pages by time) and scores of given traces/sessions/observations.
+
+A score's latest row (by event_ts) is its state; a deletion is a latest row with is_deleted = 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.storage.clickhouse.client import ClickHouse
+from app.storage.clickhouse.queries.common import (
+    PROJECT,
+    Cursor,
+    NumberRange,
+    Page,
+    Params,
+    TimeRange,
+    in_list,
+    keyset,
+    where,
+)
+from app.storage.clickhouse.queries.rows import ScoreView, metadata, utc
+from app.storage.clickhouse.query import CompiledQuery
+
+SORT = "TIMESTAMP"
+MAX_RELATED = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreFilter:
+    ids: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    data_types: tuple[str, ...] = ()
+    trace_ids: tuple[str, ...] = ()
+    session_ids: tuple[str, ...] = ()
+    observation_ids: tuple[str, ...] = ()
+    dataset_run_ids: tuple[str, ...] = ()
+    config_ids: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    string_values: tuple[str, ...] = ()
+    value: NumberRange | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreListRequest:
+    project_id: str
+    time: TimeRange | None  # None only when filtering by ids, trace, session or observation ids
+    filter: ScoreFilter = field(default_factory=ScoreFilter)
+    first: int = 50
+    after: str | None = None
+    descending: bool = True
+
+
+_COLUMNS = (
+    "id, timestamp, name, value, string_value, data_type, source, comment, trace_id, observation_id, "
+    "session_id, dataset_run_id, config_id, queue_id, author_user_id, environment, metadata_names, "
+    "metadata_values, created_at, event_ts, is_deleted"
+)
+
+
+def compile_score_list(req: ScoreListRequest, max_first: int = 100) -> CompiledQuery:
+    f, params = req.filter, Params(req.project_id)
+    scoped = f.ids or f.trace_ids or f.session_ids or f.observation_ids or f.dataset_run_ids
+    if req.time is None and not scoped:
+        raise ValueError("a score list needs a time range or ids to look up")
+    preds = [PROJECT]
+    if req.time is not None:
+        preds.append(f"timestamp >= {params.bind(req.time.start, 'DateTime64(6)')}")
+        preds.append(f"timestamp < {params.bind(req.time.end, 'DateTime64(6)')}")
+    for column, values in (
+        ("id", f.ids),
+        ("trace_id", f.trace_ids),
+        ("session_id", f.session_ids),
+        ("observation_id", f.observation_ids),
+        ("dataset_run_id", f.dataset_run_ids),
+    ):
+        if values:
+            preds.append(in_list(params, column, values))
+    outer = ["is_deleted = 0"]
+    for column, values in (
+        ("name", f.names),
+        ("source", f.sources),
+        ("data_type", f.data_types),
+        ("config_id", f.config_ids),
+        ("environment", f.environments),
+        ("string_value", f.string_values),
+    ):
+        if values:
+            outer.append(in_list(params, column, values))
+    if f.value is not None:
+        outer += f.value.predicate(params, "value")
+    cursor = Cursor.decode(req.after, SORT) if req.after else None
+    outer.append(keyset(params, "toUnixTimestamp64Micro(timestamp)", "Int64", "id", cursor, req.descending))
+    direction = "DESC" if req.descending else "ASC"
+    first = min(req.first, max_first)
+    sql = (
+        f"SELECT * FROM (SELECT {_COLUMNS} FROM scores WHERE {where(preds)} "
+        "ORDER BY event_ts DESC LIMIT 1 BY id) "
+        f"WHERE {where(outer)} ORDER BY timestamp {direction}, id {direction} "
+        f"LIMIT {params.bind(first + 1, 'UInt32')}"
+    )
+    return CompiledQuery(sql, params.values, "scores.list")
+
+
+def score(row: dict[str, Any]) -> ScoreView:
+    return ScoreView(
+        id=str(row["id"]),
+        timestamp=utc(row["timestamp"]),
+        name=str(row["name"]),
+        value=row["value"],
+        string_value=row["string_value"],
+        data_type=str(row["data_type"]),
+        source=str(row["source"]),
+        comment=row["comment"],
+        trace_id=row["trace_id"],
+        observation_id=row["observation_id"],
+        session_id=row["session_id"],
+        dataset_run_id=row["dataset_run_id"],
+        config_id=row["config_id"],
+        queue_id=row["queue_id"],
+        author_user_id=row["author_user_id"],
+        environment=str(row["environment"]),
+        created_at=utc(row["created_at"]),
+        updated_at=utc(row["event_ts"]),
+        metadata=metadata(list(row["metadata_names"]), list(row["metadata_values"])),
+    )
+
+
+async def list_scores(ch: ClickHouse, req: ScoreListRequest) -> Page[ScoreView]:
+    rows = await ch.query(compile_score_list(req))
+    items = [score(r) for r in rows[: req.first]]
+    end = None
+    if items:
+        end = Cursor(SORT, int(items[-1].timestamp.timestamp() * 1_000_000), items[-1].id).encode()
+    return Page(items, len(rows) > req.first, end)
+
+
+async def scores_of(
+    ch: ClickHouse, project_id: str, *, trace_ids: tuple[str, ...] = (), session_ids: tuple[str, ...] = ()
+) -> list[ScoreView]:
+    """Every live score of these traces or sessions (a dataloader's batch), oldest first."""
+    if not trace_ids and not session_ids:
+        return []
+    req = ScoreListRequest(
+        project_id,
+        None,
+        ScoreFilter(trace_ids=trace_ids, session_ids=session_ids),
+        first=MAX_RELATED,
+        descending=False,
+    )
+    rows = await ch.query(compile_score_list(req, max_first=MAX_RELATED))
+    return [score(r) for r in rows[:MAX_RELATED]]
