@@ -182,13 +182,14 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
     raw_sql = (
         "SELECT sum(sign) AS observations, sum(sign * (level = 'ERROR')) AS errors, "
         "sumMap(mapApply((k, v) -> (toString(k), toInt64(v) * sign), usage_details)) AS usage, "
-        "sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost, "
-        "uniqExactIf(trace_id, sign > 0) AS traces "
+        "sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost "
         "FROM observations WHERE project_id = {project_id:String}"
     )
+    # The views' distinct trace counts cannot drop a deleted trace, so the metrics layer never reads
+    # them (distinct counts come from the raw rows); the sums below are what it reads.
     mv_sql = (
         "SELECT sum(observations) AS observations, sum(errors) AS errors, sumMap(usage) AS usage, "
-        "sum(total_cost) AS total_cost, uniqExactMerge(traces) AS traces "
+        "sum(total_cost) AS total_cost "
         "FROM observations_hourly WHERE project_id = {project_id:String}"
     )
     users_sql = (
@@ -212,7 +213,9 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
 
     assert clean(mv) == clean(raw)
     assert clean(users) == clean(raw_users)
-    return clean(raw)
+    traces_sql = "SELECT uniqExactIf(trace_id, sign > 0) AS traces FROM observations WHERE project_id = {project_id:String}"
+    [traces] = await storage.clickhouse.query(CompiledQuery(traces_sql, params, "test.traces"))
+    return {**clean(raw), **traces}
 
 
 async def jobs_done(storage: Storage, project_id: str, n: int, timeout_s: float = 30) -> None:

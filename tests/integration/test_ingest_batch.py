@@ -84,7 +84,7 @@ async def test_create_and_updates_merge_into_one_observation(
     [g] = await current(storage, project.project_id)
     assert (g["id"], g["trace_id"], g["type"], g["name"]) == ("g1", "t1", "GENERATION", "llm")
     assert g["output"] == "hi" and g["provided_model_name"] == "gpt-4o"
-    assert g["usage_details"] == {"input": 10, "output": 3}
+    assert g["usage_details"] == {"input": 10, "output": 3, "total": 13}  # total added
     assert dict(zip(g["metadata_names"], g["metadata_values"], strict=True)) == {"k": "v", "k2": "v2"}
     assert (g["user_id"], g["session_id"], g["trace_name"], g["tags"]) == ("u1", "s1", "chat", ["x"])
     assert g["row_version"] == 1
@@ -116,9 +116,9 @@ async def test_three_later_updates_keep_raw_and_aggregates_exact(
     await client.post("/api/public/ingestion", json={"batch": [update]}, auth=project.auth)
     await jobs_done(storage, project.project_id, 5)
     [o] = await current(storage, project.project_id)
-    assert o["usage_details"] == {"input": 30} and o["row_version"] == 4
+    assert o["usage_details"] == {"input": 30, "total": 30} and o["row_version"] == 4
     exact = await assert_aggregates_match_raw(storage, project.project_id)
-    assert exact["observations"] == 1 and exact["usage"] == {"input": 30} and exact["errors"] == 0
+    assert exact["observations"] == 1 and exact["usage"] == {"input": 30, "total": 30} and exact["errors"] == 0
     assert float(exact["total_cost"]) == 1.5
 
 

@@ -120,7 +120,7 @@ async def test_the_same_batch_twice_is_stored_once(
     exact = await assert_aggregates_match_raw(storage, project.project_id)
     assert (
         exact["observations"] == 25
-        and exact["usage"] == {"input": 75, "output": 100}
+        and exact["usage"] == {"input": 75, "output": 100, "total": 175}
         and exact["traces"] == 2
     )
 

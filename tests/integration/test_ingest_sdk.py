@@ -76,7 +76,7 @@ async def test_sdk_trace_lands_with_tree_types_and_attributes(
     assert by_name["search"]["type"] == "TOOL" and by_name["cache-miss"]["type"] == "EVENT"
     assert by_name["search"]["level"] == "WARNING" and by_name["search"]["status_message"] == "slow"
     assert gen["provided_model_name"] == "gpt-4o-mini"
-    assert gen["usage_details"] == {"input": 10, "output": 5}
+    assert gen["usage_details"] == {"input": 10, "output": 5, "total": 15}
     assert {k: float(v) for k, v in gen["cost_details"].items()} == {"input": 0.0001, "output": 0.0002}
     assert gen["input"] == '[{"role": "user", "content": "hi"}]'
     assert root["input"] == '{"q": "hi"}' and root["output"] == "done"

@@ -98,7 +98,7 @@ def test_cost_from_usage_and_prices() -> None:
 def test_provided_usage_and_cost_win() -> None:
     row = gen("gpt-4o", usage_details={"input": 5}, cost_details={"total": Decimal("1")})
     enrich(row, builtin_prices())
-    assert row.usage_details == {"input": 5} and row.cost_details == {"total": Decimal("1")}
+    assert row.usage_details == {"input": 5, "total": 5} and row.cost_details == {"total": Decimal("1")}
     assert row.total_cost == Decimal("1")
 
 

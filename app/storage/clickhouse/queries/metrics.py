@@ -230,7 +230,7 @@ _SCORE_MEASURES = {
 }
 # Per-trace rows for the traces view (trace attributes are denormalised onto every observation).
 _TRACE_ROWS = (
-    "SELECT trace_id, min(start_time) AS start_time, "
+    "SELECT trace_id, min(start_time) AS trace_start, "
     "argMaxIf(ifNull(trace_name, ''), start_time, sign = 1) AS name, "
     "argMaxIf(ifNull(user_id, ''), start_time, sign = 1) AS user, "
     "argMaxIf(ifNull(session_id, ''), start_time, sign = 1) AS session, "
@@ -379,7 +379,7 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
             table = "observations"
             preds = [PROJECT, f"start_time >= {start}", f"start_time < {end}"]
         elif req.view is View.TRACES:
-            time_col, source = "start_time", "traces"
+            time_col, source = "trace_start", "traces"
             inner = where([PROJECT, f"start_time >= {start}", f"start_time < {end}"])
             table = f"({_TRACE_ROWS.format(preds=inner)})"
             preds = []
