@@ -15,6 +15,7 @@ from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
@@ -24,6 +25,7 @@ from app import __version__
 from app.api.guards import require_api_key
 from app.api.models import MODEL_ROUTES
 from app.api.public import PUBLIC_ROUTES
+from app.api.reads import READ_ROUTES
 from app.api.score_configs import SCORE_CONFIG_ROUTES
 from app.auth.bootstrap import bootstrap
 from app.auth.signing import server_secret
@@ -120,6 +122,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
                     *SCORE_CONFIG_ROUTES,
                     *INGEST_ROUTES,
                     *MEDIA_ROUTES,
+                    *READ_ROUTES,
                 ],
                 guards=[require_api_key],
             ),
@@ -139,6 +142,13 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             exclude=["^/api/"],
         ),
         request_max_body_size=settings.max_request_bytes,
-        openapi_config=None,  # the public OpenAPI document comes with the REST reads (issue: GraphQL API)
+        # The public API's OpenAPI document at /api/public/openapi.json (no UI pages are served).
+        openapi_config=OpenAPIConfig(
+            title="Langhouse public API",
+            version=__version__,
+            description="Langfuse-compatible REST API: ingestion, scores, media, models, reads.",
+            path="/api/public",
+            render_plugins=[],
+        ),
         debug=False,
     )

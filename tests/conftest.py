@@ -213,7 +213,10 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
 
     assert clean(mv) == clean(raw)
     assert clean(users) == clean(raw_users)
-    traces_sql = "SELECT uniqExactIf(trace_id, sign > 0) AS traces FROM observations WHERE project_id = {project_id:String}"
+    traces_sql = (
+        "SELECT uniqExactIf(trace_id, sign > 0) AS traces "
+        "FROM observations WHERE project_id = {project_id:String}"
+    )
     [traces] = await storage.clickhouse.query(CompiledQuery(traces_sql, params, "test.traces"))
     return {**clean(raw), **traces}
 

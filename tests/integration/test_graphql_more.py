@@ -51,7 +51,7 @@ async def test_observations_sessions_users_and_scores(client, storage, project: 
     user = await gql(
         client,
         project,
-        """{ user(id: "user-1") { traceCount usageOverTime(granularity: DAY) { observations totalTokens } } }""",
+        '{ user(id: "user-1") { traceCount usageOverTime(granularity: DAY) { observations totalTokens } } }',
     )
     points = user["user"]["usageOverTime"]
     assert sum(p["observations"] for p in points) == 8
@@ -101,7 +101,7 @@ async def test_metrics_from_the_hourly_view_equal_the_raw_rows(
         0.066,
         sum(10 * i + 5 for i in range(TRACES)),
     ]
-    assert len(from_view["rows"]) == 2 * 2  # two hours (gaps filled) × two (type, model) pairs
+    assert len(from_view["rows"]) == 2 * 2  # two hours (gaps filled) times two (type, model) pairs
 
     p95 = {
         "view": "OBSERVATIONS",
@@ -162,7 +162,8 @@ async def test_mutations_score_bookmark_share_comment_delete(
     created = await gql(
         client,
         project,
-        'mutation($t: String!) { createScore(input: {traceId: $t, name: "helpful", value: 1, dataType: "BOOLEAN"})'
+        "mutation($t: String!) { createScore(input: "
+        '{traceId: $t, name: "helpful", value: 1, dataType: "BOOLEAN"})'
         " { score { id name value dataType source } } }",
         {"t": target},
     )
@@ -176,7 +177,8 @@ async def test_mutations_score_bookmark_share_comment_delete(
     r = await client.post(
         "/api/graphql",
         json={
-            "query": 'mutation { createScore(input: {traceId: "x", name: "n", value: 7, dataType: "BOOLEAN"}) { score { id } } }'
+            "query": "mutation { createScore(input: "
+            '{traceId: "x", name: "n", value: 7, dataType: "BOOLEAN"}) { score { id } } }'
         },
         auth=project.auth,
     )

@@ -118,7 +118,9 @@ async def test_three_later_updates_keep_raw_and_aggregates_exact(
     [o] = await current(storage, project.project_id)
     assert o["usage_details"] == {"input": 30, "total": 30} and o["row_version"] == 4
     exact = await assert_aggregates_match_raw(storage, project.project_id)
-    assert exact["observations"] == 1 and exact["usage"] == {"input": 30, "total": 30} and exact["errors"] == 0
+    assert (
+        exact["observations"] == 1 and exact["usage"] == {"input": 30, "total": 30} and exact["errors"] == 0
+    )
     assert float(exact["total_cost"]) == 1.5
 
 

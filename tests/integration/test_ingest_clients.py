@@ -118,7 +118,11 @@ async def test_otlp_json_export_and_score_delete(client, storage, project: Proje
         "ERROR",
         "boom",
     )
-    assert row["tags"] == ["js"] and row["usage_details"] == {"input": 4, "total": 4} and row["latency_ms"] == 500.0
+    assert (
+        row["tags"] == ["js"]
+        and row["usage_details"] == {"input": 4, "total": 4}
+        and row["latency_ms"] == 500.0
+    )
 
     created = (
         await client.post(

@@ -76,7 +76,9 @@ def test_every_image_is_pinned(name: str) -> None:
 
 def test_store_images_are_the_expected_versions() -> None:
     services = _services()
-    assert re.fullmatch(r"clickhouse/clickhouse-server:25\.8\.\d+\.\d+", services["clickhouse"]["image"])
+    # 26.x: the full-text index (text, ngrams tokenizer, preprocessor) of migration 0005; the same
+    # engine version chDB embeds.
+    assert re.fullmatch(r"clickhouse/clickhouse-server:26\.\d+\.\d+\.\d+", services["clickhouse"]["image"])
     assert re.fullmatch(r"postgres:17\.\d+", services["postgres"]["image"])
     assert re.fullmatch(r"redis:7\.4\.\d+", services["redis"]["image"])
     assert re.fullmatch(r"minio/minio:RELEASE\.\S+", services["minio"]["image"])

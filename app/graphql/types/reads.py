@@ -5,7 +5,6 @@ Resolvers only translate: arguments → a typed request → one domain or storag
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import strawberry
@@ -26,12 +25,11 @@ from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries import traces as tq
-from app.storage.clickhouse.queries.common import Cursor, TimeRange, page_size
+from app.storage.clickhouse.queries.common import Cursor, TimeRange, lookup_range, page_size
 from app.storage.postgres import score_configs as config_repo
 from app.storage.postgres.models import Role
 from app.tracing import comments, reads, score_configs, scores
 
-LOOKUP_WINDOW = timedelta(days=90)
 IO_FIELDS = {"input", "output"}
 
 
@@ -42,8 +40,7 @@ def _page(has_next: bool, end: str | None) -> PageInfo:
 def _lookup(value: TimeRangeInput | None) -> TimeRange:
     """Single session/user reads: the given range, else the last 90 days."""
     if value is None or (value.from_ is None and value.to is None):
-        now = datetime.now(UTC)
-        return TimeRange(now - LOOKUP_WINDOW, now)
+        return lookup_range()
     return resolve_time(value)
 
 

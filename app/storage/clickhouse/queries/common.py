@@ -67,6 +67,15 @@ class TimeRange:
         return cls(start, end)
 
 
+LOOKUP_WINDOW = timedelta(days=90)
+
+
+def lookup_range() -> TimeRange:
+    """The window of a single session or user read without a range: the last 90 days."""
+    now = datetime.now(UTC)
+    return TimeRange(now - LOOKUP_WINDOW, now)
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -134,8 +143,16 @@ def text_search(params: Params, columns: Sequence[str], query: str) -> str:
     parts = []
     for column in columns:
         found = f"positionCaseInsensitiveUTF8(ifNull({column}, ''), {needle}) > 0"
-        parts.append(f"(hasAllTokens({column}, {gram_param}) AND {found})" if gram_param else found)
+        # ifNull: a NULL column makes hasAllTokens NULL, which a PREWHERE step cannot take.
+        indexed = f"ifNull(hasAllTokens({column}, {gram_param}), 0) AND " if gram_param else ""
+        parts.append(f"({indexed}{found})")
     return "(" + " OR ".join(parts) + ")"
+
+
+def search_settings(search: str | None) -> dict[str, object]:
+    """Query settings for a text search: the index prunes granules, but reading matches straight from
+    it mishandles NULL input/output (CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN), so that step is off."""
+    return {"query_plan_direct_read_from_text_index": 0} if search else {}
 
 
 def page_size(first: int | None, default: int = 50, maximum: int = MAX_PAGE) -> int:

@@ -105,7 +105,7 @@ _AGGREGATES = (
 )
 
 
-def compile_group_list(req: GroupListRequest) -> CompiledQuery:
+def compile_group_list(req: GroupListRequest, *, count: bool = False) -> CompiledQuery:
     f, params, key = req.filter, Params(req.project_id), req.key
     preds = [
         PROJECT,
@@ -123,15 +123,19 @@ def compile_group_list(req: GroupListRequest) -> CompiledQuery:
             preds.append(in_list(params, column, values))
     sort_expr, sort_type = _sort_column(req.sort)
     cursor = Cursor.decode(req.after, req.sort.value) if req.after else None
-    after = keyset(params, sort_expr, sort_type, "id", cursor, req.descending)
+    after = None if count else keyset(params, sort_expr, sort_type, "id", cursor, req.descending)
     direction = "DESC" if req.descending else "ASC"
-    sql = (
+    body = (
         f"SELECT * FROM (SELECT assumeNotNull({key}) AS id, {_AGGREGATES} FROM observations "
-        f"WHERE {where(preds)} GROUP BY id HAVING sum(sign) > 0) "
-        f"{'WHERE ' + after if after else ''} "
-        f"ORDER BY {sort_expr} {direction}, id {direction} LIMIT {params.bind(req.first + 1, 'UInt32')}"
+        f"WHERE {where(preds)} GROUP BY id HAVING sum(sign) > 0)"
+        f"{' WHERE ' + after if after else ''}"
     )
-    return CompiledQuery(sql, params.values, f"{key.removesuffix('_id')}s.list")
+    entity = key.removesuffix("_id")
+    if count:
+        return CompiledQuery(f"SELECT count() AS total FROM ({body})", params.values, f"{entity}s.count")
+    limit = params.bind(req.first + 1, "UInt32")
+    sql = f"{body} ORDER BY {sort_expr} {direction}, id {direction} LIMIT {limit}"
+    return CompiledQuery(sql, params.values, f"{entity}s.list")
 
 
 def group(row: dict[str, Any]) -> GroupView:
@@ -166,6 +170,10 @@ def cursor_value(sort: GroupSort, g: GroupView) -> Any:
     if sort is GroupSort.DURATION:
         return g.duration_ms
     assert_never(sort)
+
+
+async def count_groups(ch: ClickHouse, req: GroupListRequest) -> int:
+    return int((await ch.query(compile_group_list(req, count=True)))[0]["total"])
 
 
 async def list_groups(ch: ClickHouse, req: GroupListRequest) -> Page[GroupView]:

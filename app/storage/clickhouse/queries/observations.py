@@ -26,6 +26,7 @@ from app.storage.clickhouse.queries.common import (
     TimeRange,
     in_list,
     keyset,
+    search_settings,
     text_search,
     where,
 )
@@ -107,7 +108,10 @@ _IO_COLUMNS = ", input, output, metadata_names, metadata_values"
 _PREVIEW_COLUMNS = ", input_preview, output_preview"  # lists show the first 200 characters
 
 
-def compile_observation_list(req: ObservationListRequest, max_first: int = MAX_PAGE) -> CompiledQuery:
+def compile_observation_list(
+    req: ObservationListRequest, max_first: int = MAX_PAGE, *, count: bool = False
+) -> CompiledQuery:
+    """The page query; with `count`, the number of observations matching."""
     f, params = req.filter, Params(req.project_id)
     if req.time is None and not (f.trace_ids or f.ids):
         raise ValueError("an observation list needs a time range, trace ids or ids")
@@ -151,16 +155,24 @@ def compile_observation_list(req: ObservationListRequest, max_first: int = MAX_P
         preds.append(text_search(params, ["input", "output"], f.search))
     sort_expr, sort_type = _sort_column(req.sort)
     cursor = Cursor.decode(req.after, req.sort.value) if req.after else None
-    after = keyset(params, sort_expr, sort_type, "id", cursor, req.descending)
+    after = None if count else keyset(params, sort_expr, sort_type, "id", cursor, req.descending)
     direction = "DESC" if req.descending else "ASC"
     columns = _COLUMNS + (_IO_COLUMNS if req.with_io else _PREVIEW_COLUMNS)
-    sql = (
+    body = (
         f"SELECT * FROM (SELECT {columns} FROM observations WHERE {where(preds)} "
-        "ORDER BY row_version DESC LIMIT 1 BY trace_id, id) "
-        f"{'WHERE ' + after if after else ''} "
-        f"ORDER BY {sort_expr} {direction}, id {direction} LIMIT {params.bind(first + 1, 'UInt32')}"
+        "ORDER BY row_version DESC LIMIT 1 BY trace_id, id)"
+        f"{' WHERE ' + after if after else ''}"
     )
-    return CompiledQuery(sql, params.values, "observations.list")
+    if count:
+        return CompiledQuery(
+            f"SELECT count() AS total FROM ({body})",
+            params.values,
+            "observations.count",
+            settings=search_settings(f.search),
+        )
+    limit = params.bind(first + 1, "UInt32")
+    sql = f"{body} ORDER BY {sort_expr} {direction}, id {direction} LIMIT {limit}"
+    return CompiledQuery(sql, params.values, "observations.list", settings=search_settings(f.search))
 
 
 def observation(row: dict[str, Any]) -> ObservationView:
@@ -186,8 +198,8 @@ def observation(row: dict[str, Any]) -> ObservationView:
         model=row["provided_model_name"],
         internal_model_id=row["internal_model_id"],
         model_parameters=row["model_parameters"],
-        usage_details=int_map(row["usage_details"]),
-        cost_details=decimal_map(row["cost_details"]),
+        usage_details=int_map(row["usage_details"], summed=False),
+        cost_details=decimal_map(row["cost_details"], summed=False),
         total_cost=None if row["total_cost"] is None else Decimal(row["total_cost"]),
         prompt_name=row["prompt_name"],
         prompt_version=row["prompt_version"],
@@ -209,6 +221,10 @@ def cursor_value(sort: ObservationSort, o: ObservationView) -> Any:
         usage = o.usage_details
         return usage.get("total", sum(usage.values()))
     assert_never(sort)
+
+
+async def count_observations(ch: ClickHouse, req: ObservationListRequest) -> int:
+    return int((await ch.query(compile_observation_list(req, count=True)))[0]["total"])
 
 
 async def list_observations(ch: ClickHouse, req: ObservationListRequest) -> Page[ObservationView]:

@@ -35,13 +35,13 @@ def _maybe_json(value: str) -> Any:
     return value
 
 
-def int_map(value: Any) -> dict[str, int]:
-    """A summed usage map, without the zero entries sign-weighting leaves behind."""
-    return {str(k): int(v) for k, v in (value or {}).items() if v}
+def int_map(value: Any, *, summed: bool = True) -> dict[str, int]:
+    """A usage map; a summed one without the zero entries sign-weighting leaves behind."""
+    return {str(k): int(v) for k, v in (value or {}).items() if v or not summed}
 
 
-def decimal_map(value: Any) -> dict[str, Decimal]:
-    return {str(k): Decimal(v) for k, v in (value or {}).items() if v}
+def decimal_map(value: Any, *, summed: bool = True) -> dict[str, Decimal]:
+    return {str(k): Decimal(v) for k, v in (value or {}).items() if v or not summed}
 
 
 @dataclass(slots=True)

@@ -60,7 +60,7 @@ _COLUMNS = (
 )
 
 
-def compile_score_list(req: ScoreListRequest, max_first: int = 100) -> CompiledQuery:
+def compile_score_list(req: ScoreListRequest, max_first: int = 100, *, count: bool = False) -> CompiledQuery:
     f, params = req.filter, Params(req.project_id)
     scoped = f.ids or f.trace_ids or f.session_ids or f.observation_ids or f.dataset_run_ids
     if req.time is None and not scoped:
@@ -92,15 +92,20 @@ def compile_score_list(req: ScoreListRequest, max_first: int = 100) -> CompiledQ
     if f.value is not None:
         outer += f.value.predicate(params, "value")
     cursor = Cursor.decode(req.after, SORT) if req.after else None
-    outer.append(keyset(params, "toUnixTimestamp64Micro(timestamp)", "Int64", "id", cursor, req.descending))
+    if not count:
+        outer.append(
+            keyset(params, "toUnixTimestamp64Micro(timestamp)", "Int64", "id", cursor, req.descending)
+        )
     direction = "DESC" if req.descending else "ASC"
     first = min(req.first, max_first)
-    sql = (
+    body = (
         f"SELECT * FROM (SELECT {_COLUMNS} FROM scores WHERE {where(preds)} "
-        "ORDER BY event_ts DESC LIMIT 1 BY id) "
-        f"WHERE {where(outer)} ORDER BY timestamp {direction}, id {direction} "
-        f"LIMIT {params.bind(first + 1, 'UInt32')}"
+        f"ORDER BY event_ts DESC LIMIT 1 BY id) WHERE {where(outer)}"
     )
+    if count:
+        return CompiledQuery(f"SELECT count() AS total FROM ({body})", params.values, "scores.count")
+    limit = params.bind(first + 1, "UInt32")
+    sql = f"{body} ORDER BY timestamp {direction}, id {direction} LIMIT {limit}"
     return CompiledQuery(sql, params.values, "scores.list")
 
 
@@ -126,6 +131,10 @@ def score(row: dict[str, Any]) -> ScoreView:
         updated_at=utc(row["event_ts"]),
         metadata=metadata(list(row["metadata_names"]), list(row["metadata_values"])),
     )
+
+
+async def count_scores(ch: ClickHouse, req: ScoreListRequest) -> int:
+    return int((await ch.query(compile_score_list(req, count=True)))[0]["total"])
 
 
 async def list_scores(ch: ClickHouse, req: ScoreListRequest) -> Page[ScoreView]:

@@ -27,6 +27,7 @@ from app.storage.clickhouse.queries.common import (
     TimeRange,
     in_list,
     keyset,
+    search_settings,
     text_search,
     where,
 )
@@ -160,7 +161,8 @@ def _score_subquery(params: Params, time: TimeRange, cond: ScoreCondition) -> st
     )
 
 
-def compile_trace_list(req: TraceListRequest) -> CompiledQuery:
+def compile_trace_list(req: TraceListRequest, *, count: bool = False) -> CompiledQuery:
+    """The page query; with `count`, the number of traces matching (cursor and page size ignored)."""
     f, params = req.filter, Params(req.project_id)
     start, end = params.bind(req.time.start, "DateTime64(6)"), params.bind(req.time.end, "DateTime64(6)")
     obs_start = params.bind(req.time.start - OBSERVATIONS_BEFORE, "DateTime64(6)")
@@ -207,9 +209,10 @@ def compile_trace_list(req: TraceListRequest) -> CompiledQuery:
             outer += rng.predicate(params, expr)
     sort_expr, sort_type = _sort_column(req.sort)
     cursor = Cursor.decode(req.after, req.sort.value) if req.after else None
-    outer.append(keyset(params, sort_expr, sort_type, "id", cursor, req.descending))
+    if not count:
+        outer.append(keyset(params, sort_expr, sort_type, "id", cursor, req.descending))
     direction = "DESC" if req.descending else "ASC"
-    sql = (
+    body = (
         f"WITH t AS (SELECT id, {_FOLD}{_FOLD_IO if req.with_io else ''} FROM traces "
         f"WHERE {PROJECT} AND timestamp >= {start} AND timestamp < {end} "
         f"GROUP BY id HAVING {where(having)}), "
@@ -217,10 +220,18 @@ def compile_trace_list(req: TraceListRequest) -> CompiledQuery:
         f"WHERE {PROJECT} AND start_time >= {obs_start} AND start_time < {obs_end} "
         "AND trace_id IN (SELECT id FROM t) GROUP BY trace_id) "
         f"SELECT * FROM (SELECT t.*, {_JOINED} FROM t LEFT JOIN o ON o.trace_id = t.id) "
-        f"{'WHERE ' + where(outer) if where(outer) else ''} "
-        f"ORDER BY {sort_expr} {direction}, id {direction} LIMIT {params.bind(req.first + 1, 'UInt32')}"
+        f"{'WHERE ' + where(outer) if where(outer) else ''}"
     )
-    return CompiledQuery(sql, params.values, "traces.list")
+    if count:
+        return CompiledQuery(
+            f"SELECT count() AS total FROM ({body})",
+            params.values,
+            "traces.count",
+            settings=search_settings(f.search),
+        )
+    limit = params.bind(req.first + 1, "UInt32")
+    sql = f"{body} ORDER BY {sort_expr} {direction}, id {direction} LIMIT {limit}"
+    return CompiledQuery(sql, params.values, "traces.list", settings=search_settings(f.search))
 
 
 def _totals(row: dict[str, Any]) -> TraceTotals:
@@ -268,6 +279,10 @@ def cursor_value(sort: TraceSort, trace: TraceView) -> Any:
     if sort is TraceSort.TOTAL_TOKENS:
         return trace.totals.total_tokens
     assert_never(sort)
+
+
+async def count_traces(ch: ClickHouse, req: TraceListRequest) -> int:
+    return int((await ch.query(compile_trace_list(req, count=True)))[0]["total"])
 
 
 async def list_traces(ch: ClickHouse, req: TraceListRequest) -> Page[TraceView]:
