@@ -34,7 +34,7 @@ from app.storage.clickhouse.queries.common import (
     lookup_range,
 )
 from app.storage.clickhouse.queries.rows import ObservationView, ScoreView, TraceView
-from app.storage.postgres import annotations
+from app.storage.postgres import notes
 from app.tracing import comments, reads
 
 MAX_PAGED_ROWS = 10_000
@@ -650,27 +650,26 @@ async def metrics_daily(
         )
         if v
     ]
-    base = {
-        "time": TimeRange.resolve(start, end),
-        "filters": tuple(filters),
-        "granularity": mq.Granularity.DAY,
-    }
+    time, daily = TimeRange.resolve(start, end), mq.Granularity.DAY
     by_model = await mq.run_metrics(
         storage.clickhouse,
         mq.MetricsRequest(
             project_id,
             mq.View.OBSERVATIONS,
             _DAILY,
-            dimensions=(mq.Dimension.MODEL,),
-            fill_gaps=False,
-            **base,
-        ),  # type: ignore[arg-type]
+            time,
+            (mq.Dimension.MODEL,),
+            tuple(filters),
+            daily,
+            False,
+        ),
     )
+    unique_traces = (mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),)
     traces = await mq.run_metrics(
         storage.clickhouse,
         mq.MetricsRequest(
-            project_id, mq.View.OBSERVATIONS, (mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),), **base
-        ),  # type: ignore[arg-type]
+            project_id, mq.View.OBSERVATIONS, unique_traces, time, (), tuple(filters), daily, False
+        ),
     )
     days: dict[date, dict[str, Any]] = {}
     for r in traces.rows:
@@ -843,7 +842,7 @@ async def list_comments(
     author_user_id: Annotated[str | None, Parameter(query="authorUserId")] = None,
 ) -> dict[str, Any]:
     storage, project_id = _storage(request)
-    rows, total = await annotations.list_comments(
+    rows, total = await notes.list_comments(
         storage.postgres,
         project_id,
         object_type=object_type,
@@ -858,7 +857,7 @@ async def list_comments(
 @get("/comments/{comment_id:str}")
 async def get_comment(request: Request[Any, Any, State], comment_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
-    found = await annotations.fetch_comment(storage.postgres, project_id, comment_id)
+    found = await notes.fetch_comment(storage.postgres, project_id, comment_id)
     if found is None:
         raise NotFound(f"comment {comment_id!r} not found")
     return comments.to_api(found)

@@ -6,7 +6,7 @@ from typing import Any
 
 from app.errors import InvalidInput
 from app.storage import Storage
-from app.storage.postgres import annotations
+from app.storage.postgres import notes
 from app.storage.postgres.models import Comment
 
 OBJECT_TYPES = ("TRACE", "OBSERVATION", "SESSION", "PROMPT")
@@ -35,7 +35,7 @@ async def create(
         content=content,
         author_user_id=author_user_id,
     )
-    return await annotations.create_comment(storage.postgres, comment)
+    return await notes.create_comment(storage.postgres, comment)
 
 
 def to_api(c: Comment) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from app.graphql.types.common import as_json
 from app.storage.postgres.models import Comment as CommentRow
 from app.storage.postgres.models import ScoreConfig as ScoreConfigRow
 
@@ -30,7 +31,7 @@ class ScoreConfig:
             id=strawberry.ID(c.id),
             name=c.name,
             data_type=c.data_type,
-            categories=c.categories,
+            categories=as_json(c.categories),
             min_value=c.min_value,
             max_value=c.max_value,
             description=c.description,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
+from typing import cast
 
 import strawberry
+from strawberry.scalars import JSON
 
 from app.storage.clickhouse.queries.common import MetadataFilter, NumberRange, TagFilter, TagMatch, TimeRange
 
@@ -70,7 +73,7 @@ class SortDirection(Enum):
     DESC = "DESC"
 
 
-def selects_any(selections: list[object], names: set[str]) -> bool:
+def selects_any(selections: Sequence[object], names: set[str]) -> bool:
     """Whether any of these field names is selected anywhere below (to read large columns only then)."""
     stack = list(selections)
     while stack:
@@ -79,3 +82,8 @@ def selects_any(selections: list[object], names: set[str]) -> bool:
             return True
         stack.extend(getattr(node, "selections", []) or [])
     return False
+
+
+def as_json(value: object) -> JSON:
+    """A Python value (dict, list, number…) as the JSON scalar."""
+    return cast(JSON, value)

@@ -16,6 +16,7 @@ from app.graphql.types.common import (
     PageInfo,
     TagFilterInput,
     TimeRangeInput,
+    as_json,
     metadata_filters,
     number_range,
     tag_filter,
@@ -84,15 +85,15 @@ class Observation:
             model=o.model,
             internal_model_id=o.internal_model_id,
             model_parameters=_json(o.model_parameters),
-            usage_details=o.usage_details,
-            cost_details={k: float(v) for k, v in o.cost_details.items()},
+            usage_details=as_json(o.usage_details),
+            cost_details=as_json({k: float(v) for k, v in o.cost_details.items()}),
             total_cost=None if o.total_cost is None else float(o.total_cost),
             prompt_name=o.prompt_name,
             prompt_version=o.prompt_version,
             latency_ms=o.latency_ms,
             input=o.input,
             output=o.output,
-            metadata=o.metadata,
+            metadata=as_json(o.metadata),
         )
 
 

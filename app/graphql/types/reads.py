@@ -18,7 +18,7 @@ from app.graphql.types import metrics as mt
 from app.graphql.types import observation as o
 from app.graphql.types import score as s
 from app.graphql.types import trace as t
-from app.graphql.types.common import PageInfo, SortDirection, TimeRangeInput, selects_any
+from app.graphql.types.common import PageInfo, SortDirection, TimeRangeInput, as_json, selects_any
 from app.graphql.types.common import time_range as resolve_time
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import metrics as mq
@@ -237,7 +237,7 @@ class ReadQuery:
         result = await mq.run_metrics(info.context.storage.clickhouse, req)
         return mt.MetricsResult(
             columns=result.columns,
-            rows=mt.rows_json(result.rows),
+            rows=as_json(mt.rows_json(result.rows)),
             served_from=result.served_from,
             granularity=result.granularity,
         )

@@ -7,7 +7,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from app.graphql.types.common import NumberRangeInput, PageInfo, TimeRangeInput, number_range
+from app.graphql.types.common import NumberRangeInput, PageInfo, TimeRangeInput, as_json, number_range
 from app.storage.clickhouse.queries import scores as q
 from app.storage.clickhouse.queries.rows import ScoreView
 
@@ -51,7 +51,7 @@ class Score:
             timestamp=s.timestamp,
             created_at=s.created_at,
             updated_at=s.updated_at,
-            metadata=s.metadata,
+            metadata=as_json(s.metadata),
         )
 
 

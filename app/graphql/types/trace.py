@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,6 +16,7 @@ from app.graphql.types.common import (
     NumberRangeInput,
     PageInfo,
     TagFilterInput,
+    as_json,
     metadata_filters,
     number_range,
     tag_filter,
@@ -96,16 +97,16 @@ class Trace:
             bookmarked=t.bookmarked,
             input=t.input,
             output=t.output,
-            metadata=t.metadata,
+            metadata=as_json(t.metadata),
             totals=TraceTotals(
                 observation_count=tot.observation_count,
                 latency_ms=tot.latency_ms,
                 total_cost=float(tot.total_cost),
-                cost_details={k: float(v) for k, v in tot.cost_details.items()},
-                usage_details=tot.usage_details,
+                cost_details=as_json({k: float(v) for k, v in tot.cost_details.items()}),
+                usage_details=as_json(tot.usage_details),
                 total_tokens=tot.total_tokens,
-                counts_by_type=tot.counts_by_type,
-                counts_by_level=tot.counts_by_level,
+                counts_by_type=as_json(tot.counts_by_type),
+                counts_by_level=as_json(tot.counts_by_level),
             ),
         )
 
@@ -139,7 +140,9 @@ class Trace:
     ) -> Annotated[Session, strawberry.lazy("app.graphql.types.group")] | None:
         from app.graphql.types.group import load_group
 
-        return await load_group(info, "session_id", self.view.session_id, self.view.timestamp)
+        return cast(
+            "Session | None", await load_group(info, "session_id", self.view.session_id, self.view.timestamp)
+        )
 
     @strawberry.field(description="The trace's user, over the trace's day.")
     async def user(
@@ -147,7 +150,7 @@ class Trace:
     ) -> Annotated[User, strawberry.lazy("app.graphql.types.group")] | None:
         from app.graphql.types.group import load_group
 
-        return await load_group(info, "user_id", self.view.user_id, self.view.timestamp)
+        return cast("User | None", await load_group(info, "user_id", self.view.user_id, self.view.timestamp))
 
 
 if TYPE_CHECKING:

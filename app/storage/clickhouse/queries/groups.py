@@ -24,7 +24,7 @@ from app.storage.clickhouse.queries.common import (
     keyset,
     where,
 )
-from app.storage.clickhouse.queries.rows import decimal_map, int_map, utc
+from app.storage.clickhouse.queries.rows import count_of, decimal_map, int_map, utc
 from app.storage.clickhouse.query import CompiledQuery
 
 GroupKey = Literal["session_id", "user_id"]
@@ -173,7 +173,7 @@ def cursor_value(sort: GroupSort, g: GroupView) -> Any:
 
 
 async def count_groups(ch: ClickHouse, req: GroupListRequest) -> int:
-    return int((await ch.query(compile_group_list(req, count=True)))[0]["total"])
+    return count_of(await ch.query(compile_group_list(req, count=True)))
 
 
 async def list_groups(ch: ClickHouse, req: GroupListRequest) -> Page[GroupView]:

@@ -323,7 +323,7 @@ def _aggregate(spec: MetricSpec, expr: str, weighted: bool) -> str:
         return f"minIf({expr}, {live})"
     if agg is Aggregation.MAX:
         return f"maxIf({expr}, {live})"
-    if agg in _QUANTILES:
+    if agg is Aggregation.P50 or agg is Aggregation.P90 or agg is Aggregation.P95 or agg is Aggregation.P99:
         return f"quantileExactIf({_QUANTILES[agg]})({expr}, {live})"
     if agg is Aggregation.HISTOGRAM:
         bucket = f"toUInt16(floor(log(1 + greatest(toFloat64({expr}), 0)) * 10))"
@@ -483,7 +483,7 @@ def _fill(
     """Every bucket of the range for every dimension combination seen; missing sums are 0."""
     seen = {tuple(r[d] for d in dims) for r in rows} or {()}
     have = {(r["time"], *(r[d] for d in dims)) for r in rows}
-    empty = {
+    empty: dict[str, Any] = {
         m.alias: (
             []
             if m.aggregation is Aggregation.HISTOGRAM

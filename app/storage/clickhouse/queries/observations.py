@@ -32,6 +32,7 @@ from app.storage.clickhouse.queries.common import (
 )
 from app.storage.clickhouse.queries.rows import (
     ObservationView,
+    count_of,
     decimal_map,
     int_map,
     metadata,
@@ -224,7 +225,7 @@ def cursor_value(sort: ObservationSort, o: ObservationView) -> Any:
 
 
 async def count_observations(ch: ClickHouse, req: ObservationListRequest) -> int:
-    return int((await ch.query(compile_observation_list(req, count=True)))[0]["total"])
+    return count_of(await ch.query(compile_observation_list(req, count=True)))
 
 
 async def list_observations(ch: ClickHouse, req: ObservationListRequest) -> Page[ObservationView]:

@@ -11,7 +11,13 @@ from typing import Any
 
 def utc(value: Any) -> datetime:
     """A ClickHouse DateTime64 as an aware UTC datetime."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    out: datetime = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return out
+
+
+def count_of(rows: list[dict[str, object]]) -> int:
+    """The `total` of a count query's single row."""
+    return int(str(rows[0]["total"]))
 
 
 def utc_or_none(value: Any) -> datetime | None:

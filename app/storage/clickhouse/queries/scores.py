@@ -20,7 +20,7 @@ from app.storage.clickhouse.queries.common import (
     keyset,
     where,
 )
-from app.storage.clickhouse.queries.rows import ScoreView, metadata, utc
+from app.storage.clickhouse.queries.rows import ScoreView, count_of, metadata, utc
 from app.storage.clickhouse.query import CompiledQuery
 
 SORT = "TIMESTAMP"
@@ -78,7 +78,7 @@ def compile_score_list(req: ScoreListRequest, max_first: int = 100, *, count: bo
     ):
         if values:
             preds.append(in_list(params, column, values))
-    outer = ["is_deleted = 0"]
+    outer: list[str | None] = ["is_deleted = 0"]
     for column, values in (
         ("name", f.names),
         ("source", f.sources),
@@ -134,7 +134,7 @@ def score(row: dict[str, Any]) -> ScoreView:
 
 
 async def count_scores(ch: ClickHouse, req: ScoreListRequest) -> int:
-    return int((await ch.query(compile_score_list(req, count=True)))[0]["total"])
+    return count_of(await ch.query(compile_score_list(req, count=True)))
 
 
 async def list_scores(ch: ClickHouse, req: ScoreListRequest) -> Page[ScoreView]:

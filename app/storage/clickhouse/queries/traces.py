@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, assert_never
+from typing import Any, assert_never, cast
 
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.queries import observations as obs
@@ -35,6 +35,7 @@ from app.storage.clickhouse.queries.rows import (
     ObservationView,
     TraceTotals,
     TraceView,
+    count_of,
     decimal_map,
     int_map,
     metadata,
@@ -193,7 +194,7 @@ def compile_trace_list(req: TraceListRequest, *, count: bool = False) -> Compile
             f"AND start_time < {obs_end} AND sign = 1 AND {found}"
         )
         having.append(f"(countIf({own}) > 0 OR id IN ({matching}))")
-    outer = []
+    outer: list[str | None] = []
     for counts, values in (("counts_by_level", f.levels), ("counts_by_type", f.types)):
         if values:
             present = f"mapKeys(mapFilter((k, v) -> v > 0, {counts}))"
@@ -282,7 +283,7 @@ def cursor_value(sort: TraceSort, trace: TraceView) -> Any:
 
 
 async def count_traces(ch: ClickHouse, req: TraceListRequest) -> int:
-    return int((await ch.query(compile_trace_list(req, count=True)))[0]["total"])
+    return count_of(await ch.query(compile_trace_list(req, count=True)))
 
 
 async def list_traces(ch: ClickHouse, req: TraceListRequest) -> Page[TraceView]:
@@ -325,7 +326,7 @@ async def fetch_totals(ch: ClickHouse, project_id: str, trace_ids: list[str]) ->
     if not trace_ids:
         return {}
     rows = await ch.query(compile_trace_totals(project_id, trace_ids))
-    return {str(r["trace_id"]): _totals(r) for r in rows if int(r["observation_count"]) > 0}
+    return {str(r["trace_id"]): _totals(r) for r in rows if int(str(r["observation_count"])) > 0}
 
 
 async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceView | None:
@@ -335,7 +336,8 @@ async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceVi
         return None
     row = rows[0]
     merged: dict[str, Any] = {}
-    for _, names, values in sorted(row["metadata_updates"], key=lambda u: u[0]):
+    updates = cast(list[tuple[Any, list[str], list[str]]], row["metadata_updates"])
+    for _, names, values in sorted(updates, key=lambda u: u[0]):
         merged.update(metadata(list(names), list(values)))
     totals = (await fetch_totals(ch, project_id, [trace_id])).get(trace_id, TraceTotals())
     trace = _trace(row, totals)
