@@ -144,7 +144,8 @@ def raw_baseline(spans: list) -> float:  # type: ignore[type-arg]
                 "observations",
                 OBSERVATION_COLUMNS,
                 insert_block=b"\n".join(lines[i : i + 8192]),
-                settings={"date_time_input_format": "best_effort"},
+                # as the writer does: skip indexes (full-text) are left to merges
+                settings={"date_time_input_format": "best_effort", "materialize_skip_indexes_on_insert": 0},
                 fmt="JSONEachRow",
             )
         took = time.perf_counter() - began

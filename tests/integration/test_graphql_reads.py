@@ -155,3 +155,23 @@ async def test_another_project_sees_nothing(client, storage, project: ProjectFix
         client, other, "{ sessions { edges { node { id } } } users { edges { node { id } } } }"
     )
     assert sessions == {"sessions": {"edges": []}, "users": {"edges": []}}
+
+
+async def test_hostile_filter_values_match_nothing_and_break_nothing(
+    client, storage, project: ProjectFixture
+) -> None:
+    from tests.unit.storage.test_query_injection import HOSTILE
+
+    s = await seed(client, storage, project)
+    for evil in HOSTILE:
+        for f in (
+            {"names": [evil]},
+            {"userIds": [evil]},
+            {"tags": {"values": [evil]}},
+            {"metadata": [{"key": evil, "value": evil}]},
+            {"metadata": [{"key": "tenant", "value": evil}]},
+            {"scores": [{"name": evil}]},
+            {"search": evil},
+        ):
+            assert await ids(client, project, filter=f) == [], (evil, f)
+    assert len(await ids(client, project)) == len(s.trace_ids)  # nothing was dropped or changed

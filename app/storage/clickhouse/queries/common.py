@@ -202,6 +202,9 @@ def keyset(
     """The predicate that continues after `cursor` in (sort, id) order."""
     if cursor is None:
         return None
+    numeric = isinstance(cursor.value, int | float) and not isinstance(cursor.value, bool)
+    if not numeric or (sort_type == "Int64" and not isinstance(cursor.value, int)):
+        raise InvalidInput("after: not a cursor returned by this API")
     op = "<" if descending else ">"
     value = params.bind(cursor.value, sort_type)
     return f"({sort_expr}, {id_expr}) {op} ({value}, {params.bind(cursor.id, 'String')})"

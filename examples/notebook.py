@@ -1,0 +1,14 @@
+"""Read your project into pandas: run against a local server (`langhouse serve`) with your keys.
+
+LANGHOUSE_PUBLIC_KEY=pk-lh-... LANGHOUSE_SECRET_KEY=sk-lh-... python examples/notebook.py
+"""
+
+from app.client import Langhouse
+
+with Langhouse("http://localhost:3000") as lh:
+    traces = lh.traces(limit=500)
+    print(traces[["timestamp", "name", "userId", "totals.latencyMs", "totals.totalCost"]].head())
+    costs = lh.metrics("OBSERVATIONS", [("TOTAL_COST", "SUM"), ("TOTAL_TOKENS", "SUM")], dimensions=["MODEL"])
+    print(costs.groupby("model")[["total_cost_sum", "total_tokens_sum"]].sum())
+    errors = lh.observations(filter={"levels": ["ERROR"]})
+    print(f"{len(errors)} failed observations in the last 24 hours")
