@@ -142,12 +142,13 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             exclude=["^/api/"],
         ),
         request_max_body_size=settings.max_request_bytes,
-        # The public API's OpenAPI document at /api/public/openapi.json (no UI pages are served).
+        # Litestar builds the document; GET /api/public/openapi.json serves it (app/api/public.py).
+        # Its own routes live under /api/openapi, away from the public API's 404s.
         openapi_config=OpenAPIConfig(
             title="Langhouse public API",
             version=__version__,
             description="Langfuse-compatible REST API: ingestion, scores, media, models, reads.",
-            path="/api/public",
+            path="/api/openapi",
             render_plugins=[],
         ),
         debug=False,

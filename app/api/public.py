@@ -56,4 +56,11 @@ async def projects(request: Request[Any, Any, State]) -> dict[str, Any]:
     }
 
 
-PUBLIC_ROUTES = [health, projects]
+@get("/openapi.json", opt={"public": True}, include_in_schema=False)
+async def openapi_document(request: Request[Any, Any, State]) -> dict[str, Any]:
+    """The OpenAPI document of the public API."""
+    schema: dict[str, Any] = request.app.openapi_schema.to_schema()
+    return schema
+
+
+PUBLIC_ROUTES = [health, projects, openapi_document]

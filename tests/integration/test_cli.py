@@ -31,7 +31,7 @@ def test_cli_manages_projects_keys_and_users(tmp_path: Path) -> None:
     data = tmp_path / "data"
     r = cli(data, "migrate")
     assert r.returncode == 0, r.stderr
-    assert "Postgres at revision 0004" in r.stdout
+    assert "Postgres at revision 0005" in r.stdout
     r = cli(data, "project", "create", "--org", "Acme", "--name", "chatbot")
     assert r.returncode == 0, r.stderr
     project_id = re.search(r"id (\w+)", r.stdout)

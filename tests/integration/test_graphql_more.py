@@ -253,3 +253,4 @@ async def test_viewers_read_but_cannot_change(client, storage, project: ProjectF
         headers=headers,
     )
     assert "member" in change.json()["errors"][0]["message"]
+    client.cookies.clear()  # the client is shared by the session's tests
