@@ -14,6 +14,7 @@ from strawberry.types import Info
 from app.auth import keys
 from app.errors import NotFound, UserError
 from app.graphql.context import Context, require_caller
+from app.graphql.cost import QueryCostLimiter
 from app.graphql.types import reads as r
 from app.graphql.types.api_key import (
     ApiKey,
@@ -48,6 +49,14 @@ class Query(r.ReadQuery):
             auth_method=AuthMethod.SESSION if caller.user_id else AuthMethod.API_KEY,
             user_email=user.email if user else None,
         )
+
+    @strawberry.field(description="The caller's project (the one its credentials grant).")
+    async def project(self, info: Info[Context, None]) -> Project:
+        caller = require_caller(info.context)
+        found = await accounts.fetch_project(info.context.storage.postgres, caller.project_id)
+        if found is None:
+            raise NotFound("project not found")
+        return Project.from_rows(*found)
 
     @strawberry.field(description="The project's API keys, newest first (admin role).")
     async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
@@ -111,6 +120,7 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            QueryCostLimiter,
             lambda: _MaskInternalErrors(should_mask_error=_should_mask, error_message="internal error"),
         ],
     )

@@ -152,6 +152,9 @@ async def test_bad_metrics_queries_name_the_problem(client, project: ProjectFixt
         "/api/graphql", json={"query": METRICS, "variables": {"q": fine}}, auth=project.auth
     )
     assert "choose a coarser one" in r.json()["errors"][0]["message"]
+    deep = "{ traces(first: 100) { edges { node { observationTree { children { observation { id } } } } } } }"
+    r = await client.post("/api/graphql", json={"query": deep}, auth=project.auth)
+    assert r.status_code == 200 and r.json()["errors"][0]["message"].startswith("query too expensive")
 
 
 async def test_mutations_score_bookmark_share_comment_delete(

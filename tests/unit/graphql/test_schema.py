@@ -25,3 +25,22 @@ def test_every_type_and_field_has_a_description() -> None:
         if isinstance(gql_type, GraphQLObjectType | GraphQLInputObjectType):
             missing += [f"{name}.{f}" for f, field in gql_type.fields.items() if not field.description]
     assert missing == []
+
+
+def test_query_cost_counts_reads_times_the_lists_they_run_in() -> None:
+    from graphql import parse
+
+    from app.graphql.cost import MAX_COST, document_cost
+
+    def cost(text: str, variables: dict | None = None) -> int:
+        [op] = parse(text).definitions
+        return document_cost(op.selection_set.selections, variables or {})  # type: ignore[attr-defined]
+
+    assert cost("{ viewer { role } }") == 0
+    assert cost("{ trace(id: 1) { scores { name } observationTree { depth } } }") == 3
+    assert cost("{ traces(first: 10) { edges { node { scores { name } } } } }") == 11
+    assert (
+        cost("query($n: Int) { traces(first: $n) { edges { node { session { id } } } } }", {"n": 100}) == 101
+    )
+    deep = "{ traces(first: 100) { edges { node { observationTree { children { observation { id } } } } } } }"
+    assert cost(deep) > MAX_COST
