@@ -527,52 +527,10 @@ def _score_request(
     return sq.ScoreListRequest(project_id, time, f, first, after)
 
 
-@get("/v2/scores")
-async def list_scores_v2(
+@get(["/v2/scores", "/v3/scores"])
+async def list_scores(
     request: Request[Any, Any, State],
     page: Annotated[int, Parameter(ge=1)] = 1,
-    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-    name: str | None = None,
-    source: str | None = None,
-    data_type: Annotated[str | None, Parameter(query="dataType")] = None,
-    trace_id: Annotated[str | None, Parameter(query="traceId")] = None,
-    session_id: Annotated[str | None, Parameter(query="sessionId")] = None,
-    observation_id: Annotated[str | None, Parameter(query="observationId")] = None,
-    config_id: Annotated[str | None, Parameter(query="configId")] = None,
-    environment: list[str] | None = None,
-    from_timestamp: Annotated[datetime | None, Parameter(query="fromTimestamp")] = None,
-    to_timestamp: Annotated[datetime | None, Parameter(query="toTimestamp")] = None,
-    min_value: Annotated[float | None, Parameter(query="minValue")] = None,
-    max_value: Annotated[float | None, Parameter(query="maxValue")] = None,
-) -> dict[str, Any]:
-    storage, project_id = _storage(request)
-    first = _first_for(page, limit)
-    req = _score_request(
-        project_id,
-        first,
-        None,
-        name=name,
-        source=source,
-        data_type=data_type,
-        trace_id=trace_id,
-        session_id=session_id,
-        observation_id=observation_id,
-        config_id=config_id,
-        environment=environment,
-        from_ts=from_timestamp,
-        to_ts=to_timestamp,
-        min_value=min_value,
-        max_value=max_value,
-    )
-    rows = await storage.clickhouse.query(sq.compile_score_list(req, max_first=MAX_PAGED_ROWS))
-    items = [sq.score(r) for r in rows[:first]][(page - 1) * limit :]
-    total = await sq.count_scores(storage.clickhouse, req)
-    return {"data": [score_json(s, project_id) for s in items], "meta": page_meta(page, limit, total)}
-
-
-@get("/v3/scores")
-async def list_scores_v3(
-    request: Request[Any, Any, State],
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
     name: str | None = None,
@@ -588,11 +546,13 @@ async def list_scores_v3(
     min_value: Annotated[float | None, Parameter(query="minValue")] = None,
     max_value: Annotated[float | None, Parameter(query="maxValue")] = None,
 ) -> dict[str, Any]:
+    """Scores: v2 pages (`page`, `limit`; ≤ 4.x SDKs), v3 cursors (`cursor`, `limit`; SDK 5.x)."""
     storage, project_id = _storage(request)
+    by_cursor = request.url.path.endswith("/v3/scores")
     req = _score_request(
         project_id,
-        limit,
-        cursor,
+        limit if by_cursor else _first_for(page, limit),
+        cursor if by_cursor else None,
         name=name,
         source=source,
         data_type=data_type,
@@ -606,11 +566,16 @@ async def list_scores_v3(
         min_value=min_value,
         max_value=max_value,
     )
-    page = await sq.list_scores(storage.clickhouse, req)
-    return {
-        "data": [score_json(s, project_id) for s in page.items],
-        "meta": {"cursor": page.end_cursor if page.has_next else None, "limit": limit},
-    }
+    if by_cursor:
+        found = await sq.list_scores(storage.clickhouse, req)
+        return {
+            "data": [score_json(s, project_id) for s in found.items],
+            "meta": {"cursor": found.end_cursor if found.has_next else None, "limit": limit},
+        }
+    rows = await storage.clickhouse.query(sq.compile_score_list(req, max_first=MAX_PAGED_ROWS))
+    items = [sq.score(r) for r in rows[: req.first]][(page - 1) * limit :]
+    total = await sq.count_scores(storage.clickhouse, req)
+    return {"data": [score_json(s, project_id) for s in items], "meta": page_meta(page, limit, total)}
 
 
 # --- metrics -----------------------------------------------------------------------------------------
@@ -873,8 +838,7 @@ READ_ROUTES = [
     list_observations_v2,
     list_sessions,
     get_session,
-    list_scores_v2,
-    list_scores_v3,
+    list_scores,
     metrics_daily,
     metrics_v2,
     create_comment,

@@ -10,7 +10,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app.errors import InvalidInput, NotFound
+from app.auth.caller import Caller
 from app.graphql.context import Context
 from app.graphql.types import annotation as a
 from app.graphql.types import group as g
@@ -272,14 +272,20 @@ def _group_cursor(sort: gq.GroupSort, v: gq.GroupView) -> str:
     return Cursor(sort.value, gq.cursor_value(sort, v), v.id).encode()
 
 
+def _member(info: Info[Context, None]) -> Caller:
+    """The caller, who must hold at least the member role (viewers only read)."""
+    caller = info.context.require()
+    caller.require(Role.MEMBER)
+    return caller
+
+
 @strawberry.type
 class ReadMutation:
     @strawberry.mutation(description="Score a trace, observation or session (member role).")
     async def create_score(
         self, info: Info[Context, None], input: s.CreateScoreInput
     ) -> s.CreateScorePayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         body = {
             k: v
             for k, v in {
@@ -307,8 +313,7 @@ class ReadMutation:
     async def delete_score(
         self, info: Info[Context, None], input: s.DeleteScoreInput
     ) -> s.DeleteScorePayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         await scores.delete_score(info.context.storage, caller.project_id, input.id)
         return s.DeleteScorePayload(id=strawberry.ID(input.id))
 
@@ -316,8 +321,7 @@ class ReadMutation:
     async def create_score_config(
         self, info: Info[Context, None], input: a.CreateScoreConfigInput
     ) -> a.ScoreConfigPayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         body = {
             "name": input.name,
             "dataType": input.data_type,
@@ -333,8 +337,7 @@ class ReadMutation:
     async def archive_score_config(
         self, info: Info[Context, None], input: a.ArchiveScoreConfigInput
     ) -> a.ScoreConfigPayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         config = await score_configs.update(
             info.context.storage, caller.project_id, input.id, {"isArchived": input.archived}
         )
@@ -344,15 +347,13 @@ class ReadMutation:
     async def delete_traces(
         self, info: Info[Context, None], input: t.DeleteTracesInput
     ) -> t.DeleteTracesPayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         deleted = await reads.delete_traces(info.context.storage, caller.project_id, input.trace_ids)
         return t.DeleteTracesPayload(deleted_ids=deleted)
 
     @strawberry.mutation(description="Bookmark a trace or remove its bookmark (member role).")
     async def bookmark_trace(self, info: Info[Context, None], input: t.BookmarkTraceInput) -> t.TracePayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         view = await reads.set_flags(
             info.context.storage, caller.project_id, input.trace_id, bookmarked=input.bookmarked
         )
@@ -362,8 +363,7 @@ class ReadMutation:
     async def set_trace_public(
         self, info: Info[Context, None], input: t.SetTracePublicInput
     ) -> t.TracePayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         view = await reads.set_flags(
             info.context.storage, caller.project_id, input.trace_id, public=input.public
         )
@@ -373,8 +373,7 @@ class ReadMutation:
     async def create_comment(
         self, info: Info[Context, None], input: a.CreateCommentInput
     ) -> a.CreateCommentPayload:
-        caller = info.context.require()
-        caller.require(Role.MEMBER)
+        caller = _member(info)
         comment = await comments.create(
             info.context.storage,
             caller.project_id,
@@ -384,6 +383,3 @@ class ReadMutation:
             caller.user_id,
         )
         return a.CreateCommentPayload(comment=a.Comment.from_row(comment))
-
-
-__all__ = ["InvalidInput", "NotFound", "ReadMutation", "ReadQuery"]
