@@ -131,7 +131,8 @@ def raw_baseline(spans: list) -> float:  # type: ignore[type-arg]
     for i in range(0, len(spans), BATCH):
         body = encode_spans(spans[i : i + BATCH]).SerializeToString()
         lines += [
-            m.line for m in map_otlp(RawBatch("bench", "k", "application/x-protobuf", None, "5.0.4"), body)
+            m.line
+            for m in map_otlp(RawBatch("bench", "k", "application/x-protobuf", None, "5.0.4"), body).spans
         ]
     with tempfile.TemporaryDirectory() as tmp:
         client = ClickHouse.open(None, Path(tmp), 60)._client

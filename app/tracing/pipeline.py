@@ -27,7 +27,6 @@ from app.storage.clickhouse.rows import (
     ScoreRow,
     TraceRow,
     as_json_line,
-    as_values,
 )
 from app.tracing import legacy, model_catalog, scores
 from app.tracing.costs import ModelPrice, enrich
@@ -124,15 +123,16 @@ def map_otlp(batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...] = ()) 
     spans = parse_export(decompress(body, batch.encoding), batch.content_type)
     now = datetime.now(UTC)
     mapped: dict[tuple[str, str], MappedSpan] = {}
+    traces: list[TraceRow] = []
     for span in spans:
         key = (span.trace_id, span.span_id)
         if key not in mapped:
             row, trace = map_span(batch.project_id, span, batch.sdk_version, now)
             enrich(row, models)
-            mapped[key] = MappedSpan(
-                key, row.start_time, as_json_line(row), None if trace is None else as_values(trace)
-            )
-    return list(mapped.values())
+            mapped[key] = MappedSpan(key, row.start_time.timestamp(), as_json_line(row))
+            if trace is not None:
+                traces.append(trace)
+    return Mapped(list(mapped.values()), [as_json_line(t) for t in merge_trace_rows(traces)])
 
 
 class OtlpMapper:
@@ -166,7 +166,7 @@ async def process_otlp_batch(
     models = await model_catalog.prices_for(storage, batch.project_id)
     mapped = await mapper.map(batch, await storage.blobs.get(batch.key), models)
     result = await writer.write(batch.project_id, mapped)
-    return BatchResult(result.written, result.duplicates, sum(1 for m in mapped if m.trace is not None))
+    return BatchResult(result.written, result.duplicates, len(mapped.trace_lines))
 
 
 LEGACY_LOOKBACK = timedelta(days=30)

@@ -13,14 +13,14 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from app.storage import Storage
 from app.storage.clickhouse.observations import (
     fetch_existing_observation_keys,
     insert_observation_lines,
-    insert_traces,
+    insert_trace_lines,
 )
 from app.storage.clickhouse.rows import TraceRow
 
@@ -29,15 +29,19 @@ log = logging.getLogger(__name__)
 
 
 class MappedSpan(NamedTuple):
-    """One mapped span: its (trace_id, id), start, encoded observation row, and trace row values if any."""
+    """One mapped span: its (trace_id, id), start (Unix seconds) and encoded observation row."""
 
     key: tuple[str, str]
-    start: datetime
+    start: float
     line: bytes
-    trace: tuple[object, ...] | None
 
 
-Mapped = list[MappedSpan]
+class Mapped(NamedTuple):
+    """A mapped request: its spans, and its trace rows (merged per trace, encoded). Plain values
+    only: they cross from the mapper process cheaply."""
+
+    spans: list[MappedSpan]
+    trace_lines: list[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,7 @@ class CoalescingWriter:
         """Write these rows (skipping any already stored); returns once they are in ClickHouse."""
         pending = _Pending(project_id, mapped)
         self._pending.append(pending)
-        self._rows += len(mapped)
+        self._rows += len(mapped.spans)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="ingest-writer")
         if self._rows >= self._max_rows:
@@ -110,26 +114,27 @@ class CoalescingWriter:
         ch = self._storage.clickhouse
         lock = self._storage.cache.lock(f"ingest:{project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS)
         async with lock:
-            spans = [m for p in group for m in p.mapped]
+            spans = [m for p in group for m in p.mapped.spans]
             starts = [m.start for m in spans]
             keys = [m.key for m in spans]
             t0 = time.perf_counter()
-            existing = await fetch_existing_observation_keys(ch, project_id, keys, min(starts), max(starts))
+            start_min, start_max = (datetime.fromtimestamp(t, UTC) for t in (min(starts), max(starts)))
+            existing = await fetch_existing_observation_keys(ch, project_id, keys, start_min, start_max)
             t1 = time.perf_counter()
-            results, lines, traces = [], [], []
+            results, lines, trace_lines = [], [], []
             seen: set[tuple[str, str]] = set(existing)
             for p in group:
                 fresh = 0
-                for m in p.mapped:
+                for m in p.mapped.spans:
                     if m.key in seen:  # stored already, or repeated by another job of this flush
                         continue
                     seen.add(m.key)
                     fresh += 1
                     lines.append(m.line)
-                    if m.trace is not None:
-                        traces.append(TraceRow(*m.trace))  # type: ignore[arg-type]
-                results.append(WriteResult(fresh, len(p.mapped) - fresh))
-            await insert_traces(ch, merge_trace_rows(traces))
+                if fresh:  # a request replayed whole adds no trace rows again
+                    trace_lines += p.mapped.trace_lines
+                results.append(WriteResult(fresh, len(p.mapped.spans) - fresh))
+            await insert_trace_lines(ch, trace_lines)
             t2 = time.perf_counter()
             await insert_observation_lines(ch, lines)
             log.debug(

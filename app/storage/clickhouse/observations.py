@@ -74,8 +74,13 @@ async def insert_scores(ch: ClickHouse, rows: list[ScoreRow]) -> None:
 
 
 async def insert_traces(ch: ClickHouse, rows: list[TraceRow]) -> None:
-    if rows:
-        await ch.insert_json_lines("traces", TRACE_COLUMNS, [as_json_line(r) for r in rows], "traces.insert")
+    await insert_trace_lines(ch, [as_json_line(r) for r in rows])
+
+
+async def insert_trace_lines(ch: ClickHouse, lines: list[bytes]) -> None:
+    """Insert trace rows encoded by `as_json_line`."""
+    if lines:
+        await ch.insert_json_lines("traces", TRACE_COLUMNS, lines, "traces.insert")
 
 
 _CURRENT_BY = (
