@@ -137,13 +137,6 @@ async def logout(request: Request[Any, Any, State]) -> Redirect:
     return response
 
 
-@get("/")
-async def home(request: Request[Any, Any, State]) -> Template:
-    caller = await _caller(request)
-    base_url = str(request.base_url).rstrip("/")
-    return await _page(request, caller, "home.html", base_url=base_url)
-
-
 @post("/projects/switch")
 async def switch_project(request: Request[Any, Any, State], data: Annotated[SwitchForm, FORM]) -> Redirect:
     token = request.cookies.get(sessions.COOKIE)
@@ -184,7 +177,6 @@ UI_ROUTES = [
     login_page,
     login_submit,
     logout,
-    home,
     switch_project,
     api_keys_page,
     api_key_create,

@@ -38,6 +38,14 @@ async def create(
     return await notes.create_comment(storage.postgres, comment)
 
 
+async def for_object(storage: Storage, project_id: str, object_type: str, object_id: str) -> list[Comment]:
+    """The newest comments on one object."""
+    rows, _ = await notes.list_comments(
+        storage.postgres, project_id, object_type=object_type, object_id=object_id, limit=100
+    )
+    return rows
+
+
 def to_api(c: Comment) -> dict[str, Any]:
     return {
         "id": c.id,

@@ -481,7 +481,8 @@ def _fill(
     rows: list[dict[str, Any]], req: MetricsRequest, granularity: Granularity, dims: list[str]
 ) -> list[dict[str, Any]]:
     """Every bucket of the range for every dimension combination seen; missing sums are 0."""
-    seen = {tuple(r[d] for d in dims) for r in rows} or {()}
+    # Without dimensions, every bucket gets a row; with them, every combination seen.
+    seen = {tuple(r[d] for d in dims) for r in rows} if dims else {()}
     have = {(r["time"], *(r[d] for d in dims)) for r in rows}
     empty: dict[str, Any] = {
         m.alias: (

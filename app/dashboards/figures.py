@@ -1,0 +1,74 @@
+"""Pure functions from metrics rows to Plotly figures (JSON for the page). No I/O here."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# plotly.js as the plotly package ships it, served at /static/plotly/plotly.min.js. Found without
+# importing plotly: the figure code is imported on the first dashboard request, not at start-up.
+_SPEC = importlib.util.find_spec("plotly")
+PLOTLY_JS_DIR = Path(_SPEC.origin).with_name("package_data") if _SPEC and _SPEC.origin else Path(".")
+
+LAYOUT = {
+    "margin": {"l": 48, "r": 12, "t": 36, "b": 36},
+    "height": 260,
+    "legend": {"orientation": "h", "y": -0.2},
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
+}
+
+
+def _json(text: str | None) -> str:
+    """Figure JSON safe inside a <script> element: <, > and & as JSON escapes, so a trace or model
+    name such as `</script>` stays data."""
+    return (text or "{}").replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _layout(title: str) -> dict[str, Any]:
+    return {**LAYOUT, "title": {"text": title, "font": {"size": 14}}}
+
+
+def time_lines(title: str, rows: Sequence[dict[str, Any]], series: dict[str, str]) -> str:
+    """One line per column in `series` ({column: label}) over rows' `time`."""
+    import plotly.graph_objects as go
+
+    times = [r["time"] for r in rows]
+    fig = go.Figure(layout=_layout(title))
+    for column, label in series.items():
+        fig.add_trace(go.Scatter(x=times, y=[r.get(column) or 0 for r in rows], mode="lines", name=label))
+    return _json(fig.to_json())
+
+
+def stacked_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str) -> str:
+    """Stacked bars over time, one bar series per value of `dimension`."""
+    import plotly.graph_objects as go
+
+    by: dict[str, dict[Any, float]] = defaultdict(dict)
+    times = sorted({r["time"] for r in rows})
+    for r in rows:
+        by[r[dimension] or "(none)"][r["time"]] = float(r.get(value) or 0)
+    fig = go.Figure(layout={**_layout(title), "barmode": "stack"})
+    for name, points in sorted(by.items()):
+        fig.add_trace(go.Bar(x=times, y=[points.get(t, 0) for t in times], name=name))
+    return _json(fig.to_json())
+
+
+def bars(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Bar(x=list(values), y=list(labels), orientation="h"), layout=_layout(title))
+    fig.update_yaxes(autorange="reversed")
+    return _json(fig.to_json())
+
+
+def histogram(title: str, buckets: Sequence[dict[str, Any]]) -> str:
+    """A histogram from the metrics layer's buckets [{lower, upper, count}]."""
+    import plotly.graph_objects as go
+
+    labels = [f"{b['lower']:.3g}-{b['upper']:.3g}" for b in buckets]
+    fig = go.Figure(go.Bar(x=labels, y=[b["count"] for b in buckets]), layout=_layout(title))
+    return _json(fig.to_json())

@@ -1,0 +1,143 @@
+"""UI pages over data sent through the real pipeline: content, actions, roles and escaping."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from markupsafe import escape
+
+from app.storage.postgres.models import Role
+from tests.conftest import ProjectFixture, csrf_token, jobs_done, login, make_user
+from tests.integration.reads_data import seed
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
+XSS = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+async def member(client, storage, project: ProjectFixture):  # type: ignore[no-untyped-def]
+    email, password = await make_user(storage, project, Role.MEMBER)
+    await login(client, email, password)
+    yield
+    client.cookies.clear()  # the client is shared by the session's tests
+
+
+@pytest.mark.usefixtures("member")
+async def test_every_page_renders_its_data(client, storage, project: ProjectFixture) -> None:
+    s = await seed(client, storage, project)
+    home = await client.get("/")
+    assert home.status_code == 200
+    assert 'id="chart-volume"' in home.text and "/static/plotly/plotly.min.js" in home.text
+    assert "<strong>12</strong>" in home.text  # traces in the last 24 hours
+    assert (await client.get("/static/plotly/plotly.min.js")).status_code == 200
+
+    traces = await client.get("/traces", params={"user": "user-1"})
+    assert traces.status_code == 200
+    listed = re.findall(r'href="/traces/(r-t\d\d)"', traces.text)
+    assert listed == [s.trace_ids[i] for i in (10, 7, 4, 1)]
+    found = await client.get("/traces", params={"search": "退款"})
+    assert re.findall(r'href="/traces/(r-t\d\d)"', found.text) == [s.trace_ids[7]]
+
+    trace = await client.get(f"/traces/{s.trace_ids[3]}")
+    assert trace.status_code == 200
+    assert "r-t03-root" in trace.text and "GENERATION" in trace.text and "ERROR" in trace.text
+    assert "quality" in trace.text  # its score
+    selected = await client.get(f"/traces/{s.trace_ids[3]}", params={"obs": "r-t03-gen"})
+    assert 'class="msg role-user"' in selected.text and "Question number 3 about refunds" in selected.text
+
+    sessions = await client.get("/sessions")
+    assert all(f"/sessions/session-{i}" in sessions.text for i in range(4))
+    session = await client.get("/sessions/session-2")
+    assert [s.trace_ids[i] for i in (2, 6, 10)] == re.findall(r'href="/traces/(r-t\d\d)"', session.text)
+    users = await client.get("/users")
+    assert all(f"/users/user-{i}" in users.text for i in range(3))
+    user = await client.get("/users/user-0")
+    assert user.status_code == 200 and 'id="chart-cost"' in user.text
+
+
+@pytest.mark.usefixtures("member")
+async def test_scores_bookmarks_and_comments_from_the_trace_page(
+    client, storage, project: ProjectFixture
+) -> None:
+    s = await seed(client, storage, project)
+    path = f"/traces/{s.trace_ids[5]}"
+    token = csrf_token((await client.get(path)).text)
+    r = await client.post(
+        f"{path}/scores", data={"name": "helpful", "value": "1", "data_type": "BOOLEAN", "_csrf_token": token}
+    )
+    assert r.status_code in (201, 302)
+    page = await client.get(path)
+    assert "helpful" in page.text and "ANNOTATION" in page.text
+    bad = await client.post(
+        f"{path}/scores", data={"name": "n", "value": "abc", "data_type": "NUMERIC", "_csrf_token": token}
+    )
+    assert bad.status_code == 400 and "must be a number" in bad.text
+    await client.post(f"{path}/bookmark", data={"value": "1", "_csrf_token": token})
+    await client.post(f"{path}/comments", data={"content": "looks wrong", "_csrf_token": token})
+    page = await client.get(path)
+    assert "Remove bookmark" in page.text and "looks wrong" in page.text
+    marked = await client.get("/traces", params={"bookmarked": "1"})
+    assert re.findall(r'href="/traces/(r-t\d\d)"', marked.text) == [s.trace_ids[5]]
+    r = await client.post(f"{path}/bookmark", data={"value": "1"})  # no CSRF token
+    assert r.status_code == 403
+
+
+async def test_viewers_see_no_forms_and_cannot_post(client, storage, project: ProjectFixture) -> None:
+    s = await seed(client, storage, project)
+    email, password = await make_user(storage, project, Role.VIEWER)
+    await login(client, email, password)
+    try:
+        page = await client.get(f"/traces/{s.trace_ids[0]}")
+        assert page.status_code == 200 and "Add score" not in page.text
+        r = await client.post(
+            f"/traces/{s.trace_ids[0]}/scores",
+            data={"name": "n", "value": "1", "_csrf_token": csrf_token(page.text)},
+        )
+        assert r.status_code == 403
+    finally:
+        client.cookies.clear()
+
+
+@pytest.mark.usefixtures("member")
+async def test_hostile_values_are_escaped_everywhere(client, storage, project: ProjectFixture) -> None:
+    event = {
+        "id": "x1",
+        "type": "trace-create",
+        "timestamp": "2026-11-24T00:00:00Z",
+        "body": {
+            "id": "xss",
+            "name": XSS,
+            "userId": XSS,
+            "sessionId": XSS,
+            "tags": [XSS],
+            "metadata": {XSS: XSS},
+            "input": XSS,
+            "output": {"role": "assistant", "content": XSS},
+        },
+    }
+    from datetime import UTC, datetime
+
+    event["timestamp"] = event["body"]["timestamp"] = datetime.now(UTC).isoformat()
+    span = {
+        "id": "x2",
+        "type": "generation-create",
+        "timestamp": event["timestamp"],
+        "body": {
+            "id": "xss-gen",
+            "traceId": "xss",
+            "name": XSS,
+            "model": XSS,
+            "input": XSS,
+            "startTime": event["timestamp"],
+            "metadata": {"k": XSS},
+        },
+    }
+    r = await client.post("/api/public/ingestion", json={"batch": [event, span]}, auth=project.auth)
+    assert r.status_code == 207
+    await jobs_done(storage, project.project_id, 1)
+    for path in ("/", "/traces", "/traces/xss", "/traces/xss?obs=xss-gen", "/sessions", "/users"):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        assert XSS not in page.text, path
+    assert str(escape(XSS)) in (await client.get("/traces/xss")).text
