@@ -43,15 +43,17 @@ def time_lines(title: str, rows: Sequence[dict[str, Any]], series: dict[str, str
     return _json(fig.to_json())
 
 
-def stacked_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str) -> str:
-    """Stacked bars over time, one bar series per value of `dimension`."""
+def stacked_by(
+    title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str, barmode: str = "stack"
+) -> str:
+    """Bars over time, one series per value of `dimension`: stacked (sums) or grouped (averages)."""
     import plotly.graph_objects as go
 
     by: dict[str, dict[Any, float]] = defaultdict(dict)
     times = sorted({r["time"] for r in rows})
     for r in rows:
         by[r[dimension] or "(none)"][r["time"]] = float(r.get(value) or 0)
-    fig = go.Figure(layout={**_layout(title), "barmode": "stack"})
+    fig = go.Figure(layout={**_layout(title), "barmode": barmode})
     for name, points in sorted(by.items()):
         fig.add_trace(go.Bar(x=times, y=[points.get(t, 0) for t in times], name=name))
     return _json(fig.to_json())

@@ -182,7 +182,7 @@ async def dashboard(
             {"latency_p50": "p50", "latency_p95": "p95", "latency_p99": "p99"},
         ),
         "errors": figures.time_lines("Errors", sums.rows, {"errors_sum": "errors"}),
-        "scores": figures.stacked_by("Scores (average)", score_rows.rows, "score_name", "value_avg"),
+        "scores": figures.stacked_by("Scores (average)", score_rows.rows, "score_name", "value_avg", "group"),
     }
     return await _page(
         request,

@@ -70,3 +70,83 @@ def test_login_home_and_graphiql_in_chromium(tmp_path: Path) -> None:
         assert errors == []
     finally:
         stop(server)
+
+
+def test_traces_trace_detail_score_dashboard_and_session_in_chromium(tmp_path: Path) -> None:
+    import base64
+
+    import httpx
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.reads_data import trace_events
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = start(tmp_path / "data", free_port(), tmp_path / "serve.log")
+    try:
+        wait_healthy(server)
+        out = server.output()
+        found = {
+            k: re.search(rf"{k}\s+(\S+)", out) for k in ("Email", "Password", "Public key", "Secret key")
+        }
+        assert all(found.values())
+        creds = {k: m[1] for k, m in found.items() if m}
+        from datetime import UTC, datetime, timedelta
+
+        start_at = datetime.now(UTC) - timedelta(minutes=20)
+        batch = [e for i in range(6) for e in trace_events(i, start_at + timedelta(minutes=i), "b")]
+        auth = base64.b64encode(f"{creds['Public key']}:{creds['Secret key']}".encode()).decode()
+        r = httpx.post(
+            f"{server.base_url}/api/public/ingestion",
+            json={"batch": batch},
+            headers={"Authorization": f"Basic {auth}"},
+        )
+        assert r.status_code == 207
+        errors: list[str] = []
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server.base_url}/login")
+            page.fill("input[name=email]", creds["Email"])
+            page.fill("input[name=password]", creds["Password"])
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            for _ in range(60):  # the worker writes the batch within moments
+                page.goto(f"{server.base_url}/traces")
+                if page.locator("table.traces a[href^='/traces/b-t']").count() == 6:
+                    break
+                page.wait_for_timeout(500)
+            page.fill("input[name=user]", "user-1")
+            page.click("form.filters button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            assert "user=user-1" in page.url
+            rows = page.locator("table.traces a[href^='/traces/b-t']")
+            assert rows.count() == 2  # traces 1 and 4
+            page.screenshot(path=str(ARTIFACTS / "traces.png"))
+            page.click("a[href='/traces/b-t04']")
+            page.wait_for_load_state("networkidle")
+            assert page.locator(".node").count() == 2
+            page.click(".node a:has-text('llm')")
+            page.wait_for_load_state("networkidle")
+            assert "Question number 4 about refunds" in page.inner_text(".detail")
+            assert page.locator(".bar span").count() == 2  # the timeline
+            page.fill(".add-score input[name=name]", "correct")
+            page.fill(".add-score input[name=value]", "1")
+            page.select_option(".add-score select[name=data_type]", "BOOLEAN")
+            page.click(".add-score button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            assert "correct" in page.inner_text("section.card:has(h2:text('Scores'))")
+            page.screenshot(path=str(ARTIFACTS / "trace.png"), full_page=True)
+
+            page.goto(f"{server.base_url}/")
+            page.wait_for_selector("#chart-volume .main-svg", timeout=20000)  # Plotly drew the figure
+            assert page.locator(".plot .main-svg").count() >= 6
+            page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            page.goto(f"{server.base_url}/sessions/session-1")
+            assert page.locator("section.turn").count() == 2  # traces 1 and 5
+            page.screenshot(path=str(ARTIFACTS / "session.png"), full_page=True)
+            browser.close()
+        assert errors == []
+    finally:
+        stop(server)
