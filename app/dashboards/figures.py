@@ -43,6 +43,20 @@ def time_lines(title: str, rows: Sequence[dict[str, Any]], series: dict[str, str
     return _json(fig.to_json())
 
 
+def time_lines_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str) -> str:
+    """One line per value of `dimension` over rows' `time`."""
+    import plotly.graph_objects as go
+
+    by: dict[str, dict[Any, Any]] = defaultdict(dict)
+    times = sorted({r["time"] for r in rows})
+    for r in rows:
+        by[r[dimension] or "(none)"][r["time"]] = r.get(value)
+    fig = go.Figure(layout=_layout(title))
+    for name, points in sorted(by.items()):
+        fig.add_trace(go.Scatter(x=times, y=[points.get(t) for t in times], mode="lines+markers", name=name))
+    return _json(fig.to_json())
+
+
 def stacked_by(
     title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str, barmode: str = "stack"
 ) -> str:

@@ -6,15 +6,18 @@ render; figures come from app.dashboards.figures. Filters live in the URL, so a 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
 from litestar.datastructures import State
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from app.dashboards import figures
 from app.dashboards.routes import FORM, _caller, _page, _storage
@@ -23,9 +26,12 @@ from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TagFilter, TimeRange, lookup_range
+from app.storage.clickhouse.queries.rows import TraceView
 from app.storage.clickhouse.queries.scores import scores_of
+from app.storage.postgres import model_definitions as model_repo
+from app.storage.postgres import score_configs as score_config_repo
 from app.storage.postgres.models import Role
-from app.tracing import comments, reads, scores
+from app.tracing import comments, model_catalog, reads, score_configs, scores
 
 RANGES = {
     "1h": timedelta(hours=1),
@@ -251,6 +257,98 @@ async def traces_page(request: Request[Any, Any, State]) -> Template:
     )
 
 
+EXPORT_COLUMNS = (
+    "id",
+    "timestamp",
+    "name",
+    "user_id",
+    "session_id",
+    "environment",
+    "release",
+    "version",
+    "tags",
+    "latency_ms",
+    "total_cost",
+    "total_tokens",
+    "observation_count",
+    "input",
+    "output",
+)
+EXPORT_MAX_ROWS = 100_000
+EXPORT_PAGE = 1_000
+
+
+def _export_row(t: TraceView) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "timestamp": t.timestamp.isoformat(),
+        "name": t.name,
+        "user_id": t.user_id,
+        "session_id": t.session_id,
+        "environment": t.environment,
+        "release": t.release,
+        "version": t.version,
+        "tags": t.tags,
+        "latency_ms": t.totals.latency_ms,
+        "total_cost": float(t.totals.total_cost),
+        "total_tokens": t.totals.total_tokens,
+        "observation_count": t.totals.observation_count,
+        "input": t.input,
+        "output": t.output,
+    }
+
+
+@get("/traces/export")
+async def traces_export(request: Request[Any, Any, State], format: str = "csv") -> Stream:
+    """The filtered traces (the list's query string), streamed page by page as CSV or a JSON array."""
+    caller = await _caller(request)
+    if format not in ("csv", "json"):
+        raise InvalidInput("format must be csv or json")
+    q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    _, time = _range(q.get("range"))
+    storage = _storage(request)
+    base = tq.TraceListRequest(caller.project_id, time, _trace_filter(q), first=EXPORT_PAGE, with_io=True)
+    bookmarked = q.get("bookmarked") == "1"
+
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        after, sent = None, 0
+        while sent < EXPORT_MAX_ROWS:
+            page = await reads.list_traces(storage, replace(base, after=after), bookmarked=bookmarked)
+            for t in page.items:
+                yield _export_row(t)
+            sent += len(page.items)
+            if not page.has_next:
+                return
+            after = page.end_cursor
+
+    async def as_csv() -> AsyncIterator[bytes]:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+        writer.writeheader()
+        async for row in rows():
+            writer.writerow({**row, "tags": ",".join(row["tags"])})
+            if out.tell() > 64_000:
+                yield out.getvalue().encode()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue().encode()
+
+    async def as_json() -> AsyncIterator[bytes]:
+        yield b"["
+        first = True
+        async for row in rows():
+            yield (b"" if first else b",\n") + json.dumps(row, ensure_ascii=False).encode()
+            first = False
+        yield b"]\n"
+
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    return Stream(
+        as_csv() if format == "csv" else as_json(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="traces.{format}"'},
+    )
+
+
 @get("/traces/{trace_id:str}")
 async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str | None = None) -> Template:
     caller = await _caller(request)
@@ -460,9 +558,173 @@ async def user_page(request: Request[Any, Any, State], user_id: str, range: str 
     )
 
 
+@get("/scores")
+async def scores_page(request: Request[Any, Any, State], range: str | None = None) -> Template:
+    caller = await _caller(request)
+    storage = _storage(request)
+    key, time = _range(range or "7d")
+
+    def run(
+        spec: tuple[mq.Measure, mq.Aggregation],
+        dims: tuple[mq.Dimension, ...],
+        granularity: mq.Granularity | None,
+    ) -> Any:
+        return mq.run_metrics(
+            storage.clickhouse,
+            mq.MetricsRequest(
+                caller.project_id,
+                mq.View.SCORES,
+                (mq.MetricSpec(*spec),),
+                time,
+                dims,
+                (),
+                granularity,
+                bool(granularity),
+            ),
+        )
+
+    counts = await run(
+        (mq.Measure.COUNT, mq.Aggregation.COUNT), (mq.Dimension.SCORE_NAME, mq.Dimension.DATA_TYPE), None
+    )
+    histograms = await run((mq.Measure.VALUE, mq.Aggregation.HISTOGRAM), (mq.Dimension.SCORE_NAME,), None)
+    categories = await run(
+        (mq.Measure.COUNT, mq.Aggregation.COUNT), (mq.Dimension.SCORE_NAME, mq.Dimension.STRING_VALUE), None
+    )
+    over_time = await run(
+        (mq.Measure.VALUE, mq.Aggregation.AVG), (mq.Dimension.SCORE_NAME,), mq.Granularity.AUTO
+    )
+    charts = {
+        "over-time": figures.time_lines_by(
+            "Average value over time", over_time.rows, "score_name", "value_avg"
+        )
+    }
+    for r in histograms.rows:
+        kinds = {c["data_type"] for c in counts.rows if c["score_name"] == r["score_name"]}
+        if kinds & {"NUMERIC", "BOOLEAN"}:
+            charts[f"hist-{len(charts)}"] = figures.histogram(
+                f"{r['score_name']}: distribution", r["value_histogram"]
+            )
+    by_name: dict[str, dict[str, int]] = {}
+    for r in categories.rows:
+        if r["string_value"]:
+            by_name.setdefault(r["score_name"], {})[r["string_value"]] = r["count_count"]
+    for name, values in by_name.items():
+        charts[f"cat-{len(charts)}"] = figures.bars(
+            f"{name}: categories", list(values), list(values.values())
+        )
+    configs = await score_config_repo.list_score_configs(storage.postgres, caller.project_id, 200, 0)
+    return await _page(
+        request,
+        caller,
+        "scores.html",
+        counts=counts.rows,
+        charts=charts,
+        configs=configs,
+        range=key,
+        ranges=list(RANGES),
+        can_write=caller.role.at_least(Role.MEMBER),
+    )
+
+
+@dataclass
+class ScoreConfigForm:
+    name: str
+    data_type: str
+    min_value: str = ""
+    max_value: str = ""
+    categories: str = ""
+    description: str = ""
+
+
+@post("/scores/configs")
+async def score_config_create(
+    request: Request[Any, Any, State], data: Annotated[ScoreConfigForm, FORM]
+) -> Redirect:
+    caller = await _caller(request)
+    caller.require(Role.MEMBER)
+
+    def number(text: str, field: str) -> float | None:
+        try:
+            return float(text) if text.strip() else None
+        except ValueError as exc:
+            raise InvalidInput(f"{field} must be a number") from exc
+
+    labels = [c.strip() for c in data.categories.split(",") if c.strip()]
+    body = {
+        "name": data.name,
+        "dataType": data.data_type,
+        "description": data.description or None,
+        "minValue": number(data.min_value, "minValue"),
+        "maxValue": number(data.max_value, "maxValue"),
+        "categories": [{"value": i, "label": label} for i, label in enumerate(labels)] or None,
+    }
+    await score_configs.create(_storage(request), caller.project_id, body)
+    return Redirect("/scores")
+
+
+@post("/scores/configs/{config_id:str}/archive")
+async def score_config_archive(
+    request: Request[Any, Any, State], config_id: str, data: Annotated[FlagForm, FORM]
+) -> Redirect:
+    caller = await _caller(request)
+    caller.require(Role.MEMBER)
+    await score_configs.update(
+        _storage(request), caller.project_id, config_id, {"isArchived": data.value == "1"}
+    )
+    return Redirect("/scores")
+
+
+@get("/settings/models")
+async def models_page(request: Request[Any, Any, State]) -> Template:
+    caller = await _caller(request)
+    storage = _storage(request)
+    own = [model_catalog.to_api(m) for m in await model_repo.list_models(storage.postgres, caller.project_id)]
+    return await _page(
+        request,
+        caller,
+        "models.html",
+        own=own,
+        builtins=model_catalog.builtins_api(),
+        can_write=caller.role.at_least(Role.ADMIN),
+    )
+
+
+@dataclass
+class ModelForm:
+    model_name: str
+    match_pattern: str
+    input_price: str = ""
+    output_price: str = ""
+
+
+@post("/settings/models")
+async def model_create(request: Request[Any, Any, State], data: Annotated[ModelForm, FORM]) -> Redirect:
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    body: dict[str, Any] = {
+        "modelName": data.model_name,
+        "matchPattern": data.match_pattern,
+        "unit": "TOKENS",
+    }
+    for field, text in (("inputPrice", data.input_price), ("outputPrice", data.output_price)):
+        if text.strip():
+            body[field] = text.strip()
+    await model_catalog.create(_storage(request), caller.project_id, body)
+    return Redirect("/settings/models")
+
+
+@post("/settings/models/{model_id:str}/delete")
+async def model_delete(request: Request[Any, Any, State], model_id: str) -> Redirect:
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    await model_catalog.delete(_storage(request), caller.project_id, model_id)
+    return Redirect("/settings/models")
+
+
 PAGE_ROUTES = [
     dashboard,
     traces_page,
+    traces_export,
     trace_page,
     trace_add_score,
     trace_bookmark,
@@ -472,4 +734,10 @@ PAGE_ROUTES = [
     users_page,
     session_page,
     user_page,
+    scores_page,
+    score_config_create,
+    score_config_archive,
+    models_page,
+    model_create,
+    model_delete,
 ]

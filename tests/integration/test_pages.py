@@ -141,3 +141,45 @@ async def test_hostile_values_are_escaped_everywhere(client, storage, project: P
         assert page.status_code == 200, path
         assert XSS not in page.text, path
     assert str(escape(XSS)) in (await client.get("/traces/xss")).text
+
+
+@pytest.mark.usefixtures("member")
+async def test_export_streams_the_filtered_traces(client, storage, project: ProjectFixture) -> None:
+    import csv
+    import io
+    import json
+
+    s = await seed(client, storage, project)
+    r = await client.get("/traces/export", params={"user": "user-2", "format": "csv"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="traces.csv"' in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert [row["id"] for row in rows] == [s.trace_ids[i] for i in (11, 8, 5, 2)]
+    assert rows[0]["input"] == "Question number 11 about refunds" and rows[0]["tags"] == "odd,prod"
+    r = await client.get("/traces/export", params={"format": "json", "search": "退款"})
+    assert [t["id"] for t in json.loads(r.text)] == [s.trace_ids[7]]
+    r = await client.get("/traces/export", params={"format": "xml"})
+    assert r.status_code == 400
+
+
+@pytest.mark.usefixtures("member")
+async def test_scores_and_model_settings_pages(client, storage, project: ProjectFixture) -> None:
+    await seed(client, storage, project)
+    page = await client.get("/scores")
+    assert page.status_code == 200 and "quality" in page.text and 'id="chart-over-time"' in page.text
+    token = csrf_token(page.text)
+    r = await client.post(
+        "/scores/configs",
+        data={"name": "tone", "data_type": "CATEGORICAL", "categories": "polite,rude", "_csrf_token": token},
+    )
+    assert r.status_code in (201, 302)
+    page = await client.get("/scores")
+    assert "polite, rude" in page.text
+    bad = await client.post(
+        "/scores/configs", data={"name": "x", "data_type": "NUMERIC", "min_value": "a", "_csrf_token": token}
+    )
+    assert bad.status_code == 400 and "minValue must be a number" in bad.text
+    models = await client.get("/settings/models")
+    assert (
+        models.status_code == 200 and "gpt-4o-mini" in models.text and "Add model" not in models.text
+    )  # member
