@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
 from app.storage.clickhouse.query import CompiledQuery
-from tests.conftest import ProjectFixture, assert_aggregates_match_raw, make_project
+from tests.conftest import ProjectFixture, assert_aggregates_match_raw, jobs_done, make_project
 from tests.integration.reads_data import TRACES, gql, seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -175,3 +176,33 @@ async def test_hostile_filter_values_match_nothing_and_break_nothing(
         ):
             assert await ids(client, project, filter=f) == [], (evil, f)
     assert len(await ids(client, project)) == len(s.trace_ids)  # nothing was dropped or changed
+
+
+async def test_newest_first_pages_stay_exact_when_one_trace_has_many_updates(
+    client, storage, project: ProjectFixture
+) -> None:
+    """The unfiltered newest-first list folds only the traces of the newest rows; a trace updated many
+    times fills those rows, and the list must still walk every trace once, in order."""
+    s = await seed(client, storage, project)
+    newest = s.trace_ids[-1]
+    at = (s.start + timedelta(minutes=TRACES - 1)).isoformat()
+    updates = [
+        {
+            "id": f"u{i}",
+            "type": "trace-create",
+            "timestamp": at,
+            "body": {"id": newest, "timestamp": at, "release": f"r{i}"},
+        }
+        for i in range(12)
+    ]
+    r = await client.post("/api/public/ingestion", json={"batch": updates}, auth=project.auth)
+    assert r.status_code == 207
+    await jobs_done(storage, project.project_id, 2)
+    seen, after = [], None
+    while True:
+        data = await gql(client, project, TRACES_PAGE, {"first": 1, "after": after})
+        seen += [e["node"]["id"] for e in data["traces"]["edges"]]
+        if not data["traces"]["pageInfo"]["hasNextPage"]:
+            break
+        after = data["traces"]["pageInfo"]["endCursor"]
+    assert seen == list(reversed(s.trace_ids))

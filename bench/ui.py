@@ -1,0 +1,112 @@
+"""Server time of the traces page and the home dashboard over a large project (issue target: p95 < 200 ms
+at 10M observations). Rows are generated inside ClickHouse (INSERT … SELECT FROM numbers), 5 per
+trace over the last 24 hours, with short inputs; the materialised views fill as in production.
+
+    python bench/ui.py [--observations 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from app.auth import accounts as domain
+from app.main import create_app
+from app.settings import Settings
+from app.storage import open_storage
+from app.storage.postgres.models import Role
+from bench.report import record
+
+RUNS = 20
+# One generated observation: trace n // 5, span n % 5 (the first of each trace is its root).
+_OBSERVATIONS = """
+INSERT INTO observations (project_id, id, trace_id, parent_observation_id, type, name, start_time, end_time,
+    level, environment, trace_name, user_id, session_id, tags, input, output, provided_model_name, usage_details,
+    cost_details, total_cost, event_ts, sign, row_version)
+SELECT '{project}', concat('o', toString(number)), concat('t', toString(intDiv(number, 5))),
+    if(number % 5 = 0, NULL, concat('o', toString(number - number % 5))),
+    if(number % 5 = 0, 'SPAN', 'GENERATION'), if(number % 5 = 0, concat('request-', toString(intDiv(number, 5) % 50)), 'llm'),
+    now64(6) - toIntervalSecond(86000 * number / {n}) AS start,
+    start + toIntervalMillisecond(50 + number % 997),
+    if(number % 97 = 0, 'ERROR', 'DEFAULT'), 'default', concat('request-', toString(intDiv(number, 5) % 50)),
+    concat('user-', toString(intDiv(number, 5) % 5000)), concat('session-', toString(intDiv(number, 25))), ['bench'],
+    concat('question ', toString(number)), concat('answer ', toString(number)),
+    if(number % 5 = 0, NULL, 'gpt-4o-mini'),
+    if(number % 5 = 0, map(), map('input', 100, 'output', 20, 'total', 120)),
+    if(number % 5 = 0, map(), map('input', toDecimal64(0.000015, 12), 'output', toDecimal64(0.000012, 12))),
+    if(number % 5 = 0, NULL, toDecimal64(0.000027, 12)), now64(3), 1, 1
+FROM numbers({n}) SETTINGS materialize_skip_indexes_on_insert = 0, max_insert_block_size = 1000000
+"""
+_TRACES = """
+INSERT INTO traces (project_id, id, timestamp, name, user_id, session_id, environment, tags, input, output, event_ts)
+SELECT '{project}', concat('t', toString(number)), now64(6) - toIntervalSecond(86000 * number * 5 / {n}),
+    concat('request-', toString(number % 50)), concat('user-', toString(number % 5000)),
+    concat('session-', toString(intDiv(number, 5))), 'default', ['bench'],
+    concat('question ', toString(number * 5)), concat('answer ', toString(number * 5)), now64(3)
+FROM numbers(intDiv({n}, 5)) SETTINGS materialize_skip_indexes_on_insert = 0
+"""
+
+
+def pct(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100)[q - 1] * 1e3
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--observations", type=int, default=10_000_000)
+    args = parser.parse_args()
+    n = args.observations
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp), secret_key="bench")
+        async with open_storage(settings) as storage:
+            await storage.migrate()
+            org = await domain.ensure_organization(storage, "bench")
+            project = await domain.ensure_project(storage, org, "bench")
+            await domain.create_user(storage, "bench@example.com", "bench password", org, Role.OWNER)
+            began = time.perf_counter()
+            for sql in (_OBSERVATIONS, _TRACES):  # module constants; the project id is generated here
+                await storage.clickhouse.command(sql.format(project=project.id, n=n), "bench.generate")
+            loaded = time.perf_counter() - began
+            print(f"generated {n:,} observations in {loaded:.0f} s", flush=True)
+            transport = httpx.ASGITransport(app=create_app(settings, storage))
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                page = await client.get("/login")
+                token = page.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
+                r = await client.post(
+                    "/login",
+                    data={"email": "bench@example.com", "password": "bench password", "_csrf_token": token},
+                )
+                assert r.status_code == 302, r.text
+                timings: dict[str, list[float]] = {}
+                for path in ("/traces", "/?range=24h", "/traces?search=question%2012345", "/traces?user=user-42"):
+                    samples = []
+                    for _ in range(RUNS):
+                        t = time.perf_counter()
+                        r = await client.get(path)
+                        samples.append(time.perf_counter() - t)
+                        assert r.status_code == 200, (path, r.status_code)
+                    timings[path] = samples
+                    print(path, f"p50 {pct(samples, 50):.0f} ms, p95 {pct(samples, 95):.0f} ms", flush=True)
+    rows = [(f"{n:,} observations generated in chDB (5 per trace, last 24 h)", f"{loaded:.0f} s", "—")]
+    targets = {"/traces": "p95 < 200 ms", "/?range=24h": "p95 < 200 ms"}
+    for path, samples in timings.items():
+        rows.append(
+            (
+                f"GET {path} (server time, in-process, {RUNS} runs): p50 / p95",
+                f"{pct(samples, 50):.0f} / {pct(samples, 95):.0f} ms",
+                targets.get(path, "—"),
+            )
+        )
+    record("ui", f"python bench/ui.py --observations {n}", rows)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
