@@ -28,16 +28,18 @@ from bench.report import record
 RUNS = 20
 # One generated observation: trace n // 5, span n % 5 (the first of each trace is its root).
 _OBSERVATIONS = """
-INSERT INTO observations (project_id, id, trace_id, parent_observation_id, type, name, start_time, end_time,
-    level, environment, trace_name, user_id, session_id, tags, input, output, provided_model_name, usage_details,
-    cost_details, total_cost, event_ts, sign, row_version)
+INSERT INTO observations (project_id, id, trace_id, parent_observation_id, type, name, start_time,
+    end_time, level, environment, trace_name, user_id, session_id, tags, input, output, provided_model_name,
+    usage_details, cost_details, total_cost, event_ts, sign, row_version)
 SELECT '{project}', concat('o', toString(number)), concat('t', toString(intDiv(number, 5))),
     if(number % 5 = 0, NULL, concat('o', toString(number - number % 5))),
-    if(number % 5 = 0, 'SPAN', 'GENERATION'), if(number % 5 = 0, concat('request-', toString(intDiv(number, 5) % 50)), 'llm'),
+    if(number % 5 = 0, 'SPAN', 'GENERATION'),
+    if(number % 5 = 0, concat('request-', toString(intDiv(number, 5) % 50)), 'llm'),
     now64(6) - toIntervalSecond(86000 * number / {n}) AS start,
     start + toIntervalMillisecond(50 + number % 997),
     if(number % 97 = 0, 'ERROR', 'DEFAULT'), 'default', concat('request-', toString(intDiv(number, 5) % 50)),
-    concat('user-', toString(intDiv(number, 5) % 5000)), concat('session-', toString(intDiv(number, 25))), ['bench'],
+    concat('user-', toString(intDiv(number, 5) % 5000)), concat('session-', toString(intDiv(number, 25))),
+    ['bench'],
     concat('question ', toString(number)), concat('answer ', toString(number)),
     if(number % 5 = 0, NULL, 'gpt-4o-mini'),
     if(number % 5 = 0, map(), map('input', 100, 'output', 20, 'total', 120)),
@@ -46,7 +48,8 @@ SELECT '{project}', concat('o', toString(number)), concat('t', toString(intDiv(n
 FROM numbers({n}) SETTINGS materialize_skip_indexes_on_insert = 0, max_insert_block_size = 1000000
 """
 _TRACES = """
-INSERT INTO traces (project_id, id, timestamp, name, user_id, session_id, environment, tags, input, output, event_ts)
+INSERT INTO traces (project_id, id, timestamp, name, user_id, session_id, environment, tags, input, output,
+    event_ts)
 SELECT '{project}', concat('t', toString(number)), now64(6) - toIntervalSecond(86000 * number * 5 / {n}),
     concat('request-', toString(number % 50)), concat('user-', toString(number % 5000)),
     concat('session-', toString(intDiv(number, 5))), 'default', ['bench'],
@@ -86,7 +89,8 @@ async def main() -> None:
                 )
                 assert r.status_code == 302, r.text
                 timings: dict[str, list[float]] = {}
-                for path in ("/traces", "/?range=24h", "/traces?search=question%2012345", "/traces?user=user-42"):
+                paths = ("/traces", "/?range=24h", "/traces?search=question%2012345", "/traces?user=user-42")
+                for path in paths:
                     samples = []
                     for _ in range(RUNS):
                         t = time.perf_counter()

@@ -396,8 +396,7 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
     group = []
     columns = []
     if granularity is not None:
-        bucket = f"toDateTime({_BUCKET_FN[granularity]}({time_col}), 'UTC')"
-        group.append(f"{bucket} AS time")
+        group.append(f"{bucket_of(granularity, time_col)} AS time")
         columns.append("time")
     for d in req.dimensions:
         group.append(f"{dims[d]} AS {d.value.lower()}")
@@ -410,6 +409,24 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
         f"LIMIT {params.bind(req.limit, 'UInt32')}"
     )
     return CompiledQuery(sql, params.values, f"metrics.{source}"), granularity
+
+
+def bucket_of(granularity: Granularity, column: str) -> str:
+    """The SQL of a time bucket (a registry column, never input)."""
+    return f"toDateTime({_BUCKET_FN[granularity]}({column}), 'UTC')"
+
+
+def histogram_quantile(buckets: list[dict[str, Any]], q: float) -> float | None:
+    """The upper bound of the histogram bucket holding quantile q (the buckets are ~10 % wide)."""
+    total = sum(b["count"] for b in buckets)
+    if not total:
+        return None
+    seen = 0
+    for b in buckets:
+        seen += b["count"]
+        if seen >= q * total:
+            return float(b["upper"])
+    return float(buckets[-1]["upper"])
 
 
 def _value(spec: MetricSpec, value: Any) -> Any:
