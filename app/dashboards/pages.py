@@ -42,8 +42,16 @@ RANGES = {
 PAGE = 50
 
 
-def _range(key: str | None) -> tuple[str, TimeRange]:
-    """A preset range ending at the next whole hour (so hourly aggregates can serve it)."""
+def _range(key: str | None, request: Request[Any, Any, State] | None = None) -> tuple[str, TimeRange]:
+    """A preset range ending at the next whole hour (so hourly aggregates can serve it), or the custom
+    `from`/`to` of the query string (ISO times, UTC unless they say otherwise)."""
+    custom = {k: request.query_params.get(k) for k in ("from", "to")} if request is not None else {}
+    if any(custom.values()):
+        try:
+            start, end = (datetime.fromisoformat(v) if v else None for v in (custom["from"], custom["to"]))
+        except ValueError as exc:
+            raise InvalidInput("from and to must be ISO 8601 times, e.g. 2026-11-24T09:00") from exc
+        return "custom", TimeRange.resolve(start, end)
     key = key if key in RANGES else "24h"
     end = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     return key, TimeRange(end - RANGES[key], end)
@@ -91,7 +99,7 @@ async def dashboard(
 ) -> Template:
     caller = await _caller(request)
     ch = _storage(request).clickhouse
-    key, time = _range(range)
+    key, time = _range(range, request)
     filters = (mq.DimensionFilter(mq.Dimension.ENVIRONMENT, (environment,)),) if environment else ()
 
     def metrics(
@@ -205,6 +213,8 @@ async def dashboard(
         range=key,
         ranges=list(RANGES),
         environment=environment or "",
+        request_from=request.query_params.get("from", ""),
+        request_to=request.query_params.get("to", ""),
         totals=totals,
         charts=charts,
         top_users=top_users,
@@ -233,7 +243,7 @@ def _trace_filter(q: dict[str, str]) -> tq.TraceFilter:
 async def traces_page(request: Request[Any, Any, State]) -> Template:
     caller = await _caller(request)
     q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    key, time = _range(q.get("range"))
+    key, time = _range(q.get("range"), request)
     sort = q.get("sort", "TIMESTAMP")
     if sort not in tq.TraceSort.__members__:
         raise InvalidInput(f"sort must be one of {', '.join(tq.TraceSort.__members__)}")
@@ -313,7 +323,7 @@ async def traces_export(request: Request[Any, Any, State], format: str = "csv") 
     if format not in ("csv", "json"):
         raise InvalidInput("format must be csv or json")
     q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    _, time = _range(q.get("range"))
+    _, time = _range(q.get("range"), request)
     storage = _storage(request)
     base = tq.TraceListRequest(caller.project_id, time, _trace_filter(q), first=EXPORT_PAGE, with_io=True)
     bookmarked = q.get("bookmarked") == "1"
@@ -467,7 +477,7 @@ async def trace_comment(
 async def _groups(request: Request[Any, Any, State], key: gq.GroupKey, template: str) -> Template:
     caller = await _caller(request)
     q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    range_key, time = _range(q.get("range"))
+    range_key, time = _range(q.get("range"), request)
     req = gq.GroupListRequest(
         caller.project_id, key, time, sort=gq.GroupSort.LAST_SEEN, first=PAGE, after=q.get("after") or None
     )

@@ -15,7 +15,7 @@ from litestar.response import Redirect, Template
 from app import __version__
 from app.auth import keys, sessions
 from app.auth.caller import Caller
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
@@ -173,6 +173,52 @@ async def api_key_revoke(request: Request[Any, Any, State], data: Annotated[Revo
     return Redirect("/settings/api-keys")
 
 
+@dataclass
+class MemberForm:
+    email: str
+    role: str
+    scope: str = "project"  # "project": a role in this project only; "organization": in all its projects
+
+
+@get("/settings/members")
+async def members_page(request: Request[Any, Any, State]) -> Template:
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    storage = _storage(request)
+    members = await accounts.list_members(storage.postgres, caller.organization_id, caller.project_id)
+    roles = [r.value for r in Role if caller.role.at_least(r)]
+    return await _page(request, caller, "members.html", members=members, roles=roles)
+
+
+@post("/settings/members")
+async def member_set(request: Request[Any, Any, State], data: Annotated[MemberForm, FORM]) -> Redirect:
+    """Give an existing user a role here (users are created with `langhouse users create`)."""
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    try:
+        role = Role(data.role)
+    except ValueError as exc:
+        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from exc
+    if not caller.role.at_least(role):
+        raise Forbidden(f"you cannot grant the {role.value} role (yours is {caller.role.value})")
+    storage = _storage(request)
+    user = await accounts.find_user(storage.postgres, data.email.strip().lower())
+    if user is None:
+        raise NotFound(f"no user {data.email!r}: create one with `langhouse users create` first")
+    project_id = caller.project_id if data.scope == "project" else None
+    await accounts.set_membership(storage.postgres, user.id, caller.organization_id, role, project_id)
+    return Redirect("/settings/members")
+
+
+@post("/settings/members/{user_id:str}/remove-project-role")
+async def member_reset(request: Request[Any, Any, State], user_id: str) -> Redirect:
+    caller = await _caller(request)
+    caller.require(Role.ADMIN)
+    storage = _storage(request)
+    await accounts.remove_project_role(storage.postgres, user_id, caller.organization_id, caller.project_id)
+    return Redirect("/settings/members")
+
+
 UI_ROUTES = [
     login_page,
     login_submit,
@@ -181,4 +227,7 @@ UI_ROUTES = [
     api_keys_page,
     api_key_create,
     api_key_revoke,
+    members_page,
+    member_set,
+    member_reset,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from markupsafe import escape
@@ -36,6 +37,14 @@ async def test_every_page_renders_its_data(client, storage, project: ProjectFixt
     assert traces.status_code == 200
     listed = re.findall(r'href="/traces/(r-t\d\d)"', traces.text)
     assert listed == [s.trace_ids[i] for i in (10, 7, 4, 1)]
+    window = {
+        "from": s.start.replace(tzinfo=None).isoformat(),
+        "to": (s.start + timedelta(minutes=3)).replace(tzinfo=None).isoformat(),
+    }
+    custom = await client.get("/traces", params=window)
+    assert re.findall(r'href="/traces/(r-t\d\d)"', custom.text) == [s.trace_ids[i] for i in (2, 1, 0)]
+    assert (await client.get("/traces", params={"from": "yesterday"})).status_code == 400
+    assert (await client.get("/", params=window)).status_code == 200
     found = await client.get("/traces", params={"search": "退款"})
     assert re.findall(r'href="/traces/(r-t\d\d)"', found.text) == [s.trace_ids[7]]
 
@@ -183,3 +192,34 @@ async def test_scores_and_model_settings_pages(client, storage, project: Project
     assert (
         models.status_code == 200 and "gpt-4o-mini" in models.text and "Add model" not in models.text
     )  # member
+
+
+async def test_admins_set_roles_and_cannot_grant_above_their_own(
+    client, storage, project: ProjectFixture
+) -> None:
+    admin_email, admin_password = await make_user(storage, project, Role.ADMIN)
+    viewer_email, viewer_password = await make_user(storage, project, Role.VIEWER)
+    await login(client, admin_email, admin_password)
+    try:
+        page = await client.get("/settings/members")
+        assert page.status_code == 200 and viewer_email in page.text
+        token = csrf_token(page.text)
+        r = await client.post(
+            "/settings/members", data={"email": viewer_email, "role": "member", "_csrf_token": token}
+        )
+        assert r.status_code in (201, 302)
+        assert "Use organization role" in (await client.get("/settings/members")).text
+        r = await client.post(
+            "/settings/members", data={"email": viewer_email, "role": "owner", "_csrf_token": token}
+        )
+        assert r.status_code == 403
+        r = await client.post(
+            "/settings/members", data={"email": "nobody@example.com", "role": "member", "_csrf_token": token}
+        )
+        assert r.status_code == 404 and "langhouse users create" in r.text
+        await login(client, viewer_email, viewer_password)
+        page = await client.get("/traces")
+        assert page.status_code == 200
+        assert (await client.get("/settings/members")).status_code == 403  # now a member, not an admin
+    finally:
+        client.cookies.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -200,3 +200,54 @@ async def replace_api_key_secret(pg: Postgres, key_id: str, secret_hash: str, di
 async def find_projects_by_name(pg: Postgres, name: str) -> list[Project]:
     async with pg.session() as s:
         return list((await s.exec(select(Project).where(Project.name == name).limit(10))).all())
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A user of an organization: their organization role and their role in one project, if set."""
+
+    user: User
+    organization_role: Role | None
+    project_role: Role | None
+
+    @property
+    def role(self) -> Role | None:
+        return self.project_role or self.organization_role
+
+
+async def list_members(pg: Postgres, organization_id: str, project_id: str) -> list[Member]:
+    """Everyone with a role in the organization or in this project of it, by email."""
+    async with pg.session() as s:
+        stmt = (
+            select(Membership, User)
+            .join(User, col(User.id) == col(Membership.user_id))
+            .where(
+                Membership.organization_id == organization_id,
+                or_(col(Membership.project_id).is_(None), col(Membership.project_id) == project_id),
+            )
+        )
+        rows = (await s.exec(stmt)).all()
+    users: dict[str, User] = {}
+    org_roles: dict[str, Role] = {}
+    project_roles: dict[str, Role] = {}
+    for membership, user in rows:
+        users[user.id] = user
+        target = project_roles if membership.project_id else org_roles
+        target[user.id] = Role(membership.role)
+    return sorted(
+        (Member(u, org_roles.get(i), project_roles.get(i)) for i, u in users.items()),
+        key=lambda m: m.user.email,
+    )
+
+
+async def remove_project_role(pg: Postgres, user_id: str, organization_id: str, project_id: str) -> None:
+    """Drop a user's role override in one project (their organization role applies again)."""
+    async with pg.session() as s:
+        stmt = select(Membership).where(
+            Membership.user_id == user_id,
+            Membership.organization_id == organization_id,
+            Membership.project_id == project_id,
+        )
+        for membership in (await s.exec(stmt)).all():
+            await s.delete(membership)
+        await s.commit()
