@@ -19,6 +19,7 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Stream, Template
 
+from app.auth.signing import server_secret
 from app.dashboards import figures
 from app.dashboards.routes import FORM, _caller, _page, _storage
 from app.errors import InvalidInput, NotFound
@@ -31,7 +32,7 @@ from app.storage.clickhouse.queries.scores import scores_of
 from app.storage.postgres import model_definitions as model_repo
 from app.storage.postgres import score_configs as score_config_repo
 from app.storage.postgres.models import Role
-from app.tracing import comments, model_catalog, reads, score_configs, scores
+from app.tracing import comments, media, model_catalog, reads, score_configs, scores
 
 RANGES = {
     "1h": timedelta(hours=1),
@@ -380,6 +381,13 @@ async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str 
     span = max([n.offset_ms + (n.duration_ms or 0) for n in flat] + [1.0])
     selected = next((n for n in flat if n.observation.id == obs), flat[0] if flat else None)
     notes = await comments.for_object(_storage(request), caller.project_id, "TRACE", trace_id)
+    attachments = []
+    if selected is not None:  # media the selected observation references, shown inline
+        secret = server_secret(_storage(request).settings)
+        for value in (selected.observation.input, selected.observation.output):
+            for content_type, media_id in media.references(value):
+                url = media.content_url(secret, caller.project_id, media_id)
+                attachments.append({"type": content_type, "url": url, "id": media_id})
     return await _page(
         request,
         caller,
@@ -390,6 +398,7 @@ async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str 
         selected=selected,
         scores=detail.scores,
         comments=notes,
+        attachments=attachments,
         pretty=pretty,
         chat=chat,
         can_write=caller.role.at_least(Role.MEMBER),

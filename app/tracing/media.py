@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -94,6 +95,19 @@ def _url(base_url: str, secret: str, action: str, project_id: str, media_id: str
     signature = sign(secret, f"{action}:{project_id}:{media_id}", expires)
     query = urlencode({"expires": expires, "signature": signature})
     return f"{base_url}/api/public/media/{project_id}/{media_id}/{action.lower()}?{query}", expires
+
+
+MEDIA_REFERENCE = re.compile(r"@@@langfuseMedia:type=([^|@]+)\|id=([A-Za-z0-9_-]{1,64})\|source=[^@]*@@@")
+
+
+def references(text: str | None) -> list[tuple[str, str]]:
+    """The (content type, media id) of every media reference in an input or output."""
+    return [(m[1], m[2]) for m in MEDIA_REFERENCE.finditer(text or "")]
+
+
+def content_url(secret: str, project_id: str, media_id: str) -> str:
+    """A signed, expiring, same-origin URL of a media file's content (for the UI)."""
+    return _url("", secret, "CONTENT", project_id, media_id)[0]
 
 
 async def announce(

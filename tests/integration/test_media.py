@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
+import re
 
 import httpx
 import pytest
 
 from app.storage.clickhouse.query import CompiledQuery
-from tests.conftest import LiveServer, ProjectFixture, wait_for
+from app.storage.postgres.models import Role
+from tests.conftest import LiveServer, ProjectFixture, login, make_user, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -68,6 +71,17 @@ async def test_sdk_uploads_media_and_it_is_retrievable(
     async with httpx.AsyncClient() as browser:  # a plain GET, as an <img> tag would do
         r = await browser.get(info["url"].replace("http://testserver.local", live_server.base_url))
     assert r.status_code == 200 and r.content == PNG and r.headers["content-type"] == "image/png"
+
+    email, password = await make_user(storage, project, Role.MEMBER)  # the trace page shows it inline
+    await login(client, email, password)
+    try:
+        page = await client.get(f"/traces/{trace_id}")
+        src = re.search(r'<img src="([^"]+)"', page.text)
+        assert src, page.text
+        shown = await client.get(html.unescape(src[1]))
+        assert shown.status_code == 200 and shown.content == PNG
+    finally:
+        client.cookies.clear()
 
 
 async def test_upload_dedupe_and_signature_checks(client, project: ProjectFixture) -> None:
