@@ -41,6 +41,7 @@ RANGES = {
     "30d": timedelta(days=30),
 }
 PAGE = 50
+TRACE_COLUMNS = ("input", "output", "user", "session", "latency", "tokens", "cost", "tags")
 
 
 def _range(key: str | None, request: Request[Any, Any, State] | None = None) -> tuple[str, TimeRange]:
@@ -259,7 +260,9 @@ async def traces_page(request: Request[Any, Any, State]) -> Template:
         with_io=True,
     )
     page = await reads.list_traces(_storage(request), req, bookmarked=q.get("bookmarked") == "1")
-    params = {k: v for k, v in q.items() if k != "after"}
+    chosen = [c for c in request.query_params.getall("cols", []) if c in TRACE_COLUMNS]
+    params: dict[str, Any] = {k: v for k, v in q.items() if k not in ("after", "cols")}
+    params["cols"] = chosen
     next_url = _url("/traces", params, after=page.end_cursor) if page.has_next else None
     return await _page(
         request,
@@ -272,6 +275,9 @@ async def traces_page(request: Request[Any, Any, State]) -> Template:
         sorts=list(tq.TraceSort.__members__),
         next_url=next_url,
         first_url=_url("/traces", params),
+        export_url=_url("/traces/export", {**params, "range": key, "cols": None}),
+        columns=TRACE_COLUMNS,
+        shown=chosen or list(TRACE_COLUMNS),
         base_url=str(request.base_url).rstrip("/"),
     )
 
