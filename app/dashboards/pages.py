@@ -386,6 +386,7 @@ async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str 
         stack.extend(reversed(node.children))
     span = max([n.offset_ms + (n.duration_ms or 0) for n in flat] + [1.0])
     selected = next((n for n in flat if n.observation.id == obs), flat[0] if flat else None)
+    graph = _agent_graph(detail.roots)
     notes = await comments.for_object(_storage(request), caller.project_id, "TRACE", trace_id)
     attachments = []
     if selected is not None:  # media the selected observation references, shown inline
@@ -405,10 +406,34 @@ async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str 
         scores=detail.scores,
         comments=notes,
         attachments=attachments,
+        graph=graph,
         pretty=pretty,
         chat=chat,
         can_write=caller.role.at_least(Role.MEMBER),
     )
+
+
+GRAPH_TYPES = {"AGENT", "TOOL", "CHAIN", "RETRIEVER", "GENERATION"}
+
+
+def _agent_graph(roots: list[reads.ObservationNode]) -> str | None:
+    """The agent graph of a trace with agents or tools: those observations (and chains, retrievers,
+    generations), each linked to its nearest such ancestor. None for traces without agents or tools."""
+    nodes: list[tuple[str, str, str]] = []
+    edges: list[tuple[str, str]] = []
+    stack: list[tuple[reads.ObservationNode, str | None, int]] = [(r, None, 0) for r in reversed(roots)]
+    while stack:
+        node, parent, layer = stack.pop()
+        o = node.observation
+        if o.type in GRAPH_TYPES:
+            nodes.append((o.id, f"{o.type.lower()}: {o.name}", str(layer)))
+            if parent is not None:
+                edges.append((parent, o.id))
+            parent, layer = o.id, layer + 1
+        stack.extend((c, parent, layer) for c in reversed(node.children))
+    if not any(label.startswith(("agent:", "tool:")) for _, label, _ in nodes):
+        return None
+    return figures.agent_graph(nodes, edges)
 
 
 @dataclass

@@ -227,3 +227,37 @@ async def test_admins_set_roles_and_cannot_grant_above_their_own(
         assert (await client.get("/settings/members")).status_code == 403  # now a member, not an admin
     finally:
         client.cookies.clear()
+
+
+@pytest.mark.usefixtures("member")
+async def test_agent_traces_show_an_agent_graph(client, storage, project: ProjectFixture) -> None:
+    from datetime import UTC, datetime
+
+    at = datetime.now(UTC).isoformat()
+
+    def obs(kind: str, oid: str, parent: str | None, name: str) -> dict:
+        body = {"id": oid, "traceId": "agentic", "name": name, "startTime": at, "type": kind}
+        if parent:
+            body["parentObservationId"] = parent
+        return {"id": f"e-{oid}", "type": "observation-create", "timestamp": at, "body": body}
+
+    batch = [
+        {
+            "id": "t",
+            "type": "trace-create",
+            "timestamp": at,
+            "body": {"id": "agentic", "name": "agent run", "timestamp": at},
+        },
+        obs("AGENT", "a1", None, "planner"),
+        obs("SPAN", "s1", "a1", "glue"),
+        obs("TOOL", "t1", "s1", "weather"),
+        obs("GENERATION", "g1", "a1", "llm"),
+    ]
+    r = await client.post("/api/public/ingestion", json={"batch": batch}, auth=project.auth)
+    assert r.status_code == 207 and not r.json()["errors"], r.text
+    await jobs_done(storage, project.project_id, 1)
+    page = await client.get("/traces/agentic")
+    assert 'id="chart-agent-graph"' in page.text and "tool: weather" in page.text
+    await seed(client, storage, project)
+    plain = await client.get("/traces/r-t00")
+    assert "chart-agent-graph" not in plain.text
