@@ -338,36 +338,6 @@ def _observation_filter(
     )
 
 
-@get("/observations")
-async def list_observations(
-    request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
-    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-    name: str | None = None,
-    user_id: Annotated[str | None, Parameter(query="userId")] = None,
-    type_: Annotated[str | None, Parameter(query="type")] = None,
-    trace_id: Annotated[str | None, Parameter(query="traceId")] = None,
-    level: str | None = None,
-    parent_observation_id: Annotated[str | None, Parameter(query="parentObservationId")] = None,
-    environment: list[str] | None = None,
-    from_start_time: Annotated[datetime | None, Parameter(query="fromStartTime")] = None,
-    to_start_time: Annotated[datetime | None, Parameter(query="toStartTime")] = None,
-    version: str | None = None,
-) -> dict[str, Any]:
-    storage, project_id = _storage(request)
-    f = _observation_filter(
-        name, user_id, None, type_, trace_id, level, parent_observation_id, environment, version
-    )
-    first = _first_for(page, limit)
-    req = oq.ObservationListRequest(
-        project_id, TimeRange.resolve(from_start_time, to_start_time), f, first=first, with_io=True
-    )
-    rows = await storage.clickhouse.query(oq.compile_observation_list(req, max_first=MAX_PAGED_ROWS))
-    items = [oq.observation(r) for r in rows[:first]][(page - 1) * limit :]
-    total = await oq.count_observations(storage.clickhouse, req)
-    return {"data": [observation_json(o, project_id) for o in items], "meta": page_meta(page, limit, total)}
-
-
 @get("/observations/{observation_id:str}")
 async def get_observation(request: Request[Any, Any, State], observation_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
@@ -391,12 +361,13 @@ V2_GROUPS = (
 )
 
 
-@get("/v2/observations")
-async def list_observations_v2(
+@get(["/observations", "/v2/observations"])
+async def list_observations(
     request: Request[Any, Any, State],
-    fields: str | None = None,
+    page: Annotated[int, Parameter(ge=1)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_V2_LIMIT)] = 50,
     cursor: str | None = None,
+    fields: str | None = None,
     name: str | None = None,
     user_id: Annotated[str | None, Parameter(query="userId")] = None,
     session_id: Annotated[str | None, Parameter(query="sessionId")] = None,
@@ -409,26 +380,39 @@ async def list_observations_v2(
     to_start_time: Annotated[datetime | None, Parameter(query="toStartTime")] = None,
     version: str | None = None,
 ) -> dict[str, Any]:
+    """Observations: pages (`page`, `limit` ≤ 100; ≤ 4.x SDKs) or, under /v2, a cursor with `fields`
+    groups (`limit` ≤ 1,000; SDK 5.x)."""
     storage, project_id = _storage(request)
-    groups = [g.strip() for g in (fields or "core,basic").split(",") if g.strip()]
-    unknown = set(groups) - set(V2_GROUPS)
+    by_cursor = request.url.path.endswith("/v2/observations")
+    groups = [g.strip() for g in (fields or "core,basic").split(",") if g.strip()] if by_cursor else None
+    unknown = set(groups or ()) - set(V2_GROUPS)
     if unknown:
         raise InvalidInput(
             f"fields: unknown group(s) {', '.join(sorted(unknown))}; use {', '.join(V2_GROUPS)}"
         )
+    if not by_cursor and limit > MAX_LIMIT:
+        raise InvalidInput(f"limit must be at most {MAX_LIMIT}")
     f = _observation_filter(
         name, user_id, session_id, type_, trace_id, level, parent_observation_id, environment, version
     )
+    first = limit if by_cursor else _first_for(page, limit)
     req = oq.ObservationListRequest(
         project_id,
         TimeRange.resolve(from_start_time, to_start_time),
         f,
-        first=limit,
-        after=cursor,
-        with_io="io" in groups or "metadata" in groups,
+        first=first,
+        after=cursor if by_cursor else None,
+        with_io=groups is None or "io" in groups or "metadata" in groups,
     )
-    rows = await storage.clickhouse.query(oq.compile_observation_list(req, max_first=MAX_V2_LIMIT))
-    items = [oq.observation(r) for r in rows[:limit]]
+    rows = await storage.clickhouse.query(oq.compile_observation_list(req, max_first=MAX_PAGED_ROWS))
+    items = [oq.observation(r) for r in rows[:first]]
+    if not by_cursor:
+        total = await oq.count_observations(storage.clickhouse, req)
+        shown = items[(page - 1) * limit :]
+        return {
+            "data": [observation_json(o, project_id) for o in shown],
+            "meta": page_meta(page, limit, total),
+        }
     next_cursor = None
     if len(rows) > limit:
         last = items[-1]
@@ -835,7 +819,6 @@ READ_ROUTES = [
     delete_traces,
     list_observations,
     get_observation,
-    list_observations_v2,
     list_sessions,
     get_session,
     list_scores,
