@@ -29,6 +29,7 @@ from app.api.reads import READ_ROUTES
 from app.api.score_configs import SCORE_CONFIG_ROUTES
 from app.auth.bootstrap import bootstrap
 from app.auth.signing import server_secret
+from app.dashboards.custom import CUSTOM_ROUTES
 from app.dashboards.figures import PLOTLY_JS_DIR
 from app.dashboards.pages import PAGE_ROUTES
 from app.dashboards.routes import UI_ROUTES
@@ -131,6 +132,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             graphql_controller(),
             *UI_ROUTES,
             *PAGE_ROUTES,
+            *CUSTOM_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),

@@ -21,6 +21,10 @@ from app.storage import Storage, open_storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
 
+# The newest Alembic revision (version files are numbered like their revision ids).
+POSTGRES_HEAD = sorted((Path(__file__).parents[1] / "sql" / "postgres" / "versions").glob("[0-9]*.py"))[
+    -1
+].name[:4]
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 

@@ -125,3 +125,38 @@ def agent_graph(nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str
         )
     )
     return _json(fig.to_json())
+
+
+def pie(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
+    import plotly.graph_objects as go
+
+    return _json(
+        go.Figure(go.Pie(labels=list(labels), values=list(values), hole=0.4), layout=_layout(title)).to_json()
+    )
+
+
+def widget(
+    chart: str, title: str, rows: Sequence[dict[str, Any]], dimension: str | None, column: str
+) -> str | None:
+    """A widget's figure from its metrics rows; None for charts rendered as HTML (table, number)."""
+    if chart == "histogram":
+        return histogram(title, rows[0][column] if rows else [])
+    if chart in ("line", "stacked_bar"):
+        if dimension is None:
+            return (
+                time_lines(title, rows, {column: title})
+                if chart == "line"
+                else stacked_by(title, [{**r, "_": title} for r in rows], "_", column)
+            )
+        return (
+            time_lines_by(title, rows, dimension, column)
+            if chart == "line"
+            else stacked_by(title, rows, dimension, column)
+        )
+    labels = [str(r[dimension]) if dimension else title for r in rows]
+    values = [float(r[column] or 0) for r in rows]
+    if chart == "bar":
+        return bars(title, labels, values)
+    if chart == "pie":
+        return pie(title, labels, values)
+    return None

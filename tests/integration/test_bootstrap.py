@@ -17,6 +17,7 @@ from app.storage.clickhouse.migrate import load_migrations
 from app.storage.clickhouse.query import dangerous_raw_sql
 from app.storage.postgres import accounts
 from app.storage.postgres.models import ApiKey, Membership, Organization, Project
+from tests.conftest import POSTGRES_HEAD
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +101,7 @@ async def test_migrations_twice_change_nothing(storage: Storage) -> None:
     await storage.migrate()
     assert await storage.clickhouse.query(ledger) == before
     assert [r["version"] for r in before] == [m.version for m in load_migrations(None)]
-    assert await storage.postgres.current_revision() == revision == "0005"
+    assert await storage.postgres.current_revision() == revision == POSTGRES_HEAD
     tables = await storage.clickhouse.query(
         dangerous_raw_sql(
             "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name", "t.t"

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import POSTGRES_HEAD, free_port
 from tests.integration.test_serve import clean_env, processes_using, start, stop, wait_healthy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -31,7 +31,7 @@ def test_cli_manages_projects_keys_and_users(tmp_path: Path) -> None:
     data = tmp_path / "data"
     r = cli(data, "migrate")
     assert r.returncode == 0, r.stderr
-    assert "Postgres at revision 0005" in r.stdout
+    assert f"Postgres at revision {POSTGRES_HEAD}" in r.stdout
     r = cli(data, "project", "create", "--org", "Acme", "--name", "chatbot")
     assert r.returncode == 0, r.stderr
     project_id = re.search(r"id (\w+)", r.stdout)

@@ -261,3 +261,55 @@ async def test_agent_traces_show_an_agent_graph(client, storage, project: Projec
     await seed(client, storage, project)
     plain = await client.get("/traces/r-t00")
     assert "chart-agent-graph" not in plain.text
+
+
+@pytest.mark.usefixtures("member")
+async def test_custom_dashboards(client, storage, project: ProjectFixture) -> None:
+    await seed(client, storage, project)
+    token = csrf_token((await client.get("/dashboards")).text)
+    r = await client.post("/dashboards", data={"name": "Costs", "_csrf_token": token})
+    assert r.status_code in (201, 302)
+    path = r.headers["location"]
+    specs = [
+        ("Cost by model", "OBSERVATIONS", "TOTAL_COST", "SUM", "MODEL", "pie"),
+        ("Observations", "OBSERVATIONS", "COUNT", "COUNT", "", "number"),
+        ("Trace p95", "TRACES", "LATENCY", "P95", "", "line"),
+        ("Score values", "SCORES", "VALUE", "AVG", "", "histogram"),
+        ("Tokens by type", "OBSERVATIONS", "TOTAL_TOKENS", "SUM", "TYPE", "table"),
+        ("Per model", "OBSERVATIONS", "COUNT", "COUNT", "MODEL", "stacked_bar"),
+        ("Per name", "OBSERVATIONS", "COUNT", "COUNT", "NAME", "bar"),
+    ]
+    for title, view, measure, aggregation, dimension, chart in specs:
+        form = {
+            "title": title,
+            "view": view,
+            "measure": measure,
+            "aggregation": aggregation,
+            "dimension": dimension,
+            "chart": chart,
+            "_csrf_token": token,
+        }
+        r = await client.post(f"{path}/widgets", data=form)
+        assert r.status_code in (201, 302), r.text
+    page = await client.get(path)
+    assert page.status_code == 200 and page.text.count('id="chart-w') == 5
+    assert '<p class="big">24</p>' in page.text and "<td>GENERATION</td>" in page.text
+    await client.post(f"{path}/widgets/0/down", data={"_csrf_token": token})
+    page = await client.get(path)
+    assert page.text.index("Observations") < page.text.index("Cost by model")
+    await client.post(f"{path}/widgets/0/delete", data={"_csrf_token": token})
+    assert '<p class="big">' not in (await client.get(path)).text
+    bad = {
+        "title": "x",
+        "view": "SCORES",
+        "measure": "LATENCY",
+        "aggregation": "AVG",
+        "chart": "line",
+        "_csrf_token": token,
+    }
+    r = await client.post(f"{path}/widgets", data=bad)
+    assert r.status_code == 400 and "measure LATENCY is not available on view SCORES" in r.text
+    r = await client.post(f"{path}/widgets", data={**bad, "measure": "VALUE", "chart": "donut"})
+    assert r.status_code == 400 and "chart must be one of" in r.text
+    await client.post(f"{path}/delete", data={"_csrf_token": token})
+    assert (await client.get(path)).status_code == 404

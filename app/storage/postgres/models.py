@@ -189,3 +189,16 @@ class Comment(SQLModel, table=True):
     author_user_id: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Dashboard(SQLModel, table=True):
+    """A custom dashboard: an ordered list of widgets (each a metrics query and a chart type)."""
+
+    __tablename__ = "dashboards"
+    __table_args__ = (Index("ix_dashboards_project", "project_id", "name"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    widgets: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
