@@ -206,3 +206,17 @@ async def test_newest_first_pages_stay_exact_when_one_trace_has_many_updates(
             break
         after = data["traces"]["pageInfo"]["endCursor"]
     assert seen == list(reversed(s.trace_ids))
+
+
+async def test_a_user_filter_follows_the_trace_s_latest_user(
+    client, storage, project: ProjectFixture
+) -> None:
+    s = await seed(client, storage, project)
+    moved = s.trace_ids[4]  # user-1 at first
+    at = (s.start + timedelta(minutes=4)).isoformat()
+    event = {"id": "mv", "type": "trace-create", "timestamp": at, "body": {"id": moved, "userId": "user-9"}}
+    r = await client.post("/api/public/ingestion", json={"batch": [event]}, auth=project.auth)
+    assert r.status_code == 207
+    await jobs_done(storage, project.project_id, 2)
+    assert await ids(client, project, filter={"userIds": ["user-1"]}) == [s.trace_ids[i] for i in (10, 7, 1)]
+    assert await ids(client, project, filter={"userIds": ["user-9"]}) == [moved]

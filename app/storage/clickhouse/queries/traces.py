@@ -312,6 +312,28 @@ def _micros(t: datetime) -> int:
     return (t - _EPOCH) // timedelta(microseconds=1)
 
 
+_ROW_FILTERS = ("names", "user_ids", "session_ids", "environments", "releases", "versions")
+_ROW_COLUMNS = {
+    "names": "name",
+    "user_ids": "user_id",
+    "session_ids": "session_id",
+    "environments": "environment",
+    "releases": "release",
+    "versions": "version",
+}
+
+
+def _row_filters(f: TraceFilter) -> list[tuple[str, tuple[str, ...]]]:
+    return [(_ROW_COLUMNS[name], getattr(f, name)) for name in _ROW_FILTERS if getattr(f, name)]
+
+
+def _fast_path(req: TraceListRequest) -> bool:
+    """Newest first, filtered (if at all) only by trace attributes that every row can be tested on."""
+    cleared: dict[str, Any] = {name: () for name in _ROW_FILTERS}
+    unfiltered = replace(req.filter, **cleared)
+    return req.sort is TraceSort.TIMESTAMP and req.descending and unfiltered == TraceFilter()
+
+
 def compile_trace_candidates(req: TraceListRequest, limit: int) -> CompiledQuery:
     """The newest trace rows of the window (after the cursor): read in sort-key order, stopping early."""
     params = Params(req.project_id)
@@ -324,6 +346,9 @@ def compile_trace_candidates(req: TraceListRequest, limit: int) -> CompiledQuery
         cursor = Cursor.decode(req.after, req.sort.value)
         keyset(params, "ts", "Int64", "id", cursor, True)  # validates the cursor's value
         preds.append(f"toUnixTimestamp64Micro(timestamp) <= {params.bind(cursor.value, 'Int64')}")
+    for column, values in _row_filters(req.filter):
+        # A trace's folded value is one of its rows' values: its newest such row is a candidate.
+        preds.append(in_list(params, column, values))
     sql = (
         f"SELECT id, toUnixTimestamp64Micro(timestamp) AS ts_us FROM traces WHERE {where(preds)} "
         f"ORDER BY toStartOfMinute(timestamp) DESC, timestamp DESC LIMIT {params.bind(limit, 'UInt32')}"
@@ -332,8 +357,8 @@ def compile_trace_candidates(req: TraceListRequest, limit: int) -> CompiledQuery
 
 
 async def _newest_page(ch: ClickHouse, req: TraceListRequest) -> list[dict[str, Any]] | None:
-    """The default list (newest first, unfiltered) without folding every trace of the window: fold only
-    the traces of the newest rows. None when those cannot prove the page exact (then fold them all)."""
+    """The newest-first list without folding every trace of the window: fold only the traces of the
+    newest (matching) rows. None when those cannot prove the page exact (then fold them all)."""
     limit = CANDIDATE_FACTOR * (req.first + 1)
     candidates = await ch.query(compile_trace_candidates(req, limit))
     if not candidates:
@@ -354,7 +379,7 @@ async def _newest_page(ch: ClickHouse, req: TraceListRequest) -> list[dict[str, 
 
 async def list_traces(ch: ClickHouse, req: TraceListRequest) -> Page[TraceView]:
     rows = None
-    if req.sort is TraceSort.TIMESTAMP and req.descending and req.filter == TraceFilter():
+    if _fast_path(req):
         rows = await _newest_page(ch, req)
     if rows is None:
         rows = await ch.query(compile_trace_list(req))
