@@ -146,6 +146,13 @@ def test_traces_trace_detail_score_dashboard_and_session_in_chromium(tmp_path: P
             page.goto(f"{server.base_url}/sessions/session-1")
             assert page.locator("section.turn").count() == 2  # traces 1 and 5
             page.screenshot(path=str(ARTIFACTS / "session.png"), full_page=True)
+            page.set_viewport_size(
+                {"width": 390, "height": 844}
+            )  # phone width: nothing wider than the screen
+            for name, path in (("traces-phone", "/traces"), ("trace-phone", "/traces/b-t04")):
+                page.goto(f"{server.base_url}{path}")
+                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1, path
             browser.close()
         assert errors == []
     finally:
