@@ -22,7 +22,9 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import __version__
+from app.api.comments import COMMENT_ROUTES
 from app.api.guards import require_api_key
+from app.api.metrics import METRICS_ROUTES
 from app.api.models import MODEL_ROUTES
 from app.api.public import PUBLIC_ROUTES
 from app.api.reads import READ_ROUTES
@@ -33,6 +35,8 @@ from app.dashboards.custom import CUSTOM_ROUTES
 from app.dashboards.figures import PLOTLY_JS_DIR
 from app.dashboards.pages import PAGE_ROUTES
 from app.dashboards.routes import UI_ROUTES
+from app.dashboards.settings import SETTINGS_ROUTES
+from app.dashboards.trace_pages import TRACE_ROUTES
 from app.errors import AppError
 from app.graphql.app import graphql_controller
 from app.ingest.media import MEDIA_ROUTES
@@ -126,12 +130,16 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
                     *INGEST_ROUTES,
                     *MEDIA_ROUTES,
                     *READ_ROUTES,
+                    *METRICS_ROUTES,
+                    *COMMENT_ROUTES,
                 ],
                 guards=[require_api_key],
             ),
             graphql_controller(),
             *UI_ROUTES,
             *PAGE_ROUTES,
+            *TRACE_ROUTES,
+            *SETTINGS_ROUTES,
             *CUSTOM_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)

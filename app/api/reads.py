@@ -6,22 +6,19 @@ query uses OFFSET; cursor lists (v2 observations, v3 scores) pass the query laye
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from litestar import Request, delete, get, post
+from litestar import Request, delete, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, page_meta
+from app.api.shapes import observation_json, score_json, session_json, trace_json
 from app.errors import InvalidInput, NotFound
 from app.http_json import json_body
 from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
-from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries import traces as tq
@@ -33,9 +30,7 @@ from app.storage.clickhouse.queries.common import (
     TimeRange,
     lookup_range,
 )
-from app.storage.clickhouse.queries.rows import ObservationView, ScoreView, TraceView
-from app.storage.postgres import notes
-from app.tracing import comments, reads
+from app.tracing import reads
 
 MAX_PAGED_ROWS = 10_000
 MAX_V2_LIMIT = 1_000
@@ -53,143 +48,6 @@ def _first_for(page: int, limit: int) -> int:
 
 def _tuple(value: str | None) -> tuple[str, ...]:
     return (value,) if value else ()
-
-
-def _num(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def _io(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def observation_json(
-    o: ObservationView, project_id: str, groups: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """An observation in the Langfuse shape; `groups` (v2 `fields`) picks field groups, None all."""
-    usage = o.usage_details
-    out: dict[str, Any] = {
-        "id": o.id,
-        "traceId": o.trace_id,
-        "startTime": _iso(o.start_time),
-        "endTime": _iso(o.end_time),
-        "projectId": project_id,
-        "parentObservationId": o.parent_observation_id,
-        "type": o.type,
-    }
-    chosen = set(groups) if groups is not None else None
-
-    def want(group: str) -> bool:
-        return chosen is None or group in chosen
-
-    if want("basic"):
-        out |= {
-            "name": o.name,
-            "level": o.level,
-            "statusMessage": o.status_message,
-            "version": o.version,
-            "environment": o.environment,
-            "userId": o.user_id,
-            "sessionId": o.session_id,
-            "isRootObservation": o.parent_observation_id is None,
-        }
-    if want("time"):
-        out |= {"completionStartTime": _iso(o.completion_start_time)}
-    if want("io"):
-        out |= {"input": _io(o.input), "output": _io(o.output)}
-    if want("metadata"):
-        out |= {"metadata": o.metadata}
-    if want("model"):
-        out |= {
-            "model": o.model,
-            "internalModelId": o.internal_model_id,
-            "modelParameters": _io(o.model_parameters),
-        }
-    if want("usage"):
-        costs = {k: float(v) for k, v in o.cost_details.items()}
-        out |= {
-            "usageDetails": usage,
-            "costDetails": costs,
-            "totalCost": _num(o.total_cost),
-            "usage": {
-                "input": usage.get("input", 0),
-                "output": usage.get("output", 0),
-                "total": usage.get("total", 0),
-                "unit": "TOKENS",
-            },
-            "calculatedTotalCost": _num(o.total_cost),
-            "calculatedInputCost": costs.get("input"),
-            "calculatedOutputCost": costs.get("output"),
-        }
-    if want("prompt"):
-        out |= {"promptId": None, "promptName": o.prompt_name, "promptVersion": o.prompt_version}
-    if want("metrics"):
-        ttft = None
-        if o.completion_start_time is not None:
-            ttft = (o.completion_start_time - o.start_time).total_seconds()
-        out |= {"latency": None if o.latency_ms is None else o.latency_ms / 1000, "timeToFirstToken": ttft}
-    if want("trace_context"):
-        out |= {"tags": o.tags, "release": o.release, "traceName": o.trace_name}
-    return out
-
-
-def score_json(s: ScoreView, project_id: str) -> dict[str, Any]:
-    value: Any = s.string_value if s.data_type in ("CATEGORICAL", "TEXT") else s.value
-    return {
-        "id": s.id,
-        "projectId": project_id,
-        "traceId": s.trace_id,
-        "observationId": s.observation_id,
-        "sessionId": s.session_id,
-        "datasetRunId": s.dataset_run_id,
-        "name": s.name,
-        "value": value,
-        "stringValue": s.string_value,
-        "dataType": s.data_type,
-        "source": s.source,
-        "comment": s.comment,
-        "configId": s.config_id,
-        "queueId": s.queue_id,
-        "authorUserId": s.author_user_id,
-        "environment": s.environment,
-        "metadata": s.metadata,
-        "timestamp": _iso(s.timestamp),
-        "createdAt": _iso(s.created_at),
-        "updatedAt": _iso(s.updated_at),
-    }
-
-
-def trace_json(t: TraceView, project_id: str) -> dict[str, Any]:
-    tot = t.totals
-    return {
-        "id": t.id,
-        "projectId": project_id,
-        "timestamp": _iso(t.timestamp),
-        "name": t.name,
-        "input": _io(t.input),
-        "output": _io(t.output),
-        "sessionId": t.session_id,
-        "release": t.release,
-        "version": t.version,
-        "userId": t.user_id,
-        "metadata": t.metadata,
-        "tags": t.tags,
-        "public": t.public,
-        "bookmarked": t.bookmarked,
-        "environment": t.environment,
-        "htmlPath": f"/project/{project_id}/traces/{t.id}",
-        "latency": None if tot.latency_ms is None else tot.latency_ms / 1000,
-        "totalCost": float(tot.total_cost),
-    }
 
 
 # --- traces -----------------------------------------------------------------------------------------
@@ -423,15 +281,6 @@ async def list_observations(
 # --- sessions ----------------------------------------------------------------------------------------
 
 
-def session_json(g: gq.GroupView, project_id: str) -> dict[str, Any]:
-    return {
-        "id": g.id,
-        "projectId": project_id,
-        "createdAt": _iso(g.first_seen),
-        "environment": g.environments[0] if g.environments else "default",
-    }
-
-
 @get("/sessions")
 async def list_sessions(
     request: Request[Any, Any, State],
@@ -562,256 +411,6 @@ async def list_scores(
     return {"data": [score_json(s, project_id) for s in items], "meta": page_meta(page, limit, total)}
 
 
-# --- metrics -----------------------------------------------------------------------------------------
-
-_DAILY = (
-    mq.MetricSpec(mq.Measure.COUNT, mq.Aggregation.COUNT),
-    mq.MetricSpec(mq.Measure.TOTAL_COST, mq.Aggregation.SUM),
-    mq.MetricSpec(mq.Measure.INPUT_TOKENS, mq.Aggregation.SUM),
-    mq.MetricSpec(mq.Measure.OUTPUT_TOKENS, mq.Aggregation.SUM),
-    mq.MetricSpec(mq.Measure.TOTAL_TOKENS, mq.Aggregation.SUM),
-)
-
-
-@get("/metrics/daily")
-async def metrics_daily(
-    request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
-    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-    trace_name: Annotated[str | None, Parameter(query="traceName")] = None,
-    user_id: Annotated[str | None, Parameter(query="userId")] = None,
-    tags: list[str] | None = None,
-    environment: list[str] | None = None,
-    from_timestamp: Annotated[datetime | None, Parameter(query="fromTimestamp")] = None,
-    to_timestamp: Annotated[datetime | None, Parameter(query="toTimestamp")] = None,
-) -> dict[str, Any]:
-    """Per day (newest first): traces, observations, cost, and usage per model (Langfuse's shape)."""
-    storage, project_id = _storage(request)
-    end = to_timestamp or datetime.now(UTC)
-    start = from_timestamp or (end - timedelta(days=page * limit))
-    filters = [
-        mq.DimensionFilter(d, tuple(v))
-        for d, v in (
-            (mq.Dimension.TRACE_NAME, _tuple(trace_name)),
-            (mq.Dimension.USER, _tuple(user_id)),
-            (mq.Dimension.TAG, tuple(tags or ())),
-            (mq.Dimension.ENVIRONMENT, tuple(environment or ())),
-        )
-        if v
-    ]
-    time, daily = TimeRange.resolve(start, end), mq.Granularity.DAY
-    by_model = await mq.run_metrics(
-        storage.clickhouse,
-        mq.MetricsRequest(
-            project_id,
-            mq.View.OBSERVATIONS,
-            _DAILY,
-            time,
-            (mq.Dimension.MODEL,),
-            tuple(filters),
-            daily,
-            False,
-        ),
-    )
-    unique_traces = (mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),)
-    traces = await mq.run_metrics(
-        storage.clickhouse,
-        mq.MetricsRequest(
-            project_id, mq.View.OBSERVATIONS, unique_traces, time, (), tuple(filters), daily, False
-        ),
-    )
-    days: dict[date, dict[str, Any]] = {}
-    for r in traces.rows:
-        days[r["time"].date()] = {
-            "date": r["time"].date().isoformat(),
-            "countTraces": r["traces_uniq"],
-            "countObservations": 0,
-            "totalCost": 0.0,
-            "usage": [],
-        }
-    for r in by_model.rows:
-        day = days.setdefault(
-            r["time"].date(),
-            {
-                "date": r["time"].date().isoformat(),
-                "countTraces": 0,
-                "countObservations": 0,
-                "totalCost": 0.0,
-                "usage": [],
-            },
-        )
-        day["countObservations"] += r["count_count"]
-        day["totalCost"] += r["total_cost_sum"] or 0.0
-        day["usage"].append(
-            {
-                "model": r["model"] or None,
-                "inputUsage": r["input_tokens_sum"],
-                "outputUsage": r["output_tokens_sum"],
-                "totalUsage": r["total_tokens_sum"],
-                "countTraces": None,
-                "countObservations": r["count_count"],
-                "totalCost": r["total_cost_sum"],
-            }
-        )
-    ordered = [d for _, d in sorted(days.items(), reverse=True) if d["countTraces"] or d["countObservations"]]
-    items = ordered[(page - 1) * limit : page * limit]
-    return {"data": items, "meta": page_meta(page, limit, len(ordered))}
-
-
-@get("/v2/metrics")
-async def metrics_v2(
-    request: Request[Any, Any, State], query_json: Annotated[str, Parameter(query="query")]
-) -> dict[str, Any]:
-    """`query` is JSON: {view, metrics: [{measure, aggregation}], dimensions: [{field}], filters:
-    [{column, operator: "any of"|"=", value}], timeDimension: {granularity}, fromTimestamp, toTimestamp}."""
-    storage, project_id = _storage(request)
-    req = metrics_request(project_id, query_json)
-    result = await mq.run_metrics(storage.clickhouse, req)
-    return {
-        "data": [{k: (_iso(v) if isinstance(v, datetime) else v) for k, v in r.items()} for r in result.rows]
-    }
-
-
-_V2_NAMES = {
-    "observations": mq.View.OBSERVATIONS,
-    "traces": mq.View.TRACES,
-    "scores-numeric": mq.View.SCORES,
-    "scores-categorical": mq.View.SCORES,
-    "scores": mq.View.SCORES,
-}
-
-
-def metrics_request(project_id: str, text: str) -> mq.MetricsRequest:
-    """Parse a v2 metrics query (Langfuse's JSON names, or ours) into a MetricsRequest."""
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise InvalidInput("query must be JSON") from exc
-    if not isinstance(doc, dict):
-        raise InvalidInput("query must be a JSON object")
-
-    def enum(kind: type[Any], value: Any, where: str) -> Any:
-        key = str(value).upper().replace("-", "_")
-        aliases = {
-            "TOTALCOST": "TOTAL_COST",
-            "INPUTTOKENS": "INPUT_TOKENS",
-            "OUTPUTTOKENS": "OUTPUT_TOKENS",
-            "TOTALTOKENS": "TOTAL_TOKENS",
-            "USERID": "USER",
-            "SESSIONID": "SESSION",
-            "PROVIDEDMODELNAME": "MODEL",
-            "TRACENAME": "TRACE_NAME",
-            "TAGS": "TAG",
-            "PROMPTNAME": "PROMPT_NAME",
-            "LATENCY_MS": "LATENCY",
-            "COUNT": "COUNT",
-        }
-        key = aliases.get(key.replace("_", ""), key)
-        try:
-            return kind(key)
-        except ValueError as exc:
-            raise InvalidInput(f"{where}: unknown value {value!r}") from exc
-
-    view_name = str(doc.get("view", "")).lower()
-    view = _V2_NAMES.get(view_name) or enum(mq.View, view_name, "view")
-    metrics = tuple(
-        mq.MetricSpec(
-            enum(mq.Measure, m.get("measure"), "metrics.measure"),
-            enum(mq.Aggregation, m.get("aggregation"), "metrics.aggregation"),
-        )
-        for m in doc.get("metrics") or []
-        if isinstance(m, dict)
-    )
-    dimensions = tuple(
-        enum(mq.Dimension, d.get("field") if isinstance(d, dict) else d, "dimensions")
-        for d in doc.get("dimensions") or []
-    )
-    filters = []
-    for f in doc.get("filters") or []:
-        if not isinstance(f, dict):
-            raise InvalidInput("filters: each filter must be an object")
-        value = f.get("value")
-        values = tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
-        filters.append(mq.DimensionFilter(enum(mq.Dimension, f.get("column"), "filters.column"), values))
-    granularity = (
-        (doc.get("timeDimension") or {}).get("granularity")
-        if isinstance(doc.get("timeDimension"), dict)
-        else None
-    )
-    time = TimeRange.resolve(_parse_time(doc.get("fromTimestamp")), _parse_time(doc.get("toTimestamp")))
-    return mq.MetricsRequest(
-        project_id,
-        view,
-        metrics,
-        time,
-        dimensions,
-        tuple(filters),
-        enum(mq.Granularity, granularity, "timeDimension.granularity") if granularity else None,
-        fill_gaps=False,
-        limit=min(int(doc.get("limit") or 1000), mq.MAX_ROWS),
-    )
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInput(f"not an ISO 8601 time: {value!r}") from exc
-
-
-# --- comments ----------------------------------------------------------------------------------------
-
-
-@post("/comments", status_code=200)
-async def create_comment(request: Request[Any, Any, State]) -> dict[str, Any]:
-    storage, project_id = _storage(request)
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    comment = await comments.create(
-        storage,
-        project_id,
-        body.get("objectType"),
-        body.get("objectId"),
-        body.get("content"),
-        body.get("authorUserId") if isinstance(body.get("authorUserId"), str) else None,
-    )
-    return {"id": comment.id}
-
-
-@get("/comments")
-async def list_comments(
-    request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
-    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
-    object_type: Annotated[str | None, Parameter(query="objectType")] = None,
-    object_id: Annotated[str | None, Parameter(query="objectId")] = None,
-    author_user_id: Annotated[str | None, Parameter(query="authorUserId")] = None,
-) -> dict[str, Any]:
-    storage, project_id = _storage(request)
-    rows, total = await notes.list_comments(
-        storage.postgres,
-        project_id,
-        object_type=object_type,
-        object_id=object_id,
-        author_user_id=author_user_id,
-        limit=limit,
-        offset=(page - 1) * limit,
-    )
-    return {"data": [comments.to_api(c) for c in rows], "meta": page_meta(page, limit, total)}
-
-
-@get("/comments/{comment_id:str}")
-async def get_comment(request: Request[Any, Any, State], comment_id: str) -> dict[str, Any]:
-    storage, project_id = _storage(request)
-    found = await notes.fetch_comment(storage.postgres, project_id, comment_id)
-    if found is None:
-        raise NotFound(f"comment {comment_id!r} not found")
-    return comments.to_api(found)
-
-
 READ_ROUTES = [
     list_traces,
     get_trace,
@@ -822,9 +421,4 @@ READ_ROUTES = [
     list_sessions,
     get_session,
     list_scores,
-    metrics_daily,
-    metrics_v2,
-    create_comment,
-    list_comments,
-    get_comment,
 ]

@@ -42,8 +42,7 @@ async def dashboards_page(request: Request[Any, Any, State]) -> Template:
 
 @post("/dashboards")
 async def dashboard_create(request: Request[Any, Any, State], data: Annotated[NameForm, FORM]) -> Redirect:
-    caller = await _caller(request)
-    caller.require(Role.MEMBER)
+    caller = await _caller(request, Role.MEMBER)
     name = data.name.strip()
     if not 1 <= len(name) <= 255:
         raise InvalidInput("name must be 1 to 255 characters")
@@ -98,8 +97,7 @@ async def dashboard_page(
 
 @post("/dashboards/{dashboard_id:str}/widgets")
 async def widget_add(request: Request[Any, Any, State], dashboard_id: str) -> Redirect:
-    caller = await _caller(request)
-    caller.require(Role.MEMBER)
+    caller = await _caller(request, Role.MEMBER)
     board = await _dashboard(request, caller.project_id, dashboard_id)
     if len(board.widgets) >= widgets.MAX_WIDGETS:
         raise InvalidInput(f"a dashboard holds at most {widgets.MAX_WIDGETS} widgets")
@@ -114,8 +112,7 @@ async def widget_change(
     request: Request[Any, Any, State], dashboard_id: str, index: int, action: str
 ) -> Redirect:
     """Move a widget up or down, or delete it."""
-    caller = await _caller(request)
-    caller.require(Role.MEMBER)
+    caller = await _caller(request, Role.MEMBER)
     board = await _dashboard(request, caller.project_id, dashboard_id)
     items = list(board.widgets)
     if not 0 <= index < len(items):
@@ -135,8 +132,7 @@ async def widget_change(
 
 @post("/dashboards/{dashboard_id:str}/delete")
 async def dashboard_delete(request: Request[Any, Any, State], dashboard_id: str) -> Redirect:
-    caller = await _caller(request)
-    caller.require(Role.MEMBER)
+    caller = await _caller(request, Role.MEMBER)
     if not await repo.delete_dashboard(_storage(request).postgres, caller.project_id, dashboard_id):
         raise NotFound(f"dashboard {dashboard_id!r} not found")
     return Redirect("/dashboards")

@@ -50,10 +50,13 @@ def _storage(request: Request[Any, Any, State]) -> Storage:
     return storage
 
 
-async def _caller(request: Request[Any, Any, State]) -> Caller:
+async def _caller(request: Request[Any, Any, State], role: Role | None = None) -> Caller:
+    """The logged-in caller; with `role`, Forbidden unless they hold at least that role."""
     storage, token = _storage(request), request.cookies.get(sessions.COOKIE)
     caller = await sessions.session_caller(storage, token)
     if caller is not None:
+        if role is not None:
+            caller.require(role)
         return caller
     if await sessions.session_user(storage, token) is None:
         raise Unauthorized("Please log in.")
@@ -148,16 +151,14 @@ async def switch_project(request: Request[Any, Any, State], data: Annotated[Swit
 
 @get("/settings/api-keys")
 async def api_keys_page(request: Request[Any, Any, State]) -> Template:
-    caller = await _caller(request)
-    caller.require(Role.ADMIN)
+    caller = await _caller(request, Role.ADMIN)
     rows = await accounts.list_api_keys(_storage(request).postgres, caller.project_id)
     return await _page(request, caller, "api_keys.html", keys=rows, issued=None)
 
 
 @post("/settings/api-keys")
 async def api_key_create(request: Request[Any, Any, State], data: Annotated[KeyForm, FORM]) -> Template:
-    caller = await _caller(request)
-    caller.require(Role.ADMIN)
+    caller = await _caller(request, Role.ADMIN)
     issued = await keys.issue_api_key(_storage(request), caller.project_id, data.note.strip() or None)
     rows = await accounts.list_api_keys(_storage(request).postgres, caller.project_id)
     page = await _page(request, caller, "api_keys.html", keys=rows, issued=issued)
@@ -167,8 +168,7 @@ async def api_key_create(request: Request[Any, Any, State], data: Annotated[KeyF
 
 @post("/settings/api-keys/revoke")
 async def api_key_revoke(request: Request[Any, Any, State], data: Annotated[RevokeForm, FORM]) -> Redirect:
-    caller = await _caller(request)
-    caller.require(Role.ADMIN)
+    caller = await _caller(request, Role.ADMIN)
     await keys.revoke_api_key(_storage(request), caller.project_id, data.public_key)
     return Redirect("/settings/api-keys")
 
@@ -182,8 +182,7 @@ class MemberForm:
 
 @get("/settings/members")
 async def members_page(request: Request[Any, Any, State]) -> Template:
-    caller = await _caller(request)
-    caller.require(Role.ADMIN)
+    caller = await _caller(request, Role.ADMIN)
     storage = _storage(request)
     members = await accounts.list_members(storage.postgres, caller.organization_id, caller.project_id)
     roles = [r.value for r in Role if caller.role.at_least(r)]
@@ -193,8 +192,7 @@ async def members_page(request: Request[Any, Any, State]) -> Template:
 @post("/settings/members")
 async def member_set(request: Request[Any, Any, State], data: Annotated[MemberForm, FORM]) -> Redirect:
     """Give an existing user a role here (users are created with `langhouse users create`)."""
-    caller = await _caller(request)
-    caller.require(Role.ADMIN)
+    caller = await _caller(request, Role.ADMIN)
     try:
         role = Role(data.role)
     except ValueError as exc:
@@ -212,8 +210,7 @@ async def member_set(request: Request[Any, Any, State], data: Annotated[MemberFo
 
 @post("/settings/members/{user_id:str}/remove-project-role")
 async def member_reset(request: Request[Any, Any, State], user_id: str) -> Redirect:
-    caller = await _caller(request)
-    caller.require(Role.ADMIN)
+    caller = await _caller(request, Role.ADMIN)
     storage = _storage(request)
     await accounts.remove_project_role(storage.postgres, user_id, caller.organization_id, caller.project_id)
     return Redirect("/settings/members")

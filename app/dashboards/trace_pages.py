@@ -1,0 +1,315 @@
+"""Trace pages: the list (filters in the URL, columns, export) and one trace (tree, timeline, actions)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Stream, Template
+
+from app.auth.signing import server_secret
+from app.dashboards import figures
+from app.dashboards.pages import PAGE, RANGES, TRACE_COLUMNS, FlagForm, _range, _url, chat, pretty
+from app.dashboards.routes import FORM, _caller, _page, _storage
+from app.errors import InvalidInput
+from app.storage.clickhouse.queries import traces as tq
+from app.storage.clickhouse.queries.common import TagFilter
+from app.storage.clickhouse.queries.rows import TraceView
+from app.storage.postgres.models import Role
+from app.tracing import comments, media, reads, scores
+
+
+def _trace_filter(q: dict[str, str]) -> tq.TraceFilter:
+    def one(name: str) -> tuple[str, ...]:
+        return (q[name],) if q.get(name) else ()
+
+    return tq.TraceFilter(
+        names=one("name"),
+        user_ids=one("user"),
+        session_ids=one("session"),
+        environments=one("environment"),
+        levels=one("level"),
+        tags=TagFilter(tuple(q["tag"].split(","))) if q.get("tag") else None,
+        search=q.get("search") or None,
+    )
+
+
+@get("/traces")
+async def traces_page(request: Request[Any, Any, State]) -> Template:
+    caller = await _caller(request)
+    q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    key, time = _range(q.get("range"), request)
+    sort = q.get("sort", "TIMESTAMP")
+    if sort not in tq.TraceSort.__members__:
+        raise InvalidInput(f"sort must be one of {', '.join(tq.TraceSort.__members__)}")
+    req = tq.TraceListRequest(
+        caller.project_id,
+        time,
+        _trace_filter(q),
+        tq.TraceSort(sort),
+        q.get("order") != "asc",
+        PAGE,
+        q.get("after") or None,
+        with_io=True,
+    )
+    page = await reads.list_traces(_storage(request), req, bookmarked=q.get("bookmarked") == "1")
+    chosen = [c for c in request.query_params.getall("cols", []) if c in TRACE_COLUMNS]
+    params: dict[str, Any] = {k: v for k, v in q.items() if k not in ("after", "cols")}
+    params["cols"] = chosen
+    next_url = _url("/traces", params, after=page.end_cursor) if page.has_next else None
+    return await _page(
+        request,
+        caller,
+        "traces.html",
+        traces=page.items,
+        q=q,
+        range=key,
+        ranges=list(RANGES),
+        sorts=list(tq.TraceSort.__members__),
+        next_url=next_url,
+        first_url=_url("/traces", params),
+        export_url=_url("/traces/export", {**params, "range": key, "cols": None}),
+        columns=TRACE_COLUMNS,
+        shown=chosen or list(TRACE_COLUMNS),
+        base_url=str(request.base_url).rstrip("/"),
+    )
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "timestamp",
+    "name",
+    "user_id",
+    "session_id",
+    "environment",
+    "release",
+    "version",
+    "tags",
+    "latency_ms",
+    "total_cost",
+    "total_tokens",
+    "observation_count",
+    "input",
+    "output",
+)
+EXPORT_MAX_ROWS = 100_000
+EXPORT_PAGE = 1_000
+
+
+def _export_row(t: TraceView) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "timestamp": t.timestamp.isoformat(),
+        "name": t.name,
+        "user_id": t.user_id,
+        "session_id": t.session_id,
+        "environment": t.environment,
+        "release": t.release,
+        "version": t.version,
+        "tags": t.tags,
+        "latency_ms": t.totals.latency_ms,
+        "total_cost": float(t.totals.total_cost),
+        "total_tokens": t.totals.total_tokens,
+        "observation_count": t.totals.observation_count,
+        "input": t.input,
+        "output": t.output,
+    }
+
+
+@get("/traces/export")
+async def traces_export(request: Request[Any, Any, State], format: str = "csv") -> Stream:
+    """The filtered traces (the list's query string), streamed page by page as CSV or a JSON array."""
+    caller = await _caller(request)
+    if format not in ("csv", "json"):
+        raise InvalidInput("format must be csv or json")
+    q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    _, time = _range(q.get("range"), request)
+    storage = _storage(request)
+    base = tq.TraceListRequest(caller.project_id, time, _trace_filter(q), first=EXPORT_PAGE, with_io=True)
+    bookmarked = q.get("bookmarked") == "1"
+
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        after, sent = None, 0
+        while sent < EXPORT_MAX_ROWS:
+            page = await reads.list_traces(storage, replace(base, after=after), bookmarked=bookmarked)
+            for t in page.items:
+                yield _export_row(t)
+            sent += len(page.items)
+            if not page.has_next:
+                return
+            after = page.end_cursor
+
+    async def as_csv() -> AsyncIterator[bytes]:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
+        writer.writeheader()
+        async for row in rows():
+            writer.writerow({**row, "tags": ",".join(row["tags"])})
+            if out.tell() > 64_000:
+                yield out.getvalue().encode()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue().encode()
+
+    async def as_json() -> AsyncIterator[bytes]:
+        yield b"["
+        first = True
+        async for row in rows():
+            yield (b"" if first else b",\n") + json.dumps(row, ensure_ascii=False).encode()
+            first = False
+        yield b"]\n"
+
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    return Stream(
+        as_csv() if format == "csv" else as_json(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="traces.{format}"'},
+    )
+
+
+@get("/traces/{trace_id:str}")
+async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str | None = None) -> Template:
+    caller = await _caller(request)
+    detail = await reads.trace_detail(_storage(request), caller.project_id, trace_id)
+    flat = []
+    stack = list(reversed(detail.roots))
+    while stack:
+        node = stack.pop()
+        flat.append(node)
+        stack.extend(reversed(node.children))
+    span = max([n.offset_ms + (n.duration_ms or 0) for n in flat] + [1.0])
+    selected = next((n for n in flat if n.observation.id == obs), flat[0] if flat else None)
+    graph = _agent_graph(detail.roots)
+    notes = await comments.for_object(_storage(request), caller.project_id, "TRACE", trace_id)
+    attachments = []
+    if selected is not None:  # media the selected observation references, shown inline
+        secret = server_secret(_storage(request).settings)
+        for value in (selected.observation.input, selected.observation.output):
+            for content_type, media_id in media.references(value):
+                url = media.content_url(secret, caller.project_id, media_id)
+                attachments.append({"type": content_type, "url": url, "id": media_id})
+    return await _page(
+        request,
+        caller,
+        "trace.html",
+        trace=detail.trace,
+        nodes=flat,
+        span_ms=span,
+        selected=selected,
+        scores=detail.scores,
+        comments=notes,
+        attachments=attachments,
+        graph=graph,
+        pretty=pretty,
+        chat=chat,
+        can_write=caller.role.at_least(Role.MEMBER),
+    )
+
+
+GRAPH_TYPES = {"AGENT", "TOOL", "CHAIN", "RETRIEVER", "GENERATION"}
+
+
+def _agent_graph(roots: list[reads.ObservationNode]) -> str | None:
+    """The agent graph of a trace with agents or tools: those observations (and chains, retrievers,
+    generations), each linked to its nearest such ancestor. None for traces without agents or tools."""
+    nodes: list[tuple[str, str, str]] = []
+    edges: list[tuple[str, str]] = []
+    stack: list[tuple[reads.ObservationNode, str | None, int]] = [(r, None, 0) for r in reversed(roots)]
+    while stack:
+        node, parent, layer = stack.pop()
+        o = node.observation
+        if o.type in GRAPH_TYPES:
+            nodes.append((o.id, f"{o.type.lower()}: {o.name}", str(layer)))
+            if parent is not None:
+                edges.append((parent, o.id))
+            parent, layer = o.id, layer + 1
+        stack.extend((c, parent, layer) for c in reversed(node.children))
+    if not any(label.startswith(("agent:", "tool:")) for _, label, _ in nodes):
+        return None
+    return figures.agent_graph(nodes, edges)
+
+
+@dataclass
+class ScoreForm:
+    name: str
+    value: str
+    data_type: str = "NUMERIC"
+    observation_id: str = ""
+    comment: str = ""
+
+
+@post("/traces/{trace_id:str}/scores")
+async def trace_add_score(
+    request: Request[Any, Any, State], trace_id: str, data: Annotated[ScoreForm, FORM]
+) -> Redirect:
+    caller = await _caller(request, Role.MEMBER)
+    value: Any = data.value
+    if data.data_type in ("NUMERIC", "BOOLEAN"):
+        try:
+            value = float(data.value)
+        except ValueError as exc:
+            raise InvalidInput("value must be a number for NUMERIC and BOOLEAN scores") from exc
+    body = {
+        "traceId": trace_id,
+        "name": data.name,
+        "value": value,
+        "dataType": data.data_type,
+        "source": "ANNOTATION",
+        "observationId": data.observation_id or None,
+        "comment": data.comment or None,
+    }
+    await scores.create_score(
+        _storage(request), caller.project_id, {k: v for k, v in body.items() if v is not None}
+    )
+    return Redirect(f"/traces/{trace_id}")
+
+
+@post("/traces/{trace_id:str}/bookmark")
+async def trace_bookmark(
+    request: Request[Any, Any, State], trace_id: str, data: Annotated[FlagForm, FORM]
+) -> Redirect:
+    caller = await _caller(request, Role.MEMBER)
+    await reads.set_flags(_storage(request), caller.project_id, trace_id, bookmarked=data.value == "1")
+    return Redirect(f"/traces/{trace_id}")
+
+
+@post("/traces/{trace_id:str}/public")
+async def trace_public(
+    request: Request[Any, Any, State], trace_id: str, data: Annotated[FlagForm, FORM]
+) -> Redirect:
+    caller = await _caller(request, Role.MEMBER)
+    await reads.set_flags(_storage(request), caller.project_id, trace_id, public=data.value == "1")
+    return Redirect(f"/traces/{trace_id}")
+
+
+@dataclass
+class CommentForm:
+    content: str
+
+
+@post("/traces/{trace_id:str}/comments")
+async def trace_comment(
+    request: Request[Any, Any, State], trace_id: str, data: Annotated[CommentForm, FORM]
+) -> Redirect:
+    caller = await _caller(request, Role.MEMBER)
+    await comments.create(
+        _storage(request), caller.project_id, "TRACE", trace_id, data.content, caller.user_id
+    )
+    return Redirect(f"/traces/{trace_id}")
+
+
+TRACE_ROUTES = [
+    traces_page,
+    traces_export,
+    trace_page,
+    trace_add_score,
+    trace_bookmark,
+    trace_public,
+    trace_comment,
+]
