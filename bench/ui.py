@@ -75,7 +75,8 @@ async def main() -> None:
             project = await domain.ensure_project(storage, org, "bench")
             await domain.create_user(storage, "bench@example.com", "bench password", org, Role.OWNER)
             began = time.perf_counter()
-            for sql in (_OBSERVATIONS, _TRACES):  # module constants; the project id is generated here
+            assert project.id.isalnum()  # generated here (hex); the only value put into this SQL text
+            for sql in (_OBSERVATIONS, _TRACES):
                 await storage.clickhouse.command(sql.format(project=project.id, n=n), "bench.generate")
             loaded = time.perf_counter() - began
             print(f"generated {n:,} observations in {loaded:.0f} s", flush=True)

@@ -13,82 +13,32 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, assert_never
 
 from app.errors import InvalidInput
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.queries.common import PROJECT, Params, TimeRange, where
+from app.storage.clickhouse.queries.metric_registry import (
+    HOURLY_DIMENSIONS,
+    HOURLY_SUMS,
+    OBS_DIMENSIONS,
+    OBS_MEASURES,
+    SCORE_DIMENSIONS,
+    SCORE_MEASURES,
+    TRACE_DIMENSIONS,
+    TRACE_MEASURES,
+    TRACE_ROWS,
+    Aggregation,
+    Dimension,
+    Granularity,
+    Measure,
+    View,
+)
 from app.storage.clickhouse.queries.rows import utc
 from app.storage.clickhouse.query import CompiledQuery
 
 MAX_ROWS = 5_000
 MAX_BUCKETS = 2_000
-
-
-class View(StrEnum):
-    OBSERVATIONS = "OBSERVATIONS"
-    TRACES = "TRACES"
-    SCORES = "SCORES"
-
-
-class Dimension(StrEnum):
-    NAME = "NAME"
-    TYPE = "TYPE"
-    MODEL = "MODEL"
-    USER = "USER"
-    SESSION = "SESSION"
-    ENVIRONMENT = "ENVIRONMENT"
-    RELEASE = "RELEASE"
-    VERSION = "VERSION"
-    LEVEL = "LEVEL"
-    TAG = "TAG"
-    TRACE_NAME = "TRACE_NAME"
-    PROMPT_NAME = "PROMPT_NAME"
-    PROMPT_VERSION = "PROMPT_VERSION"
-    SCORE_NAME = "SCORE_NAME"
-    SOURCE = "SOURCE"
-    DATA_TYPE = "DATA_TYPE"
-    STRING_VALUE = "STRING_VALUE"
-
-
-class Measure(StrEnum):
-    COUNT = "COUNT"
-    LATENCY = "LATENCY"
-    TOTAL_COST = "TOTAL_COST"
-    INPUT_COST = "INPUT_COST"
-    OUTPUT_COST = "OUTPUT_COST"
-    INPUT_TOKENS = "INPUT_TOKENS"
-    OUTPUT_TOKENS = "OUTPUT_TOKENS"
-    TOTAL_TOKENS = "TOTAL_TOKENS"
-    ERRORS = "ERRORS"
-    VALUE = "VALUE"
-    TRACES = "TRACES"
-    USERS = "USERS"
-    SESSIONS = "SESSIONS"
-
-
-class Aggregation(StrEnum):
-    COUNT = "COUNT"
-    SUM = "SUM"
-    AVG = "AVG"
-    MIN = "MIN"
-    MAX = "MAX"
-    P50 = "P50"
-    P90 = "P90"
-    P95 = "P95"
-    P99 = "P99"
-    UNIQ = "UNIQ"
-    HISTOGRAM = "HISTOGRAM"
-
-
-class Granularity(StrEnum):
-    AUTO = "AUTO"
-    MINUTE = "MINUTE"
-    HOUR = "HOUR"
-    DAY = "DAY"
-    WEEK = "WEEK"
-    MONTH = "MONTH"
 
 
 _BUCKET_FN = {
@@ -146,109 +96,6 @@ class MetricsResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-# Registries: the only place column expressions come from.
-_OBS_DIMENSIONS = {
-    Dimension.NAME: "name",
-    Dimension.TYPE: "toString(type)",
-    Dimension.MODEL: "ifNull(provided_model_name, '')",
-    Dimension.USER: "ifNull(user_id, '')",
-    Dimension.SESSION: "ifNull(session_id, '')",
-    Dimension.ENVIRONMENT: "toString(environment)",
-    Dimension.RELEASE: "ifNull(release, '')",
-    Dimension.VERSION: "ifNull(version, '')",
-    Dimension.LEVEL: "toString(level)",
-    Dimension.TAG: "arrayJoin(if(empty(tags), [''], tags))",
-    Dimension.TRACE_NAME: "ifNull(trace_name, '')",
-    Dimension.PROMPT_NAME: "ifNull(prompt_name, '')",
-    Dimension.PROMPT_VERSION: "toString(ifNull(prompt_version, 0))",
-}
-_OBS_MEASURES = {  # per-row value, sign not applied
-    Measure.COUNT: "1",
-    Measure.LATENCY: "ifNull(latency_ms, 0)",
-    Measure.TOTAL_COST: "toFloat64(ifNull(total_cost, 0))",
-    Measure.INPUT_COST: "toFloat64(cost_details['input'])",
-    Measure.OUTPUT_COST: "toFloat64(cost_details['output'])",
-    Measure.INPUT_TOKENS: "toInt64(usage_details['input'])",
-    Measure.OUTPUT_TOKENS: "toInt64(usage_details['output'])",
-    Measure.TOTAL_TOKENS: "toInt64(usage_details['total'])",
-    Measure.ERRORS: "toInt64(level = 'ERROR')",
-    Measure.TRACES: "trace_id",
-    Measure.USERS: "user_id",
-    Measure.SESSIONS: "session_id",
-}
-# The same measures over observations_hourly (sums only; latency_us is microseconds).
-_HOURLY_DIMENSIONS = {
-    Dimension.NAME: "name",
-    Dimension.TYPE: "toString(type)",
-    Dimension.MODEL: "model",
-    Dimension.ENVIRONMENT: "toString(environment)",
-}
-_HOURLY_SUMS = {
-    Measure.COUNT: "sum(observations)",
-    Measure.LATENCY: "sum(latency_us) / 1000",
-    Measure.TOTAL_COST: "toFloat64(sum(total_cost))",
-    Measure.INPUT_COST: "toFloat64(sumMap(cost)['input'])",
-    Measure.OUTPUT_COST: "toFloat64(sumMap(cost)['output'])",
-    Measure.INPUT_TOKENS: "sumMap(usage)['input']",
-    Measure.OUTPUT_TOKENS: "sumMap(usage)['output']",
-    Measure.TOTAL_TOKENS: "sumMap(usage)['total']",
-    Measure.ERRORS: "sum(errors)",
-}
-_TRACE_DIMENSIONS = {
-    Dimension.NAME: "name",
-    Dimension.USER: "user",
-    Dimension.SESSION: "session",
-    Dimension.ENVIRONMENT: "environment",
-    Dimension.RELEASE: "release",
-    Dimension.VERSION: "version",
-    Dimension.TAG: "arrayJoin(if(empty(tags), [''], tags))",
-}
-_TRACE_MEASURES = {
-    Measure.COUNT: "1",
-    Measure.LATENCY: "latency_ms",
-    Measure.TOTAL_COST: "total_cost",
-    Measure.INPUT_TOKENS: "input_tokens",
-    Measure.OUTPUT_TOKENS: "output_tokens",
-    Measure.TOTAL_TOKENS: "total_tokens",
-    Measure.ERRORS: "errors",
-    Measure.USERS: "user",
-    Measure.SESSIONS: "session",
-}
-_SCORE_DIMENSIONS = {
-    Dimension.SCORE_NAME: "name",
-    Dimension.NAME: "name",
-    Dimension.SOURCE: "toString(source)",
-    Dimension.DATA_TYPE: "toString(data_type)",
-    Dimension.STRING_VALUE: "ifNull(string_value, '')",
-    Dimension.ENVIRONMENT: "toString(environment)",
-}
-_SCORE_MEASURES = {
-    Measure.COUNT: "1",
-    Measure.VALUE: "ifNull(value, 0)",
-    Measure.TRACES: "trace_id",
-    Measure.SESSIONS: "session_id",
-}
-# Per-trace rows for the traces view (trace attributes are denormalised onto every observation).
-_TRACE_ROWS = (
-    "SELECT trace_id, min(start_time) AS trace_start, "
-    "argMaxIf(ifNull(trace_name, ''), start_time, sign = 1) AS name, "
-    "argMaxIf(ifNull(user_id, ''), start_time, sign = 1) AS user, "
-    "argMaxIf(ifNull(session_id, ''), start_time, sign = 1) AS session, "
-    "argMaxIf(toString(environment), start_time, sign = 1) AS environment, "
-    "argMaxIf(ifNull(release, ''), start_time, sign = 1) AS release, "
-    "argMaxIf(ifNull(version, ''), start_time, sign = 1) AS version, "
-    "groupUniqArrayArrayIf(tags, sign = 1) AS tags, "
-    "(toUnixTimestamp64Micro(maxIf(ifNull(end_time, start_time), sign = 1)) "
-    "- toUnixTimestamp64Micro(minIf(start_time, sign = 1))) / 1000.0 AS latency_ms, "
-    "sum(toFloat64(ifNull(total_cost, 0)) * sign) AS total_cost, "
-    "sum(toInt64(usage_details['input']) * sign) AS input_tokens, "
-    "sum(toInt64(usage_details['output']) * sign) AS output_tokens, "
-    "sum(toInt64(usage_details['total']) * sign) AS total_tokens, "
-    "sum(toInt64(level = 'ERROR') * sign) AS errors "
-    "FROM observations WHERE {preds} GROUP BY trace_id HAVING sum(sign) > 0"
-)
-
-
 def auto_granularity(time: TimeRange) -> Granularity:
     span = time.end - time.start
     if span <= timedelta(hours=3):
@@ -264,11 +111,11 @@ def auto_granularity(time: TimeRange) -> Granularity:
 
 def _registries(view: View) -> tuple[dict[Dimension, str], dict[Measure, str]]:
     if view is View.OBSERVATIONS:
-        return _OBS_DIMENSIONS, _OBS_MEASURES
+        return OBS_DIMENSIONS, OBS_MEASURES
     if view is View.TRACES:
-        return _TRACE_DIMENSIONS, _TRACE_MEASURES
+        return TRACE_DIMENSIONS, TRACE_MEASURES
     if view is View.SCORES:
-        return _SCORE_DIMENSIONS, _SCORE_MEASURES
+        return SCORE_DIMENSIONS, SCORE_MEASURES
     assert_never(view)
 
 
@@ -341,10 +188,10 @@ def _hourly_fits(req: MetricsRequest, granularity: Granularity | None) -> bool:
     if any(t.minute or t.second or t.microsecond for t in (req.time.start, req.time.end)):
         return False
     dims = (*req.dimensions, *(f.dimension for f in req.filters))
-    if any(d not in _HOURLY_DIMENSIONS for d in dims):
+    if any(d not in HOURLY_DIMENSIONS for d in dims):
         return False
     for m in req.metrics:
-        sums = m.aggregation in _SUMS and m.measure in _HOURLY_SUMS
+        sums = m.aggregation in _SUMS and m.measure in HOURLY_SUMS
         latency_histogram = m.measure is Measure.LATENCY and m.aggregation is Aggregation.HISTOGRAM
         if not (sums or latency_histogram):
             return False
@@ -354,7 +201,7 @@ def _hourly_fits(req: MetricsRequest, granularity: Granularity | None) -> bool:
 def _hourly_aggregate(spec: MetricSpec) -> str:
     if spec.aggregation is Aggregation.HISTOGRAM:
         return "sumMap(latency_buckets)"
-    total = _HOURLY_SUMS[spec.measure]
+    total = HOURLY_SUMS[spec.measure]
     if spec.aggregation is Aggregation.AVG:
         return f"{total} / nullIf(sum(observations), 0)"
     if spec.aggregation is Aggregation.COUNT:
@@ -367,7 +214,7 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
     params = Params(req.project_id)
     start, end = params.bind(req.time.start, "DateTime64(6)"), params.bind(req.time.end, "DateTime64(6)")
     if _hourly_fits(req, granularity):
-        dims, time_col, table = _HOURLY_DIMENSIONS, "hour", "observations_hourly"
+        dims, time_col, table = HOURLY_DIMENSIONS, "hour", "observations_hourly"
         preds = [PROJECT, f"hour >= {start}", f"hour < {end}"]
         selects = [f"{_hourly_aggregate(m)} AS {m.alias}" for m in req.metrics]
         source = table
@@ -381,7 +228,7 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
         elif req.view is View.TRACES:
             time_col, source = "trace_start", "traces"
             inner = where([PROJECT, f"start_time >= {start}", f"start_time < {end}"])
-            table = f"({_TRACE_ROWS.format(preds=inner)})"
+            table = f"({TRACE_ROWS.format(preds=inner)})"
             preds = []
         else:
             time_col, source = "timestamp", "scores"
@@ -517,3 +364,15 @@ def _fill(
                 rows.append({"time": t, **dict(zip(dims, combo, strict=True)), **empty})
     rows.sort(key=lambda r: (r["time"], *(r[d] for d in dims)))
     return rows[: req.limit]
+
+
+__all__ = [  # the vocabulary is used through this module (mq.View, mq.Measure, …)
+    "Aggregation",
+    "Dimension",
+    "Granularity",
+    "Measure",
+    "MetricSpec",
+    "MetricsRequest",
+    "MetricsResult",
+    "View",
+]
