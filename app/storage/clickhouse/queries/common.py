@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -193,7 +193,6 @@ class Page(Generic[T]):
     items: list[T]
     has_next: bool
     end_cursor: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def keyset(

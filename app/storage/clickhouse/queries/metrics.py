@@ -10,7 +10,7 @@ Percentiles, min/max and distinct counts always read the raw rows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, assert_never
@@ -93,7 +93,6 @@ class MetricsResult:
     rows: list[dict[str, Any]]
     served_from: str  # "observations_hourly" or the raw table
     granularity: Granularity | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def auto_granularity(time: TimeRange) -> Granularity:

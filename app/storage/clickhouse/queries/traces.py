@@ -453,12 +453,3 @@ async def fetch_trace_observations(ch: ClickHouse, project_id: str, trace_id: st
     )
     rows = await ch.query(obs.compile_observation_list(req, max_first=MAX_TRACE_OBSERVATIONS))
     return [obs.observation(r) for r in rows[:MAX_TRACE_OBSERVATIONS]]
-
-
-def compile_trace_ids_exist(project_id: str, trace_ids: list[str]) -> CompiledQuery:
-    return CompiledQuery(
-        f"SELECT id FROM traces WHERE {PROJECT} AND id IN {{ids:Array(String)}} "
-        "GROUP BY id HAVING max(is_deleted) = 0 LIMIT {limit:UInt32}",
-        {"project_id": project_id, "ids": trace_ids, "limit": len(trace_ids)},
-        "traces.exist",
-    )
