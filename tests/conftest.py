@@ -206,7 +206,14 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
         "sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost "
         "FROM observations WHERE project_id = {project_id:String} AND user_id IS NOT NULL"
     )
+    # Each observation is counted once under its user and once under its trace name.
+    by_dimension_sql = (
+        "SELECT dimension, sum(observations) AS observations, sum(errors) AS errors, "
+        "sumMap(usage) AS usage, sum(total_cost) AS total_cost "
+        "FROM observations_by_dimension_hourly WHERE project_id = {project_id:String} GROUP BY dimension"
+    )
     params = {"project_id": project_id}
+    by_dimension = await storage.clickhouse.query(CompiledQuery(by_dimension_sql, params, "test.dims"))
     [raw] = await storage.clickhouse.query(CompiledQuery(raw_sql, params, "test.raw"))
     [mv] = await storage.clickhouse.query(CompiledQuery(mv_sql, params, "test.mv"))
     [users] = await storage.clickhouse.query(CompiledQuery(users_sql, params, "test.users"))
@@ -217,6 +224,10 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
 
     assert clean(mv) == clean(raw)
     assert clean(users) == clean(raw_users)
+    assert {r.pop("dimension"): clean(r) for r in by_dimension} == {
+        "user": clean(raw),
+        "trace_name": clean(raw),
+    }
     traces_sql = (
         "SELECT uniqExactIf(trace_id, sign > 0) AS traces "
         "FROM observations WHERE project_id = {project_id:String}"

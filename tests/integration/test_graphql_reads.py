@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -220,3 +220,28 @@ async def test_a_user_filter_follows_the_trace_s_latest_user(
     await jobs_done(storage, project.project_id, 2)
     assert await ids(client, project, filter={"userIds": ["user-1"]}) == [s.trace_ids[i] for i in (10, 7, 1)]
     assert await ids(client, project, filter={"userIds": ["user-9"]}) == [moved]
+
+
+async def test_a_late_update_does_not_move_an_old_trace_to_the_first_page(
+    client, storage, project: ProjectFixture
+) -> None:
+    """The newest-first list folds its page's traces from their first rows on (looked up in
+    trace_starts), not from the newest rows it read: an old trace updated just now keeps its place."""
+    s = await seed(client, storage, project)
+    oldest = s.trace_ids[0]
+    now = datetime.now(UTC).isoformat()
+    event = {
+        "id": "late",
+        "type": "trace-create",
+        "timestamp": now,
+        "body": {"id": oldest, "release": "late"},
+    }
+    r = await client.post("/api/public/ingestion", json={"batch": [event]}, auth=project.auth)
+    assert r.status_code == 207
+    await jobs_done(storage, project.project_id, 2)
+    first = await gql(client, project, TRACES_PAGE, {"first": 2, "after": None})
+    assert [e["node"]["id"] for e in first["traces"]["edges"]] == list(reversed(s.trace_ids))[:2]
+    assert await ids(client, project) == list(reversed(s.trace_ids))
+    release = "query($id: ID!) { trace(id: $id) { release timestamp } }"
+    trace = (await gql(client, project, release, {"id": oldest}))["trace"]
+    assert trace["release"] == "late" and trace["timestamp"].startswith(s.start.isoformat()[:16])

@@ -3,6 +3,7 @@ registries that map it to column expressions: the only place those expressions c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -101,12 +102,13 @@ OBS_MEASURES = {  # per-row value, sign not applied
     Measure.USERS: "user_id",
     Measure.SESSIONS: "session_id",
 }
+_ENV = "toString(environment)"
 # The same measures over observations_hourly (sums only; latency_us is microseconds).
 HOURLY_DIMENSIONS = {
     Dimension.NAME: "name",
     Dimension.TYPE: "toString(type)",
     Dimension.MODEL: "model",
-    Dimension.ENVIRONMENT: "toString(environment)",
+    Dimension.ENVIRONMENT: _ENV,
 }
 HOURLY_SUMS = {
     Measure.COUNT: "sum(observations)",
@@ -119,6 +121,31 @@ HOURLY_SUMS = {
     Measure.TOTAL_TOKENS: "sumMap(usage)['total']",
     Measure.ERRORS: "sum(errors)",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """A materialised view that serves sums (HOURLY_SUMS) over whole hours, for these dimensions."""
+
+    table: str
+    dimensions: dict[Dimension, str]
+    condition: str | None = None  # selects the rollup's rows within its table
+    histogram: bool = False  # keeps latency_buckets
+
+
+ROLLUPS = (
+    Rollup("observations_hourly", HOURLY_DIMENSIONS, histogram=True),
+    Rollup(
+        "observations_by_dimension_hourly",
+        {Dimension.USER: "value", Dimension.ENVIRONMENT: _ENV},
+        "dimension = 'user'",
+    ),
+    Rollup(
+        "observations_by_dimension_hourly",
+        {Dimension.TRACE_NAME: "value", Dimension.ENVIRONMENT: _ENV},
+        "dimension = 'trace_name'",
+    ),
+)
 TRACE_DIMENSIONS = {
     Dimension.NAME: "name",
     Dimension.USER: "user",

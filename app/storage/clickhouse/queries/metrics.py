@@ -1,9 +1,10 @@
 """The metrics layer: views, dimensions, measures and aggregations compiled to one GROUP BY query.
 
-A query over the observations view is served from the `observations_hourly` materialised view when
-it fits it (its dimensions and filters are columns of the view, its measures are sums the view
-keeps, its time range starts and ends on whole hours, buckets are an hour or longer); otherwise
-from the raw rows. Both paths compute the same sign-weighted sums, so they give the same numbers.
+A query over the observations view is served from a rollup (`observations_hourly`, or
+`observations_by_dimension_hourly` for users and trace names) when one fits it (its dimensions and
+filters are columns of the rollup, its measures are sums the rollup keeps, its time range starts and
+ends on whole hours, buckets are an hour or longer); otherwise from the raw rows. Both paths
+compute the same sign-weighted sums, so they give the same numbers.
 Percentiles, min/max and distinct counts always read the raw rows.
 """
 
@@ -19,10 +20,10 @@ from app.errors import InvalidInput
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.queries.common import PROJECT, Params, TimeRange, where
 from app.storage.clickhouse.queries.metric_registry import (
-    HOURLY_DIMENSIONS,
     HOURLY_SUMS,
     OBS_DIMENSIONS,
     OBS_MEASURES,
+    ROLLUPS,
     SCORE_DIMENSIONS,
     SCORE_MEASURES,
     TRACE_DIMENSIONS,
@@ -32,6 +33,7 @@ from app.storage.clickhouse.queries.metric_registry import (
     Dimension,
     Granularity,
     Measure,
+    Rollup,
     View,
 )
 from app.storage.clickhouse.queries.rows import utc
@@ -91,7 +93,7 @@ class MetricsRequest:
 class MetricsResult:
     columns: list[str]
     rows: list[dict[str, Any]]
-    served_from: str  # "observations_hourly" or the raw table
+    served_from: str  # the rollup or the raw table
     granularity: Granularity | None = None
 
 
@@ -179,22 +181,21 @@ def _aggregate(spec: MetricSpec, expr: str, weighted: bool) -> str:
     assert_never(agg)
 
 
-def _hourly_fits(req: MetricsRequest, granularity: Granularity | None) -> bool:
-    if req.view is not View.OBSERVATIONS:
-        return False
-    if granularity in (Granularity.MINUTE,):
-        return False
+def _rollup(req: MetricsRequest, granularity: Granularity | None) -> Rollup | None:
+    """The first rollup that can serve this request, if any."""
+    if req.view is not View.OBSERVATIONS or granularity is Granularity.MINUTE:
+        return None
     if any(t.minute or t.second or t.microsecond for t in (req.time.start, req.time.end)):
-        return False
+        return None
     dims = (*req.dimensions, *(f.dimension for f in req.filters))
-    if any(d not in HOURLY_DIMENSIONS for d in dims):
-        return False
-    for m in req.metrics:
-        sums = m.aggregation in _SUMS and m.measure in HOURLY_SUMS
-        latency_histogram = m.measure is Measure.LATENCY and m.aggregation is Aggregation.HISTOGRAM
-        if not (sums or latency_histogram):
-            return False
-    return True
+    for rollup in ROLLUPS:
+        if all(d in rollup.dimensions for d in dims) and all(
+            (m.aggregation in _SUMS and m.measure in HOURLY_SUMS)
+            or (rollup.histogram and m.measure is Measure.LATENCY and m.aggregation is Aggregation.HISTOGRAM)
+            for m in req.metrics
+        ):
+            return rollup
+    return None
 
 
 def _hourly_aggregate(spec: MetricSpec) -> str:
@@ -212,9 +213,12 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
     granularity = _validate(req)
     params = Params(req.project_id)
     start, end = params.bind(req.time.start, "DateTime64(6)"), params.bind(req.time.end, "DateTime64(6)")
-    if _hourly_fits(req, granularity):
-        dims, time_col, table = HOURLY_DIMENSIONS, "hour", "observations_hourly"
+    rollup = _rollup(req, granularity)
+    if rollup is not None:
+        dims, time_col, table = rollup.dimensions, "hour", rollup.table
         preds = [PROJECT, f"hour >= {start}", f"hour < {end}"]
+        if rollup.condition:
+            preds.append(rollup.condition)
         selects = [f"{_hourly_aggregate(m)} AS {m.alias}" for m in req.metrics]
         source = table
     else:

@@ -296,7 +296,8 @@ async def count_over_time(
     if environment:
         window.append(f"environment = {params.bind(environment, 'String')}")
     sql = (
-        f"SELECT {bucket_sql} AS time, uniqExact(id) AS traces FROM traces WHERE {where(window)} "
+        # A 64-bit hash per id: half the work of hashing the strings themselves, collisions negligible.
+        f"SELECT {bucket_sql} AS time, uniqExact(cityHash64(id)) AS traces FROM traces WHERE {where(window)} "
         f"AND id NOT IN (SELECT id FROM traces WHERE {where(window)} AND is_deleted = 1) "
         "GROUP BY time ORDER BY time LIMIT 10000"
     )
@@ -356,6 +357,16 @@ def compile_trace_candidates(req: TraceListRequest, limit: int) -> CompiledQuery
     return CompiledQuery(sql, params.values, "traces.candidates")
 
 
+def compile_trace_starts(project_id: str, trace_ids: tuple[str, ...]) -> CompiledQuery:
+    """Each trace's first row time (the `trace_starts` rollup, keyed by id)."""
+    return CompiledQuery(
+        f"SELECT id, min(start) AS start FROM trace_starts WHERE {PROJECT} AND id IN {{ids:Array(String)}} "
+        "GROUP BY id LIMIT {limit:UInt32}",
+        {"project_id": project_id, "ids": list(trace_ids), "limit": len(trace_ids)},
+        "traces.starts",
+    )
+
+
 async def _newest_page(ch: ClickHouse, req: TraceListRequest) -> list[dict[str, Any]] | None:
     """The newest-first list without folding every trace of the window: fold only the traces of the
     newest (matching) rows. None when those cannot prove the page exact (then fold them all)."""
@@ -364,7 +375,13 @@ async def _newest_page(ch: ClickHouse, req: TraceListRequest) -> list[dict[str, 
     if not candidates:
         return []
     ids = tuple(dict.fromkeys(str(r["id"]) for r in candidates))
-    rows = await ch.query(compile_trace_list(replace(req, filter=replace(req.filter, ids=ids))))
+    # No row of these traces is older than the first row of the oldest: fold from there, not from the
+    # window's start (on a large project that is a few minutes of rows instead of a day's).
+    time = req.time
+    starts = await ch.query(compile_trace_starts(req.project_id, ids))
+    if len(starts) == len(ids):
+        time = replace(time, start=max(time.start, min(utc(r["start"]) for r in starts)))
+    rows = await ch.query(compile_trace_list(replace(req, time=time, filter=replace(req.filter, ids=ids))))
     if len(candidates) < limit:  # every row after the cursor was a candidate
         return rows
     # A trace left out has no row newer than the last candidate, so it starts no later than that.
