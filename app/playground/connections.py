@@ -104,6 +104,10 @@ async def _fetch(storage: Storage, project_id: str, connection_id: str) -> LlmCo
     return row
 
 
+async def fetch_connection(storage: Storage, project_id: str, connection_id: str) -> ConnectionView:
+    return ConnectionView.of(await _fetch(storage, project_id, connection_id))
+
+
 async def create_connection(storage: Storage, project_id: str, data: ConnectionInput) -> ConnectionView:
     valid = _validated(data, creating=True)
     assert valid.api_key is not None
