@@ -145,8 +145,8 @@ async def test_connections_keep_keys_encrypted_and_only_admins_manage_them(
         # API keys act as members: they read connections but cannot manage them.
         as_key = await graphql(
             client,
-            'mutation { createLlmConnection(input: {name: "k", provider: OPENAI, models: ["m"], apiKey: "k"}) '
-            "{ llmConnection { id } } }",
+            'mutation { createLlmConnection(input: {name: "k", provider: OPENAI, models: ["m"], '
+            'apiKey: "k"}) { llmConnection { id } } }',
             auth=project.auth,
         )
         assert "admin role" in as_key["errors"][0]["message"]
