@@ -405,3 +405,24 @@ async def test_without_hooks_the_save_button_is_disabled(client, storage, projec
         assert bad.status_code == 400 and "prompt must be JSON" in bad.text
     finally:
         client.cookies.clear()
+
+
+async def test_anthropic_connection_streams_through_the_messages_api(
+    client, storage, project: ProjectFixture, llm: FakeLlm
+) -> None:
+    try:
+        await as_role(client, storage, project, Role.ADMIN)
+        assert (await add_connection(client, llm, provider="anthropic")).status_code == 302
+        conn_id = (await graphql(client, "{ llmConnections { id } }"))["data"]["llmConnections"][0]["id"]
+        form = await run_form(client, conn_id, max_tokens="")
+        got = events((await client.post("/playground/run", data=form)).text)
+        assert "".join(d["text"] for name, d in got if name == "delta") == ANSWER
+        assert got[-1][1]["usage"] == {"input": 12, "output": 5, "total": 17}
+        [sent] = llm.requests
+        assert sent["path"] == "/v1/messages" and sent["headers"]["x-api-key"] == API_KEY
+        assert sent["headers"]["anthropic-version"] == "2023-06-01"
+        body = sent["body"]
+        assert body["system"] == "You answer for Acme." and body["max_tokens"] == 1024
+        assert [m["role"] for m in body["messages"]] == ["user", "user"]
+    finally:
+        client.cookies.clear()
