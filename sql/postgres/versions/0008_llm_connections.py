@@ -29,9 +29,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index(
-        "uq_llm_connections_project_name", "llm_connections", ["project_id", "name"], unique=True
-    )
+    op.create_index("uq_llm_connections_project_name", "llm_connections", ["project_id", "name"], unique=True)
 
 
 def downgrade() -> None:

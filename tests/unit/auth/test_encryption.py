@@ -20,8 +20,10 @@ def test_round_trip_with_a_generated_key(tmp_path: Path) -> None:
 
 
 def test_a_configured_key_wins_and_a_changed_key_is_a_clear_error(tmp_path: Path) -> None:
-    token = encrypt(Settings(data_dir=tmp_path, encryption_key="one long random value"), "secret")
-    assert decrypt(Settings(data_dir=tmp_path / "x", encryption_key="one long random value"), token) == "secret"
+    key = "one long random value"
+    token = encrypt(Settings(data_dir=tmp_path, encryption_key=key), "secret")
+    assert decrypt(Settings(data_dir=tmp_path / "elsewhere", encryption_key=key), token) == "secret"
+    assert not (tmp_path / "encryption_key").exists()
     with pytest.raises(InvalidInput, match="LANGHOUSE_ENCRYPTION_KEY changed"):
         decrypt(Settings(data_dir=tmp_path, encryption_key="another value"), token)
 
