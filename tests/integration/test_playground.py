@@ -129,6 +129,13 @@ async def test_connections_keep_keys_encrypted_and_only_admins_manage_them(
             "llmConnections"
         ]
         assert renamed == {"name": "renamed", "models": ["a", "b"], "apiKeyHint": "…cdef"}  # key kept
+        updated = await graphql(
+            client,
+            f'mutation {{ updateLlmConnection(input: {{id: "{conn["id"]}", models: ["c"], '
+            'apiKey: "sk-new-key-98765"}) { llmConnection { name models apiKeyHint } } }',
+        )
+        changed = updated["data"]["updateLlmConnection"]["llmConnection"]
+        assert changed == {"name": "renamed", "models": ["c"], "apiKeyHint": "…8765"}
 
         created = await graphql(
             client,
