@@ -34,6 +34,7 @@ from app.auth.signing import server_secret
 from app.dashboards.custom import CUSTOM_ROUTES
 from app.dashboards.figures import PLOTLY_JS_DIR
 from app.dashboards.pages import PAGE_ROUTES
+from app.dashboards.playground import PLAYGROUND_ROUTES
 from app.dashboards.routes import UI_ROUTES
 from app.dashboards.settings import SETTINGS_ROUTES
 from app.dashboards.trace_pages import TRACE_ROUTES
@@ -42,6 +43,7 @@ from app.graphql.app import graphql_controller
 from app.ingest.media import MEDIA_ROUTES
 from app.ingest.routes import INGEST_ROUTES
 from app.jobs.worker import build_worker, close_worker
+from app.playground.prompts import PlaygroundHooks
 from app.settings import Settings
 from app.storage import Storage, open_storage
 
@@ -108,9 +110,12 @@ def _report_worker_exit(task: asyncio.Task[None]) -> None:
         log.error("the in-process job worker stopped", exc_info=task.exception())
 
 
-def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
+def create_app(
+    settings: Settings, storage: Storage | None = None, playground: PlaygroundHooks | None = None
+) -> Litestar:
     """Build the ASGI app. With `storage`, the caller owns the stores (CLI, tests); without it, the
-    lifespan opens them and runs the platform (migrations, init, worker) for the app's lifetime."""
+    lifespan opens them and runs the platform (migrations, init, worker) for the app's lifetime.
+    `playground` plugs prompt storage into the playground (open a prompt version, save a new one)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -141,12 +146,13 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             *TRACE_ROUTES,
             *SETTINGS_ROUTES,
             *CUSTOM_ROUTES,
+            *PLAYGROUND_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),
         ],
         lifespan=[] if storage else [lifespan],
-        state=State({"storage": storage}),
+        state=State({"storage": storage, "playground_hooks": playground or PlaygroundHooks()}),
         exception_handlers={Exception: _error_response},
         template_config=TemplateConfig(directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     secret_key: SecretStr | None = None
+    encryption_key: SecretStr | None = None
     auto_migrate: bool | None = None
 
     clickhouse_url: str | None = None
@@ -49,6 +50,7 @@ class Settings(BaseSettings):
     ingest_mapper_processes: int = Field(default=1, ge=0, le=64)
     ingest_retry_base_seconds: float = Field(default=1.0, gt=0)
     media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
 
     @field_validator("clickhouse_cluster")
     @classmethod

@@ -8,6 +8,8 @@ import os
 import secrets
 import time
 
+from pydantic import SecretStr
+
 from app.errors import Forbidden, InvalidInput
 from app.settings import Settings
 
@@ -26,11 +28,17 @@ def verify(secret: str, message: str, expires_at: int, signature: str) -> None:
 
 def server_secret(settings: Settings) -> str:
     """LANGHOUSE_SECRET_KEY, else (embedded) one generated once into the data directory, owner-only."""
-    if settings.secret_key is not None:
-        return settings.secret_key.get_secret_value()
+    return data_dir_secret(settings, settings.secret_key, "LANGHOUSE_SECRET_KEY", "secret_key")
+
+
+def data_dir_secret(settings: Settings, configured: SecretStr | None, variable: str, filename: str) -> str:
+    """The configured secret, else (embedded) a random one generated once into `<data dir>/<filename>`
+    (owner-only); in services mode the variable is required, as every replica must share the value."""
+    if configured is not None:
+        return configured.get_secret_value()
     if not settings.uses_data_dir:
-        raise InvalidInput("set LANGHOUSE_SECRET_KEY (the same value on every web replica) in services mode")
-    path = settings.data_dir / "secret_key"
+        raise InvalidInput(f"set {variable} (the same value on every replica) in services mode")
+    path = settings.data_dir / filename
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -22,7 +22,7 @@ LAYOUT = {
 }
 
 
-def _json(text: str | None) -> str:
+def safe_json(text: str | None) -> str:
     """Figure JSON safe inside a <script> element: <, > and & as JSON escapes, so a trace or model
     name such as `</script>` stays data."""
     return (text or "{}").replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -40,7 +40,7 @@ def time_lines(title: str, rows: Sequence[dict[str, Any]], series: dict[str, str
     fig = go.Figure(layout=_layout(title))
     for column, label in series.items():
         fig.add_trace(go.Scatter(x=times, y=[r.get(column) or 0 for r in rows], mode="lines", name=label))
-    return _json(fig.to_json())
+    return safe_json(fig.to_json())
 
 
 def time_lines_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str) -> str:
@@ -54,7 +54,7 @@ def time_lines_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, va
     fig = go.Figure(layout=_layout(title))
     for name, points in sorted(by.items()):
         fig.add_trace(go.Scatter(x=times, y=[points.get(t) for t in times], mode="lines+markers", name=name))
-    return _json(fig.to_json())
+    return safe_json(fig.to_json())
 
 
 def stacked_by(
@@ -70,7 +70,7 @@ def stacked_by(
     fig = go.Figure(layout={**_layout(title), "barmode": barmode})
     for name, points in sorted(by.items()):
         fig.add_trace(go.Bar(x=times, y=[points.get(t, 0) for t in times], name=name))
-    return _json(fig.to_json())
+    return safe_json(fig.to_json())
 
 
 def bars(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
@@ -78,7 +78,7 @@ def bars(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
 
     fig = go.Figure(go.Bar(x=list(values), y=list(labels), orientation="h"), layout=_layout(title))
     fig.update_yaxes(autorange="reversed")
-    return _json(fig.to_json())
+    return safe_json(fig.to_json())
 
 
 def histogram(title: str, buckets: Sequence[dict[str, Any]]) -> str:
@@ -87,7 +87,7 @@ def histogram(title: str, buckets: Sequence[dict[str, Any]]) -> str:
 
     labels = [f"{b['lower']:.3g}-{b['upper']:.3g}" for b in buckets]
     fig = go.Figure(go.Bar(x=labels, y=[b["count"] for b in buckets]), layout=_layout(title))
-    return _json(fig.to_json())
+    return safe_json(fig.to_json())
 
 
 def agent_graph(nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str, str]]) -> str:
@@ -124,13 +124,13 @@ def agent_graph(nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str
             marker={"size": 16, "color": "#2f6fed"},
         )
     )
-    return _json(fig.to_json())
+    return safe_json(fig.to_json())
 
 
 def pie(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
     import plotly.graph_objects as go
 
-    return _json(
+    return safe_json(
         go.Figure(go.Pie(labels=list(labels), values=list(values), hole=0.4), layout=_layout(title)).to_json()
     )
 

@@ -15,6 +15,7 @@ from app.auth import keys
 from app.errors import NotFound, UserError
 from app.graphql.context import Context, require_caller
 from app.graphql.cost import QueryCostLimiter
+from app.graphql.types import llm_connection as lc
 from app.graphql.types import reads as r
 from app.graphql.types.api_key import (
     ApiKey,
@@ -24,6 +25,7 @@ from app.graphql.types.api_key import (
     RevokeApiKeyPayload,
 )
 from app.graphql.types.project import AuthMethod, Project, ProjectRole, Viewer
+from app.playground import connections
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
 
@@ -65,6 +67,12 @@ class Query(r.ReadQuery):
         rows = await accounts.list_api_keys(info.context.storage.postgres, caller.project_id)
         return [ApiKey.from_row(r) for r in rows]
 
+    @strawberry.field(description="The project's LLM connections (for the playground), by name.")
+    async def llm_connections(self, info: Info[Context, None]) -> list[lc.LlmConnection]:
+        caller = require_caller(info.context)
+        views = await connections.list_connections(info.context.storage, caller.project_id)
+        return [lc.LlmConnection.from_view(v) for v in views]
+
 
 @strawberry.type(description="Change the caller's project.")
 class Mutation(r.ReadMutation):
@@ -85,6 +93,37 @@ class Mutation(r.ReadMutation):
         caller.require(Role.ADMIN)
         key = await keys.revoke_api_key(info.context.storage, caller.project_id, input.public_key)
         return RevokeApiKeyPayload(api_key=ApiKey.from_row(key))
+
+    @strawberry.mutation(description="Create an LLM connection; its API key is kept encrypted (admin role).")
+    async def create_llm_connection(
+        self, info: Info[Context, None], input: lc.CreateLlmConnectionInput
+    ) -> lc.CreateLlmConnectionPayload:
+        caller = require_caller(info.context)
+        caller.require(Role.ADMIN)
+        view = await connections.create_connection(info.context.storage, caller.project_id, input.as_input())
+        return lc.CreateLlmConnectionPayload(llm_connection=lc.LlmConnection.from_view(view))
+
+    @strawberry.mutation(description="Change an LLM connection (admin role).")
+    async def update_llm_connection(
+        self, info: Info[Context, None], input: lc.UpdateLlmConnectionInput
+    ) -> lc.UpdateLlmConnectionPayload:
+        caller = require_caller(info.context)
+        caller.require(Role.ADMIN)
+        storage, connection_id = info.context.storage, str(input.id)
+        current = await connections.fetch_connection(storage, caller.project_id, connection_id)
+        view = await connections.update_connection(
+            storage, caller.project_id, connection_id, input.as_input(current)
+        )
+        return lc.UpdateLlmConnectionPayload(llm_connection=lc.LlmConnection.from_view(view))
+
+    @strawberry.mutation(description="Delete an LLM connection (admin role).")
+    async def delete_llm_connection(
+        self, info: Info[Context, None], input: lc.DeleteLlmConnectionInput
+    ) -> lc.DeleteLlmConnectionPayload:
+        caller = require_caller(info.context)
+        caller.require(Role.ADMIN)
+        await connections.delete_connection(info.context.storage, caller.project_id, str(input.id))
+        return lc.DeleteLlmConnectionPayload(deleted_id=input.id)
 
 
 def _should_mask(error: GraphQLError) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,11 +13,11 @@ from litestar.response import Response
 from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.http_json import json_body
-from app.jobs.contracts import INGEST_BATCH, job_queue
+from app.jobs.contracts import job_queue, store_and_enqueue
 from app.storage import Storage
 from app.tracing import legacy, score_configs, scores
 from app.tracing.otlp import count_valid_spans, decompress
-from app.tracing.pipeline import LEGACY_CONTENT_TYPE, RawBatch
+from app.tracing.pipeline import RawBatch, legacy_batch
 from app.tracing.scores import score_problem
 
 MAX_INGESTION_VERSION = 4
@@ -41,14 +40,6 @@ async def _backpressure(request: Request[Any, Any, State]) -> Response[dict[str,
     return None
 
 
-async def store_and_enqueue(request: Request[Any, Any, State], batch: RawBatch, body: bytes) -> None:
-    """Durable before acknowledged: the raw body is in the blob store before the job exists."""
-    storage: Storage = request.app.state.storage
-    await storage.blobs.put(batch.key, body)
-    queue = await job_queue(request.app.state)
-    await queue.enqueue(INGEST_BATCH, batch.to_payload(), job_id=batch.key)
-
-
 @post("/otel/v1/traces", status_code=200)
 async def otlp_traces(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
     """OTLP/HTTP trace export (protobuf or JSON, gzip or not): 200 `{}` once the batch is durable."""
@@ -66,13 +57,8 @@ async def otlp_traces(request: Request[Any, Any, State]) -> Response[dict[str, A
     batch = RawBatch.create(
         caller.project_id, content_type, encoding, request.headers.get("x-langfuse-sdk-version")
     )
-    await store_and_enqueue(request, batch, body)
+    await store_and_enqueue(request.app.state, batch, body)
     return Response({})
-
-
-def _events_batch(caller: Caller, events: list[dict[str, Any]]) -> tuple[RawBatch, bytes]:
-    body = json.dumps({"batch": events}, ensure_ascii=False, default=str).encode()
-    return RawBatch.create(caller.project_id, LEGACY_CONTENT_TYPE, None, None), body
 
 
 @post("/ingestion", status_code=207)
@@ -96,8 +82,8 @@ async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any
     if validated.events:
         if (busy := await _backpressure(request)) is not None:
             return busy
-        batch, body = _events_batch(caller, validated.events)
-        await store_and_enqueue(request, batch, body)
+        batch, body = legacy_batch(caller.project_id, validated.events)
+        await store_and_enqueue(request.app.state, batch, body)
     return Response(
         {
             "successes": [{"id": e["id"], "status": 201} for e in validated.events],
@@ -141,8 +127,8 @@ async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str,
     if accepted:
         if (busy := await _backpressure(request)) is not None:
             return busy
-        batch, body = _events_batch(caller, accepted)
-        await store_and_enqueue(request, batch, body)
+        batch, body = legacy_batch(caller.project_id, accepted)
+        await store_and_enqueue(request.app.state, batch, body)
     if not isinstance(doc, list):
         return Response({"id": accepted[0]["id"]}, status_code=200)
     if errors:

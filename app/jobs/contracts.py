@@ -7,6 +7,8 @@ from typing import Any, Final
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
+from app.tracing.pipeline import RawBatch
+
 SYSTEM_PING: Final = "system.ping"
 INGEST_BATCH: Final = "ingest.process_batch"
 QUEUE: Final = "langhouse:queue"
@@ -69,3 +71,10 @@ async def job_queue(state: Any) -> JobQueue:
         queue = await JobQueue.connect(state.storage.redis_url)
         state.job_queue = queue
     return queue
+
+
+async def store_and_enqueue(state: Any, batch: RawBatch, body: bytes) -> None:
+    """Durable before acknowledged: the raw body is in the blob store before the job exists."""
+    await state.storage.blobs.put(batch.key, body)
+    queue = await job_queue(state)
+    await queue.enqueue(INGEST_BATCH, batch.to_payload(), job_id=batch.key)

@@ -114,6 +114,17 @@ def count_tokens(tokenizer: str, text: str) -> int:
     return len(_encoding(tokenizer).encode(text)) if text else 0
 
 
+def price_usage(model: ModelPrice, usage: dict[str, int]) -> dict[str, Decimal]:
+    """Cost per usage type (USD) and their `total`; empty when the model prices none of them."""
+    prices = model.prices
+    costs = {k: Decimal(n) * prices[k] for k, n in usage.items() if k in prices and k != "total"}
+    if costs:
+        costs["total"] = sum(costs.values(), Decimal(0))
+    elif "total" in usage and "total" in prices:  # a model priced per total unit only
+        costs = {"total": Decimal(usage["total"]) * prices["total"]}
+    return {k: v.quantize(Decimal("1e-12")) for k, v in costs.items()}
+
+
 def enrich(row: ObservationRow, models: tuple[ModelPrice, ...]) -> None:
     """Fill usage (tokenizer) and cost (prices) where the row did not bring them; provided values win.
     Usage always gets a `total` (the sum of the others when not given), as aggregates read it."""
@@ -132,12 +143,6 @@ def enrich(row: ObservationRow, models: tuple[ModelPrice, ...]) -> None:
         usage["total"] = sum(usage.values())
         row.usage_details = usage
     if not row.cost_details and row.usage_details:
-        usage, prices = row.usage_details, model.prices
-        costs = {k: Decimal(n) * prices[k] for k, n in usage.items() if k in prices and k != "total"}
-        if costs:
-            costs["total"] = sum(costs.values(), Decimal(0))
-        elif "total" in usage and "total" in prices:  # a model priced per total unit only
-            costs = {"total": Decimal(usage["total"]) * prices["total"]}
-        row.cost_details = {k: v.quantize(Decimal("1e-12")) for k, v in costs.items()}
+        row.cost_details = price_usage(model, row.usage_details)
     if row.cost_details:
         row.total_cost = row.cost_details.get("total", sum(row.cost_details.values(), Decimal(0)))

@@ -110,6 +110,12 @@ _FORMATS_BY_MEDIA = {"application/x-protobuf": "pb", "application/json": "json",
 _MEDIA_BY_FORMAT = {v: k for k, v in _FORMATS_BY_MEDIA.items()}
 
 
+def legacy_batch(project_id: str, events: list[dict[str, Any]]) -> tuple[RawBatch, bytes]:
+    """A new stored request of validated Langfuse batch events, and its body."""
+    body = json.dumps({"batch": events}, ensure_ascii=False, default=str).encode()
+    return RawBatch.create(project_id, LEGACY_CONTENT_TYPE, None, None), body
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     observations_written: int

@@ -157,3 +157,63 @@ def test_traces_trace_detail_score_dashboard_and_session_in_chromium(tmp_path: P
         assert errors == []
     finally:
         stop(server)
+
+
+def test_playground_streams_an_answer_in_chromium(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.integration.fake_llm import API_KEY, REPLY, fake_llm
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = start(tmp_path / "data", free_port(), tmp_path / "serve.log")
+    try:
+        wait_healthy(server)
+        email = re.search(r"Email\s+(\S+)", server.output())
+        password = re.search(r"Password\s+(\S+)", server.output())
+        assert email and password
+        errors: list[str] = []
+        with fake_llm() as llm, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{server.base_url}/login")
+            page.fill("input[name=email]", email[1])
+            page.fill("input[name=password]", password[1])
+            page.click("button[type=submit]")
+            page.wait_for_load_state("networkidle")
+
+            page.goto(f"{server.base_url}/settings/llm-connections")
+            add = "form[action='/settings/llm-connections']"
+            page.fill(f"{add} input[name=name]", "local")
+            page.fill(f"{add} input[name=base_url]", llm.base_url)
+            page.fill(f"{add} input[name=models]", "fake-model")
+            page.fill(f"{add} input[name=api_key]", API_KEY)
+            page.click(f"{add} button[type=submit]")
+            page.wait_for_load_state("networkidle")
+            assert "…cdef" in page.inner_text("table") and API_KEY not in page.content()
+
+            page.goto(f"{server.base_url}/playground")
+            page.fill("#messages .msg-row:nth-child(1) textarea", "You speak like {{persona}}.")
+            page.fill("#messages .msg-row:nth-child(2) textarea", "Say hello.")
+            page.wait_for_selector("input[name='var:persona']")  # the inputs follow the prompt (htmx)
+            page.fill("input[name='var:persona']", "a pirate")
+            page.click("#add-message")
+            assert page.locator("#messages .msg-row").count() == 3
+            page.click("#messages .msg-row:nth-child(3) button.remove")
+            page.click("#run")
+            page.wait_for_selector("#stats:not([hidden])")
+            assert page.inner_text("#output") == "".join(REPLY)
+            assert page.locator("#output b").count() == 0  # the model's markup stays text
+            assert page.inner_text("#stat-input") == "12" and page.inner_text("#stat-output") == "5"
+            assert page.get_attribute("#stat-trace", "href", timeout=1000).startswith("/traces/")
+            sent = llm.requests[-1]["body"]["messages"]
+            assert sent == [
+                {"role": "system", "content": "You speak like a pirate."},
+                {"role": "user", "content": "Say hello."},
+            ]
+            page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+            browser.close()
+        assert errors == []
+    finally:
+        stop(server)

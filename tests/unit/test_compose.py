@@ -131,6 +131,7 @@ def test_app_service_wires_the_stores(name: str) -> None:
     for key in ("LANGHOUSE_S3_BUCKET", "LANGHOUSE_S3_ACCESS_KEY_ID", "LANGHOUSE_S3_SECRET_ACCESS_KEY"):
         assert env.get(key), f"{name}: {key} unset"
     assert env.get("LANGHOUSE_SECRET_KEY"), f"{name}: LANGHOUSE_SECRET_KEY unset"
+    assert env.get("LANGHOUSE_ENCRYPTION_KEY"), f"{name}: LANGHOUSE_ENCRYPTION_KEY unset"
 
 
 def test_app_env_resolves_to_valid_settings() -> None:

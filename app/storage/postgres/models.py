@@ -202,3 +202,20 @@ class Dashboard(SQLModel, table=True):
     widgets: list[dict[str, object]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class LlmConnection(SQLModel, table=True):
+    """A project's connection to an LLM provider; the API key is stored encrypted, never in clear."""
+
+    __tablename__ = "llm_connections"
+    __table_args__ = (Index("uq_llm_connections_project_name", "project_id", "name", unique=True),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    provider: str
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    base_url: str
+    models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    api_key_encrypted: str
+    api_key_hint: str  # the key's last characters, for display
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -1,0 +1,247 @@
+"""The LLM playground page (run a prompt against a connection, streamed) and LLM connection settings."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Response, Stream, Template
+
+from app.auth.caller import Caller
+from app.dashboards.figures import safe_json
+from app.dashboards.routes import FORM, _caller, _page, _storage
+from app.errors import InvalidInput, UserError
+from app.jobs.contracts import store_and_enqueue
+from app.playground import connections, runs
+from app.playground.connections import ConnectionInput, ConnectionView
+from app.playground.prompts import NewPromptVersion, PlaygroundHooks, open_prompt, state_of
+from app.playground.runs import PlaygroundState, state_from_form
+from app.playground.template import ChatMessage
+from app.storage.postgres.models import Role
+from app.tracing.pipeline import legacy_batch
+
+
+def _hooks(request: Request[Any, Any, State]) -> PlaygroundHooks:
+    hooks: PlaygroundHooks = request.app.state.playground_hooks
+    return hooks
+
+
+async def _form(request: Request[Any, Any, State]) -> dict[str, list[str]]:
+    form = await request.form()
+    return {key: [str(v) for v in form.getall(key)] for key in form}
+
+
+def _target(views: list[ConnectionView], state: PlaygroundState) -> str:
+    """The chosen `connection:model`: the state's, else the first connection offering its model."""
+    for view in views:
+        if state.model in view.models and state.connection_id in ("", view.connection_id):
+            return f"{view.connection_id}:{state.model}"
+    return ""
+
+
+def _inputs(state: PlaygroundState) -> dict[str, Any]:
+    return {
+        "variables": [(name, state.variables.get(name, "")) for name in state.variable_names],
+        "placeholders": [(name, state.placeholders.get(name, "")) for name in state.placeholder_names],
+    }
+
+
+async def _playground_page(
+    request: Request[Any, Any, State], caller: Caller, state: PlaygroundState, notice: str | None = None
+) -> Template:
+    views = await connections.list_connections(_storage(request), caller.project_id)
+    rows = [
+        {"kind": "message", "role": m.role, "content": m.content}
+        if isinstance(m, ChatMessage)
+        else {"kind": "placeholder", "role": "", "content": m.name}
+        for m in state.content.messages
+    ]
+    return await _page(
+        request,
+        caller,
+        "playground.html",
+        state=state,
+        rows=rows,
+        roles=runs.ROLES,
+        connections=views,
+        target=_target(views, state),
+        can_run=caller.role.at_least(Role.MEMBER),
+        can_save=_hooks(request).save_version is not None,
+        notice=notice,
+        **_inputs(state),
+    )
+
+
+@get("/playground")
+async def playground_page(
+    request: Request[Any, Any, State], prompt: str | None = None, version: int | None = None
+) -> Template:
+    """The playground; `?prompt=<name>&version=<n>` opens a prompt version through the loader hook."""
+    caller = await _caller(request)
+    if prompt is None:
+        return await _playground_page(request, caller, PlaygroundState())
+    loaded = await _hooks(request).load_prompt(_storage(request), caller.project_id, prompt, version)
+    if loaded is None:
+        notice = f"Prompt {prompt!r}{f' version {version}' if version else ''} could not be opened here."
+        return await _playground_page(request, caller, PlaygroundState(), notice)
+    return await _playground_page(request, caller, state_of(loaded))
+
+
+@dataclass
+class OpenForm:
+    """A prompt in the Langfuse API shape, posted by another page to open it in the playground."""
+
+    prompt_type: str
+    prompt: str
+    config: str = ""
+    prompt_name: str = ""
+    prompt_version: str = ""
+
+
+@post("/playground", status_code=200)
+async def playground_open(request: Request[Any, Any, State], data: Annotated[OpenForm, FORM]) -> Template:
+    caller = await _caller(request)
+
+    def parsed(text: str, field: str) -> Any:
+        try:
+            return json.loads(text) if text.strip() else None
+        except ValueError as exc:
+            raise InvalidInput(f"{field} must be JSON: {exc}") from None
+
+    content = data.prompt if data.prompt_type == "text" else parsed(data.prompt, "prompt")
+    version = data.prompt_version.strip()
+    if version and not version.isdigit():
+        raise InvalidInput("prompt_version must be a whole number")
+    opened = open_prompt(
+        data.prompt_type,
+        content,
+        parsed(data.config, "config"),
+        data.prompt_name.strip() or None,
+        int(version) if version else None,
+    )
+    return await _playground_page(request, caller, state_of(opened))
+
+
+@post("/playground/inputs", status_code=200)
+async def playground_inputs(request: Request[Any, Any, State]) -> Template:
+    """The variable and placeholder inputs of the prompt being edited (htmx fragment)."""
+    await _caller(request)
+    return Template("_playground_inputs.html", context=_inputs(state_from_form(await _form(request))))
+
+
+def _event(name: str, data: Any) -> str:
+    return f"event: {name}\ndata: {safe_json(json.dumps(data, ensure_ascii=False))}\n\n"
+
+
+@post("/playground/run", status_code=200)
+async def playground_run(request: Request[Any, Any, State]) -> Response[Any] | Stream:
+    """Run the prompt: `delta` events with the answer's text, then `done` with usage, cost, latency
+    and the trace id (or the provider's error). Bad input answers JSON `{message, error}` before."""
+    storage = _storage(request)
+    try:
+        caller = await _caller(request, Role.MEMBER)
+        prepared = await runs.prepare_run(storage, caller.project_id, state_from_form(await _form(request)))
+    except UserError as exc:
+        return Response({"message": str(exc), "error": exc.code}, status_code=exc.status)
+
+    async def events() -> AsyncIterator[str]:
+        async for item in runs.execute(storage, caller.project_id, prepared):
+            if isinstance(item, str):
+                yield _event("delta", {"text": item})
+                continue
+            batch, body = legacy_batch(caller.project_id, runs.trace_events(prepared, item))
+            await store_and_enqueue(request.app.state, batch, body)
+            yield _event("done", item.summary())
+
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "X-Accel-Buffering": "no"}
+    return Stream(events(), media_type="text/event-stream", headers=headers)
+
+
+@post("/playground/save", status_code=200)
+async def playground_save(request: Request[Any, Any, State]) -> Template:
+    """Save the edited prompt as a new version of `prompt_name`, through the save hook."""
+    caller = await _caller(request, Role.MEMBER)
+    save = _hooks(request).save_version
+    if save is None:
+        raise InvalidInput("saving prompt versions is not available on this server yet")
+    state = state_from_form(await _form(request))
+    new = NewPromptVersion.of(state, caller.user_id)
+    number = await save(_storage(request), caller.project_id, new)
+    saved = replace(state, prompt_version=number)
+    return await _playground_page(request, caller, saved, f"Saved as version {number} of {new.name!r}.")
+
+
+@dataclass
+class ConnectionForm:
+    name: str
+    provider: str
+    models: str
+    base_url: str = ""
+    api_key: str = ""
+
+    def as_input(self) -> ConnectionInput:
+        return ConnectionInput(
+            self.name,
+            self.provider,
+            self.base_url or None,
+            connections.split_models(self.models),
+            self.api_key or None,
+        )
+
+
+@get("/settings/llm-connections")
+async def connections_page(request: Request[Any, Any, State]) -> Template:
+    caller = await _caller(request)
+    views = await connections.list_connections(_storage(request), caller.project_id)
+    return await _page(
+        request,
+        caller,
+        "llm_connections.html",
+        connections=views,
+        providers=connections.PROVIDERS,
+        defaults=connections.DEFAULT_BASE_URLS,
+        can_write=caller.role.at_least(Role.ADMIN),
+    )
+
+
+@post("/settings/llm-connections")
+async def connection_create(
+    request: Request[Any, Any, State], data: Annotated[ConnectionForm, FORM]
+) -> Redirect:
+    caller = await _caller(request, Role.ADMIN)
+    await connections.create_connection(_storage(request), caller.project_id, data.as_input())
+    return Redirect("/settings/llm-connections")
+
+
+@post("/settings/llm-connections/{connection_id:str}")
+async def connection_update(
+    request: Request[Any, Any, State], connection_id: str, data: Annotated[ConnectionForm, FORM]
+) -> Redirect:
+    """Change a connection; a blank API key keeps the stored one."""
+    caller = await _caller(request, Role.ADMIN)
+    await connections.update_connection(_storage(request), caller.project_id, connection_id, data.as_input())
+    return Redirect("/settings/llm-connections")
+
+
+@post("/settings/llm-connections/{connection_id:str}/delete")
+async def connection_delete(request: Request[Any, Any, State], connection_id: str) -> Redirect:
+    caller = await _caller(request, Role.ADMIN)
+    await connections.delete_connection(_storage(request), caller.project_id, connection_id)
+    return Redirect("/settings/llm-connections")
+
+
+PLAYGROUND_ROUTES = [
+    playground_page,
+    playground_open,
+    playground_inputs,
+    playground_run,
+    playground_save,
+    connections_page,
+    connection_create,
+    connection_update,
+    connection_delete,
+]

@@ -1,0 +1,100 @@
+"""A local LLM provider on 127.0.0.1 speaking the OpenAI chat completions and Anthropic messages
+streaming APIs (server-sent events), with fixed answers and failures chosen by model name."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+API_KEY = "sk-fake-0123456789abcdef"
+REPLY = ["Hello", " there", ", <b>world</b>!"]
+PROMPT_TOKENS, COMPLETION_TOKENS = 12, 5
+FAILURES = {
+    "rate-limited": (429, "Rate limit reached for requests"),
+    "broken": (500, "The server had an error"),
+}
+
+
+@dataclass
+class FakeLlm:
+    base_url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _events(self, events: list[tuple[str | None, Any]]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        for name, data in events:
+            head = f"event: {name}\n" if name else ""
+            self.wfile.write(
+                f"{head}data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode()
+            )
+            self.wfile.flush()
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        self.server.fake.requests.append(
+            {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+        )
+        key = self.headers.get("authorization", "").removeprefix("Bearer ") or self.headers.get("x-api-key")
+        if key != API_KEY:
+            return self._json(401, {"error": {"message": "Incorrect API key provided", "type": "auth"}})
+        if body["model"] in FAILURES:
+            status, message = FAILURES[body["model"]]
+            return self._json(status, {"error": {"message": message}})
+        if self.path == "/v1/chat/completions":
+            chunks: list[tuple[str | None, Any]] = [
+                (None, {"choices": [{"index": 0, "delta": {"content": text}}]}) for text in REPLY
+            ]
+            usage = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS}
+            return self._events([*chunks, (None, {"choices": [], "usage": usage}), (None, "[DONE]")])
+        if self.path == "/v1/messages":
+            start = {"type": "message_start", "message": {"usage": {"input_tokens": PROMPT_TOKENS}}}
+            deltas = [
+                (
+                    "content_block_delta",
+                    {"type": "content_block_delta", "delta": {"type": "text_delta", "text": t}},
+                )
+                for t in REPLY
+            ]
+            end = {"type": "message_delta", "usage": {"output_tokens": COMPLETION_TOKENS}}
+            return self._events([("message_start", start), *deltas, ("message_delta", end)])
+        return self._json(404, {"error": {"message": f"no route {self.path}"}})
+
+
+class _Server(ThreadingHTTPServer):
+    fake: FakeLlm
+
+
+@contextmanager
+def fake_llm() -> Iterator[FakeLlm]:
+    """The fake provider on a free port; `base_url` ends in /v1 like the real APIs."""
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.fake = FakeLlm(f"http://127.0.0.1:{server.server_address[1]}/v1")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.fake
+    finally:
+        server.shutdown()
+        server.server_close()
