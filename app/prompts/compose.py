@@ -27,7 +27,9 @@ class Reference:
     label: str | None = None
 
     def __str__(self) -> str:
-        return f"name={self.name}|" + (f"version={self.version}" if self.version is not None else f"label={self.label}")
+        return f"name={self.name}|" + (
+            f"version={self.version}" if self.version is not None else f"label={self.label}"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,9 @@ async def resolve(root: Node, fetch: Fetch) -> Resolved:
                 )
             cache[ref] = dep
             if dep.type != "text":
-                raise InvalidInput(f"prompt dependency {ref} is a {dep.type} prompt; only text prompts compose")
+                raise InvalidInput(
+                    f"prompt dependency {ref} is a {dep.type} prompt; only text prompts compose"
+                )
             if any(n.id == dep.id or n.name == dep.name for n in path):
                 chain = " -> ".join([*(n.name for n in path), dep.name])
                 raise InvalidInput(f"circular prompt dependency: {chain}")

@@ -52,7 +52,9 @@ def validate_name(name: Any) -> str:
     if "|" in name:
         raise InvalidInput("name must not contain '|'")
     if name.startswith("/") or name.endswith("/") or "//" in name:
-        raise InvalidInput("name: folders are separated by single '/' and the name cannot start or end with '/'")
+        raise InvalidInput(
+            "name: folders are separated by single '/' and the name cannot start or end with '/'"
+        )
     return name
 
 
@@ -83,7 +85,9 @@ def _tags(tags: Any) -> list[str] | None:
 
 def _message(i: int, m: Any) -> dict[str, object]:
     if not isinstance(m, dict):
-        raise InvalidInput(f"prompt[{i}] must be an object: {{role, content}} or {{type: 'placeholder', name}}")
+        raise InvalidInput(
+            f"prompt[{i}] must be an object: {{role, content}} or {{type: 'placeholder', name}}"
+        )
     if m.get("type") == "placeholder":
         if not isinstance(m.get("name"), str) or not m["name"]:
             raise InvalidInput(f"prompt[{i}].name is required for a placeholder")
@@ -104,13 +108,16 @@ def validate_new(body: Any) -> NewPrompt:
     kind = body.get("type") or "text"
     if kind not in ("text", "chat"):
         raise InvalidInput("type must be 'text' or 'chat'")
-    prompt = body.get("prompt")
-    if kind == "text" and not isinstance(prompt, str):
-        raise InvalidInput("prompt must be a string for a text prompt")
-    if kind == "chat":
-        if not isinstance(prompt, list):
+    raw = body.get("prompt")
+    prompt: PromptContent
+    if kind == "text":
+        if not isinstance(raw, str):
+            raise InvalidInput("prompt must be a string for a text prompt")
+        prompt = raw
+    else:
+        if not isinstance(raw, list):
             raise InvalidInput("prompt must be a list of messages for a chat prompt")
-        prompt = [_message(i, m) for i, m in enumerate(prompt)]
+        prompt = [_message(i, m) for i, m in enumerate(raw)]
     config = body.get("config")
     if config is not None and not isinstance(config, dict):
         raise InvalidInput("config must be a JSON object")
@@ -284,7 +291,9 @@ async def create_prompt(storage: Storage, caller: Caller, body: Any) -> Prompt:
         created_by=await _author(storage, caller),
     )
     deps = [
-        PromptDependency(project_id="", parent_id="", child_name=r.name, child_version=r.version, child_label=r.label)
+        PromptDependency(
+            project_id="", parent_id="", child_name=r.name, child_version=r.version, child_label=r.label
+        )
         for r in compose.references(new.prompt)
     ]
     created = await repo.create_version(storage.postgres, row, new.tags, deps, guard)
@@ -332,7 +341,9 @@ async def set_protected_labels(storage: Storage, caller: Caller, labels: Any) ->
     )
 
 
-async def diff(storage: Storage, project_id: str, name: str, from_version: int, to_version: int) -> PromptDiff:
+async def diff(
+    storage: Storage, project_id: str, name: str, from_version: int, to_version: int
+) -> PromptDiff:
     """The line diff between two stored versions of a prompt."""
     a = await fetch_version(storage, project_id, name, version=from_version)
     b = await fetch_version(storage, project_id, name, version=to_version)

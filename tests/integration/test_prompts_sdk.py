@@ -35,7 +35,13 @@ def manage_prompts(server: LiveServer, project: ProjectFixture) -> dict:
             config={"model": "gpt-4o", "temperature": 0.2},
             commit_message="first cut",
         )
-        out["created"] = (created.version, created.labels, created.tags, created.config, created.commit_message)
+        out["created"] = (
+            created.version,
+            created.labels,
+            created.tags,
+            created.config,
+            created.commit_message,
+        )
         lf.create_prompt(name="movie-critic", prompt="v2: {{movie}}?", labels=["staging"])
         default = lf.get_prompt("movie-critic", cache_ttl_seconds=0)
         out["default"] = (default.version, default.compile(level="expert", movie="Dune"))
@@ -79,8 +85,8 @@ async def test_sdk_creates_reads_compiles_and_labels_prompts(
         ["latest", "production"],
         ["movies"],
         {"model": "gpt-4o", "temperature": 0.2},
-        "first cut",
     )
+    assert out["commit"] == "first cut"
     assert out["default"] == (1, "As a expert critic, do you like Dune?")
     assert out["staging"] == 2 and out["latest"] == 2
     assert out["v1"] == "As a {{level}} critic, do you like {{movie}}?"

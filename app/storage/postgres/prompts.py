@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, text
+from sqlalchemy import ColumnElement, delete, func, text
+from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -92,7 +93,11 @@ async def list_versions(pg: Postgres, project_id: str, name: str) -> list[Prompt
 
 
 async def create_version(
-    pg: Postgres, prompt: Prompt, tags: list[str] | None, dependencies: Sequence[PromptDependency], guard: Guard
+    pg: Postgres,
+    prompt: Prompt,
+    tags: list[str] | None,
+    dependencies: Sequence[PromptDependency],
+    guard: Guard,
 ) -> Prompt:
     """Store `prompt` as version max + 1 with `latest`; its labels move off older versions; `tags`
     (None: keep the current ones) apply to every version. A different type than stored → InvalidInput."""
@@ -124,7 +129,12 @@ async def create_version(
 
 
 async def set_labels(
-    pg: Postgres, project_id: str, name: str, version: int, labels: Callable[[Prompt], list[str]], guard: Guard
+    pg: Postgres,
+    project_id: str,
+    name: str,
+    version: int,
+    labels: Callable[[Prompt], list[str]],
+    guard: Guard,
 ) -> Prompt:
     """Give one version the labels `labels(current)` returns; they move off other versions."""
     async with pg.session() as s:
@@ -160,7 +170,7 @@ async def delete_versions(
         guard(targets)
         await _refuse_if_referenced(s, project_id, name, targets, whole=len(targets) == len(versions))
         ids = [v.id for v in targets]
-        await s.exec(delete(Prompt).where(col(Prompt.id).in_(ids)))  # type: ignore[call-overload]
+        await s.exec(delete(Prompt).where(col(Prompt.id).in_(ids)))
         left = [v for v in versions if v.id not in ids]
         if left and LATEST not in left[0].labels:
             left[0].labels, left[0].updated_at = sorted({*left[0].labels, LATEST}), utcnow()
@@ -185,17 +195,21 @@ async def _refuse_if_referenced(
             continue
         hit = whole or dep.child_version in versions or (dep.child_label or "") in labels
         if hit:
-            ref = f"version={dep.child_version}" if dep.child_version is not None else f"label={dep.child_label}"
+            ref = (
+                f"version={dep.child_version}"
+                if dep.child_version is not None
+                else f"label={dep.child_label}"
+            )
             raise InvalidInput(
                 f"prompt {parent_name!r} version {parent_version} depends on {name!r} ({ref}); "
                 "remove that reference first"
             )
 
 
-def _filtered(project_id: str, f: PromptFilter):  # type: ignore[no-untyped-def]
-    preds = [Prompt.project_id == project_id]
+def _filtered(project_id: str, f: PromptFilter) -> list[ColumnElement[bool]]:
+    preds: list[ColumnElement[bool]] = [col(Prompt.project_id) == project_id]
     if f.name is not None:
-        preds.append(Prompt.name == f.name)
+        preds.append(col(Prompt.name) == f.name)
     if f.name_contains:
         preds.append(col(Prompt.name).contains(f.name_contains, autoescape=True))
     if f.label is not None:
@@ -226,33 +240,25 @@ async def list_prompts(
         if after is not None:
             names_stmt = names_stmt.where(col(Prompt.name) > after)
         names = list((await s.exec(names_stmt.limit(limit).offset(offset))).all())
-        if not names:
-            return []
         rows_stmt = (
-            select(Prompt.name, Prompt.version, Prompt.type, Prompt.labels, Prompt.tags, Prompt.updated_at)
+            select(Prompt)
+            .options(defer(Prompt.prompt))  # type: ignore[arg-type]
             .where(*preds, col(Prompt.name).in_(names))
             .order_by(col(Prompt.name), col(Prompt.version))
         )
-        rows = (await s.exec(rows_stmt)).all()
-        configs_stmt = (
-            select(Prompt.name, Prompt.config)
-            .where(*preds, col(Prompt.name).in_(names))
-            .distinct(col(Prompt.name))
-            .order_by(col(Prompt.name), col(Prompt.version).desc())
-        )
-        configs = dict((await s.exec(configs_stmt)).all())
-    grouped: dict[str, list[tuple[str, int, str, list[str], list[str], datetime]]] = {}
+        rows = list((await s.exec(rows_stmt)).all()) if names else []
+    grouped: dict[str, list[Prompt]] = {}
     for row in rows:
-        grouped.setdefault(row[0], []).append(tuple(row))  # type: ignore[arg-type]
+        grouped.setdefault(row.name, []).append(row)
     return [
         PromptSummary(
             name=name,
-            type=group[-1][2],
-            versions=[r[1] for r in group],
-            labels=sorted({label for r in group for label in r[3]}),
-            tags=list(group[-1][4]),
-            last_updated_at=max(r[5] for r in group),
-            last_config=configs.get(name) or {},
+            type=group[-1].type,
+            versions=[r.version for r in group],
+            labels=sorted({label for r in group for label in r.labels}),
+            tags=list(group[-1].tags),
+            last_updated_at=max(r.updated_at for r in group),
+            last_config=group[-1].config,
         )
         for name in names
         if (group := grouped.get(name))
@@ -283,7 +289,7 @@ async def list_protected_labels(pg: Postgres, project_id: str) -> list[str]:
 async def set_protected_labels(pg: Postgres, project_id: str, labels: Sequence[str]) -> list[str]:
     """Replace the project's protected labels."""
     async with pg.session() as s:
-        await s.exec(delete(ProtectedLabel).where(col(ProtectedLabel.project_id) == project_id))  # type: ignore[call-overload]
+        await s.exec(delete(ProtectedLabel).where(col(ProtectedLabel.project_id) == project_id))
         s.add_all(ProtectedLabel(project_id=project_id, label=label) for label in sorted(set(labels)))
         await s.commit()
     return sorted(set(labels))

@@ -81,6 +81,10 @@ def compile_prompt_metrics(req: PromptMetricsRequest) -> CompiledQuery:
     return CompiledQuery(sql, params.values, "prompts.metrics")
 
 
+# One score of one version (a trace score counts once per version, however many generations it has).
+_SCORE_ROW = "g.state.1 AS version, s.id AS score_id, s.name AS name, s.value AS value"
+
+
 def compile_prompt_scores(req: PromptMetricsRequest) -> CompiledQuery:
     params = Params(req.project_id)
     gens = _generations(req, params)
@@ -100,11 +104,10 @@ def compile_prompt_scores(req: PromptMetricsRequest) -> CompiledQuery:
     sql = (
         f"WITH gens AS ({gens}), live AS ({scores}) "
         "SELECT version, name, avg(value) AS avg_value FROM ("
-        "SELECT DISTINCT g.state.1 AS version, s.id AS score_id, s.name AS name, s.value AS value FROM live AS s "
-        "INNER JOIN gens AS g ON s.observation_id = g.id "
+        f"SELECT {_SCORE_ROW} FROM live AS s INNER JOIN gens AS g ON s.observation_id = g.id "
         "UNION DISTINCT "
-        "SELECT g.state.1 AS version, s.id AS score_id, s.name AS name, s.value AS value FROM live AS s "
-        "INNER JOIN gens AS g ON s.trace_id = g.trace_id WHERE s.observation_id IS NULL"
+        f"SELECT {_SCORE_ROW} FROM live AS s INNER JOIN gens AS g ON s.trace_id = g.trace_id "
+        "WHERE s.observation_id IS NULL"
         ") GROUP BY version, name ORDER BY version DESC, name "
         f"LIMIT {params.bind(MAX_VERSIONS, 'UInt32')}"
     )
