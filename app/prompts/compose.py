@@ -77,6 +77,11 @@ def references(prompt: str | list[dict[str, object]]) -> list[Reference]:
     return list(found)
 
 
+def _of(node: Node) -> str:
+    """How a message names a version; a draft (version 0) is the version being created."""
+    return f"{node.name!r} version {node.version}" if node.version else f"the new version of {node.name!r}"
+
+
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """A prompt with every reference inlined, and the graph of what was inlined (None: nothing was)."""
@@ -99,9 +104,7 @@ async def resolve(root: Node, fetch: Fetch) -> Resolved:
         for ref in references(node.prompt):
             dep = cache.get(ref) or await fetch(ref)
             if dep is None:
-                raise InvalidInput(
-                    f"prompt dependency not found: {ref} (referenced by {node.name!r} version {node.version})"
-                )
+                raise InvalidInput(f"prompt dependency not found: {ref} (referenced by {_of(node)})")
             cache[ref] = dep
             if dep.type != "text":
                 raise InvalidInput(

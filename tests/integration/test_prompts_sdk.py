@@ -40,8 +40,8 @@ def manage_prompts(server: LiveServer, project: ProjectFixture) -> dict:
             created.labels,
             created.tags,
             created.config,
-            created.commit_message,
         )
+        out["commit"] = created.commit_message
         lf.create_prompt(name="movie-critic", prompt="v2: {{movie}}?", labels=["staging"])
         default = lf.get_prompt("movie-critic", cache_ttl_seconds=0)
         out["default"] = (default.version, default.compile(level="expert", movie="Dune"))
