@@ -27,10 +27,6 @@ async def created(client: httpx.AsyncClient, p: ProjectFixture, **body: Any) -> 
     return r.json()
 
 
-async def get(client: httpx.AsyncClient, p: ProjectFixture, name: str, **params: Any) -> httpx.Response:
-    return await client.get(f"{API}/{httpx.URL(name).raw_path.decode()}", params=params, auth=p.auth)
-
-
 def path(name: str) -> str:
     from urllib.parse import quote
 
