@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,7 +255,9 @@ async def _author(storage: Storage, caller: Caller) -> str | None:
     return next((k.public_key for k in keys if k.id == caller.api_key_id), None)
 
 
-async def _guard(storage: Storage, caller: Caller, touched: Any) -> repo.Guard:
+async def _guard(
+    storage: Storage, caller: Caller, touched: Callable[[Sequence[Prompt]], set[str]]
+) -> repo.Guard:
     """A check that refuses touching a protected label unless the caller is an admin or an API key.
     `touched(versions)` names the labels a change sets, moves or removes on those versions."""
     caller.require(Role.MEMBER)
@@ -262,7 +265,7 @@ async def _guard(storage: Storage, caller: Caller, touched: Any) -> repo.Guard:
         return lambda versions: None
     protected = set(await repo.list_protected_labels(storage.postgres, caller.project_id))
 
-    def check(versions: Any) -> None:
+    def check(versions: Sequence[Prompt]) -> None:
         hit = sorted(set(touched(versions)) & protected)
         if hit:
             raise Forbidden(
@@ -312,7 +315,7 @@ async def set_labels(
         kept = [LATEST] if LATEST in current.labels else []
         return sorted({*wanted, *kept} if replace else {*current.labels, *wanted})
 
-    def touched(versions: Any) -> set[str]:
+    def touched(versions: Sequence[Prompt]) -> set[str]:
         return set(versions[0].labels) ^ set(new_labels(versions[0]))
 
     guard = await _guard(storage, caller, touched)

@@ -46,9 +46,7 @@ def upgrade() -> None:
         "prompt_dependencies",
         sa.Column("id", sa.String(), primary_key=True),
         _project(),
-        sa.Column(
-            "parent_id", sa.String(), sa.ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("parent_id", sa.String(), sa.ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False),
         sa.Column("child_name", sa.String(255), nullable=False),
         sa.Column("child_version", sa.Integer(), nullable=True),
         sa.Column("child_label", sa.String(), nullable=True),
