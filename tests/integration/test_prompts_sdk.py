@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from app.storage import Storage
 from app.storage.clickhouse.queries import prompts as pq
 from app.storage.clickhouse.queries.common import TimeRange
 from tests.conftest import LiveServer, ProjectFixture, wait_for
+from tests.integration.reads_data import gql
 
 pytestmark = pytest.mark.integration
 
@@ -126,7 +128,7 @@ def trace_with_prompt(server: LiveServer, project: ProjectFixture) -> str:
 
 
 async def test_a_generation_linked_to_a_prompt_shows_in_its_version_metrics(
-    live_server: LiveServer, storage: Storage, project: ProjectFixture
+    live_server: LiveServer, storage: Storage, project: ProjectFixture, client: httpx.AsyncClient
 ) -> None:
     trace_id = await asyncio.to_thread(trace_with_prompt, live_server, project)
     now = datetime.now(UTC)
@@ -147,3 +149,13 @@ async def test_a_generation_linked_to_a_prompt_shows_in_its_version_metrics(
     )
     assert [g.trace_id for g in page.items] == [trace_id]
     assert page.items[0].prompt_version == 1
+    query = """{ prompt(name: "linked") { selected { version
+      metrics { generations inputTokens outputTokens totalCost latencyP50Ms scores { name average } }
+      generations(first: 5) { edges { node { traceId promptName promptVersion } } } } } }"""
+    selected = (await gql(client, project, query))["prompt"]["selected"]
+    metrics = selected["metrics"]
+    assert (metrics["generations"], metrics["inputTokens"], metrics["outputTokens"]) == (1, 7, 3)
+    assert metrics["totalCost"] == pytest.approx(0.001) and metrics["latencyP50Ms"] is not None
+    assert metrics["scores"] == [{"name": "quality", "average": pytest.approx(0.8)}]
+    nodes = [e["node"] for e in selected["generations"]["edges"]]
+    assert nodes == [{"traceId": trace_id, "promptName": "linked", "promptVersion": 1}]
