@@ -39,6 +39,7 @@ bench: $(STAMP) ## run the benchmarks and print their figures (copy them into BE
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/prompts.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

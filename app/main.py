@@ -26,6 +26,7 @@ from app.api.comments import COMMENT_ROUTES
 from app.api.guards import require_api_key
 from app.api.metrics import METRICS_ROUTES
 from app.api.models import MODEL_ROUTES
+from app.api.prompts import PROMPT_ROUTES
 from app.api.public import PUBLIC_ROUTES
 from app.api.reads import READ_ROUTES
 from app.api.score_configs import SCORE_CONFIG_ROUTES
@@ -137,6 +138,7 @@ def create_app(
                     *READ_ROUTES,
                     *METRICS_ROUTES,
                     *COMMENT_ROUTES,
+                    *PROMPT_ROUTES,
                 ],
                 guards=[require_api_key],
             ),

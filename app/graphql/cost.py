@@ -39,9 +39,10 @@ READS = {
     "observationTree",
     "timeline",
     "usageOverTime",
+    "generations",
 }
-CONNECTIONS = {"traces", "observations", "sessions", "users", "scores"}
-NESTED = {"observationTree", "timeline", "children"}
+CONNECTIONS = {"traces", "observations", "sessions", "users", "scores", "generations"}
+NESTED = {"observationTree", "timeline", "children", "versions"}
 
 
 def _first(node: FieldNode, variables: dict[str, Any]) -> int:

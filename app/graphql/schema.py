@@ -25,6 +25,7 @@ from app.graphql.types.api_key import (
     RevokeApiKeyPayload,
 )
 from app.graphql.types.project import AuthMethod, Project, ProjectRole, Viewer
+from app.graphql.types.prompt import PromptMutation, PromptQuery
 from app.playground import connections
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
@@ -36,7 +37,7 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type(description="Read the caller's project.")
-class Query(r.ReadQuery):
+class Query(r.ReadQuery, PromptQuery):
     @strawberry.field(description="The caller and the project their credentials grant.")
     async def viewer(self, info: Info[Context, None]) -> Viewer:
         caller = require_caller(info.context)
@@ -75,7 +76,7 @@ class Query(r.ReadQuery):
 
 
 @strawberry.type(description="Change the caller's project.")
-class Mutation(r.ReadMutation):
+class Mutation(r.ReadMutation, PromptMutation):
     @strawberry.mutation(description="Create an API key; the secret is returned once (admin role).")
     async def create_api_key(
         self, info: Info[Context, None], input: CreateApiKeyInput

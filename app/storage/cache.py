@@ -29,6 +29,15 @@ class Cache:
         if keys:
             await self._redis.delete(*(f"lh:{k}" for k in keys))
 
+    async def counter(self, key: str) -> int:
+        """The value of a counter `bump` raises (0 before the first bump)."""
+        raw = await self._redis.get(f"lh:{key}")
+        return int(raw) if raw is not None else 0
+
+    async def bump(self, key: str) -> int:
+        """Raise a counter by one (atomic) and return its new value."""
+        return int(await self._redis.incr(f"lh:{key}"))
+
     async def ping(self) -> bool:
         """Tell whether Redis answers."""
         try:

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from strawberry.dataloader import DataLoader
 
+from app.graphql.loaders.dependencies_by_prompt import dependencies_by_prompt
 from app.graphql.loaders.scores_by_session import scores_by_session
 from app.graphql.loaders.scores_by_trace import scores_by_trace
 from app.graphql.loaders.tree_by_trace import tree_by_trace
 from app.storage import Storage
 from app.storage.clickhouse.queries.rows import ScoreView
+from app.storage.postgres.models import PromptDependency
 from app.tracing.reads import ObservationNode
 
 
@@ -22,6 +24,7 @@ class Loaders:
     scores_by_trace: DataLoader[str, list[ScoreView]]
     scores_by_session: DataLoader[str, list[ScoreView]]
     tree_by_trace: DataLoader[str, list[ObservationNode]]
+    dependencies_by_prompt: DataLoader[str, list[PromptDependency]]
 
 
 def make_loaders(storage: Storage, project_id: str | None) -> Loaders:
@@ -30,4 +33,5 @@ def make_loaders(storage: Storage, project_id: str | None) -> Loaders:
         scores_by_trace=DataLoader(lambda ids: scores_by_trace(storage, pid, ids)),
         scores_by_session=DataLoader(lambda ids: scores_by_session(storage, pid, ids)),
         tree_by_trace=DataLoader(lambda ids: tree_by_trace(storage, pid, ids)),
+        dependencies_by_prompt=DataLoader(lambda ids: dependencies_by_prompt(storage, pid, ids)),
     )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Column, DateTime, Index, String, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 
@@ -219,3 +220,48 @@ class LlmConnection(SQLModel, table=True):
     api_key_hint: str  # the key's last characters, for display
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Prompt(SQLModel, table=True):
+    """One version of a prompt. Labels are unique per (project, name); tags are the same on every version."""
+
+    __tablename__ = "prompts"
+    __table_args__ = (
+        Index("uq_prompts_version", "project_id", "name", "version", unique=True),
+        Index("ix_prompts_updated", "project_id", "updated_at"),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    version: int
+    type: str  # text | chat
+    prompt: str | list[dict[str, object]] = Field(sa_column=Column(JSON, nullable=False))
+    config: dict[str, object] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    labels: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(String), nullable=False))
+    commit_message: str | None = None
+    created_by: str | None = None  # the author: a user's email, or the API key's public key
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class PromptDependency(SQLModel, table=True):
+    """A reference from a prompt version to another prompt by version or label (composability)."""
+
+    __tablename__ = "prompt_dependencies"
+    __table_args__ = (Index("ix_prompt_dependencies_child", "project_id", "child_name"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    parent_id: str = Field(foreign_key="prompts.id", index=True, ondelete="CASCADE")
+    child_name: str = Field(sa_column=Column(String(255), nullable=False))
+    child_version: int | None = None
+    child_label: str | None = None
+
+
+class ProtectedLabel(SQLModel, table=True):
+    """A prompt label only admins (and API keys) may set, move or remove in the project."""
+
+    __tablename__ = "prompt_protected_labels"
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE", primary_key=True)
+    label: str = Field(primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())

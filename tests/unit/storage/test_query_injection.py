@@ -139,3 +139,11 @@ def test_metric_filters_and_cursors(evil: str) -> None:
 @pytest.mark.parametrize("evil", HOSTILE)
 def test_a_project_id_is_a_parameter_too(evil: str) -> None:
     check(lambda v: tq.compile_trace_list(tq.TraceListRequest(v, TIME)), evil)
+
+
+@pytest.mark.parametrize("evil", HOSTILE)
+def test_prompt_metrics_bind_the_prompt_name(evil: str) -> None:
+    from app.storage.clickhouse.queries import prompts as pq
+
+    for compile_query in (pq.compile_prompt_metrics, pq.compile_prompt_scores):
+        check(lambda v, c=compile_query: c(pq.PromptMetricsRequest(P, v, TIME, (1, 2))), evil)  # type: ignore[misc]

@@ -1,0 +1,121 @@
+"""/api/public/v2/prompts: the Langfuse prompt API (create, read, list, label, delete).
+
+Prompt names may contain '/' (folders); the SDKs send it percent-encoded (`folder%2Fp1`), which the
+ASGI server decodes before routing, so the name is read from the raw path (one route takes the rest).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from litestar import Request, Response, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from app.api.paging import MAX_LIMIT, page_meta
+from app.errors import InvalidInput, NotFound
+from app.http_json import json_body
+from app.prompts import service
+from app.storage.postgres import prompts as repo
+
+PREFIX = "/api/public/v2/prompts/"
+
+
+def _name_and_rest(request: Request[Any, Any, State]) -> tuple[str, list[str]]:
+    """The path after the prefix as raw (still encoded) segments, so an encoded '/' stays in the name."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    if not path.startswith(PREFIX):
+        raise NotFound("no such route")
+    segments = path[len(PREFIX) :].split("/")
+    return unquote("/".join(segments)), segments
+
+
+def _prompt_name(request: Request[Any, Any, State]) -> str:
+    return service.validate_name(_name_and_rest(request)[0])
+
+
+def _version_route(request: Request[Any, Any, State]) -> tuple[str, int]:
+    """`{name}/versions/{version}` → (name, version)."""
+    _, segments = _name_and_rest(request)
+    if len(segments) < 3 or segments[-2] != "versions":
+        raise NotFound("use PATCH /api/public/v2/prompts/{name}/versions/{version}")
+    if not segments[-1].isdigit():
+        raise InvalidInput("version must be a positive integer")
+    return service.validate_name(unquote("/".join(segments[:-2]))), int(segments[-1])
+
+
+def _caller(request: Request[Any, Any, State]) -> Any:
+    return request.state.caller
+
+
+@post("/v2/prompts", status_code=201)
+async def create_prompt(request: Request[Any, Any, State]) -> dict[str, Any]:
+    row = await service.create_prompt(request.app.state.storage, _caller(request), await json_body(request))
+    return service.to_api(row)
+
+
+@get("/v2/prompts/{rest:path}")
+async def get_prompt(
+    request: Request[Any, Any, State],
+    version: Annotated[int | None, Parameter(ge=1)] = None,
+    label: str | None = None,
+    resolve: bool = True,
+) -> dict[str, Any]:
+    return await service.get_prompt(
+        request.app.state.storage,
+        _caller(request).project_id,
+        _prompt_name(request),
+        version=version,
+        label=label,
+        resolve_refs=resolve,
+    )
+
+
+@get("/v2/prompts")
+async def list_prompts(
+    request: Request[Any, Any, State],
+    name: str | None = None,
+    label: str | None = None,
+    tag: str | None = None,
+    from_updated_at: Annotated[datetime | None, Parameter(query="fromUpdatedAt")] = None,
+    to_updated_at: Annotated[datetime | None, Parameter(query="toUpdatedAt")] = None,
+    page: Annotated[int, Parameter(ge=1, le=10_000)] = 1,
+    limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
+) -> dict[str, Any]:
+    pg, project_id = request.app.state.storage.postgres, _caller(request).project_id
+    f = repo.PromptFilter(
+        name=name, label=label, tag=tag, updated_from=from_updated_at, updated_to=to_updated_at
+    )
+    rows = await repo.list_prompts(pg, project_id, f, limit, offset=(page - 1) * limit)
+    total = await repo.count_prompts(pg, project_id, f)
+    return {"data": [service.summary_to_api(s) for s in rows], "meta": page_meta(page, limit, total)}
+
+
+@patch("/v2/prompts/{rest:path}")
+async def update_prompt_version(request: Request[Any, Any, State]) -> dict[str, Any]:
+    name, version = _version_route(request)
+    body = await json_body(request)
+    if not isinstance(body, dict) or "newLabels" not in body:
+        raise InvalidInput("newLabels is required: a list of labels")
+    row = await service.set_labels(
+        request.app.state.storage, _caller(request), name, version, body["newLabels"], replace=False
+    )
+    return service.to_api(row)
+
+
+@delete("/v2/prompts/{rest:path}", status_code=204)
+async def delete_prompt(
+    request: Request[Any, Any, State],
+    version: Annotated[int | None, Parameter(ge=1)] = None,
+    label: str | None = None,
+) -> Response[None]:
+    await service.delete_prompt(
+        request.app.state.storage, _caller(request), _prompt_name(request), version=version, label=label
+    )
+    return Response(None, status_code=204)
+
+
+PROMPT_ROUTES = [create_prompt, get_prompt, list_prompts, update_prompt_version, delete_prompt]
