@@ -114,7 +114,7 @@ def agent_graph(nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str
         if a in position and b in position:
             xs += [position[a][0], position[b][0], None]
             ys += [position[a][1], position[b][1], None]
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "type": "scatter",
             "x": xs,
