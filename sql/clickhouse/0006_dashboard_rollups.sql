@@ -3,7 +3,8 @@
 -- observations_by_dimension_hourly: the dashboard's sums per user and per trace name, hour and
 -- environment (observations_hourly has neither column; adding them there would multiply its rows).
 -- One table holds both: each observation is counted once under ('user', user_id) and once under
--- ('trace_name', trace_name). Sign-weighted sums, so cancel/new row pairs keep them exact.
+-- ('trace_name', trace_name). Sign-weighted sums, so cancel/new row pairs keep them exact. No cost
+-- by type (input/output): it would cost every insert more than any page that asks for it by user.
 --
 -- trace_starts: each trace's first row time, looked up by id. The traces list folds the trace rows
 -- of its page only, and needs to know how far back those rows can go. Small granules: a page looks
@@ -22,7 +23,6 @@ CREATE TABLE IF NOT EXISTS observations_by_dimension_hourly ${ON_CLUSTER}
     observations SimpleAggregateFunction(sum, Int64),
     errors SimpleAggregateFunction(sum, Int64),
     usage SimpleAggregateFunction(sumMap, Map(String, Int64)),
-    cost SimpleAggregateFunction(sumMap, Map(String, Decimal128(12))),
     total_cost SimpleAggregateFunction(sum, Decimal128(12)),
     latency_us SimpleAggregateFunction(sum, Int64)
 )
@@ -41,7 +41,6 @@ SELECT
     sum(sign) AS observations,
     sum(sign * (level = 'ERROR')) AS errors,
     sumMap(mapApply((k, v) -> (toString(k), toInt64(v) * sign), usage_details)) AS usage,
-    sumMap(mapApply((k, v) -> (toString(k), toDecimal128(v, 12) * sign), cost_details)) AS cost,
     sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost,
     sum(toInt64(round(ifNull(latency_ms, 0) * 1000)) * sign) AS latency_us
 FROM observations
@@ -58,7 +57,6 @@ SELECT
     sum(sign) AS observations,
     sum(sign * (level = 'ERROR')) AS errors,
     sumMap(mapApply((k, v) -> (toString(k), toInt64(v) * sign), usage_details)) AS usage,
-    sumMap(mapApply((k, v) -> (toString(k), toDecimal128(v, 12) * sign), cost_details)) AS cost,
     sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost,
     sum(toInt64(round(ifNull(latency_ms, 0) * 1000)) * sign) AS latency_us
 FROM observations

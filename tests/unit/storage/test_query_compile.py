@@ -233,6 +233,18 @@ def spec(measure: mq.Measure, aggregation: mq.Aggregation) -> mq.MetricSpec:
             "observations_by_dimension_hourly",
             "dimension = 'trace_name'",
         ),
+        (  # the dimension rollup keeps no cost by type
+            mq.MetricsRequest(
+                P,
+                mq.View.OBSERVATIONS,
+                (spec(mq.Measure.INPUT_COST, mq.Aggregation.SUM),),
+                TIME,
+                (mq.Dimension.USER,),
+                granularity=None,
+            ),
+            "observations",
+            "cost_details['input']",
+        ),
         (
             mq.MetricsRequest(
                 P,

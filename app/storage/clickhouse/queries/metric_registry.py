@@ -131,6 +131,11 @@ class Rollup:
     dimensions: dict[Dimension, str]
     condition: str | None = None  # selects the rollup's rows within its table
     histogram: bool = False  # keeps latency_buckets
+    cost_by_type: bool = True  # keeps the cost map (INPUT_COST, OUTPUT_COST)
+
+    def sums(self, measure: Measure) -> bool:
+        by_type = measure in (Measure.INPUT_COST, Measure.OUTPUT_COST)
+        return measure in HOURLY_SUMS and (self.cost_by_type or not by_type)
 
 
 ROLLUPS = (
@@ -139,11 +144,13 @@ ROLLUPS = (
         "observations_by_dimension_hourly",
         {Dimension.USER: "value", Dimension.ENVIRONMENT: _ENV},
         "dimension = 'user'",
+        cost_by_type=False,
     ),
     Rollup(
         "observations_by_dimension_hourly",
         {Dimension.TRACE_NAME: "value", Dimension.ENVIRONMENT: _ENV},
         "dimension = 'trace_name'",
+        cost_by_type=False,
     ),
 )
 TRACE_DIMENSIONS = {

@@ -190,7 +190,7 @@ def _rollup(req: MetricsRequest, granularity: Granularity | None) -> Rollup | No
     dims = (*req.dimensions, *(f.dimension for f in req.filters))
     for rollup in ROLLUPS:
         if all(d in rollup.dimensions for d in dims) and all(
-            (m.aggregation in _SUMS and m.measure in HOURLY_SUMS)
+            (m.aggregation in _SUMS and rollup.sums(m.measure))
             or (rollup.histogram and m.measure is Measure.LATENCY and m.aggregation is Aggregation.HISTOGRAM)
             for m in req.metrics
         ):
