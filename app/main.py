@@ -33,6 +33,7 @@ from app.auth.bootstrap import bootstrap
 from app.auth.signing import server_secret
 from app.dashboards.custom import CUSTOM_ROUTES
 from app.dashboards.figures import PLOTLY_JS_DIR
+from app.dashboards.invitations import INVITATION_ROUTES
 from app.dashboards.pages import PAGE_ROUTES
 from app.dashboards.routes import UI_ROUTES
 from app.dashboards.settings import SETTINGS_ROUTES
@@ -141,6 +142,7 @@ def create_app(settings: Settings, storage: Storage | None = None) -> Litestar:
             *TRACE_ROUTES,
             *SETTINGS_ROUTES,
             *CUSTOM_ROUTES,
+            *INVITATION_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),

@@ -29,6 +29,22 @@ class Cache:
         if keys:
             await self._redis.delete(*(f"lh:{k}" for k in keys))
 
+    async def incr(self, key: str, ttl_seconds: int) -> int:
+        """Add one to a counter; its expiry is set by the first increment (a fixed window)."""
+        async with self._redis.pipeline(transaction=True) as pipe:  # SET NX + INCR: Redis 6 has no EXPIRE NX
+            pipe.set(f"lh:{key}", 0, ex=max(ttl_seconds, 1), nx=True)
+            pipe.incr(f"lh:{key}")
+            _, count = await pipe.execute()
+        return int(count)
+
+    async def counter(self, key: str) -> tuple[int, int]:
+        """A counter's value and its seconds to live ((0, 0) when absent)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(f"lh:{key}")
+            pipe.ttl(f"lh:{key}")
+            raw, ttl = await pipe.execute()
+        return (int(raw), max(int(ttl), 0)) if raw is not None else (0, 0)
+
     async def ping(self) -> bool:
         """Tell whether Redis answers."""
         try:

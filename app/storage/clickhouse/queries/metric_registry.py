@@ -156,9 +156,7 @@ SCORE_MEASURES = {
 }
 # The latest score rows of a time range, and the name of each scored trace (trace attributes live on
 # observations; a trace starts at most LOOKUP_WINDOW before its scores).
-SCORE_ROWS = (
-    "SELECT * FROM scores WHERE {preds} ORDER BY event_ts DESC LIMIT 1 BY id"
-)
+SCORE_ROWS = "SELECT * FROM scores WHERE {preds} ORDER BY event_ts DESC LIMIT 1 BY id"
 SCORED_TRACE_NAMES = (
     "SELECT s.*, t.trace_name AS trace_name FROM ({scores}) AS s LEFT JOIN "
     "(SELECT trace_id, argMaxIf(ifNull(trace_name, ''), start_time, sign = 1) AS trace_name "
