@@ -60,22 +60,29 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def grantable_role(caller: Caller, role: str) -> Role:
-    """The role `caller` may give someone: a known role, never above the caller's own."""
+async def grant(storage: Storage, caller: Caller, role: str, scope: str) -> tuple[Role, str | None]:
+    """The role and project (None: organization-wide) `caller` may grant: a known role, never above
+    their own; an organization-wide grant also needs the caller's organization role to be admin or
+    above and at least the granted role (a project-only admin cannot reach other projects)."""
     try:
         granted = Role(role)
     except ValueError as exc:
         raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from exc
     if not caller.role.at_least(granted):
         raise Forbidden(f"you cannot grant the {granted.value} role (yours is {caller.role.value})")
-    return granted
-
-
-def scope_project(caller: Caller, scope: str) -> str | None:
-    """The project a role applies to: the caller's for scope "project", none for "organization"."""
-    if scope not in ("project", "organization"):
+    if scope == "project":
+        return granted, caller.project_id
+    if scope != "organization":
         raise InvalidInput("scope must be project or organization")
-    return caller.project_id if scope == "project" else None
+    org_role = caller.user_id and await accounts.fetch_organization_role(
+        storage.postgres, caller.user_id, caller.organization_id
+    )
+    if not org_role or not org_role.at_least(Role.ADMIN) or not org_role.at_least(granted):
+        raise Forbidden(
+            f"an organization-wide {granted.value} role needs that role and admin or above in the "
+            "organization; grant a role in this project instead"
+        )
+    return granted, None
 
 
 async def create_user(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.auth import sessions
-from app.auth.accounts import check_name, grantable_role, normalize_email, scope_project
+from app.auth.accounts import check_name, grant, normalize_email
 from app.auth.caller import Caller
 from app.auth.passwords import hash_password
 from app.errors import Gone, NotFound
@@ -39,11 +39,11 @@ def _hash(token: str) -> str:
 async def invite(storage: Storage, caller: Caller, email: str, role: str, scope: str) -> IssuedInvitation:
     """Invite an email to a role in the caller's project or organization (admins; never above their role)."""
     caller.require(Role.ADMIN)
-    granted = grantable_role(caller, role)
+    granted, project_id = await grant(storage, caller, role, scope)
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         organization_id=caller.organization_id,
-        project_id=scope_project(caller, scope),
+        project_id=project_id,
         email=normalize_email(email),
         role=granted.value,
         token_hash=_hash(token),

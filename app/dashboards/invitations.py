@@ -65,7 +65,7 @@ async def invitation_revoke(request: Request[Any, Any, State], invitation_id: st
 
 async def _invite_context(request: Request[Any, Any, State], invitation: Invitation) -> dict[str, Any]:
     storage = _storage(request)
-    found = await accounts.fetch_project(storage.postgres, invitation.project_id or "")
+    found = invitation.project_id and await accounts.fetch_project(storage.postgres, invitation.project_id)
     org = (
         found[1] if found else await accounts.fetch_organization(storage.postgres, invitation.organization_id)
     )

@@ -201,9 +201,8 @@ async def members_page(request: Request[Any, Any, State]) -> Template:
 async def member_set(request: Request[Any, Any, State], data: Annotated[MemberForm, FORM]) -> Redirect:
     """Give an existing user a role here (new users come through invitations)."""
     caller = await _caller(request, Role.ADMIN)
-    role = domain.grantable_role(caller, data.role)
-    project_id = domain.scope_project(caller, data.scope)
     storage = _storage(request)
+    role, project_id = await domain.grant(storage, caller, data.role, data.scope)
     user = await accounts.find_user(storage.postgres, data.email.strip().lower())
     if user is None:
         raise NotFound(f"no user {data.email!r}: invite them from the Invitations page")

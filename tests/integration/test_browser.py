@@ -52,7 +52,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         wait_healthy(server)
         out = server.output()
-        found = {k: re.search(rf"{k}\s+(\S+)", out) for k in ("Email", "Password", "Public key", "Secret key")}
+        keys = ("Email", "Password", "Public key", "Secret key")
+        found = {k: re.search(rf"{k}\s+(\S+)", out) for k in keys}
         creds = {k: m[1] for k, m in found.items() if m}
         assert len(creds) == 4, out
         start_at = datetime.now(UTC) - timedelta(minutes=20)
@@ -108,7 +109,9 @@ def open_page(browser: Any) -> Iterator[Opener]:
     """New pages (logged in or not) that record console errors and page errors."""
     contexts: list[Any] = []
 
-    def open_(state: dict[str, Any] | None = None, viewport: dict[str, int] = LAPTOP) -> tuple[Any, list[str]]:
+    def open_(
+        state: dict[str, Any] | None = None, viewport: dict[str, int] = LAPTOP
+    ) -> tuple[Any, list[str]]:
         context = browser.new_context(storage_state=state, viewport=viewport)
         contexts.append(context)
         page = context.new_page()
@@ -203,7 +206,7 @@ def _every_page(site: Site, open_page: Opener, state: dict[str, Any]) -> list[tu
     page.select_option("select[name=chart]", "bar")
     page.click("text=Add widget")
     page.wait_for_load_state("networkidle")
-    assert page.locator(f"#chart-w0").count() == 1, page.content()
+    assert page.locator("#chart-w0").count() == 1, page.content()
     page.goto(f"{site.url}/settings/invitations")
     page.fill("input[name=email]", "invitee@example.com")
     page.click("button:text('Invite')")
@@ -252,7 +255,8 @@ def test_every_page_fits_a_phone_and_logs_no_errors(
 
 
 FOCUSED = """() => { const e = document.activeElement, s = getComputedStyle(e);
-  return {html: e.outerHTML.slice(0, 120), tag: e.tagName, href: e.getAttribute('href') || '', text: (e.innerText || '').trim(),
+  return {html: e.outerHTML.slice(0, 120), tag: e.tagName, href: e.getAttribute('href') || '',
+          text: (e.innerText || '').trim(),
           cls: e.className || '', parent: e.parentElement ? e.parentElement.className : '',
           outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0}; }"""
 

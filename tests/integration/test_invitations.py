@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from app.storage import Storage
+from app.storage.postgres import accounts
 from app.storage.postgres.models import Invitation, Role, utcnow
 from tests.conftest import ProjectFixture, csrf_token, login, make_user
 
@@ -131,6 +132,20 @@ async def test_only_admins_invite_and_never_above_their_role(
         assert r.status_code == status and message in r.text, (form, r.text)
     r = await client.post("/settings/invitations", data={"email": "x@example.com", "role": "member"})
     assert r.status_code == 403  # no CSRF token
+
+    # An admin of this project only (a viewer in the organization) cannot reach other projects.
+    email, password = await make_user(storage, project, Role.VIEWER)
+    user = await accounts.find_user(storage.postgres, email)
+    assert user is not None
+    await accounts.set_membership(storage.postgres, user.id, project.org_id, Role.ADMIN, project.project_id)
+    await login(client, email, password)
+    token = csrf_token((await client.get("/settings/invitations")).text)
+    form = {"email": "z@example.com", "role": "member", "_csrf_token": token}
+    r = await client.post("/settings/invitations", data={**form, "scope": "organization"})
+    assert r.status_code == 403 and "organization-wide member role" in r.text
+    r = await client.post("/settings/members", data={**form, "email": email, "scope": "organization"})
+    assert r.status_code == 403
+    assert (await client.post("/settings/invitations", data=form)).status_code == 200
 
     email, password = await make_user(storage, project, Role.VIEWER)
     await login(client, email, password)

@@ -128,6 +128,18 @@ async def put_membership(
     return membership
 
 
+async def fetch_organization_role(pg: Postgres, user_id: str, organization_id: str) -> Role | None:
+    """The user's organization-wide role (not a project override), or None."""
+    async with pg.session() as s:
+        stmt = select(Membership).where(
+            Membership.user_id == user_id,
+            Membership.organization_id == organization_id,
+            col(Membership.project_id).is_(None),
+        )
+        membership = (await s.exec(stmt)).first()
+    return None if membership is None else Role(membership.role)
+
+
 async def list_project_access(pg: Postgres, user_id: str) -> list[ProjectAccess]:
     """Every project the user can see with their effective role (a project role overrides the org role)."""
     async with pg.session() as s:
