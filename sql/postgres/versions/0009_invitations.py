@@ -27,9 +27,7 @@ def upgrade() -> None:
             sa.ForeignKey("organizations.id", ondelete="CASCADE"),
             nullable=False,
         ),
-        sa.Column(
-            "project_id", sa.String(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=True
-        ),
+        sa.Column("project_id", sa.String(), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=True),
         sa.Column("email", sa.String(320), nullable=False),
         sa.Column("role", sa.String(), nullable=False),
         sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
