@@ -42,6 +42,24 @@ class Conflict(UserError):
     status = 409
 
 
+class Gone(UserError):
+    """Something that existed is no longer usable (a used, revoked or expired link)."""
+
+    code = "gone"
+    status = 410
+
+
+class TooManyRequests(UserError):
+    """The caller must wait `retry_after_seconds` before trying again."""
+
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class QueryTooExpensive(UserError):
     code = "query_too_expensive"
     status = 422

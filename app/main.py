@@ -34,6 +34,7 @@ from app.auth.bootstrap import bootstrap
 from app.auth.signing import server_secret
 from app.dashboards.custom import CUSTOM_ROUTES
 from app.dashboards.figures import PLOTLY_JS_DIR
+from app.dashboards.invitations import INVITATION_ROUTES
 from app.dashboards.pages import PAGE_ROUTES
 from app.dashboards.playground import PLAYGROUND_ROUTES
 from app.dashboards.routes import UI_ROUTES
@@ -149,6 +150,7 @@ def create_app(
             *SETTINGS_ROUTES,
             *CUSTOM_ROUTES,
             *PLAYGROUND_ROUTES,
+            *INVITATION_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),

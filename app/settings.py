@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     api_key_cache_seconds: int = Field(default=300, ge=0)
     session_days: int = Field(default=7, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)  # per email, within login_block_seconds
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
+    login_block_seconds: int = Field(default=900, ge=1)
+    invitation_days: int = Field(default=7, ge=1)
     clickhouse_max_execution_seconds: int = Field(default=30, ge=1)
     ingest_max_backlog: int = Field(default=5000, ge=1)
     ingest_mapper_processes: int = Field(default=1, ge=0, le=64)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from app.auth.caller import Caller
 from app.auth.passwords import hash_password
-from app.errors import InvalidInput, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Organization, Project, Role, User
@@ -11,7 +12,7 @@ from app.storage.postgres.models import Organization, Project, Role, User
 MAX_NAME = 255
 
 
-def _name(value: str, field: str) -> str:
+def check_name(value: str, field: str) -> str:
     value = value.strip()
     if not value or len(value) > MAX_NAME:
         raise InvalidInput(f"{field} must be 1 to {MAX_NAME} characters")
@@ -20,7 +21,7 @@ def _name(value: str, field: str) -> str:
 
 async def ensure_organization(storage: Storage, name: str) -> Organization:
     """Find an organization by name, creating it if missing."""
-    name = _name(name, "organization name")
+    name = check_name(name, "organization name")
     return await accounts.find_organization(storage.postgres, name) or await accounts.create_organization(
         storage.postgres, name
     )
@@ -28,14 +29,14 @@ async def ensure_organization(storage: Storage, name: str) -> Organization:
 
 async def ensure_project(storage: Storage, organization: Organization, name: str) -> Project:
     """Find a project by name in an organization, creating it if missing."""
-    name = _name(name, "project name")
+    name = check_name(name, "project name")
     existing = await accounts.find_project(storage.postgres, organization.id, name)
     return existing or await accounts.create_project(storage.postgres, organization.id, name)
 
 
 async def create_project(storage: Storage, organization: Organization, name: str) -> Project:
     """Create a project; Conflict when the organization already has one of that name."""
-    return await accounts.create_project(storage.postgres, organization.id, _name(name, "project name"))
+    return await accounts.create_project(storage.postgres, organization.id, check_name(name, "project name"))
 
 
 async def resolve_project(storage: Storage, ref: str) -> Project:
@@ -51,13 +52,44 @@ async def resolve_project(storage: Storage, ref: str) -> Project:
     raise NotFound(f"no project with id or name {ref!r}")
 
 
+def normalize_email(email: str) -> str:
+    """An email address as stored (trimmed, lower case); InvalidInput naming the field otherwise."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InvalidInput("email must be an address like name@example.com")
+    return email
+
+
+async def grant(storage: Storage, caller: Caller, role: str, scope: str) -> tuple[Role, str | None]:
+    """The role and project (None: organization-wide) `caller` may grant: a known role, never above
+    their own; an organization-wide grant also needs the caller's organization role to be admin or
+    above and at least the granted role (a project-only admin cannot reach other projects)."""
+    try:
+        granted = Role(role)
+    except ValueError as exc:
+        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from exc
+    if not caller.role.at_least(granted):
+        raise Forbidden(f"you cannot grant the {granted.value} role (yours is {caller.role.value})")
+    if scope == "project":
+        return granted, caller.project_id
+    if scope != "organization":
+        raise InvalidInput("scope must be project or organization")
+    org_role = caller.user_id and await accounts.fetch_organization_role(
+        storage.postgres, caller.user_id, caller.organization_id
+    )
+    if not org_role or not org_role.at_least(Role.ADMIN) or not org_role.at_least(granted):
+        raise Forbidden(
+            f"an organization-wide {granted.value} role needs that role and admin or above in the "
+            "organization; grant a role in this project instead"
+        )
+    return granted, None
+
+
 async def create_user(
     storage: Storage, email: str, password: str, organization: Organization | None, role: Role
 ) -> User:
     """Create a user with a hashed password, optionally as a member of an organization."""
-    email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
-        raise InvalidInput("email must be an address like name@example.com")
+    email = normalize_email(email)
     user = await accounts.create_user(storage.postgres, email, hash_password(password))
     if organization is not None:
         await accounts.set_membership(storage.postgres, user.id, organization.id, role)

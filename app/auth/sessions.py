@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from app.auth import throttle
 from app.auth.caller import Caller
 from app.auth.passwords import verify_password
 from app.errors import Forbidden, Unauthorized
@@ -24,16 +25,32 @@ def _key(token: str) -> str:
     return f"session:{hashlib.sha256(token.encode()).hexdigest()}"
 
 
-async def login(storage: Storage, email: str, password: str) -> tuple[str, User]:
-    """Check email and password and open a session on the user's first project; return its token."""
+async def verify_login(storage: Storage, email: str, password: str, client_ip: str) -> User:
+    """Check email and password, throttled per email and per client address (TooManyRequests)."""
+    await throttle.check(storage, email, client_ip)
     user = await accounts.find_user(storage.postgres, email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        await throttle.failed(storage, email, client_ip)
         raise Unauthorized("Wrong email or password.")
-    projects = await accounts.list_project_access(storage.postgres, user.id)
+    await throttle.succeeded(storage, email)
+    return user
+
+
+async def open_session(storage: Storage, user: User, project_id: str | None = None) -> str:
+    """Start a session on `project_id`, else on the user's first project; return its token."""
+    if project_id is None:
+        projects = await accounts.list_project_access(storage.postgres, user.id)
+        project_id = projects[0].project.id if projects else None
     token = secrets.token_urlsafe(32)
-    data: dict[str, object] = {"user_id": user.id, "project_id": projects[0].project.id if projects else None}
+    data: dict[str, object] = {"user_id": user.id, "project_id": project_id}
     await storage.cache.set(_key(token), data, session_seconds(storage))
-    return token, user
+    return token
+
+
+async def login(storage: Storage, email: str, password: str, client_ip: str) -> tuple[str, User]:
+    """Check email and password and open a session on the user's first project; return its token."""
+    user = await verify_login(storage, email, password, client_ip)
+    return await open_session(storage, user), user
 
 
 async def logout(storage: Storage, token: str) -> None:

@@ -6,16 +6,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie, State
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from app import __version__
+from app.auth import accounts as domain
 from app.auth import keys, sessions
 from app.auth.caller import Caller
-from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from app.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, UserError
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
@@ -98,24 +99,12 @@ async def login_page(next: str = "/") -> Template:
     return Template("login.html", context={"next": _safe_next(next), "error": None, "version": __version__})
 
 
-@post("/login")
-async def login_submit(
-    request: Request[Any, Any, State], data: Annotated[LoginForm, FORM]
-) -> Template | Redirect:
-    try:
-        token, _ = await sessions.login(_storage(request), data.email, data.password)
-    except Unauthorized as exc:
-        return Template(
-            "login.html",
-            context={
-                "next": _safe_next(data.next),
-                "error": str(exc),
-                "email": data.email,
-                "version": __version__,
-            },
-            status_code=401,
-        )
-    response = Redirect(_safe_next(data.next))
+def client_ip(request: Request[Any, Any, State]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def start_session(request: Request[Any, Any, State], response: Response[Any], token: str) -> None:
+    """Put a session token in its HttpOnly, same-site cookie."""
     response.set_cookie(
         Cookie(
             key=sessions.COOKIE,
@@ -127,6 +116,25 @@ async def login_submit(
             path="/",
         )
     )
+
+
+def form_error(template: str, exc: UserError, **context: Any) -> Template:
+    """Show a form again with the error's message and status (429 adds Retry-After)."""
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyRequests) else {}
+    context = {"version": __version__, **context, "error": str(exc)}
+    return Template(template, context=context, status_code=exc.status, headers=headers)
+
+
+@post("/login")
+async def login_submit(
+    request: Request[Any, Any, State], data: Annotated[LoginForm, FORM]
+) -> Template | Redirect:
+    try:
+        token, _ = await sessions.login(_storage(request), data.email, data.password, client_ip(request))
+    except (Unauthorized, TooManyRequests) as exc:
+        return form_error("login.html", exc, next=_safe_next(data.next), email=data.email)
+    response = Redirect(_safe_next(data.next))
+    start_session(request, response, token)
     return response
 
 
@@ -191,19 +199,13 @@ async def members_page(request: Request[Any, Any, State]) -> Template:
 
 @post("/settings/members")
 async def member_set(request: Request[Any, Any, State], data: Annotated[MemberForm, FORM]) -> Redirect:
-    """Give an existing user a role here (users are created with `langhouse users create`)."""
+    """Give an existing user a role here (new users come through invitations)."""
     caller = await _caller(request, Role.ADMIN)
-    try:
-        role = Role(data.role)
-    except ValueError as exc:
-        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from exc
-    if not caller.role.at_least(role):
-        raise Forbidden(f"you cannot grant the {role.value} role (yours is {caller.role.value})")
     storage = _storage(request)
+    role, project_id = await domain.grant(storage, caller, data.role, data.scope)
     user = await accounts.find_user(storage.postgres, data.email.strip().lower())
     if user is None:
-        raise NotFound(f"no user {data.email!r}: create one with `langhouse users create` first")
-    project_id = caller.project_id if data.scope == "project" else None
+        raise NotFound(f"no user {data.email!r}: invite them from the Invitations page")
     await accounts.set_membership(storage.postgres, user.id, caller.organization_id, role, project_id)
     return Redirect("/settings/members")
 

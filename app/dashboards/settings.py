@@ -30,7 +30,9 @@ async def scores_page(request: Request[Any, Any, State], range: str | None = Non
         spec: tuple[mq.Measure, mq.Aggregation],
         dims: tuple[mq.Dimension, ...],
         granularity: mq.Granularity | None,
+        data_types: tuple[str, ...] = (),
     ) -> Any:
+        filters = (mq.DimensionFilter(mq.Dimension.DATA_TYPE, data_types),) if data_types else ()
         return mq.run_metrics(
             storage.clickhouse,
             mq.MetricsRequest(
@@ -39,7 +41,7 @@ async def scores_page(request: Request[Any, Any, State], range: str | None = Non
                 (mq.MetricSpec(*spec),),
                 time,
                 dims,
-                (),
+                filters,
                 granularity,
                 bool(granularity),
             ),
@@ -74,6 +76,20 @@ async def scores_page(request: Request[Any, Any, State], range: str | None = Non
         charts[f"cat-{len(charts)}"] = figures.bars(
             f"{name}: categories", list(values), list(values.values())
         )
+    by_trace = _by_trace_name(
+        await run(
+            (mq.Measure.VALUE, mq.Aggregation.AVG),
+            (mq.Dimension.SCORE_NAME, mq.Dimension.TRACE_NAME),
+            None,
+            ("NUMERIC", "BOOLEAN"),
+        ),
+        await run(
+            (mq.Measure.COUNT, mq.Aggregation.COUNT),
+            (mq.Dimension.SCORE_NAME, mq.Dimension.TRACE_NAME, mq.Dimension.STRING_VALUE),
+            None,
+            ("CATEGORICAL",),
+        ),
+    )
     configs = await score_config_repo.list_score_configs(storage.postgres, caller.project_id, 200, 0)
     return await _page(
         request,
@@ -81,11 +97,34 @@ async def scores_page(request: Request[Any, Any, State], range: str | None = Non
         "scores.html",
         counts=counts.rows,
         charts=charts,
+        by_trace=by_trace,
         configs=configs,
         range=key,
         ranges=list(RANGES),
         can_write=caller.role.at_least(Role.MEMBER),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNameBreakdown:
+    """One score name by trace name: its average (numeric, boolean; column None) or counts per category."""
+
+    score_name: str
+    columns: list[str | None]
+    rows: dict[str, dict[str | None, float]]  # trace name -> column -> value
+
+
+def _by_trace_name(averages: mq.MetricsResult, categories: mq.MetricsResult) -> list[TraceNameBreakdown]:
+    out: dict[str, TraceNameBreakdown] = {}
+    cells = [(r["score_name"], r["trace_name"], None, r["value_avg"]) for r in averages.rows] + [
+        (r["score_name"], r["trace_name"], r["string_value"], r["count_count"]) for r in categories.rows
+    ]
+    for score_name, trace_name, column, value in cells:
+        found = out.setdefault(score_name, TraceNameBreakdown(score_name, [], {}))
+        if column not in found.columns:
+            found.columns.append(column)
+        found.rows.setdefault(trace_name, {})[column] = value
+    return [out[name] for name in sorted(out)]
 
 
 @dataclass

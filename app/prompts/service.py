@@ -228,7 +228,7 @@ async def get_prompt(
         raise InvalidInput("give either version or label, not both")
     if version is None and label is None:
         label = PRODUCTION
-    generation = await storage.cache.counter(_generation_key(project_id))
+    generation, _ = await storage.cache.counter(_generation_key(project_id))
     digest = hashlib.sha256(f"{name}\x1f{version}\x1f{label}\x1f{resolve_refs}".encode()).hexdigest()
     key = f"prompt:{project_id}:{generation}:{digest}"
     cached = await storage.cache.get(key)

@@ -29,13 +29,24 @@ class Cache:
         if keys:
             await self._redis.delete(*(f"lh:{k}" for k in keys))
 
-    async def counter(self, key: str) -> int:
-        """The value of a counter `bump` raises (0 before the first bump)."""
-        raw = await self._redis.get(f"lh:{key}")
-        return int(raw) if raw is not None else 0
+    async def incr(self, key: str, ttl_seconds: int) -> int:
+        """Add one to a counter; its expiry is set by the first increment (a fixed window)."""
+        async with self._redis.pipeline(transaction=True) as pipe:  # SET NX + INCR: Redis 6 has no EXPIRE NX
+            pipe.set(f"lh:{key}", 0, ex=max(ttl_seconds, 1), nx=True)
+            pipe.incr(f"lh:{key}")
+            _, count = await pipe.execute()
+        return int(count)
+
+    async def counter(self, key: str) -> tuple[int, int]:
+        """A counter's value and its seconds to live ((0, 0) when absent)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(f"lh:{key}")
+            pipe.ttl(f"lh:{key}")
+            raw, ttl = await pipe.execute()
+        return (int(raw), max(int(ttl), 0)) if raw is not None else (0, 0)
 
     async def bump(self, key: str) -> int:
-        """Raise a counter by one (atomic) and return its new value."""
+        """Raise a counter by one (atomic, no expiry) and return its new value."""
         return int(await self._redis.incr(f"lh:{key}"))
 
     async def ping(self) -> bool:

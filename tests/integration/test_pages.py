@@ -9,7 +9,7 @@ import pytest
 from markupsafe import escape
 
 from app.storage.postgres.models import Role
-from tests.conftest import ProjectFixture, csrf_token, jobs_done, login, make_user
+from tests.conftest import ProjectFixture, csrf_token, jobs_done, login, make_user, wait_for
 from tests.integration.reads_data import seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -220,7 +220,7 @@ async def test_admins_set_roles_and_cannot_grant_above_their_own(
         r = await client.post(
             "/settings/members", data={"email": "nobody@example.com", "role": "member", "_csrf_token": token}
         )
-        assert r.status_code == 404 and "langhouse users create" in r.text
+        assert r.status_code == 404 and "invite them" in r.text
         await login(client, viewer_email, viewer_password)
         page = await client.get("/traces")
         assert page.status_code == 200
@@ -313,3 +313,34 @@ async def test_custom_dashboards(client, storage, project: ProjectFixture) -> No
     assert r.status_code == 400 and "chart must be one of" in r.text
     await client.post(f"{path}/delete", data={"_csrf_token": token})
     assert (await client.get(path)).status_code == 404
+
+
+@pytest.mark.usefixtures("member")
+async def test_scores_by_trace_name(client, storage, project: ProjectFixture) -> None:
+    s = await seed(client, storage, project)  # quality: 0, .3, .6, .9 on traces 0, 3, 6, 9
+    tones = {1: "polite", 2: "rude", 3: "polite", 5: "polite"}  # traces 1, 3, 5 are "chat", 2 "search"
+    batch = [
+        {"traceId": s.trace_ids[i], "name": "tone", "value": tone, "dataType": "CATEGORICAL"}
+        for i, tone in tones.items()
+    ]
+    r = await client.post("/api/public/scores", json=batch, auth=project.auth)
+    assert r.status_code == 202, r.text
+
+    def table(html: str, score: str) -> dict[str, list[str]]:
+        found = re.search(rf'<table class="by-trace" data-score="{score}">(.*?)</table>', html, re.S)
+        assert found, html
+        header = re.findall(r'<th scope="col">(.*?)</th>', found[1])
+        rows = re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', found[1])
+        return {"": header} | {name: re.findall(r"<td>(.*?)</td>", cells) for name, cells in rows}
+
+    async def page() -> str:
+        text = (await client.get("/scores")).text
+        return text if 'data-score="tone"' in text else ""
+
+    html = await wait_for(page)
+    assert table(html, "quality") == {"": ["Trace name", "Average"], "chat": ["0.600"], "search": ["0.300"]}
+    assert table(html, "tone") == {
+        "": ["Trace name", "polite", "rude"],
+        "chat": ["3", "0"],
+        "search": ["0", "1"],
+    }

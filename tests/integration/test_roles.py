@@ -206,3 +206,56 @@ async def test_login_redirects_back_to_the_page_asked_for(client) -> None:
     r = await client.get("/settings/api-keys", params={"tab": "a b"}, follow_redirects=False)
     assert r.status_code == 302
     assert r.headers["location"] == "/login?next=%2Fsettings%2Fapi-keys%3Ftab%3Da%2Bb"
+
+
+async def _try_login(c, email: str, password: str):  # type: ignore[no-untyped-def]
+    page = await c.get("/login")
+    data = {"email": email, "password": password, "_csrf_token": csrf_token(page.text)}
+    return await c.post("/login", data=data, follow_redirects=False)
+
+
+async def test_repeated_failed_logins_for_one_email_are_blocked(
+    client, storage: Storage, project: ProjectFixture
+) -> None:
+    email, password = await make_user(storage, project, Role.MEMBER)
+    client.cookies.clear()
+    for _ in range(storage.settings.login_max_failures):
+        assert (await _try_login(client, email, "wrong password")).status_code == 401
+    blocked = await _try_login(client, email, password)  # even the right password waits now
+    assert blocked.status_code == 429 and "Too many failed logins for this email" in blocked.text
+    assert 0 < int(blocked.headers["retry-after"]) <= storage.settings.login_block_seconds
+    assert "lh_session" not in client.cookies
+    other, other_password = await make_user(storage, project, Role.MEMBER)
+    assert (await _try_login(client, other, other_password)).status_code == 302  # others are not blocked
+    client.cookies.clear()
+
+
+async def test_repeated_failed_logins_from_one_address_are_blocked(
+    settings, storage: Storage, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import secrets
+
+    import httpx
+
+    from app.main import create_app
+
+    monkeypatch.setattr(
+        storage, "settings", storage.settings.model_copy(update={"login_max_failures_per_ip": 3})
+    )
+    app = create_app(settings, storage)
+
+    def from_address(ip: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver.local")
+
+    email, password = await make_user(storage, project, Role.MEMBER)
+
+    def address() -> str:  # unique per run: counters outlive a run when Redis is a server
+        return f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
+
+    async with from_address(address()) as spray, from_address(address()) as other:
+        for i in range(3):  # a different email each time: only the address adds up
+            assert (await _try_login(spray, f"guess-{i}@example.com", "password1")).status_code == 401
+        blocked = await _try_login(spray, email, password)
+        assert blocked.status_code == 429 and "Too many failed logins from your address" in blocked.text
+        assert (await _try_login(other, email, password)).status_code == 302

@@ -8,6 +8,7 @@ from typing import TypeVar
 from sqlalchemy import func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict
 from app.storage.postgres.engine import Postgres
@@ -44,6 +45,11 @@ async def find_organization(pg: Postgres, name: str) -> Organization | None:
 
 async def create_organization(pg: Postgres, name: str) -> Organization:
     return await _insert(pg, Organization(name=name), f"organization {name!r} already exists")
+
+
+async def fetch_organization(pg: Postgres, organization_id: str) -> Organization | None:
+    async with pg.session() as s:
+        return await s.get(Organization, organization_id)
 
 
 async def fetch_project(pg: Postgres, project_id: str) -> tuple[Project, Organization] | None:
@@ -98,20 +104,40 @@ async def set_membership(
 ) -> Membership:
     """Give a user a role in an organization, or in one project of it; replaces an earlier role."""
     async with pg.session() as s:
+        membership = await put_membership(s, user_id, organization_id, role, project_id)
+        await s.commit()
+    return membership
+
+
+async def put_membership(
+    s: AsyncSession, user_id: str, organization_id: str, role: Role, project_id: str | None
+) -> Membership:
+    """Set a role within an open transaction (the caller commits)."""
+    stmt = select(Membership).where(
+        Membership.user_id == user_id,
+        Membership.organization_id == organization_id,
+        Membership.project_id == project_id if project_id else col(Membership.project_id).is_(None),
+    )
+    membership = (await s.exec(stmt)).first()
+    if membership is None:
+        membership = Membership(
+            user_id=user_id, organization_id=organization_id, project_id=project_id, role=role.value
+        )
+    membership.role = role.value
+    s.add(membership)
+    return membership
+
+
+async def fetch_organization_role(pg: Postgres, user_id: str, organization_id: str) -> Role | None:
+    """The user's organization-wide role (not a project override), or None."""
+    async with pg.session() as s:
         stmt = select(Membership).where(
             Membership.user_id == user_id,
             Membership.organization_id == organization_id,
-            Membership.project_id == project_id if project_id else col(Membership.project_id).is_(None),
+            col(Membership.project_id).is_(None),
         )
         membership = (await s.exec(stmt)).first()
-        if membership is None:
-            membership = Membership(
-                user_id=user_id, organization_id=organization_id, project_id=project_id, role=role.value
-            )
-        membership.role = role.value
-        s.add(membership)
-        await s.commit()
-    return membership
+    return None if membership is None else Role(membership.role)
 
 
 async def list_project_access(pg: Postgres, user_id: str) -> list[ProjectAccess]:

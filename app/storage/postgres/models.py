@@ -265,3 +265,25 @@ class ProtectedLabel(SQLModel, table=True):
     project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE", primary_key=True)
     label: str = Field(primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Invitation(SQLModel, table=True):
+    """An invitation of an email to a role in an organization (project_id null) or one project of it.
+
+    Only the SHA-256 of its one-time token is stored; it is pending until accepted, revoked or expired.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_org", "organization_id", "created_at"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    organization_id: str = Field(foreign_key="organizations.id", ondelete="CASCADE")
+    project_id: str | None = Field(default=None, foreign_key="projects.id", ondelete="CASCADE")
+    email: str = Field(sa_column=Column(String(320), nullable=False))
+    role: str
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    invited_by_user_id: str | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    accepted_user_id: str | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    expires_at: datetime = Field(sa_column=_ts())
+    accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))

@@ -301,6 +301,17 @@ def spec(measure: mq.Measure, aggregation: mq.Aggregation) -> mq.MetricSpec:
             "scores",
             "LIMIT 1 BY id",
         ),
+        (
+            mq.MetricsRequest(
+                P,
+                mq.View.SCORES,
+                (spec(mq.Measure.COUNT, mq.Aggregation.COUNT),),
+                TIME,
+                (mq.Dimension.SCORE_NAME, mq.Dimension.TRACE_NAME),
+            ),
+            "scores",
+            "LEFT JOIN (SELECT trace_id, argMaxIf(ifNull(trace_name, '')",
+        ),
     ],
 )
 def test_metrics_compile_and_choose_their_source(req: mq.MetricsRequest, served: str, fragment: str) -> None:

@@ -180,6 +180,7 @@ SCORE_DIMENSIONS = {
     Dimension.DATA_TYPE: "toString(data_type)",
     Dimension.STRING_VALUE: "ifNull(string_value, '')",
     Dimension.ENVIRONMENT: "toString(environment)",
+    Dimension.TRACE_NAME: "trace_name",  # joined from the scored traces' observations (SCORED_TRACE_NAMES)
 }
 SCORE_MEASURES = {
     Measure.COUNT: "1",
@@ -187,6 +188,15 @@ SCORE_MEASURES = {
     Measure.TRACES: "trace_id",
     Measure.SESSIONS: "session_id",
 }
+# The latest score rows of a time range, and the name of each scored trace (trace attributes live on
+# observations; a trace starts at most LOOKUP_WINDOW before its scores).
+SCORE_ROWS = "SELECT * FROM scores WHERE {preds} ORDER BY event_ts DESC LIMIT 1 BY id"
+SCORED_TRACE_NAMES = (
+    "SELECT s.*, t.trace_name AS trace_name FROM ({scores}) AS s LEFT JOIN "
+    "(SELECT trace_id, argMaxIf(ifNull(trace_name, ''), start_time, sign = 1) AS trace_name "
+    "FROM observations WHERE {preds} AND trace_id IN (SELECT trace_id FROM ({scores})) "
+    "GROUP BY trace_id) AS t ON s.trace_id = t.trace_id"
+)
 # Per-trace rows for the traces view (trace attributes are denormalised onto every observation).
 TRACE_ROWS = (
     "SELECT trace_id, min(start_time) AS trace_start, "

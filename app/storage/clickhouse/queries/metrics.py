@@ -18,7 +18,7 @@ from typing import Any, assert_never
 
 from app.errors import InvalidInput
 from app.storage.clickhouse.client import ClickHouse
-from app.storage.clickhouse.queries.common import PROJECT, Params, TimeRange, where
+from app.storage.clickhouse.queries.common import LOOKUP_WINDOW, PROJECT, Params, TimeRange, where
 from app.storage.clickhouse.queries.metric_registry import (
     HOURLY_SUMS,
     OBS_DIMENSIONS,
@@ -26,6 +26,8 @@ from app.storage.clickhouse.queries.metric_registry import (
     ROLLUPS,
     SCORE_DIMENSIONS,
     SCORE_MEASURES,
+    SCORE_ROWS,
+    SCORED_TRACE_NAMES,
     TRACE_DIMENSIONS,
     TRACE_MEASURES,
     TRACE_ROWS,
@@ -235,11 +237,12 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
             preds = []
         else:
             time_col, source = "timestamp", "scores"
-            table = (
-                f"(SELECT * FROM scores WHERE {PROJECT} AND timestamp >= {start} AND timestamp < {end} "
-                "ORDER BY event_ts DESC LIMIT 1 BY id)"
-            )
-            preds = ["is_deleted = 0"]
+            scores = SCORE_ROWS.format(preds=where([PROJECT, f"timestamp >= {start}", f"timestamp < {end}"]))
+            if Dimension.TRACE_NAME in (*req.dimensions, *(f.dimension for f in req.filters)):
+                lookback = params.bind(req.time.start - LOOKUP_WINDOW, "DateTime64(6)")
+                traces = where([PROJECT, f"start_time >= {lookback}", f"start_time < {end}"])
+                scores = SCORED_TRACE_NAMES.format(scores=scores, preds=traces)
+            table, preds = f"({scores})", ["is_deleted = 0"]
         selects = [f"{_aggregate(m, measures[m.measure], weighted)} AS {m.alias}" for m in req.metrics]
     for f in req.filters:
         preds.append(f"{dims[f.dimension]} IN {params.bind(list(f.values), 'Array(String)')}")

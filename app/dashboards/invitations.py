@@ -1,0 +1,118 @@
+"""Invitations: admins invite an email to a role and revoke pending invitations; invitees accept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from app import __version__
+from app.auth import invitations, sessions
+from app.auth.caller import Caller
+from app.dashboards.routes import FORM, _caller, _page, _storage, client_ip, form_error, start_session
+from app.errors import UserError
+from app.storage.postgres import accounts
+from app.storage.postgres.models import Invitation, Role
+
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # a link that grants access
+
+
+@dataclass
+class InviteForm:
+    email: str
+    role: str
+    scope: str = "project"
+
+
+@dataclass
+class AcceptForm:
+    password: str
+    name: str = ""
+
+
+async def _invitations_page(
+    request: Request[Any, Any, State], caller: Caller, link: str | None = None
+) -> Template:
+    pending = await invitations.pending(_storage(request), caller)
+    roles = [r.value for r in Role if caller.role.at_least(r)]
+    page = await _page(request, caller, "invitations.html", pending=pending, roles=roles, link=link)
+    page.headers.update(NO_STORE)
+    return page
+
+
+@get("/settings/invitations")
+async def invitations_page(request: Request[Any, Any, State]) -> Template:
+    return await _invitations_page(request, await _caller(request, Role.ADMIN))
+
+
+@post("/settings/invitations")
+async def invitation_create(request: Request[Any, Any, State], data: Annotated[InviteForm, FORM]) -> Template:
+    caller = await _caller(request, Role.ADMIN)
+    issued = await invitations.invite(_storage(request), caller, data.email, data.role, data.scope)
+    link = f"{str(request.base_url).rstrip('/')}/invite/{issued.token}"
+    return await _invitations_page(request, caller, link)
+
+
+@post("/settings/invitations/{invitation_id:str}/revoke")
+async def invitation_revoke(request: Request[Any, Any, State], invitation_id: str) -> Redirect:
+    caller = await _caller(request, Role.ADMIN)
+    await invitations.revoke(_storage(request), caller, invitation_id)
+    return Redirect("/settings/invitations")
+
+
+async def _invite_context(request: Request[Any, Any, State], invitation: Invitation) -> dict[str, Any]:
+    storage = _storage(request)
+    found = invitation.project_id and await accounts.fetch_project(storage.postgres, invitation.project_id)
+    org = (
+        found[1] if found else await accounts.fetch_organization(storage.postgres, invitation.organization_id)
+    )
+    return {
+        "invitation": invitation,
+        "place": f"{org.name if org else ''}{' / ' + found[0].name if found else ''}",
+        "has_account": await accounts.find_user(storage.postgres, invitation.email) is not None,
+        "version": __version__,
+        "error": None,
+    }
+
+
+@get("/invite/{token:str}")
+async def invite_page(request: Request[Any, Any, State], token: str) -> Template:
+    try:
+        invitation = await invitations.open_invitation(_storage(request), token)
+    except UserError as exc:
+        return form_error("invite.html", exc, invitation=None)
+    return Template("invite.html", context=await _invite_context(request, invitation), headers=NO_STORE)
+
+
+@post("/invite/{token:str}")
+async def invite_accept(
+    request: Request[Any, Any, State], token: str, data: Annotated[AcceptForm, FORM]
+) -> Template | Redirect:
+    storage = _storage(request)
+    try:
+        user, invitation = await invitations.accept(
+            storage, token, data.password, client_ip(request), data.name
+        )
+    except UserError as exc:
+        try:
+            context = await _invite_context(request, await invitations.open_invitation(storage, token))
+        except UserError:
+            context = {"invitation": None}
+        return form_error("invite.html", exc, **{**context, "name": data.name})
+    project_id = invitation.project_id or next(
+        (
+            p.project.id
+            for p in await accounts.list_project_access(storage.postgres, user.id)
+            if p.organization.id == invitation.organization_id
+        ),
+        None,
+    )
+    response = Redirect("/")
+    start_session(request, response, await sessions.open_session(storage, user, project_id))
+    return response
+
+
+INVITATION_ROUTES = [invitations_page, invitation_create, invitation_revoke, invite_page, invite_accept]
