@@ -57,6 +57,7 @@ class _Pending:
     done: asyncio.Future[WriteResult] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    since: float = field(default_factory=time.monotonic)
 
 
 class CoalescingWriter:
@@ -90,8 +91,12 @@ class CoalescingWriter:
 
     async def _run(self) -> None:
         while self._pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._max_wait_s)
+            # Rows wait at most max_wait_s from their arrival: under load, those that came in during the
+            # last flush have waited already, and the next flush starts at once.
+            wait = self._pending[0].since + self._max_wait_s - time.monotonic()
+            if wait > 0 and self._rows < self._max_rows:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
             taken, self._pending, self._rows = self._pending, [], 0
             by_project: dict[str, list[_Pending]] = {}
