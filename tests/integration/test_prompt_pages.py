@@ -504,7 +504,7 @@ async def test_hostile_prompt_values_are_escaped_on_every_page(client, project: 
     detail = f"/prompts/x/{XSS}"
     pages = [
         ("/prompts", {"folder": "x"}),
-        ("/prompts", {"folder": f"x/<script>alert('x')<"}),
+        ("/prompts", {"folder": "x/<script>alert('x')<"}),
         ("/prompts", {"search": "script"}),
         ("/prompts", {"tag": XSS}),
         (detail, {"version": 1}),
