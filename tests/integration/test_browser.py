@@ -1,4 +1,5 @@
-"""In Chromium: log in, see the project, run the GraphiQL default query; no console errors."""
+"""In Chromium: log in, see the project, run the GraphiQL default query, browse traces and prompts, run the
+playground; no console errors, nothing wider than a phone screen."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def test_login_home_and_graphiql_in_chromium(tmp_path: Path) -> None:
         stop(server)
 
 
-def test_traces_trace_detail_score_dashboard_and_session_in_chromium(tmp_path: Path) -> None:
+def test_traces_trace_detail_score_dashboard_session_and_prompts_in_chromium(tmp_path: Path) -> None:
     import base64
 
     import httpx
@@ -146,10 +147,54 @@ def test_traces_trace_detail_score_dashboard_and_session_in_chromium(tmp_path: P
             page.goto(f"{server.base_url}/sessions/session-1")
             assert page.locator("section.turn").count() == 2  # traces 1 and 5
             page.screenshot(path=str(ARTIFACTS / "session.png"), full_page=True)
+
+            # prompts: two versions through the REST API, then the list, a folder, the prompt and the diff
+            for text in (
+                "You triage {{product}} tickets.\nBe brief.",
+                "You triage {{product}} tickets.\nBe kind.",
+            ):
+                r = httpx.post(
+                    f"{server.base_url}/api/public/v2/prompts",
+                    json={"name": "support/triage", "prompt": text, "commitMessage": "tone"},
+                    headers={"Authorization": f"Basic {auth}"},
+                )
+                assert r.status_code == 201
+            page.goto(f"{server.base_url}/prompts")
+            page.click("table.prompts a:has-text('support/')")
+            page.wait_for_load_state("networkidle")
+            page.click("table.prompts a:has-text('triage')")
+            page.wait_for_load_state("networkidle")
+            assert page.inner_text("h1") == "support/triage"
+            assert page.locator(".versions li").count() == 2
+            page.click("#diff button[type=submit]")  # v1 → v2 chosen by default
+            page.wait_for_load_state("networkidle")
+            assert page.inner_text("pre.diff .add") == "+Be kind."
+            assert page.inner_text("pre.diff .del") == "-Be brief."
+            page.screenshot(path=str(ARTIFACTS / "prompt.png"), full_page=True)
+            page.click("#new-version")
+            page.wait_for_load_state("networkidle")
+            page.fill("textarea[name=text]", "You triage {{product}} tickets.\nBe exact.")
+            page.fill("input[name=commit_message]", "exact")
+            page.click("#save-prompt")
+            page.wait_for_load_state("networkidle")
+            assert page.url.endswith("/prompts/support/triage?version=3")
+            assert page.locator(".versions li").count() == 3
+            page.goto(f"{server.base_url}/prompts/new")
+            page.check("input[name=mode][value=chat]")
+            assert page.is_visible("#chat-editor") and not page.is_visible("#text-editor")
+            page.click("#add-placeholder")
+            assert page.locator("#messages .msg-row").count() == 3
+
             page.set_viewport_size(
                 {"width": 390, "height": 844}
             )  # phone width: nothing wider than the screen
-            for name, path in (("traces-phone", "/traces"), ("trace-phone", "/traces/b-t04")):
+            for name, path in (
+                ("traces-phone", "/traces"),
+                ("trace-phone", "/traces/b-t04"),
+                ("prompts-phone", "/prompts?folder=support"),
+                ("prompt-phone", "/prompts/support/triage?from=1&to=2"),
+                ("prompt-form-phone", "/prompts/new?name=support/triage"),
+            ):
                 page.goto(f"{server.base_url}{path}")
                 page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
                 assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1, path
