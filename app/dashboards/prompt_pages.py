@@ -123,14 +123,12 @@ async def prompts_page(request: Request[Any, Any, State]) -> Template:
 
 
 def _diff_lines(lines: list[str]) -> list[tuple[str, str]]:
-    """(css class, line) of a unified diff: added, removed, hunk header or context."""
-
-    def kind(line: str) -> str:
-        if line.startswith(("+++", "---")):
-            return "file"
-        return {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same")
-
-    return [(kind(line), line) for line in lines]
+    """(css class, line) of a unified diff: the two file headers, then hunk headers, added, removed
+    and unchanged lines (a removed line may itself start with '--')."""
+    return [
+        ("file" if i < 2 else {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "same"), line)
+        for i, line in enumerate(lines)
+    ]
 
 
 def _selected(versions: list[Prompt], q: dict[str, str]) -> Prompt:
@@ -185,9 +183,16 @@ async def _metrics_context(
 
 
 async def _detail(
-    request: Request[Any, Any, State], caller: Caller, name: str, error: str | None = None, status: int = 200
+    request: Request[Any, Any, State],
+    caller: Caller,
+    name: str,
+    error: UserError | None = None,
+    version: int | None = None,
 ) -> Template:
+    """The page of one prompt; after a refused action, with its error and the version it was about."""
     storage, q = _storage(request), _query(request)
+    if version is not None:
+        q["version"] = str(version)
     versions = await repo.list_versions(storage.postgres, caller.project_id, name)
     if not versions:
         raise NotFound(f"prompt {name!r} not found")
@@ -219,10 +224,10 @@ async def _detail(
         editable_labels=" ".join(label for label in selected.labels if label != service.LATEST),
         prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
-        error=error,
+        error=str(error) if error else None,
         **await _metrics_context(request, caller, name, versions, selected),
     )
-    page.status_code = status
+    page.status_code = error.status if error else 200
     return page
 
 
@@ -253,7 +258,7 @@ async def prompt_labels(
             _storage(request), caller, data.name, version, _labels(data.labels), replace=True
         )
     except UserError as exc:
-        return await _detail(request, caller, data.name, str(exc), exc.status)
+        return await _detail(request, caller, data.name, exc, version)
     return Redirect(prompt_url(data.name, version=version))
 
 
@@ -274,7 +279,7 @@ async def prompt_delete(
     try:
         await service.delete_prompt(storage, caller, data.name, version=version)
     except UserError as exc:
-        return await _detail(request, caller, data.name, str(exc), exc.status)
+        return await _detail(request, caller, data.name, exc, version)
     left = await repo.list_versions(storage.postgres, caller.project_id, data.name)
     return Redirect(prompt_url(data.name) if left else "/prompts")
 

@@ -326,6 +326,7 @@ async def test_labels_and_deletes_follow_roles_and_protected_labels(
         )
         assert refused.status_code == 403
         assert "label &#39;production&#39; is protected: only admins and owners" in refused.text
+        assert "<h2>Version 2</h2>" in refused.text  # the page of the version the change was about
         assert '<p class="error" role="alert">' in refused.text and "<h2>Versions</h2>" in refused.text
         bad = await client.post(
             "/prompt-versions/labels",
@@ -397,7 +398,9 @@ async def test_labels_and_deletes_follow_roles_and_protected_labels(
 
 @pytest.mark.usefixtures("member")
 async def test_the_diff_colours_added_and_removed_lines(client, project: ProjectFixture) -> None:
-    await create(client, project, name="d/diffed", prompt="line one\nline two", config={"temperature": 0.1})
+    await create(
+        client, project, name="d/diffed", prompt="line one\nline two\n-- note", config={"temperature": 0.1}
+    )
     await create(
         client, project, name="d/diffed", prompt="line one\nline 2\nline three", config={"temperature": 0.5}
     )
@@ -405,6 +408,8 @@ async def test_the_diff_colours_added_and_removed_lines(client, project: Project
     assert '<option value="1" selected>v1</option>' in page.text  # from: the previous version
     diff = await client.get("/prompts/d/diffed", params={"version": 2, "from": 1, "to": 2})
     assert '<span class="del">-line two</span>' in diff.text
+    assert '<span class="del">--- note</span>' in diff.text  # not taken for a file header
+    assert '<span class="file">--- version 1</span><span class="file">+++ version 2</span>' in diff.text
     assert (
         '<span class="add">+line 2</span>' in diff.text
         and '<span class="add">+line three</span>' in diff.text
