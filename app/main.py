@@ -37,6 +37,8 @@ from app.dashboards.figures import PLOTLY_JS_DIR
 from app.dashboards.invitations import INVITATION_ROUTES
 from app.dashboards.pages import PAGE_ROUTES
 from app.dashboards.playground import PLAYGROUND_ROUTES
+from app.dashboards.prompt_hooks import STORAGE_HOOKS
+from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
 from app.dashboards.routes import UI_ROUTES
 from app.dashboards.settings import SETTINGS_ROUTES
 from app.dashboards.trace_pages import TRACE_ROUTES
@@ -117,7 +119,8 @@ def create_app(
 ) -> Litestar:
     """Build the ASGI app. With `storage`, the caller owns the stores (CLI, tests); without it, the
     lifespan opens them and runs the platform (migrations, init, worker) for the app's lifetime.
-    `playground` plugs prompt storage into the playground (open a prompt version, save a new one)."""
+    `playground` plugs prompt storage into the playground (open a prompt version, save a new one);
+    by default the stored prompts (app.dashboards.prompt_hooks), `PlaygroundHooks()` switches it off."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -151,12 +154,13 @@ def create_app(
             *CUSTOM_ROUTES,
             *PLAYGROUND_ROUTES,
             *INVITATION_ROUTES,
+            *PROMPT_PAGE_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),
         ],
         lifespan=[] if storage else [lifespan],
-        state=State({"storage": storage, "playground_hooks": playground or PlaygroundHooks()}),
+        state=State({"storage": storage, "playground_hooks": playground or STORAGE_HOOKS}),
         exception_handlers={Exception: _error_response},
         template_config=TemplateConfig(directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(

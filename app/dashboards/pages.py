@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from litestar import Request, get
 from litestar.datastructures import State
@@ -54,6 +54,11 @@ def _range(key: str | None, request: Request[Any, Any, State] | None = None) -> 
 def _url(path: str, params: dict[str, Any], **changes: Any) -> str:
     merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "", [])}
     return f"{path}?{urlencode(merged, doseq=True)}" if merged else path
+
+
+def prompt_url(name: str, **query: Any) -> str:
+    """A prompt's page; folders stay readable (`/prompts/support/triage?version=2`)."""
+    return _url(f"/prompts/{quote(name)}", query)
 
 
 def pretty(value: str | None) -> str:

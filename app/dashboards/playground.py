@@ -13,14 +13,15 @@ from litestar.response import Redirect, Response, Stream, Template
 
 from app.auth.caller import Caller
 from app.dashboards.figures import safe_json
-from app.dashboards.routes import FORM, _caller, _page, _storage
+from app.dashboards.pages import prompt_url
+from app.dashboards.routes import FORM, _caller, _form, _page, _storage
 from app.errors import InvalidInput, UserError
 from app.jobs.contracts import store_and_enqueue
 from app.playground import connections, runs
 from app.playground.connections import ConnectionInput, ConnectionView
 from app.playground.prompts import NewPromptVersion, PlaygroundHooks, open_prompt, state_of
 from app.playground.runs import PlaygroundState, state_from_form
-from app.playground.template import ChatMessage
+from app.playground.template import ChatMessage, PromptContent
 from app.storage.postgres.models import Role
 from app.tracing.pipeline import legacy_batch
 
@@ -28,11 +29,6 @@ from app.tracing.pipeline import legacy_batch
 def _hooks(request: Request[Any, Any, State]) -> PlaygroundHooks:
     hooks: PlaygroundHooks = request.app.state.playground_hooks
     return hooks
-
-
-async def _form(request: Request[Any, Any, State]) -> dict[str, list[str]]:
-    form = await request.form()
-    return {key: [str(v) for v in form.getall(key)] for key in form}
 
 
 def _target(views: list[ConnectionView], state: PlaygroundState) -> str:
@@ -43,6 +39,17 @@ def _target(views: list[ConnectionView], state: PlaygroundState) -> str:
     return ""
 
 
+def editor_rows(content: PromptContent) -> list[dict[str, str]]:
+    """Chat messages as the editor's rows (`_playground_row.html`): kind, role and content (a
+    placeholder's content is its name)."""
+    return [
+        {"kind": "message", "role": m.role, "content": m.content}
+        if isinstance(m, ChatMessage)
+        else {"kind": "placeholder", "role": "", "content": m.name}
+        for m in content.messages
+    ]
+
+
 def _inputs(state: PlaygroundState) -> dict[str, Any]:
     return {
         "variables": [(name, state.variables.get(name, "")) for name in state.variable_names],
@@ -51,42 +58,46 @@ def _inputs(state: PlaygroundState) -> dict[str, Any]:
 
 
 async def _playground_page(
-    request: Request[Any, Any, State], caller: Caller, state: PlaygroundState, notice: str | None = None
+    request: Request[Any, Any, State],
+    caller: Caller,
+    state: PlaygroundState,
+    notice: str | None = None,
+    saved_url: str | None = None,
 ) -> Template:
     views = await connections.list_connections(_storage(request), caller.project_id)
-    rows = [
-        {"kind": "message", "role": m.role, "content": m.content}
-        if isinstance(m, ChatMessage)
-        else {"kind": "placeholder", "role": "", "content": m.name}
-        for m in state.content.messages
-    ]
     return await _page(
         request,
         caller,
         "playground.html",
         state=state,
-        rows=rows,
+        rows=editor_rows(state.content),
         roles=runs.ROLES,
         connections=views,
         target=_target(views, state),
         can_run=caller.role.at_least(Role.MEMBER),
         can_save=_hooks(request).save_version is not None,
         notice=notice,
+        saved_url=saved_url,
         **_inputs(state),
     )
 
 
 @get("/playground")
 async def playground_page(
-    request: Request[Any, Any, State], prompt: str | None = None, version: int | None = None
+    request: Request[Any, Any, State],
+    prompt: str | None = None,
+    version: int | None = None,
+    label: str | None = None,
 ) -> Template:
-    """The playground; `?prompt=<name>&version=<n>` opens a prompt version through the loader hook."""
+    """The playground; `?prompt=<name>&version=<n>` (or `&label=<l>`, or neither: the newest) opens a
+    prompt version through the loader hook."""
     caller = await _caller(request)
     if prompt is None:
         return await _playground_page(request, caller, PlaygroundState())
-    loaded = await _hooks(request).load_prompt(_storage(request), caller.project_id, prompt, version)
+    loaded = await _hooks(request).load_prompt(_storage(request), caller.project_id, prompt, version, label)
     if loaded is None:
-        notice = f"Prompt {prompt!r}{f' version {version}' if version else ''} could not be opened here."
+        which = f" version {version}" if version else f" label {label!r}" if label else ""
+        notice = f"Prompt {prompt!r}{which} could not be opened here."
         return await _playground_page(request, caller, PlaygroundState(), notice)
     return await _playground_page(request, caller, state_of(loaded))
 
@@ -163,16 +174,20 @@ async def playground_run(request: Request[Any, Any, State]) -> Response[Any] | S
 
 @post("/playground/save", status_code=200)
 async def playground_save(request: Request[Any, Any, State]) -> Template:
-    """Save the edited prompt as a new version of `prompt_name`, through the save hook."""
+    """Save the edited prompt as a new version of `prompt_name` (with `commit_message`), through the
+    save hook; the page then links to the new version."""
     caller = await _caller(request, Role.MEMBER)
     save = _hooks(request).save_version
     if save is None:
         raise InvalidInput("saving prompt versions is not available on this server yet")
-    state = state_from_form(await _form(request))
-    new = NewPromptVersion.of(state, caller.user_id)
-    number = await save(_storage(request), caller.project_id, new)
+    form = await _form(request)
+    state = state_from_form(form)
+    commit = (form.get("commit_message") or [""])[0].strip() or None
+    new = NewPromptVersion.of(state, caller.user_id, commit)
+    number = await save(_storage(request), caller, new)
     saved = replace(state, prompt_version=number)
-    return await _playground_page(request, caller, saved, f"Saved as version {number} of {new.name!r}.")
+    url = prompt_url(new.name, version=number)
+    return await _playground_page(request, caller, saved, f"Saved as version {number} of {new.name!r}.", url)
 
 
 @dataclass

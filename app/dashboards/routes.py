@@ -64,6 +64,12 @@ async def _caller(request: Request[Any, Any, State], role: Role | None = None) -
     raise Forbidden("You are not a member of any project yet. Ask an admin of your organization to add you.")
 
 
+async def _form(request: Request[Any, Any, State]) -> dict[str, list[str]]:
+    """A posted form with every value of each key (message rows repeat their keys)."""
+    form = await request.form()
+    return {key: [str(v) for v in form.getall(key)] for key in form}
+
+
 async def _page(request: Request[Any, Any, State], caller: Caller, template: str, **context: Any) -> Template:
     """Render a page with the layout's data: user, current project and the project switcher."""
     storage = _storage(request)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.playground.providers import ModelParams
 from app.playground.runs import PlaygroundState
@@ -32,6 +33,16 @@ def open_prompt(
     if config is not None and not isinstance(config, dict):
         raise InvalidInput("config must be a JSON object")
     return PlaygroundPrompt(content_from_langfuse(prompt_type, prompt), dict(config or {}), name, version)
+
+
+PARAM_KEYS = frozenset({"model", "temperature", "max_tokens", "maxTokens", "top_p", "topP"})
+"""Config keys the playground edits (model and parameters); others pass through it unchanged."""
+
+
+def merged_config(stored: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The config of a version saved from the playground: the stored version's other keys kept, its
+    model and parameters replaced by the playground's (a parameter cleared there is dropped)."""
+    return {**{k: v for k, v in stored.items() if k not in PARAM_KEYS}, **edited}
 
 
 def _param(config: dict[str, Any], *keys: str) -> Any:
@@ -67,9 +78,12 @@ class NewPromptVersion:
     config: dict[str, Any]
     based_on_version: int | None
     user_id: str | None
+    commit_message: str | None = None
 
     @classmethod
-    def of(cls, state: PlaygroundState, user_id: str | None) -> NewPromptVersion:
+    def of(
+        cls, state: PlaygroundState, user_id: str | None, commit_message: str | None = None
+    ) -> NewPromptVersion:
         if not state.prompt_name:
             raise InvalidInput("prompt_name is required to save a prompt version")
         config: dict[str, Any] = {**state.params.as_dict(), **({"model": state.model} if state.model else {})}
@@ -80,16 +94,19 @@ class NewPromptVersion:
             config,
             state.prompt_version,
             user_id,
+            commit_message,
         )
 
 
-PromptLoader = Callable[[Storage, str, str, int | None], Awaitable[PlaygroundPrompt | None]]
-"""(storage, project_id, prompt name, version or None for the latest) → the prompt, or None."""
-SaveVersion = Callable[[Storage, str, NewPromptVersion], Awaitable[int]]
-"""(storage, project_id, new version) → the number of the version it created."""
+PromptLoader = Callable[[Storage, str, str, int | None, str | None], Awaitable[PlaygroundPrompt | None]]
+"""(storage, project_id, prompt name, version, label; neither: the latest) → the prompt, or None."""
+SaveVersion = Callable[[Storage, Caller, NewPromptVersion], Awaitable[int]]
+"""(storage, the logged-in caller (project, role, author), new version) → the number it created."""
 
 
-async def load_no_prompt(storage: Storage, project_id: str, name: str, version: int | None) -> None:
+async def load_no_prompt(
+    storage: Storage, project_id: str, name: str, version: int | None, label: str | None
+) -> None:
     """The loader until prompt storage is wired: no prompt can be opened by name."""
     return None
 

@@ -78,7 +78,9 @@ def _number(form: Form, key: str, low: float, high: float, integer: bool = False
     return value
 
 
-def _content(form: Form) -> PromptContent:
+def content_from_form(form: Form) -> PromptContent:
+    """The prompt of a form with `mode` (chat|text), `text`, and message rows `msg_kind`, `msg_role`,
+    `msg_content` (a placeholder row holds its name); InvalidInput names the row that is wrong."""
     if _one(form, "mode") == "text":
         return PromptContent("text", text=_one(form, "text"))
     kinds, roles, contents = (list(form.get(k) or []) for k in ("msg_kind", "msg_role", "msg_content"))
@@ -112,7 +114,7 @@ def state_from_form(form: Form) -> PlaygroundState:
     if len(named) > MAX_VARIABLES:
         raise InvalidInput(f"at most {MAX_VARIABLES} variables and placeholders")
     return PlaygroundState(
-        content=_content(form),
+        content=content_from_form(form),
         variables={k[len(VAR_PREFIX) :]: v for k, v in named.items() if k.startswith(VAR_PREFIX)},
         placeholders={
             k[len(PLACEHOLDER_PREFIX) :]: v for k, v in named.items() if k.startswith(PLACEHOLDER_PREFIX)

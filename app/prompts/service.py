@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.auth.caller import Caller
@@ -21,14 +22,16 @@ from app.errors import Forbidden, InvalidInput, NotFound
 from app.prompts import compose
 from app.prompts.diff import PromptDiff, diff_versions
 from app.storage import Storage
+from app.storage.clickhouse.queries.common import TimeRange
 from app.storage.postgres import accounts
 from app.storage.postgres import prompts as repo
 from app.storage.postgres.models import Prompt, PromptDependency, Role
 
-LATEST, PRODUCTION = repo.LATEST, "production"
+LATEST, PRODUCTION, RESERVED_NAME = repo.LATEST, "production", "new"
 NAME_MAX, LABEL_MAX, TAG_MAX, MAX_ITEMS = 255, 36, 255, 100
 LABEL = re.compile(r"^[a-z0-9_\-.]+$")
 CACHE_TTL_SECONDS = 600
+METRICS_WINDOW = timedelta(days=90)
 PromptContent = str | list[dict[str, object]]
 
 
@@ -125,8 +128,11 @@ def validate_new(body: Any) -> NewPrompt:
     commit = body.get("commitMessage")
     if commit is not None and not isinstance(commit, str):
         raise InvalidInput("commitMessage must be a string")
+    name = validate_name(body.get("name"))
+    if name == RESERVED_NAME:  # as in Langfuse: /prompts/new is the form for a new prompt
+        raise InvalidInput(f"name: '{RESERVED_NAME}' is reserved; choose another name")
     return NewPrompt(
-        name=validate_name(body.get("name")),
+        name=name,
         type=kind,
         prompt=prompt,
         config=config or {},
@@ -207,6 +213,12 @@ async def fetch_version(
     if found is None:
         raise _not_found(name, version, label)
     return found
+
+
+def metrics_window(created_at: datetime) -> TimeRange:
+    """The default window of version metrics: from a version's creation (at most 90 days back) to now."""
+    now = datetime.now(UTC)
+    return TimeRange(max(created_at - timedelta(minutes=5), now - METRICS_WINDOW), now)
 
 
 def _generation_key(project_id: str) -> str:

@@ -1,6 +1,7 @@
 """In Chromium, against one `langhouse serve` seeded once: login, GraphiQL, traces → trace → score,
-every page at laptop and phone width without console errors or horizontal overflow, and the main
-flow driven by the keyboard alone. Screenshots are saved as test artifacts."""
+prompts (folder, versions, diff, new version), the playground, every page at laptop and phone width
+without console errors or horizontal overflow, and the main flow driven by the keyboard alone.
+Screenshots are saved as test artifacts."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ class Site:
     server: Server
     email: str
     password: str
+    api_headers: dict[str, str]
 
     @property
     def url(self) -> str:
@@ -71,7 +73,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             time.sleep(0.25)
         else:
             raise AssertionError("the seeded traces never appeared")
-        yield Site(server, creds["Email"], creds["Password"])
+        yield Site(server, creds["Email"], creds["Password"], headers)
     finally:
         stop(server)
 
@@ -223,6 +225,10 @@ def _every_page(site: Site, open_page: Opener, state: dict[str, Any]) -> list[tu
         ("users", "/users"),
         ("user", "/users/user-1"),
         ("scores", "/scores"),
+        ("prompts", "/prompts"),
+        ("prompt-form", "/prompts/new"),
+        ("playground", "/playground"),
+        ("llm-connections", "/settings/llm-connections"),
         ("models", "/settings/models"),
         ("members", "/settings/members"),
         ("invitations", "/settings/invitations"),
@@ -349,4 +355,52 @@ def test_playground_streams_an_answer_in_chromium(
             {"role": "user", "content": "Say hello."},
         ]
         page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+    assert errors == []
+
+
+def test_prompts_folder_versions_diff_and_new_version_in_chromium(
+    site: Site, login_state: dict[str, Any], open_page: Opener
+) -> None:
+    for text in ("You triage {{product}} tickets.\nBe brief.", "You triage {{product}} tickets.\nBe kind."):
+        r = httpx.post(
+            f"{site.url}/api/public/v2/prompts",
+            json={"name": "support/triage", "prompt": text, "commitMessage": "tone"},
+            headers=site.api_headers,
+        )
+        assert r.status_code == 201
+    page, errors = open_page(login_state)
+    page.goto(f"{site.url}/prompts")
+    page.click("table.prompts a:has-text('support/')")
+    page.wait_for_load_state("networkidle")
+    page.click("table.prompts a:has-text('triage')")
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("h1") == "support/triage"
+    assert page.locator(".versions li").count() == 2
+    page.click("#diff button[type=submit]")  # v1 → v2 chosen by default
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("pre.diff .add") == "+Be kind."
+    assert page.inner_text("pre.diff .del") == "-Be brief."
+    page.screenshot(path=str(ARTIFACTS / "prompt.png"), full_page=True)
+    page.click("#new-version")
+    page.wait_for_load_state("networkidle")
+    page.fill("textarea[name=text]", "You triage {{product}} tickets.\nBe exact.")
+    page.fill("input[name=commit_message]", "exact")
+    page.click("#save-prompt")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/prompts/support/triage?version=3")
+    assert page.locator(".versions li").count() == 3
+    page.goto(f"{site.url}/prompts/new")
+    page.check("input[name=mode][value=chat]")
+    assert page.is_visible("#chat-editor") and not page.is_visible("#text-editor")
+    page.click("#add-placeholder")
+    assert page.locator("#messages .msg-row").count() == 3
+    page.set_viewport_size(PHONE)
+    for name, path in (
+        ("prompts-phone", "/prompts?folder=support"),
+        ("prompt-phone", "/prompts/support/triage?from=1&to=2"),
+        ("prompt-form-phone", "/prompts/new?name=support/triage"),
+    ):
+        page.goto(f"{site.url}{path}")
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, path
     assert errors == []

@@ -334,7 +334,9 @@ async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
 
     saved: list[tuple[str, NewPromptVersion]] = []
 
-    async def load(_storage, project_id: str, name: str, version: int | None) -> PlaygroundPrompt | None:  # type: ignore[no-untyped-def]
+    async def load(
+        _storage, project_id: str, name: str, version: int | None, label: str | None
+    ) -> PlaygroundPrompt | None:  # type: ignore[no-untyped-def]
         if name != "support":
             return None
         return open_prompt(
@@ -345,8 +347,8 @@ async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
             version or 2,
         )
 
-    async def save(_storage, project_id: str, new: NewPromptVersion) -> int:  # type: ignore[no-untyped-def]
-        saved.append((project_id, new))
+    async def save(_storage, caller, new: NewPromptVersion) -> int:  # type: ignore[no-untyped-def]
+        saved.append((caller.project_id, new))
         return 3
 
     app = create_app(settings, storage, PlaygroundHooks(load_prompt=load, save_version=save))
@@ -382,8 +384,11 @@ async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
     )
 
 
-async def test_without_hooks_the_save_button_is_disabled(client, storage, project: ProjectFixture) -> None:
-    try:
+async def test_without_hooks_the_save_button_is_disabled(settings, storage, project: ProjectFixture) -> None:
+    import httpx
+
+    app = create_app(settings, storage, PlaygroundHooks())  # prompt storage switched off
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t.local") as client:
         await as_role(client, storage, project, Role.MEMBER)
         page = await client.get("/playground", params={"prompt": "support"})
         assert "Saving prompt versions is not available" in page.text
@@ -410,8 +415,6 @@ async def test_without_hooks_the_save_button_is_disabled(client, storage, projec
             data={"_csrf_token": csrf_token(page.text), "prompt_type": "chat", "prompt": "{oops"},
         )
         assert bad.status_code == 400 and "prompt must be JSON" in bad.text
-    finally:
-        client.cookies.clear()
 
 
 async def test_anthropic_connection_streams_through_the_messages_api(

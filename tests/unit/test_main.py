@@ -47,3 +47,14 @@ def test_services_mode_needs_an_explicit_secret_key(tmp_path: Path) -> None:
     )
     with pytest.raises(InvalidInput, match="LANGHOUSE_SECRET_KEY"):
         server_secret(settings)
+
+
+def test_the_default_app_opens_and_saves_prompts_through_prompt_storage(tmp_path: Path) -> None:
+    from app.dashboards.prompt_hooks import STORAGE_HOOKS, load_prompt, save_version
+    from app.main import create_app
+    from app.playground.prompts import PlaygroundHooks
+
+    settings = Settings(data_dir=tmp_path, secret_key="k" * 32)
+    hooks = create_app(settings).state.playground_hooks
+    assert hooks is STORAGE_HOOKS and (hooks.load_prompt, hooks.save_version) == (load_prompt, save_version)
+    assert create_app(settings, playground=PlaygroundHooks()).state.playground_hooks.save_version is None

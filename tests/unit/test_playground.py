@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.errors import InvalidInput
-from app.playground.prompts import NewPromptVersion, open_prompt, state_of
+from app.playground.prompts import NewPromptVersion, merged_config, open_prompt, state_of
 from app.playground.runs import state_from_form
 from app.playground.template import (
     ChatMessage,
@@ -162,3 +162,14 @@ def test_opening_a_prompt_takes_model_and_parameters_from_its_config() -> None:
     assert (state.prompt_name, state.prompt_version, state.variable_names) == ("greet", 4, ["x"])
     with pytest.raises(InvalidInput, match="config must be a JSON object"):
         open_prompt("text", "x", ["not", "an", "object"])
+
+
+def test_a_saved_version_keeps_the_config_keys_the_playground_does_not_edit() -> None:
+    stored = {"model": "gpt-4o", "temperature": 0.1, "maxTokens": 50, "response_format": {"type": "json"}}
+    edited = {"temperature": 0.7, "model": "gpt-4o-mini"}
+    assert merged_config(stored, edited) == {
+        "response_format": {"type": "json"},
+        "temperature": 0.7,
+        "model": "gpt-4o-mini",
+    }  # maxTokens was cleared in the playground: dropped
+    assert merged_config({}, {}) == {}

@@ -1,36 +1,13 @@
-// The playground page: message rows, chat/text switch, and Run, which streams the answer
-// (server-sent events over a POST) into #output as text, never as HTML.
+// The playground page's Run, which streams the answer (server-sent events over a POST) into #output
+// as text, never as HTML. Message rows and the chat/text switch are editor.js.
 (function () {
   'use strict';
   var form = document.getElementById('playground');
   if (!form) return;
-  var rows = document.getElementById('messages');
   var output = document.getElementById('output');
   var alertBox = document.getElementById('run-error');
   var stats = document.getElementById('stats');
   var runButton = document.getElementById('run');
-
-  function changed() { document.body.dispatchEvent(new Event('pg-rows')); }
-
-  function addRow(templateId) {
-    rows.appendChild(document.getElementById(templateId).content.cloneNode(true));
-    changed();
-  }
-  document.getElementById('add-message').addEventListener('click', function () { addRow('tpl-message'); });
-  document.getElementById('add-placeholder').addEventListener('click', function () { addRow('tpl-placeholder'); });
-  rows.addEventListener('click', function (e) {
-    if (e.target.matches('button.remove')) { e.target.closest('.msg-row').remove(); changed(); }
-  });
-
-  function showMode() {
-    var text = form.querySelector('input[name=mode]:checked').value === 'text';
-    document.getElementById('chat-editor').hidden = text;
-    document.getElementById('text-editor').hidden = !text;
-  }
-  form.querySelectorAll('input[name=mode]').forEach(function (radio) {
-    radio.addEventListener('change', function () { showMode(); changed(); });
-  });
-  showMode();
 
   function showError(message) {
     alertBox.textContent = message;

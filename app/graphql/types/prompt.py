@@ -5,7 +5,7 @@ Resolvers only translate: arguments → one call into app.prompts or the storage
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import Enum
 
 import strawberry
@@ -24,8 +24,6 @@ from app.storage.postgres import prompts as repo
 from app.storage.postgres.models import Prompt as PromptRow
 from app.storage.postgres.models import Role
 
-METRICS_WINDOW = timedelta(days=90)
-
 
 @strawberry.enum(description="What a prompt holds.")
 class PromptKind(Enum):
@@ -37,8 +35,7 @@ def _window(value: TimeRangeInput | None, row: PromptRow) -> TimeRange:
     """The given range; else from the version's creation (at most 90 days back) to now."""
     if value is not None and (value.from_ is not None or value.to is not None):
         return resolve_time(value)
-    now = datetime.now(UTC)
-    return TimeRange(max(row.created_at - timedelta(minutes=5), now - METRICS_WINDOW), now)
+    return service.metrics_window(row.created_at)
 
 
 @strawberry.type(description="A reference of a prompt version to another prompt (by version or label).")

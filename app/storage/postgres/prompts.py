@@ -11,10 +11,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, text
+from sqlalchemy import ColumnElement, case, delete, func, literal, text
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from app.errors import InvalidInput, NotFound
 from app.storage.postgres.engine import Postgres
@@ -31,6 +32,8 @@ class PromptFilter:
 
     name: str | None = None
     name_contains: str | None = None
+    folder: str | None = None  # names inside this folder, at any depth ("a/b" holds "a/b/c")
+    names: tuple[str, ...] = ()  # only these names (none: any)
     label: str | None = None
     tag: str | None = None
     updated_from: datetime | None = None
@@ -212,6 +215,10 @@ def _filtered(project_id: str, f: PromptFilter) -> list[ColumnElement[bool]]:
         preds.append(col(Prompt.name) == f.name)
     if f.name_contains:
         preds.append(col(Prompt.name).contains(f.name_contains, autoescape=True))
+    if f.folder:
+        preds.append(col(Prompt.name).startswith(f"{f.folder}/", autoescape=True))
+    if f.names:
+        preds.append(col(Prompt.name).in_(f.names))
     if f.label is not None:
         preds.append(col(Prompt.labels).contains([f.label]))
     if f.tag is not None:
@@ -263,6 +270,45 @@ async def list_prompts(
         for name in names
         if (group := grouped.get(name))
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class FolderEntry:
+    """What a folder holds directly: a prompt, or a subfolder with how many prompts it holds in all."""
+
+    name: str  # full path: "support/triage"
+    is_folder: bool
+    prompts: int
+
+
+def _folder_entries(project_id: str, f: PromptFilter) -> Select[str, bool, int]:
+    """(entry, is folder, how many prompts) for what `f.folder` (the root when None) holds directly."""
+    prefix = f"{f.folder}/" if f.folder else ""
+    rest = func.substr(col(Prompt.name), len(prefix) + 1)
+    is_folder = func.strpos(rest, "/") > 0
+    entry = literal(prefix) + case((is_folder, func.split_part(rest, "/", 1)), else_=rest)
+    return (
+        select(entry.label("entry"), is_folder.label("is_folder"), func.count(func.distinct(Prompt.name)))
+        .where(*_filtered(project_id, f))
+        .group_by(entry, is_folder)
+    )
+
+
+async def list_folder(
+    pg: Postgres, project_id: str, f: PromptFilter, limit: int, offset: int = 0
+) -> list[FolderEntry]:
+    """The subfolders (first) and prompts directly in `f.folder`, by name, that hold a matching version."""
+    stmt = _folder_entries(project_id, f).order_by(text("is_folder DESC"), text("entry"))
+    async with pg.session() as s:
+        rows = (await s.exec(stmt.limit(limit).offset(offset))).all()
+    return [FolderEntry(str(name), bool(folder), int(count)) for name, folder, count in rows]
+
+
+async def count_folder(pg: Postgres, project_id: str, f: PromptFilter) -> int:
+    """How many entries `list_folder` has in all."""
+    async with pg.session() as s:
+        stmt = select(func.count()).select_from(_folder_entries(project_id, f).subquery())
+        return int((await s.exec(stmt)).one())
 
 
 async def dependencies_of(pg: Postgres, project_id: str, parent_ids: Sequence[str]) -> list[PromptDependency]:

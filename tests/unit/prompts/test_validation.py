@@ -33,6 +33,7 @@ def test_a_valid_chat_body_is_normalised() -> None:
         ({"prompt": "x"}, "name"),
         ({"name": "/lead", "prompt": "x"}, "name"),
         ({"name": "a//b", "prompt": "x"}, "name"),
+        ({"name": "new", "prompt": "x"}, "name: .new. is reserved"),
         ({"name": "p", "type": "image", "prompt": "x"}, "type"),
         ({"name": "p", "type": "chat", "prompt": "x"}, "prompt"),
         ({"name": "p", "type": "chat", "prompt": [{"type": "placeholder"}]}, "prompt[0].name"),
