@@ -1,6 +1,7 @@
 """Server time of the traces page and the home dashboard over a large project (issue target: p95 < 200 ms
 at 10M observations). Rows are generated inside ClickHouse (INSERT … SELECT FROM numbers), 5 per
-trace over the last 24 hours, with short inputs; the materialised views fill as in production.
+trace over the last 24 hours, with short inputs; the materialised views fill as in production. Pages
+are timed once the bulk load's background merges are over (one warm-up request each, then 20).
 
     python bench/ui.py [--observations 10000000]
 """
@@ -22,10 +23,13 @@ from app.auth import accounts as domain
 from app.main import create_app
 from app.settings import Settings
 from app.storage import open_storage
+from app.storage.clickhouse.query import dangerous_raw_sql
 from app.storage.postgres.models import Role
 from bench.report import record
 
 RUNS = 20
+MAX_SETTLE_S = 600
+_MERGES = "SELECT count() AS n FROM system.merges"
 # One generated observation: trace n // 5, span n % 5 (the first of each trace is its root).
 _OBSERVATIONS = """
 INSERT INTO observations (project_id, id, trace_id, parent_observation_id, type, name, start_time,
@@ -80,6 +84,16 @@ async def main() -> None:
                 await storage.clickhouse.command(sql.format(project=project.id, n=n), "bench.generate")
             loaded = time.perf_counter() - began
             print(f"generated {n:,} observations in {loaded:.0f} s", flush=True)
+            # A bulk load leaves minutes of merges (and full-text index building) behind it, which a
+            # project that grew to this size over weeks does not have: time the pages once they end.
+            settled = time.perf_counter()
+            while time.perf_counter() - settled < MAX_SETTLE_S:
+                rows = await storage.clickhouse.query(dangerous_raw_sql(_MERGES, "bench.merges"))
+                if not int(str(rows[0]["n"])):
+                    break
+                await asyncio.sleep(1)
+            settled = time.perf_counter() - settled
+            print(f"merges settled in {settled:.0f} s", flush=True)
             transport = httpx.ASGITransport(app=create_app(settings, storage))
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
                 page = await client.get("/login")
@@ -92,6 +106,7 @@ async def main() -> None:
                 timings: dict[str, list[float]] = {}
                 paths = ("/traces", "/?range=24h", "/traces?search=question%2012345", "/traces?user=user-42")
                 for path in paths:
+                    assert (await client.get(path)).status_code == 200  # warm-up (templates, caches)
                     samples = []
                     for _ in range(RUNS):
                         t = time.perf_counter()
@@ -100,7 +115,11 @@ async def main() -> None:
                         assert r.status_code == 200, (path, r.status_code)
                     timings[path] = samples
                     print(path, f"p50 {pct(samples, 50):.0f} ms, p95 {pct(samples, 95):.0f} ms", flush=True)
-    rows = [(f"{n:,} observations generated in chDB (5 per trace, last 24 h)", f"{loaded:.0f} s", "—")]
+                    print("  sorted ms:", [round(x * 1e3) for x in sorted(samples)], flush=True)
+    rows = [
+        (f"{n:,} observations generated in chDB (5 per trace, last 24 h)", f"{loaded:.0f} s", "—"),
+        ("then background merges (and full-text index building), until none runs", f"{settled:.0f} s", "—"),
+    ]
     targets = {"/traces": "p95 < 200 ms", "/?range=24h": "p95 < 200 ms"}
     for path, samples in timings.items():
         rows.append(
