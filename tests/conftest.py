@@ -196,16 +196,6 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
         "sum(total_cost) AS total_cost "
         "FROM observations_hourly WHERE project_id = {project_id:String}"
     )
-    users_sql = (
-        "SELECT sum(observations) AS observations, sumMap(usage) AS usage, sum(total_cost) AS total_cost "
-        "FROM users_daily WHERE project_id = {project_id:String}"
-    )
-    raw_users_sql = (
-        "SELECT sum(sign) AS observations, "
-        "sumMap(mapApply((k, v) -> (toString(k), toInt64(v) * sign), usage_details)) AS usage, "
-        "sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS total_cost "
-        "FROM observations WHERE project_id = {project_id:String} AND user_id IS NOT NULL"
-    )
     # Each observation is counted once under its user and once under its trace name.
     by_dimension_sql = (
         "SELECT dimension, sum(observations) AS observations, sum(errors) AS errors, "
@@ -216,14 +206,11 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
     by_dimension = await storage.clickhouse.query(CompiledQuery(by_dimension_sql, params, "test.dims"))
     [raw] = await storage.clickhouse.query(CompiledQuery(raw_sql, params, "test.raw"))
     [mv] = await storage.clickhouse.query(CompiledQuery(mv_sql, params, "test.mv"))
-    [users] = await storage.clickhouse.query(CompiledQuery(users_sql, params, "test.users"))
-    [raw_users] = await storage.clickhouse.query(CompiledQuery(raw_users_sql, params, "test.raw_users"))
 
     def clean(row: dict) -> dict:  # zero entries stay in summed maps until merged away
         return {k: ({m: n for m, n in v.items() if n} if isinstance(v, dict) else v) for k, v in row.items()}
 
     assert clean(mv) == clean(raw)
-    assert clean(users) == clean(raw_users)
     assert {r.pop("dimension"): clean(r) for r in by_dimension} == {
         "user": clean(raw),
         "trace_name": clean(raw),

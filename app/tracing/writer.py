@@ -63,7 +63,7 @@ class _Pending:
 class CoalescingWriter:
     """Collects (project, rows) submissions and writes them exactly once in large inserts."""
 
-    def __init__(self, storage: Storage, *, max_rows: int = 16384, max_wait_s: float = 0.25) -> None:
+    def __init__(self, storage: Storage, *, max_rows: int = 16384, max_wait_s: float = 0.75) -> None:
         self._storage = storage
         self._max_rows = max_rows
         self._max_wait_s = max_wait_s

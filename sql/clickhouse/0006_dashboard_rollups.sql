@@ -10,6 +10,9 @@
 -- of its page only, and needs to know how far back those rows can go. Small granules: a page looks
 -- up ~200 random ids, each in its own granule.
 --
+-- users_daily (0002) is dropped: nothing reads it, the user rows of the new rollup say the same per
+-- hour, and every materialised view costs every insert.
+--
 -- Both are filled from what is already stored (an embedded server migrates before it ingests; in
 -- services mode, run `langhouse migrate` before starting the workers).
 
@@ -77,3 +80,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS trace_starts_mv ${ON_CLUSTER} TO trace_st
 SELECT project_id, id, min(timestamp) AS start FROM traces GROUP BY project_id, id;
 
 INSERT INTO trace_starts SELECT project_id, id, min(timestamp) AS start FROM traces GROUP BY project_id, id;
+
+DROP VIEW IF EXISTS users_daily_mv ${ON_CLUSTER};
+
+DROP TABLE IF EXISTS users_daily ${ON_CLUSTER};

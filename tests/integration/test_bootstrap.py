@@ -107,6 +107,10 @@ async def test_migrations_twice_change_nothing(storage: Storage) -> None:
             "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name", "t.t"
         )
     )
-    assert {"observations", "traces", "scores", "observations_hourly", "users_daily"} <= {
-        r["name"] for r in tables
-    }
+    assert {
+        "observations",
+        "traces",
+        "scores",
+        "observations_hourly",
+        "observations_by_dimension_hourly",
+    } <= {r["name"] for r in tables}
