@@ -8,11 +8,12 @@ import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from app.errors import UserError
+
+if TYPE_CHECKING:
+    import httpx
 
 ANTHROPIC_VERSION = "2023-06-01"
 ANTHROPIC_DEFAULT_MAX_TOKENS = 1024
@@ -143,6 +144,8 @@ async def _read_error(response: httpx.Response) -> str:
 
 async def stream_chat(req: ChatRequest, timeout_s: float) -> AsyncIterator[StreamItem]:
     """Yield text deltas, then usage; raise ProviderError on any failure of the call."""
+    import httpx  # on first use: ~12 MiB a server that never calls a provider does not need
+
     url, headers, body = (_anthropic_call if req.provider == "anthropic" else _openai_call)(req)
     anthropic = _AnthropicUsage() if req.provider == "anthropic" else None
     deadline = time.monotonic() + timeout_s * TOTAL_TIMEOUT_FACTOR

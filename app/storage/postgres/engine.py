@@ -7,17 +7,22 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import StorageError
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql" / "postgres"
+
+
+def head_revision() -> str:
+    """The newest revision: version files are numbered like their ids (0001_accounts.py is "0001")."""
+    return max(p.name[:4] for p in (SQL_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
 STARTUP_LOCK = 0x6C68_0001  # advisory lock id for migrations and headless init
 
 
@@ -51,7 +56,10 @@ class Postgres:
     async def current_revision(self) -> str | None:
         """The Alembic revision the database is at (None before the first migration)."""
         async with self.engine.connect() as conn:
-            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+            try:
+                return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            except ProgrammingError:  # no alembic_version table yet
+                return None
 
     @contextlib.asynccontextmanager
     async def advisory_lock(self, key: int) -> AsyncIterator[None]:
@@ -64,7 +72,13 @@ class Postgres:
                 await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
 
     async def migrate(self) -> None:
-        """Upgrade to the newest Alembic revision (idempotent); Alembic runs on its own thread and loop."""
+        """Upgrade to the newest Alembic revision (idempotent); Alembic runs on its own thread and loop.
+        Alembic is imported only when there is something to upgrade: ~11 MiB a restart does not need."""
+        if await self.current_revision() == head_revision():
+            return
+        from alembic import command
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(SQL_DIR))
         cfg.attributes["url"] = self.url
