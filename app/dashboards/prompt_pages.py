@@ -116,7 +116,23 @@ async def prompts_page(request: Request[Any, Any, State]) -> Template:
         prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
         base_url=str(request.base_url).rstrip("/"),
+        protected=await repo.list_protected_labels(pg, caller.project_id),
     )
+
+
+@dataclass
+class ProtectedForm:
+    labels: str
+
+
+@post("/prompt-labels/protected")
+async def protected_labels(
+    request: Request[Any, Any, State], data: Annotated[ProtectedForm, FORM]
+) -> Redirect:
+    """Replace the project's protected labels (admins): only admins may set, move or remove those."""
+    caller = await _caller(request, Role.ADMIN)
+    await service.set_protected_labels(_storage(request), caller, _labels(data.labels))
+    return Redirect("/prompts")
 
 
 # --- one prompt -------------------------------------------------------------------------------------
@@ -396,4 +412,12 @@ async def prompt_create(request: Request[Any, Any, State]) -> Template | Redirec
     return Redirect(prompt_url(created.name, version=created.version))
 
 
-PROMPT_PAGE_ROUTES = [prompts_page, prompt_new, prompt_create, prompt_page, prompt_labels, prompt_delete]
+PROMPT_PAGE_ROUTES = [
+    prompts_page,
+    prompt_new,
+    prompt_create,
+    prompt_page,
+    prompt_labels,
+    prompt_delete,
+    protected_labels,
+]

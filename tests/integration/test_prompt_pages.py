@@ -16,6 +16,7 @@ from markupsafe import escape
 from app.auth.caller import Caller
 from app.prompts import service
 from app.storage import Storage
+from app.storage.postgres import prompts as repo
 from app.storage.postgres.models import Role
 from tests.conftest import ProjectFixture, csrf_token, jobs_done, login, make_user
 
@@ -392,6 +393,35 @@ async def test_labels_and_deletes_follow_roles_and_protected_labels(
             )
         assert r.headers["location"] == "/prompts"  # the last version took the prompt with it
         assert (await client.get("/prompts/flow/step")).status_code == 404
+    finally:
+        client.cookies.clear()
+
+
+async def test_admins_set_the_protected_labels_from_the_list(
+    client, storage, project: ProjectFixture
+) -> None:
+    try:
+        await as_role(client, storage, project, Role.ADMIN)
+        page = await client.get("/prompts")
+        assert "<h2>Protected labels</h2>" in page.text
+        token = csrf_token(page.text)
+        data = {"_csrf_token": token, "labels": "production, qa"}
+        r = await client.post("/prompt-labels/protected", data=data)
+        assert r.status_code == 302
+        assert await repo.list_protected_labels(storage.postgres, project.project_id) == ["production", "qa"]
+        assert 'value="production qa"' in (await client.get("/prompts")).text
+        bad = await client.post("/prompt-labels/protected", data={"_csrf_token": token, "labels": "latest"})
+        assert bad.status_code == 400 and "latest" in bad.text
+        assert (await client.post("/prompt-labels/protected", data={"labels": "x"})).status_code == 403
+
+        await as_role(client, storage, project, Role.MEMBER)
+        page = await client.get("/prompts")
+        assert "<h2>Protected labels</h2>" not in page.text
+        r = await client.post(
+            "/prompt-labels/protected", data={"_csrf_token": csrf_token(page.text), "labels": ""}
+        )
+        assert r.status_code == 403
+        assert await repo.list_protected_labels(storage.postgres, project.project_id) == ["production", "qa"]
     finally:
         client.cookies.clear()
 
