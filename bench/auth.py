@@ -6,19 +6,16 @@ import asyncio
 import base64
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.auth import accounts as domain
 from app.auth.keys import authenticate_basic, issue_api_key
 from app.main import create_app
-from app.settings import Settings
-from app.storage import open_storage
 from bench.report import record
+from bench.stores import bench_project
 
 N = 5000
 
@@ -37,28 +34,21 @@ async def timed(fn, n: int = N) -> list[float]:  # type: ignore[no-untyped-def]
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), secret_key="bench")
-        async with open_storage(settings) as storage:
-            await storage.migrate()
-            org = await domain.ensure_organization(storage, "bench")
-            project = await domain.ensure_project(storage, org, "bench")
-            issued = await issue_api_key(storage, project.id)
-            header = (
-                "Basic " + base64.b64encode(f"{issued.key.public_key}:{issued.secret_key}".encode()).decode()
+    async with bench_project() as (settings, storage, _org, project):
+        issued = await issue_api_key(storage, project.id)
+        header = "Basic " + base64.b64encode(f"{issued.key.public_key}:{issued.secret_key}".encode()).decode()
+        await authenticate_basic(storage, header)  # warm the cache
+
+        auth = await timed(lambda: authenticate_basic(storage, header))
+        raw = await timed(lambda: storage.cache.get("bench:missing"))
+
+        transport = httpx.ASGITransport(app=create_app(settings, storage))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            health = await timed(lambda: client.get("/api/public/health"), 2000)
+            gql = {"query": "{ __typename }"}
+            authed = await timed(
+                lambda: client.post("/api/graphql", json=gql, headers={"Authorization": header}), 2000
             )
-            await authenticate_basic(storage, header)  # warm the cache
-
-            auth = await timed(lambda: authenticate_basic(storage, header))
-            raw = await timed(lambda: storage.cache.get("bench:missing"))
-
-            transport = httpx.ASGITransport(app=create_app(settings, storage))
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                health = await timed(lambda: client.get("/api/public/health"), 2000)
-                gql = {"query": "{ __typename }"}
-                authed = await timed(
-                    lambda: client.post("/api/graphql", json=gql, headers={"Authorization": header}), 2000
-                )
     record(
         "auth",
         "python bench/auth.py",

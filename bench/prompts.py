@@ -15,7 +15,6 @@ import random
 import socket
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -24,13 +23,12 @@ import httpx
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from app.auth import accounts as domain
 from app.auth.keys import issue_api_key
 from app.main import create_app
-from app.settings import Settings
-from app.storage import Storage, open_storage
+from app.storage import Storage
 from app.storage.postgres.models import Prompt
 from bench.report import record
+from bench.stores import bench_project
 
 VERSIONS = 20
 PRODUCTION_VERSION = 15
@@ -67,44 +65,39 @@ async def seed(storage: Storage, project_id: str, names: int) -> None:
 
 async def main(names: int, requests: int) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), secret_key="bench")
-        async with open_storage(settings) as storage:
-            await storage.migrate()
-            org = await domain.ensure_organization(storage, "bench")
-            project = await domain.ensure_project(storage, org, "bench")
-            issued = await issue_api_key(storage, project.id)
-            t0 = time.perf_counter()
-            await seed(storage, project.id, names)
-            seeded = time.perf_counter() - t0
+    async with bench_project() as (settings, storage, _org, project):
+        issued = await issue_api_key(storage, project.id)
+        t0 = time.perf_counter()
+        await seed(storage, project.id, names)
+        seeded = time.perf_counter() - t0
 
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = int(sock.getsockname()[1])
-            config = uvicorn.Config(
-                create_app(settings, storage), host="127.0.0.1", port=port, log_level="warning"
-            )
-            server = uvicorn.Server(config)
-            server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-            serving = asyncio.create_task(server.serve())
-            while not server.started:
-                await asyncio.sleep(0.02)
-            auth = (issued.key.public_key, issued.secret_key)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", auth=auth) as client:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        config = uvicorn.Config(
+            create_app(settings, storage), host="127.0.0.1", port=port, log_level="warning"
+        )
+        server = uvicorn.Server(config)
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        auth = (issued.key.public_key, issued.secret_key)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", auth=auth) as client:
 
-                async def read(i: int) -> float:
-                    name = quote(f"team-{i % 10}/prompt-{i}", safe="")
-                    t = time.perf_counter()
-                    r = await client.get(f"/api/public/v2/prompts/{name}", params={"label": "production"})
-                    took = time.perf_counter() - t
-                    assert r.status_code == 200 and r.json()["version"] == PRODUCTION_VERSION, r.text
-                    return took
+            async def read(i: int) -> float:
+                name = quote(f"team-{i % 10}/prompt-{i}", safe="")
+                t = time.perf_counter()
+                r = await client.get(f"/api/public/v2/prompts/{name}", params={"label": "production"})
+                took = time.perf_counter() - t
+                assert r.status_code == 200 and r.json()["version"] == PRODUCTION_VERSION, r.text
+                return took
 
-                cold = [await read(i) for i in range(names)]
-                rng = random.Random(7)
-                warm = [await read(rng.randrange(names)) for _ in range(requests)]
-            server.should_exit = True
-            await serving
+            cold = [await read(i) for i in range(names)]
+            rng = random.Random(7)
+            warm = [await read(rng.randrange(names)) for _ in range(requests)]
+        server.should_exit = True
+        await serving
     record(
         "prompts",
         f"python bench/prompts.py --names {names} --requests {requests}",

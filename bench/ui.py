@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,11 +20,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth import accounts as domain
 from app.main import create_app
-from app.settings import Settings
-from app.storage import open_storage
 from app.storage.clickhouse.query import dangerous_raw_sql
 from app.storage.postgres.models import Role
 from bench.report import record
+from bench.stores import bench_project
 
 RUNS = 20
 MAX_SETTLE_S = 600
@@ -71,51 +69,46 @@ async def main() -> None:
     parser.add_argument("--observations", type=int, default=10_000_000)
     args = parser.parse_args()
     n = args.observations
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), secret_key="bench")
-        async with open_storage(settings) as storage:
-            await storage.migrate()
-            org = await domain.ensure_organization(storage, "bench")
-            project = await domain.ensure_project(storage, org, "bench")
-            await domain.create_user(storage, "bench@example.com", "bench password", org, Role.OWNER)
-            began = time.perf_counter()
-            assert project.id.isalnum()  # generated here (hex); the only value put into this SQL text
-            for sql in (_OBSERVATIONS, _TRACES):
-                await storage.clickhouse.command(sql.format(project=project.id, n=n), "bench.generate")
-            loaded = time.perf_counter() - began
-            print(f"generated {n:,} observations in {loaded:.0f} s", flush=True)
-            # A bulk load leaves minutes of merges (and full-text index building) behind it, which a
-            # project that grew to this size over weeks does not have: time the pages once they end.
-            settled = time.perf_counter()
-            while time.perf_counter() - settled < MAX_SETTLE_S:
-                rows = await storage.clickhouse.query(dangerous_raw_sql(_MERGES, "bench.merges"))
-                if not int(str(rows[0]["n"])):
-                    break
-                await asyncio.sleep(1)
-            settled = time.perf_counter() - settled
-            print(f"merges settled in {settled:.0f} s", flush=True)
-            transport = httpx.ASGITransport(app=create_app(settings, storage))
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                page = await client.get("/login")
-                token = page.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
-                r = await client.post(
-                    "/login",
-                    data={"email": "bench@example.com", "password": "bench password", "_csrf_token": token},
-                )
-                assert r.status_code == 302, r.text
-                timings: dict[str, list[float]] = {}
-                paths = ("/traces", "/?range=24h", "/traces?search=question%2012345", "/traces?user=user-42")
-                for path in paths:
-                    assert (await client.get(path)).status_code == 200  # warm-up (templates, caches)
-                    samples = []
-                    for _ in range(RUNS):
-                        t = time.perf_counter()
-                        r = await client.get(path)
-                        samples.append(time.perf_counter() - t)
-                        assert r.status_code == 200, (path, r.status_code)
-                    timings[path] = samples
-                    print(path, f"p50 {pct(samples, 50):.0f} ms, p95 {pct(samples, 95):.0f} ms", flush=True)
-                    print("  sorted ms:", [round(x * 1e3) for x in sorted(samples)], flush=True)
+    async with bench_project() as (settings, storage, org, project):
+        await domain.create_user(storage, "bench@example.com", "bench password", org, Role.OWNER)
+        began = time.perf_counter()
+        assert project.id.isalnum()  # generated here (hex); the only value put into this SQL text
+        for sql in (_OBSERVATIONS, _TRACES):
+            await storage.clickhouse.command(sql.format(project=project.id, n=n), "bench.generate")
+        loaded = time.perf_counter() - began
+        print(f"generated {n:,} observations in {loaded:.0f} s", flush=True)
+        # A bulk load leaves minutes of merges (and full-text index building) behind it, which a
+        # project that grew to this size over weeks does not have: time the pages once they end.
+        settled = time.perf_counter()
+        while time.perf_counter() - settled < MAX_SETTLE_S:
+            rows = await storage.clickhouse.query(dangerous_raw_sql(_MERGES, "bench.merges"))
+            if not int(str(rows[0]["n"])):
+                break
+            await asyncio.sleep(1)
+        settled = time.perf_counter() - settled
+        print(f"merges settled in {settled:.0f} s", flush=True)
+        transport = httpx.ASGITransport(app=create_app(settings, storage))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            page = await client.get("/login")
+            token = page.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
+            r = await client.post(
+                "/login",
+                data={"email": "bench@example.com", "password": "bench password", "_csrf_token": token},
+            )
+            assert r.status_code == 302, r.text
+            timings: dict[str, list[float]] = {}
+            paths = ("/traces", "/?range=24h", "/traces?search=question%2012345", "/traces?user=user-42")
+            for path in paths:
+                assert (await client.get(path)).status_code == 200  # warm-up (templates, caches)
+                samples = []
+                for _ in range(RUNS):
+                    t = time.perf_counter()
+                    r = await client.get(path)
+                    samples.append(time.perf_counter() - t)
+                    assert r.status_code == 200, (path, r.status_code)
+                timings[path] = samples
+                print(path, f"p50 {pct(samples, 50):.0f} ms, p95 {pct(samples, 95):.0f} ms", flush=True)
+                print("  sorted ms:", [round(x * 1e3) for x in sorted(samples)], flush=True)
     rows = [
         (f"{n:,} observations generated in chDB (5 per trace, last 24 h)", f"{loaded:.0f} s", "—"),
         ("then background merges (and full-text index building), until none runs", f"{settled:.0f} s", "—"),

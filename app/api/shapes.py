@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from app.storage.clickhouse.queries.groups import GroupView
-from app.storage.clickhouse.queries.rows import ObservationView, ScoreView, TraceView
+from app.storage.clickhouse.queries.rows import ObservationView, ScoreView, TraceView, json_or_text
 
 
 def num(value: Decimal | None) -> float | None:
@@ -18,16 +17,6 @@ def num(value: Decimal | None) -> float | None:
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def io(text: str | None) -> Any:
-    """Input/output as JSON when it is JSON, else the text."""
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def observation_json(
@@ -63,14 +52,14 @@ def observation_json(
     if want("time"):
         out |= {"completionStartTime": iso(o.completion_start_time)}
     if want("io"):
-        out |= {"input": io(o.input), "output": io(o.output)}
+        out |= {"input": json_or_text(o.input), "output": json_or_text(o.output)}
     if want("metadata"):
         out |= {"metadata": o.metadata}
     if want("model"):
         out |= {
             "model": o.model,
             "internalModelId": o.internal_model_id,
-            "modelParameters": io(o.model_parameters),
+            "modelParameters": json_or_text(o.model_parameters),
         }
     if want("usage"):
         costs = {k: float(v) for k, v in o.cost_details.items()}
@@ -133,8 +122,8 @@ def trace_json(t: TraceView, project_id: str) -> dict[str, Any]:
         "projectId": project_id,
         "timestamp": iso(t.timestamp),
         "name": t.name,
-        "input": io(t.input),
-        "output": io(t.output),
+        "input": json_or_text(t.input),
+        "output": json_or_text(t.output),
         "sessionId": t.session_id,
         "release": t.release,
         "version": t.version,

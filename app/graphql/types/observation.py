@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import Enum
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -22,16 +20,7 @@ from app.graphql.types.common import (
     tag_filter,
 )
 from app.storage.clickhouse.queries import observations as q
-from app.storage.clickhouse.queries.rows import ObservationView
-
-
-def _json(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+from app.storage.clickhouse.queries.rows import ObservationView, json_or_text
 
 
 @strawberry.type(description="A span, generation, event, agent, tool… of a trace.")
@@ -84,7 +73,7 @@ class Observation:
             session_id=o.session_id,
             model=o.model,
             internal_model_id=o.internal_model_id,
-            model_parameters=_json(o.model_parameters),
+            model_parameters=json_or_text(o.model_parameters),
             usage_details=as_json(o.usage_details),
             cost_details=as_json({k: float(v) for k, v in o.cost_details.items()}),
             total_cost=None if o.total_cost is None else float(o.total_cost),

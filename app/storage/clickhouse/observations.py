@@ -126,15 +126,19 @@ async def fetch_current_observations(
     return [ObservationRow(**{k: _utc(v) for k, v in r.items()}) for r in rows]  # type: ignore[arg-type]
 
 
-_TRACE_STATE = (
-    "SELECT id, min(timestamp) AS first_seen, "
+# A trace's attributes folded over its rows (each a partial update): the newest non-null value wins.
+FOLD_TRACE_ATTRIBUTES = (
     "argMaxIf(name, event_ts, name IS NOT NULL) AS name, "
     "argMaxIf(user_id, event_ts, user_id IS NOT NULL) AS user_id, "
     "argMaxIf(session_id, event_ts, session_id IS NOT NULL) AS session_id, "
     "argMaxIf(release, event_ts, release IS NOT NULL) AS release, "
     "argMaxIf(version, event_ts, version IS NOT NULL) AS version, "
-    "argMax(environment, event_ts) AS environment, "
-    "groupUniqArrayArray(tags) AS tags, max(public) AS public "
+    "argMax(environment, event_ts) AS environment"
+)
+_TRACE_STATE = (
+    "SELECT id, min(timestamp) AS first_seen, "
+    + FOLD_TRACE_ATTRIBUTES
+    + ", groupUniqArrayArray(tags) AS tags, max(public) AS public "
     "FROM traces WHERE project_id = {project_id:String} AND timestamp >= {since:DateTime64(6)} "
     "AND id IN {ids:Array(String)} GROUP BY id LIMIT {limit:UInt32}"
 )

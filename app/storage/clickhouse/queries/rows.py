@@ -32,6 +32,16 @@ def metadata(names: list[str], values: list[str]) -> dict[str, Any]:
     return out
 
 
+def json_or_text(text: str | None) -> Any:
+    """Stored input, output or parameters: parsed when the text is JSON, else the text itself."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def _maybe_json(value: str) -> Any:
     if value[:1] in ("{", "[") or value in ("true", "false", "null"):
         try:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, assert_never, cast
 
 from app.storage.clickhouse.client import ClickHouse
+from app.storage.clickhouse.observations import FOLD_TRACE_ATTRIBUTES
 from app.storage.clickhouse.queries import observations as obs
 from app.storage.clickhouse.queries.common import (
     PROJECT,
@@ -112,13 +113,7 @@ class TraceListRequest:
 
 
 _FOLD = (
-    "min(timestamp) AS ts, "
-    "argMaxIf(name, event_ts, name IS NOT NULL) AS name, "
-    "argMaxIf(user_id, event_ts, user_id IS NOT NULL) AS user_id, "
-    "argMaxIf(session_id, event_ts, session_id IS NOT NULL) AS session_id, "
-    "argMaxIf(release, event_ts, release IS NOT NULL) AS release, "
-    "argMaxIf(version, event_ts, version IS NOT NULL) AS version, "
-    "argMax(environment, event_ts) AS environment, "
+    f"min(timestamp) AS ts, {FOLD_TRACE_ATTRIBUTES}, "
     "arraySort(groupUniqArrayArray(tags)) AS tags, max(public) AS public, max(is_deleted) AS deleted"
 )
 _FOLD_IO = (
