@@ -1,4 +1,4 @@
-"""Custom dashboards: create, view, add/move/delete widgets, delete (saved in Postgres)."""
+"""Custom dashboards: create, view, add/edit/move/delete widgets, delete (saved in Postgres)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,19 @@ async def widget_add(request: Request[Any, Any, State], dashboard_id: str) -> Re
     return Redirect(f"/dashboards/{dashboard_id}")
 
 
+@post("/dashboards/{dashboard_id:str}/widgets/{index:int}")
+async def widget_edit(request: Request[Any, Any, State], dashboard_id: str, index: int) -> Redirect:
+    """Replace a widget with what its edit form says (validated like a new one)."""
+    caller = await _caller(request, Role.MEMBER)
+    board = await _dashboard(request, caller.project_id, dashboard_id)
+    if not 0 <= index < len(board.widgets):
+        raise NotFound(f"no widget {index} on this dashboard")
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    board.widgets = [widgets.validate(form) if i == index else w for i, w in enumerate(board.widgets)]
+    await repo.save_dashboard(_storage(request).postgres, board)
+    return Redirect(f"/dashboards/{dashboard_id}")
+
+
 @post("/dashboards/{dashboard_id:str}/widgets/{index:int}/{action:str}")
 async def widget_change(
     request: Request[Any, Any, State], dashboard_id: str, index: int, action: str
@@ -143,6 +156,7 @@ CUSTOM_ROUTES = [
     dashboard_create,
     dashboard_page,
     widget_add,
+    widget_edit,
     widget_change,
     dashboard_delete,
 ]
