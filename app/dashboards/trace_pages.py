@@ -15,7 +15,17 @@ from litestar.response import Redirect, Stream, Template
 
 from app.auth.signing import server_secret
 from app.dashboards import figures
-from app.dashboards.pages import PAGE, RANGES, TRACE_COLUMNS, FlagForm, _range, _url, chat, pretty
+from app.dashboards.pages import (
+    PAGE,
+    RANGES,
+    TRACE_COLUMNS,
+    FlagForm,
+    _range,
+    _url,
+    chat,
+    pretty,
+    prompt_url,
+)
 from app.dashboards.routes import FORM, _caller, _page, _storage
 from app.errors import InvalidInput
 from app.storage.clickhouse.queries import traces as tq
@@ -208,6 +218,7 @@ async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str 
         graph=graph,
         pretty=pretty,
         chat=chat,
+        prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
     )
 

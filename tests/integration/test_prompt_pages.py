@@ -516,8 +516,9 @@ async def test_metrics_and_generations_of_each_version(client, storage, project:
     )  # the selected v2's generation
     v1 = await client.get("/prompts/linked/gen", params={"version": 1})
     assert "No generations of this version yet." in v1.text
-    trace = await client.get("/traces/pm-trace")
+    trace = await client.get("/traces/pm-trace", params={"obs": "pm-gen"})
     assert trace.status_code == 200
+    assert '<a href="/prompts/linked/gen?version=2">linked/gen v2</a>' in trace.text  # back to the prompt
 
 
 @pytest.mark.usefixtures("member")
