@@ -84,7 +84,10 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
         on_shutdown=_close_ingest,
         cron_jobs=CRON_JOBS,
         handle_signals=handle_signals,
-        max_jobs=32,  # concurrent jobs feed the coalescing writer
+        # Concurrent jobs feed the coalescing writer. Several flushes' worth (the writer's max_rows at
+        # 512 spans a job), so the next jobs are read and mapped while a flush is written; with one
+        # flush's worth, mapping and writing took turns and each core idled half the time.
+        max_jobs=96,
         job_timeout=120,
         keep_result=3600,
         poll_delay=0.2,
