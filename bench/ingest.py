@@ -1,7 +1,12 @@
 """Ingestion throughput and lag: the real OTel exporter (protobuf, 512-span batches) → embedded server,
-beside a raw clickhouse-connect insert of the same rows (the ceiling). Figures go to BENCHMARKS.md.
+beside a raw clickhouse-connect insert of the same rows (the ceiling) and, when Phoenix is installed,
+Phoenix fed the same spans by the same exporters. Figures go to BENCHMARKS.md.
 
-    python bench/ingest.py [--spans 200000] [--lag-rate 2000]
+    python bench/ingest.py [--spans 200000] [--lag-rate 2000] [--phoenix PATH] [--phoenix-spans 5000]
+
+Phoenix is a peer, not a dependency (its pins clash with ours): install it into a venv of its own,
+`python3 -m venv .venv-phoenix && .venv-phoenix/bin/pip install arize-phoenix`, which this script
+finds by itself (or pass `--phoenix` the path of its `phoenix` command).
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -60,16 +66,72 @@ def make_spans(n: int) -> list:  # type: ignore[type-arg]
     return collected
 
 
-def exporter(base_url: str, auth: str):  # type: ignore[no-untyped-def]
+def export_all(endpoint: str, headers: dict[str, str], batches: list) -> None:  # type: ignore[type-arg]
+    """Send the batches with SENDERS real OTLP/HTTP exporters (protobuf, gzip), each in its own thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return OTLPSpanExporter(
-        endpoint=f"{base_url}/api/public/otel/v1/traces",
-        headers={"Authorization": f"Basic {auth}"},
-        compression=Compression.Gzip,
-        timeout=30,
-    )
+    def send(part: list) -> None:  # type: ignore[type-arg]
+        own = OTLPSpanExporter(endpoint=endpoint, headers=headers, compression=Compression.Gzip, timeout=30)
+        for batch in part:
+            assert own.export(batch).name == "SUCCESS"
+        own.shutdown()
+
+    with ThreadPoolExecutor(SENDERS) as pool:
+        list(pool.map(send, [batches[i::SENDERS] for i in range(SENDERS)]))
+
+
+def find_phoenix(given: str | None) -> str | None:
+    local = Path(__file__).resolve().parents[1] / ".venv-phoenix" / "bin" / "phoenix"
+    return given or shutil.which("phoenix") or (str(local) if local.exists() else None)
+
+
+def phoenix_rate(phoenix: str, batches: list, timeout_s: float = 1800) -> tuple[float, float]:  # type: ignore[type-arg]
+    """Spans/s of a fresh Phoenix server (its defaults: SQLite in a temporary working dir) fed these
+    batches by the same exporters, from the first request until its API counts every span."""
+    n = sum(len(b) for b in batches)
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        env = os.environ | {
+            "PHOENIX_WORKING_DIR": tmp,
+            "PHOENIX_HOST": "127.0.0.1",
+            "PHOENIX_PORT": str(port),
+            "PHOENIX_GRPC_PORT": str(free_port()),
+        }
+        proc = subprocess.Popen(
+            [phoenix, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(f"{base}/healthz")
+            began = time.perf_counter()
+            export_all(f"{base}/v1/traces", {}, batches)
+            count = "{ projects { edges { node { recordCount } } } }"
+            while True:
+                doc = httpx.post(f"{base}/graphql", json={"query": count}, timeout=30).json()
+                if sum(e["node"]["recordCount"] for e in doc["data"]["projects"]["edges"]) >= n:
+                    break
+                if time.perf_counter() - began > timeout_s:
+                    raise SystemExit(f"Phoenix did not store {n} spans in {timeout_s:.0f} s")
+                time.sleep(0.5)
+            took = time.perf_counter() - began
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    return n / took, took
+
+
+def wait_healthy(url: str) -> None:
+    for _ in range(600):
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer")
 
 
 def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -86,13 +148,8 @@ def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subpro
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    for _ in range(600):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/public/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
+    wait_healthy(f"http://127.0.0.1:{port}/api/public/health")
+    return proc
 
 
 async def finished_jobs(redis_url: str) -> dict[str, float]:
@@ -197,6 +254,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spans", type=int, default=200_000)
     parser.add_argument("--lag-rate", type=int, default=2000)
+    parser.add_argument("--phoenix", help="Phoenix's `phoenix` command (else found)")
+    parser.add_argument("--phoenix-spans", type=int, default=5000, help="spans sent to Phoenix (~120/s)")
     args = parser.parse_args()
     import base64
 
@@ -228,16 +287,9 @@ def main() -> None:
                 print(f"throughput run ({mode})…", flush=True)
                 began = time.perf_counter()
                 if mode == "exporter":  # the real exporters encode while they send, on this same machine
-                    from concurrent.futures import ThreadPoolExecutor
-
-                    def send(part: list, base: str = base) -> None:  # type: ignore[type-arg]
-                        own = exporter(base, auth)
-                        for batch in part:
-                            assert own.export(batch).name == "SUCCESS"
-                        own.shutdown()
-
-                    with ThreadPoolExecutor(SENDERS) as pool:
-                        list(pool.map(send, [batches[i::SENDERS] for i in range(SENDERS)]))
+                    export_all(
+                        f"{base}/api/public/otel/v1/traces", {"Authorization": f"Basic {auth}"}, batches
+                    )
                 else:  # the exporters' bytes, encoded before the clock started: the server's own capacity
                     post_all(base, auth, bodies, SENDERS)
                 sent = time.perf_counter() - began
@@ -273,6 +325,13 @@ def main() -> None:
                 server.wait(60)
     print("raw baseline…", flush=True)
     ceiling = raw_baseline(spans)
+    phoenix = find_phoenix(args.phoenix)
+    peer = "not installed here"
+    if phoenix:
+        print(f"Phoenix ({phoenix}), {args.phoenix_spans} spans…", flush=True)
+        few = spans[: args.phoenix_spans]
+        rate, took = phoenix_rate(phoenix, [few[i : i + BATCH] for i in range(0, len(few), BATCH)])
+        peer = f"{rate:,.0f} spans/s ({len(few):,} spans in {took:.1f} s)"
     exp_rate, exp_total, exp_sent = results["exporter"]
     pay_rate, pay_total, pay_sent = results["payload"]
     n = f"{len(spans):,} spans"
@@ -309,6 +368,12 @@ def main() -> None:
                 "—",
             ),
             ("Langhouse (payload run) / raw baseline", f"{pay_rate / ceiling:.2f}x", "≥ 0.3x"),
+            (
+                f"peer: Phoenix (its defaults, SQLite), fed the first spans by the same {SENDERS} exporters: "
+                "first request → all counted by its API",
+                peer,
+                "—",
+            ),
         ],
     )
 
