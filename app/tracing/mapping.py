@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from app.storage.clickhouse.rows import ObservationRow, TraceRow
 from app.tracing.otlp import Attributes, Span
 
@@ -85,11 +87,16 @@ def _json_or_str(value: Any) -> str | None:
 
 
 def _maybe_json(value: Any) -> Any:
+    """A JSON string decoded, anything else as it is. orjson first (several times faster); the standard
+    parser for what orjson refuses but JSON-in-Python allows (NaN, Infinity, integers past 64 bits)."""
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except ValueError:
-            return value
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
     return value
 
 
@@ -263,6 +270,8 @@ def usage_details(attrs: Attributes) -> dict[str, int]:
 
 
 def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):

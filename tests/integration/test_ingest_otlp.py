@@ -236,3 +236,41 @@ async def test_backpressure_answers_503_with_retry_after(client, storage, projec
     assert (
         await client.post(URL, content=export("9a" * 16, 3), headers=PB, auth=project.auth)
     ).status_code == 200
+
+
+async def test_existence_check_is_exact_for_span_ids_and_any_other_ids(storage: Storage, project) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.storage.clickhouse.observations import fetch_existing_observation_keys, insert_observations
+    from app.storage.clickhouse.rows import ObservationRow
+
+    now = datetime.now(UTC)
+    trace = "ab" * 16
+    # Stored: a span id, and ids that are not 16 hex digits (legacy observations), one of which spells
+    # a span id's number once unhexed leniently; the check must still answer with exact pairs only.
+    stored = ["00000000000000ff", "legacy-observation", "00000000000000FF"]
+    await insert_observations(
+        storage.clickhouse,
+        [
+            ObservationRow(
+                project_id=project.project_id,
+                id=i,
+                trace_id=trace,
+                parent_observation_id=None,
+                type="SPAN",
+                name=i,
+                start_time=now,
+                event_ts=now,
+            )
+            for i in stored
+        ],
+    )
+    window = (now - timedelta(seconds=1), now + timedelta(seconds=1))
+    check = fetch_existing_observation_keys
+    span_ids = [(trace, "00000000000000ff"), (trace, "0000000000000100")]
+    assert await check(storage.clickhouse, project.project_id, span_ids, *window) == {span_ids[0]}
+    others = [(trace, "legacy-observation"), (trace, "another"), ("cd" * 16, "00000000000000ff")]
+    assert await check(storage.clickhouse, project.project_id, others, *window) == {others[0]}
+    upper = [(trace, "00000000000000FF")]
+    assert await check(storage.clickhouse, project.project_id, upper, *window) == set(upper)
+    assert await check(storage.clickhouse, "another-project", span_ids, *window) == set()
