@@ -368,8 +368,8 @@ def main() -> None:
                 "p95 < 2 s",
             ),
             (
-                "raw baseline (ceiling): clickhouse-connect insert of the same encoded rows into chDB, "
-                "8,192/block, median of 3 runs",
+                "raw baseline (ceiling): clickhouse-connect insert of the same encoded rows (observations "
+                "and trace rows) into chDB, 8,192 observations a block, median of 3 runs",
                 f"{ceiling:,.0f} spans/s",
                 "—",
             ),
