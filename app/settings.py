@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_region: str = "us-east-1"
+    s3_public_endpoint: str | None = None  # set: media uploads go straight to S3 there, presigned
 
     init_org_name: str | None = None
     init_project_name: str | None = None
@@ -63,7 +64,15 @@ class Settings(BaseSettings):
             raise ValueError("LANGHOUSE_CLICKHOUSE_CLUSTER must match [A-Za-z0-9_]+")
         return value
 
-    @field_validator("clickhouse_url", "database_url", "redis_url", "s3_bucket", "s3_endpoint", mode="before")
+    @field_validator(
+        "clickhouse_url",
+        "database_url",
+        "redis_url",
+        "s3_bucket",
+        "s3_endpoint",
+        "s3_public_endpoint",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

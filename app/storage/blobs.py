@@ -42,6 +42,11 @@ class BlobStore(Protocol):
         """Return at most limit keys starting with prefix, sorted."""
         ...
 
+    async def upload_url(self, key: str, content_type: str, sha256_b64: str, seconds: int) -> str | None:
+        """A URL a client may PUT exactly these bytes to for `seconds`, straight into the store; None
+        when the store has no such URL (uploads then go through Langhouse)."""
+        ...
+
     async def close(self) -> None:
         """Release the store's resources."""
         ...
@@ -166,6 +171,10 @@ class LocalBlobStore:
             return await asyncio.to_thread(self._list_sync, prefix, limit)
         except OSError as exc:
             raise StorageError(f"could not list blobs with prefix {prefix!r}") from exc
+
+    async def upload_url(self, key: str, content_type: str, sha256_b64: str, seconds: int) -> str | None:
+        """None: clients cannot reach a local directory; they upload through Langhouse."""
+        return None
 
     async def close(self) -> None:
         """Do nothing: a local store holds no open resources."""

@@ -6,6 +6,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import aioboto3
+from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.errors import NotFound, StorageError
@@ -25,10 +26,11 @@ def _error_code(exc: BaseException) -> str:
 class S3BlobStore:
     """Blobs as objects in one S3 bucket, through a single aioboto3 client."""
 
-    def __init__(self, client: Any, bucket: str, stack: AsyncExitStack) -> None:
+    def __init__(self, client: Any, bucket: str, stack: AsyncExitStack, presigner: Any = None) -> None:
         self._client = client
         self._bucket = bucket
         self._stack = stack
+        self._presigner = presigner  # signs upload URLs for the endpoint clients reach, if one is set
 
     @classmethod
     async def open(cls, settings: Settings) -> S3BlobStore:
@@ -38,17 +40,24 @@ class S3BlobStore:
         secret = settings.s3_secret_access_key
         session = aioboto3.Session()
         stack = AsyncExitStack()
+        endpoints = [settings.s3_endpoint]
+        if settings.s3_public_endpoint:
+            endpoints.append(settings.s3_public_endpoint)
         try:
-            client = await stack.enter_async_context(
-                session.client(
-                    "s3",
-                    endpoint_url=settings.s3_endpoint,
-                    region_name=settings.s3_region,
-                    aws_access_key_id=settings.s3_access_key_id,
-                    aws_secret_access_key=secret.get_secret_value() if secret else None,
+            clients = [
+                await stack.enter_async_context(
+                    session.client(
+                        "s3",
+                        endpoint_url=endpoint,
+                        region_name=settings.s3_region,
+                        aws_access_key_id=settings.s3_access_key_id,
+                        aws_secret_access_key=secret.get_secret_value() if secret else None,
+                        config=AioConfig(signature_version="s3v4"),  # presigned URLs too (AWS, MinIO)
+                    )
                 )
-            )
-            store = cls(client, settings.s3_bucket, stack)
+                for endpoint in endpoints
+            ]
+            store = cls(clients[0], settings.s3_bucket, stack, clients[1] if len(clients) > 1 else None)
             await store._ensure_bucket(settings.s3_region)
         except BaseException:
             await stack.aclose()
@@ -133,6 +142,23 @@ class S3BlobStore:
             raise StorageError(f"could not list blobs with prefix {prefix!r}") from exc
         return sorted(keys)[:limit]
 
+    async def upload_url(self, key: str, content_type: str, sha256_b64: str, seconds: int) -> str | None:
+        """A presigned PUT of the object key at the public endpoint, when one is set: S3 itself takes the
+        bytes and refuses any other type or SHA-256 (the Langfuse SDKs send both headers)."""
+        if self._presigner is None:
+            return None
+        validate_key(key)
+        params = {
+            "Bucket": self._bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ChecksumSHA256": sha256_b64,
+        }
+        url: str = await self._presigner.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=seconds
+        )
+        return url
+
     async def close(self) -> None:
-        """Close the S3 client."""
+        """Close the S3 clients."""
         await self._stack.aclose()

@@ -1,5 +1,6 @@
 """Media: files referenced from traces (`@@@langfuseMedia:…@@@`), uploaded once per content hash into the
-blob store through signed, expiring URLs that Langhouse serves itself."""
+blob store through signed, expiring URLs: ones Langhouse serves itself, or presigned S3 PUTs when the
+blob store is S3 (services mode)."""
 
 from __future__ import annotations
 
@@ -155,7 +156,9 @@ async def announce(
         blob_key=f"media/{project_id}/{media_id}.{extension}",
     )
     await repo.save_media(storage.postgres, media, link)
-    url, _ = _url(base_url, secret, "UPLOAD", project_id, media_id)
+    # Straight into S3 when the store can sign such a URL (services mode), else through Langhouse.
+    url = await storage.blobs.upload_url(media.blob_key, content_type, sha, URL_SECONDS)
+    url = url or _url(base_url, secret, "UPLOAD", project_id, media_id)[0]
     return {"mediaId": media_id, "uploadUrl": url}
 
 
@@ -187,6 +190,8 @@ async def record_upload(storage: Storage, project_id: str, media_id: str, body: 
     status = body.get("uploadHttpStatus")
     if not isinstance(status, int):
         raise InvalidInput("uploadHttpStatus is required (an HTTP status code)")
+    if status < 300 and not await storage.blobs.exists(media.blob_key):
+        raise InvalidInput("uploadHttpStatus says the upload succeeded, but no file arrived")
     media.upload_http_status = status
     media.upload_http_error = body.get("uploadHttpError")
     media.upload_time_ms = body.get("uploadTimeMs")
@@ -199,7 +204,7 @@ async def describe(
 ) -> dict[str, Any]:
     """GET /media/{id}: the record and a signed URL a browser can load."""
     media = await repo.fetch_media(storage.postgres, project_id, media_id)
-    if media is None or media.uploaded_at is None:
+    if media is None or media.uploaded_at is None or (media.upload_http_status or 200) >= 300:
         raise NotFound(f"no uploaded media {media_id!r}")
     url, expires = _url(base_url, secret, "CONTENT", project_id, media_id)
     return {

@@ -117,3 +117,69 @@ async def test_upload_dedupe_and_signature_checks(client, project: ProjectFixtur
         auth=project.auth,
     )
     assert r.status_code == 204
+
+
+async def test_services_mode_uploads_straight_into_s3(storage, project: ProjectFixture, tmp_path) -> None:
+    import dataclasses
+    import uuid
+    from urllib.parse import parse_qs, urlsplit
+
+    from moto.server import ThreadedMotoServer
+
+    from app.errors import InvalidInput, NotFound
+    from app.settings import Settings
+    from app.storage.blobs import open_blob_store
+    from app.tracing import media
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    # Clients reach S3 by another name than the server does (LANGHOUSE_S3_PUBLIC_ENDPOINT); without
+    # one, uploads go through Langhouse as in embedded mode.
+    endpoint = f"http://localhost:{port}"
+    settings = Settings(
+        data_dir=tmp_path,
+        s3_bucket=f"media-{uuid.uuid4().hex}",
+        s3_endpoint=f"http://{host}:{port}",
+        s3_access_key_id="test",
+        s3_secret_access_key="test",
+    )
+    internal = await open_blob_store(settings)
+    assert await internal.upload_url("media/a.png", "image/png", sha(PNG), 60) is None
+    await internal.close()
+    blobs = await open_blob_store(settings.model_copy(update={"s3_public_endpoint": endpoint}))
+    services = dataclasses.replace(storage, blobs=blobs)
+    pid = project.project_id
+    try:
+        body = {
+            "traceId": "t",
+            "field": "input",
+            "contentType": "image/png",
+            "contentLength": len(PNG),
+            "sha256Hash": sha(PNG),
+        }
+        answer = await media.announce(services, "k", pid, body, "http://langhouse.test")
+        url, media_id = answer["uploadUrl"], answer["mediaId"]
+        assert url.startswith(f"{endpoint}/") and "Signature=" in url and "langhouse.test" not in url
+        with pytest.raises(InvalidInput, match="no file arrived"):  # a success reported before the upload
+            await media.record_upload(services, pid, media_id, {"uploadHttpStatus": 200})
+        headers = {  # what the Langfuse SDK sends with its PUT
+            "Content-Type": "image/png",
+            "x-ms-blob-type": "BlockBlob",
+            "x-amz-checksum-sha256": sha(PNG),
+        }
+        async with httpx.AsyncClient() as sdk:
+            assert (await sdk.put(url, content=PNG, headers=headers)).status_code == 200
+        await media.record_upload(services, pid, media_id, {"uploadHttpStatus": 200, "uploadTimeMs": 4})
+        info = await media.describe(services, "k", pid, media_id, "http://langhouse.test")
+        query = parse_qs(urlsplit(info["url"]).query)
+        data, content_type, _ = await media.content(
+            services, "k", pid, media_id, int(query["expires"][0]), query["signature"][0]
+        )
+        assert (data, content_type, info["contentLength"]) == (PNG, "image/png", len(PNG))
+        await media.record_upload(services, pid, media_id, {"uploadHttpStatus": 403})  # a later failure
+        with pytest.raises(NotFound):
+            await media.describe(services, "k", pid, media_id, "http://langhouse.test")
+    finally:
+        await blobs.close()
+        server.stop()
