@@ -28,6 +28,15 @@ def sha(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
+ANNOUNCE_PNG = {  # POST /api/public/media for the PNG above
+    "traceId": "t",
+    "field": "input",
+    "contentType": "image/png",
+    "contentLength": len(PNG),
+    "sha256Hash": sha(PNG),
+}
+
+
 def run_sdk(server: LiveServer, project: ProjectFixture) -> str:
     from langfuse import Langfuse
 
@@ -85,13 +94,7 @@ async def test_sdk_uploads_media_and_it_is_retrievable(
 
 
 async def test_upload_dedupe_and_signature_checks(client, project: ProjectFixture) -> None:
-    body = {
-        "traceId": "t",
-        "field": "input",
-        "contentType": "image/png",
-        "contentLength": len(PNG),
-        "sha256Hash": sha(PNG),
-    }
+    body = ANNOUNCE_PNG
     first = (await client.post("/api/public/media", json=body, auth=project.auth)).json()
     assert first["uploadUrl"] and len(first["mediaId"]) == 22
     url = first["uploadUrl"].replace("http://testserver.local", "")
@@ -151,14 +154,7 @@ async def test_services_mode_uploads_straight_into_s3(storage, project: ProjectF
     services = dataclasses.replace(storage, blobs=blobs)
     pid = project.project_id
     try:
-        body = {
-            "traceId": "t",
-            "field": "input",
-            "contentType": "image/png",
-            "contentLength": len(PNG),
-            "sha256Hash": sha(PNG),
-        }
-        answer = await media.announce(services, "k", pid, body, "http://langhouse.test")
+        answer = await media.announce(services, "k", pid, ANNOUNCE_PNG, "http://langhouse.test")
         url, media_id = answer["uploadUrl"], answer["mediaId"]
         assert url.startswith(f"{endpoint}/") and "Signature=" in url and "langhouse.test" not in url
         with pytest.raises(InvalidInput, match="no file arrived"):  # a success reported before the upload
