@@ -6,7 +6,6 @@ so a database copy cannot be turned into working links.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +13,7 @@ from datetime import timedelta
 from app.auth import sessions
 from app.auth.accounts import check_name, grant, normalize_email
 from app.auth.caller import Caller
+from app.auth.keys import hash_secret
 from app.auth.passwords import hash_password
 from app.errors import Gone, NotFound
 from app.storage import Storage
@@ -32,10 +32,6 @@ class IssuedInvitation:
     token: str
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def invite(storage: Storage, caller: Caller, email: str, role: str, scope: str) -> IssuedInvitation:
     """Invite an email to a role in the caller's project or organization (admins; never above their role)."""
     caller.require(Role.ADMIN)
@@ -46,7 +42,7 @@ async def invite(storage: Storage, caller: Caller, email: str, role: str, scope:
         project_id=project_id,
         email=normalize_email(email),
         role=granted.value,
-        token_hash=_hash(token),
+        token_hash=hash_secret(token),
         invited_by_user_id=caller.user_id,
         expires_at=utcnow() + timedelta(days=storage.settings.invitation_days),
     )
@@ -69,7 +65,9 @@ async def revoke(storage: Storage, caller: Caller, invitation_id: str) -> None:
 async def open_invitation(storage: Storage, token: str) -> Invitation:
     """The pending invitation of a link; NotFound for an unknown token, Gone for a used, revoked or
     expired one (each with a message saying which)."""
-    found = None if len(token) > MAX_TOKEN else await repo.find_invitation(storage.postgres, _hash(token))
+    found = (
+        None if len(token) > MAX_TOKEN else await repo.find_invitation(storage.postgres, hash_secret(token))
+    )
     if found is None:
         raise NotFound("This invitation link is not valid. Check that you copied all of it.")
     if found.accepted_at is not None:

@@ -6,6 +6,7 @@ from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.models import Dashboard, utcnow
+from app.storage.postgres.scoped import delete_in_project, fetch_in_project
 
 
 async def list_dashboards(pg: Postgres, project_id: str) -> list[Dashboard]:
@@ -15,9 +16,7 @@ async def list_dashboards(pg: Postgres, project_id: str) -> list[Dashboard]:
 
 
 async def fetch_dashboard(pg: Postgres, project_id: str, dashboard_id: str) -> Dashboard | None:
-    async with pg.session() as s:
-        stmt = select(Dashboard).where(Dashboard.project_id == project_id, Dashboard.id == dashboard_id)
-        return (await s.exec(stmt)).first()
+    return await fetch_in_project(pg, Dashboard, project_id, dashboard_id)
 
 
 async def save_dashboard(pg: Postgres, dashboard: Dashboard) -> Dashboard:
@@ -30,14 +29,4 @@ async def save_dashboard(pg: Postgres, dashboard: Dashboard) -> Dashboard:
 
 
 async def delete_dashboard(pg: Postgres, project_id: str, dashboard_id: str) -> bool:
-    async with pg.session() as s:
-        found = (
-            await s.exec(
-                select(Dashboard).where(Dashboard.project_id == project_id, Dashboard.id == dashboard_id)
-            )
-        ).first()
-        if found is None:
-            return False
-        await s.delete(found)
-        await s.commit()
-    return True
+    return await delete_in_project(pg, Dashboard, project_id, dashboard_id)

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from app.errors import Conflict
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.models import LlmConnection, utcnow
+from app.storage.postgres.scoped import delete_in_project, fetch_in_project
 
 MAX_CONNECTIONS = 200
 
@@ -24,11 +25,7 @@ async def list_connections(pg: Postgres, project_id: str) -> list[LlmConnection]
 
 
 async def fetch_connection(pg: Postgres, project_id: str, connection_id: str) -> LlmConnection | None:
-    async with pg.session() as s:
-        stmt = select(LlmConnection).where(
-            LlmConnection.project_id == project_id, LlmConnection.id == connection_id
-        )
-        return (await s.exec(stmt)).first()
+    return await fetch_in_project(pg, LlmConnection, project_id, connection_id)
 
 
 async def save_connection(pg: Postgres, connection: LlmConnection) -> LlmConnection:
@@ -45,16 +42,4 @@ async def save_connection(pg: Postgres, connection: LlmConnection) -> LlmConnect
 
 
 async def delete_connection(pg: Postgres, project_id: str, connection_id: str) -> bool:
-    async with pg.session() as s:
-        found = (
-            await s.exec(
-                select(LlmConnection).where(
-                    LlmConnection.project_id == project_id, LlmConnection.id == connection_id
-                )
-            )
-        ).first()
-        if found is None:
-            return False
-        await s.delete(found)
-        await s.commit()
-    return True
+    return await delete_in_project(pg, LlmConnection, project_id, connection_id)

@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.models import ModelDefinition
+from app.storage.postgres.scoped import delete_in_project, fetch_in_project
 
 
 async def list_models(
@@ -32,11 +33,7 @@ async def count_models(pg: Postgres, project_id: str) -> int:
 
 
 async def fetch_model(pg: Postgres, project_id: str, model_id: str) -> ModelDefinition | None:
-    async with pg.session() as s:
-        stmt = select(ModelDefinition).where(
-            ModelDefinition.project_id == project_id, ModelDefinition.id == model_id
-        )
-        return (await s.exec(stmt)).first()
+    return await fetch_in_project(pg, ModelDefinition, project_id, model_id)
 
 
 async def create_model(pg: Postgres, model: ModelDefinition) -> ModelDefinition:
@@ -47,16 +44,4 @@ async def create_model(pg: Postgres, model: ModelDefinition) -> ModelDefinition:
 
 
 async def delete_model(pg: Postgres, project_id: str, model_id: str) -> bool:
-    async with pg.session() as s:
-        model = (
-            await s.exec(
-                select(ModelDefinition).where(
-                    ModelDefinition.project_id == project_id, ModelDefinition.id == model_id
-                )
-            )
-        ).first()
-        if model is None:
-            return False
-        await s.delete(model)
-        await s.commit()
-    return True
+    return await delete_in_project(pg, ModelDefinition, project_id, model_id)

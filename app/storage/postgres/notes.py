@@ -7,6 +7,7 @@ from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.models import Comment, TraceFlag, utcnow
+from app.storage.postgres.scoped import fetch_in_project
 
 MAX_BOOKMARKS = 10_000
 
@@ -102,6 +103,4 @@ async def list_comments(
 
 
 async def fetch_comment(pg: Postgres, project_id: str, comment_id: str) -> Comment | None:
-    async with pg.session() as s:
-        stmt = select(Comment).where(Comment.project_id == project_id, Comment.id == comment_id)
-        return (await s.exec(stmt)).first()
+    return await fetch_in_project(pg, Comment, project_id, comment_id)
