@@ -183,7 +183,7 @@ def raw_baseline(spans: list, runs: int = 3) -> float:  # type: ignore[type-arg]
 
     from app.storage.clickhouse.client import ClickHouse
     from app.storage.clickhouse.migrate import load_migrations
-    from app.storage.clickhouse.rows import OBSERVATION_COLUMNS, TRACE_COLUMNS
+    from app.storage.clickhouse.rows import OBSERVATION_COLUMNS, TRACE_COLUMNS, as_json_line
     from app.tracing.pipeline import RawBatch, map_otlp
 
     lines, trace_lines = [], []
@@ -191,7 +191,7 @@ def raw_baseline(spans: list, runs: int = 3) -> float:  # type: ignore[type-arg]
         body = encode_spans(spans[i : i + BATCH]).SerializeToString()
         mapped = map_otlp(RawBatch("bench", "k", "application/x-protobuf", None, "5.0.4"), body)
         lines += [m.line for m in mapped.spans]
-        trace_lines += mapped.trace_lines
+        trace_lines += [as_json_line(t) for t in mapped.traces]
     # as the writer does: skip indexes (full-text) are left to merges
     settings = {"date_time_input_format": "best_effort", "materialize_skip_indexes_on_insert": 0}
     per_block = -(-len(trace_lines) * 8192 // len(lines))  # trace rows per block, rounded up

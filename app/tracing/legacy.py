@@ -279,17 +279,3 @@ def fold_traces(project_id: str, events: list[dict[str, Any]], now: datetime) ->
             event_ts=now,
         )
     return rows
-
-
-def denormalize(row: ObservationRow, trace: TraceRow | None) -> ObservationRow:
-    """Copy the trace's attributes onto an observation row (DESIGN: one wide row per observation)."""
-    if trace is not None:
-        row.trace_name = trace.name or row.trace_name
-        row.user_id = trace.user_id or row.user_id
-        row.session_id = trace.session_id or row.session_id
-        row.tags = sorted(set(row.tags) | set(trace.tags))
-        row.release = trace.release or row.release
-        row.public = trace.public or row.public
-        if row.environment == "default":
-            row.environment = trace.environment
-    return row

@@ -420,7 +420,8 @@ def map_span(
     trace_meta = _decoded_metadata(a, TRACE_PREFIX, decode)
     trace_io = (a.get(TRACE_PREFIX + "input"), a.get(TRACE_PREFIX + "output"))
     trace = None
-    if speaks_for_trace or trace_meta or any(v is not None for v in trace_io):
+    carries_trace = user_id is not None or session_id is not None or tags or public or trace_name is not None
+    if speaks_for_trace or carries_trace or trace_meta or any(v is not None for v in trace_io):
         t_names, t_values = _metadata_arrays(trace_meta)
         trace = TraceRow(
             project_id=project_id,

@@ -28,11 +28,12 @@ from app.storage.clickhouse.rows import (
     TraceRow,
     as_json_line,
 )
-from app.tracing import legacy, model_catalog, scores
+from app.tracing import attribution, legacy, model_catalog, scores
+from app.tracing.attribution import merge_per_trace
 from app.tracing.costs import ModelPrice, enrich
 from app.tracing.mapping import map_span, parse_time
 from app.tracing.otlp import decompress, parse_export
-from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, Mapped, MappedSpan, merge_trace_rows
+from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, Mapped, MappedSpan
 
 log = logging.getLogger(__name__)
 
@@ -128,17 +129,24 @@ def map_otlp(batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...] = ()) 
     lines plus their keys, which cross process boundaries cheaply and insert without re-encoding."""
     spans = parse_export(decompress(body, batch.encoding), batch.content_type)
     now = datetime.now(UTC)
-    mapped: dict[tuple[str, str], MappedSpan] = {}
+    rows: dict[tuple[str, str], ObservationRow] = {}
     traces: list[TraceRow] = []
     for span in spans:
         key = (span.trace_id, span.span_id)
-        if key not in mapped:
+        if key not in rows:
             row, trace = map_span(batch.project_id, span, batch.sdk_version, now)
             enrich(row, models)
-            mapped[key] = MappedSpan(key, row.start_time.timestamp(), as_json_line(row))
+            rows[key] = row
             if trace is not None:
                 traces.append(trace)
-    return Mapped(list(mapped.values()), [as_json_line(t) for t in merge_trace_rows(traces)])
+    merged = merge_per_trace(traces)
+    attrs = {t.id: attribution.of_row(t) for t in merged}
+    out = []
+    for key, row in rows.items():
+        attribution.attribute(row, attrs.get(row.trace_id))
+        end = row.end_time.timestamp() if row.end_time else row.start_time.timestamp()
+        out.append(MappedSpan(key, row.start_time.timestamp(), end, as_json_line(row)))
+    return Mapped(out, merged)
 
 
 class OtlpMapper:
@@ -172,7 +180,7 @@ async def process_otlp_batch(
     models = await model_catalog.prices_for(storage, batch.project_id)
     mapped = await mapper.map(batch, await storage.blobs.get(batch.key), models)
     result = await writer.write(batch.project_id, mapped)
-    return BatchResult(result.written, result.duplicates, len(mapped.trace_lines))
+    return BatchResult(result.written, result.duplicates, len(mapped.traces))
 
 
 LEGACY_LOOKBACK = timedelta(days=30)
@@ -215,22 +223,22 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
         ):
             stored.setdefault(row.id, row)
             states.setdefault(row.id, {})
-        trace_ids = {_trace_of(i, f, stored) for i, f in states.items()}
-        known = await fetch_trace_attributes(ch, project_id, sorted(trace_ids - set(batch_traces)), since)
+        trace_ids = {_trace_of(i, f, stored) for i, f in states.items()} | set(batch_traces)
+        known = await fetch_trace_attributes(ch, project_id, sorted(trace_ids), since)
+        trace_rows, resolved = attribution.resolve(known, list(batch_traces.values()), now)
         writes: list[ObservationRow] = []
         for obs_id, fields in states.items():
             old = stored.get(obs_id)
             state = legacy.fold(legacy.row_state(old), fields) if old else fields
             new = legacy.state_row(project_id, state, now)
             enrich(new, models)
-            trace = _merged_trace(known.get(new.trace_id), batch_traces.get(new.trace_id))
-            legacy.denormalize(new, trace)
+            attribution.attribute(new, resolved.get(new.trace_id))
             if old is None:
                 writes.append(new)
             elif not _same_state(old, new):
                 new.row_version = old.row_version + 1
                 writes += [replace(old, sign=-1, event_ts=now), new]
-        await insert_traces(ch, list(batch_traces.values()))
+        await insert_traces(ch, trace_rows)
         await insert_observations(ch, writes)
         await insert_scores(ch, scores)
     return BatchResult(len(writes), 0, len(batch_traces))
@@ -239,12 +247,6 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
 def _trace_of(obs_id: str, fields: dict[str, Any], stored: dict[str, ObservationRow]) -> str:
     """The observation's trace: from its events, else the stored row, else (legacy rule) its own id."""
     return str(fields.get("trace_id") or (stored[obs_id].trace_id if obs_id in stored else obs_id))
-
-
-def _merged_trace(stored: TraceRow | None, incoming: TraceRow | None) -> TraceRow | None:
-    if stored is None or incoming is None:
-        return incoming or stored
-    return merge_trace_rows([stored, incoming])[0]
 
 
 def score_row(project_id: str, event: dict[str, Any], now: datetime) -> ScoreRow:

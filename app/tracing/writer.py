@@ -13,35 +13,53 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from app.storage import Storage
 from app.storage.clickhouse.observations import (
-    fetch_existing_observation_keys,
+    StoredObservation,
+    fetch_current_observations,
+    fetch_stored_in_traces,
+    fetch_trace_attributes,
     insert_observation_lines,
-    insert_trace_lines,
+    insert_observations,
+    insert_traces,
 )
 from app.storage.clickhouse.rows import TraceRow
+from app.tracing.attribution import (
+    TraceAttributes,
+    attribute,
+    attribute_line,
+    is_stale,
+    of_row,
+    resolve,
+)
 
 PROJECT_LOCK_SECONDS = 120
+# How far before a flush's first span its trace's stored rows are looked for: a trace whose attributes
+# were stored longer before its later spans start is not attributed across that gap.
+TRACE_LOOKBACK = timedelta(hours=1)
+CLOCK_SKEW = timedelta(seconds=10)
 log = logging.getLogger(__name__)
 
 
 class MappedSpan(NamedTuple):
-    """One mapped span: its (trace_id, id), start (Unix seconds) and encoded observation row."""
+    """One mapped span: its (trace_id, id), start and end (Unix seconds) and encoded observation row,
+    which carries the attributes of its trace's row in the same request."""
 
     key: tuple[str, str]
     start: float
+    end: float
     line: bytes
 
 
 class Mapped(NamedTuple):
-    """A mapped request: its spans, and its trace rows (merged per trace, encoded). Plain values
-    only: they cross from the mapper process cheaply."""
+    """A mapped request: its spans, and its trace rows (one per trace). Plain values only: they cross
+    from the mapper process cheaply."""
 
     spans: list[MappedSpan]
-    trace_lines: list[bytes]
+    traces: list[TraceRow]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,36 +133,54 @@ class CoalescingWriter:
                         p.done.set_result(result)
 
     async def _flush(self, project_id: str, group: list[_Pending]) -> list[WriteResult]:
-        """Under the project's lock: find what is stored, insert traces first, then observations."""
+        """Under the project's lock: find what is stored, resolve each trace's attributes over its stored
+        and new rows, write the trace rows, the new observations carrying them, and a cancel row plus the
+        corrected state for each stored observation whose trace's attributes changed."""
         ch = self._storage.clickhouse
         lock = self._storage.cache.lock(f"ingest:{project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS)
         async with lock:
             spans = [m for p in group for m in p.mapped.spans]
-            starts = [m.start for m in spans]
-            keys = [m.key for m in spans]
+            trace_ids = sorted({m.key[0] for m in spans})
+            start_min, end_max = (
+                datetime.fromtimestamp(t, UTC)
+                for t in (min(m.start for m in spans), max(max(m.start, m.end) for m in spans))
+            )
             t0 = time.perf_counter()
-            start_min, start_max = (datetime.fromtimestamp(t, UTC) for t in (min(starts), max(starts)))
-            existing = await fetch_existing_observation_keys(ch, project_id, keys, start_min, start_max)
+            known = await fetch_trace_attributes(ch, project_id, trace_ids, start_min - TRACE_LOOKBACK)
+            # A trace's other spans start within it: from its first stored row or this flush's first span
+            # (less a margin for clocks that differ between the services of a distributed trace).
+            window_min = min([start_min, *(t.timestamp for t in known.values())]) - CLOCK_SKEW
+            stored = await fetch_stored_in_traces(ch, project_id, trace_ids, window_min, end_max)
             t1 = time.perf_counter()
-            results, lines, trace_lines = [], [], []
-            seen: set[tuple[str, str]] = set(existing)
+            results, lines, incoming = [], [], []
+            seen: set[tuple[str, str]] = {s.key for s in stored}
+            fresh_by_request: list[tuple[_Pending, list[MappedSpan]]] = []
             for p in group:
-                fresh = 0
+                fresh = []
                 for m in p.mapped.spans:
                     if m.key in seen:  # stored already, or repeated by another job of this flush
                         continue
                     seen.add(m.key)
-                    fresh += 1
-                    lines.append(m.line)
+                    fresh.append(m)
                 if fresh:  # a request replayed whole adds no trace rows again
-                    trace_lines += p.mapped.trace_lines
-                results.append(WriteResult(fresh, len(p.mapped.spans) - fresh))
-            await insert_trace_lines(ch, trace_lines)
+                    incoming += p.mapped.traces
+                fresh_by_request.append((p, fresh))
+                results.append(WriteResult(len(fresh), len(p.mapped.spans) - len(fresh)))
+            trace_rows, resolved = resolve(known, incoming, datetime.now(UTC))
+            for p, fresh in fresh_by_request:
+                applied = {t.id: of_row(t) for t in p.mapped.traces}
+                for m in fresh:
+                    attrs = resolved.get(m.key[0])
+                    stale = attrs is not None and applied.get(m.key[0]) != attrs
+                    lines.append(attribute_line(m.line, attrs) if stale and attrs else m.line)
+            await insert_traces(ch, trace_rows)
             t2 = time.perf_counter()
             await insert_observation_lines(ch, lines)
+            corrected = await _correct(self._storage, project_id, stored, resolved, window_min)
             log.debug(
-                "flush %d rows: exists %.0f ms, traces %.0f ms, insert %.0f ms",
+                "flush %d rows (%d corrected): lookups %.0f ms, traces %.0f ms, insert %.0f ms",
                 len(lines),
+                corrected,
                 (t1 - t0) * 1e3,
                 (t2 - t1) * 1e3,
                 (time.perf_counter() - t2) * 1e3,
@@ -152,20 +188,28 @@ class CoalescingWriter:
         return results
 
 
-def merge_trace_rows(rows: list[TraceRow]) -> list[TraceRow]:
-    """One trace row per trace: SDKs repeat trace attributes on every span of a trace."""
-    merged: dict[str, TraceRow] = {}
-    for row in sorted(rows, key=lambda r: r.timestamp):
-        into = merged.get(row.id)
-        if into is None:
-            merged[row.id] = replace(row, tags=list(row.tags))
-            continue
-        for name in ("name", "user_id", "session_id", "release", "version", "input", "output"):
-            if getattr(into, name) is None:
-                setattr(into, name, getattr(row, name))
-        into.public = into.public or row.public
-        into.tags = sorted(set(into.tags) | set(row.tags))
-        metadata = dict(zip(into.metadata_names, into.metadata_values, strict=True))
-        metadata.update(zip(row.metadata_names, row.metadata_values, strict=True))
-        into.metadata_names, into.metadata_values = list(metadata), list(metadata.values())
-    return list(merged.values())
+async def _correct(
+    storage: Storage,
+    project_id: str,
+    stored: list[StoredObservation],
+    resolved: dict[str, TraceAttributes],
+    since: datetime,
+) -> int:
+    """Rewrite the stored observations that do not carry their trace's resolved attributes: a cancel row
+    of the stored state and the corrected state (next row_version), so every aggregate stays exact."""
+    stale = {
+        s.key for s in stored if (attrs := resolved.get(s.key[0])) is not None and is_stale(s.carried, attrs)
+    }
+    if not stale:
+        return 0
+    ch, now = storage.clickhouse, datetime.now(UTC)
+    rows = await fetch_current_observations(ch, project_id, ids=sorted({i for _, i in stale}), since=since)
+    writes = []
+    for old in rows:
+        if (old.trace_id, old.id) in stale:
+            new = attribute(
+                replace(old, event_ts=now, row_version=old.row_version + 1), resolved[old.trace_id]
+            )
+            writes += [replace(old, sign=-1, event_ts=now), new]
+    await insert_observations(ch, writes)
+    return len(writes) // 2

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
@@ -19,53 +19,71 @@ from app.storage.clickhouse.rows import (
     as_values,
 )
 
-_EXISTING = (
-    "SELECT trace_id, id FROM observations "
+# Every live observation of some traces within a time window, with the trace attributes it carries (its
+# latest live version's): the exactly-once check (which of a flush's spans are stored) and the list of
+# stored rows a change of their trace's attributes must rewrite, in one read.
+_STORED_IN_TRACES = (
+    "SELECT trace_id, id, argMaxIf(tuple(trace_name, user_id, session_id, tags, public, release, "
+    "toString(environment)), row_version, sign = 1) AS carried FROM observations "
     "WHERE project_id = {project_id:String} "
     "AND start_time >= {start_min:DateTime64(6)} AND start_time <= {start_max:DateTime64(6)} "
-    "AND trace_id IN {trace_ids:Array(String)} AND %s "
+    "AND trace_id IN {trace_ids:Array(String)} "
     "GROUP BY trace_id, id HAVING sum(sign) > 0 LIMIT {limit:UInt32}"
 )
-# OTLP span ids are 16 hex digits: bound as the numbers they spell, they skip the client's escaping of
-# every character of every id (most of this query's cost at tens of thousands of ids). A stored id that
-# is not hex may land on one of these numbers: such a row is returned and compared exactly by the caller.
-_EXISTING_HEX = _EXISTING % "reinterpretAsUInt64(reverse(unhex(id))) IN {ids:Array(UInt64)}"
-_EXISTING_ANY = _EXISTING % "id IN {ids:Array(String)}"
-_HEX16 = re.compile(r"[0-9a-f]{16}")
+MAX_STORED_IN_TRACES = 1_000_000
+# The observation columns that carry trace attributes, in the order of `carried` above.
+CARRIED_COLUMNS = ("trace_name", "user_id", "session_id", "tags", "public", "release", "environment")
 
 
-def compile_existing_ids_query(
-    project_id: str, ids: list[str], trace_ids: list[str], start_min: datetime, start_max: datetime
+@dataclass(frozen=True, slots=True)
+class StoredObservation:
+    """A live stored observation: its key and the trace attributes it carries (attribution.CARRIED)."""
+
+    key: tuple[str, str]
+    carried: dict[str, object]
+
+
+def compile_stored_in_traces_query(
+    project_id: str, trace_ids: list[str], start_min: datetime, start_max: datetime
 ) -> CompiledQuery:
-    """Which (trace_id, id) of these observations (starting in [start_min, start_max]) are stored, or may
-    be (exactly these pairs, or others of the same traces whose ids share a span id's number)."""
-    hex_ids = all(_HEX16.fullmatch(i) for i in ids)
+    """The live observations of these traces that start in [start_min, start_max]."""
     return CompiledQuery(
-        sql=_EXISTING_HEX if hex_ids else _EXISTING_ANY,
+        sql=_STORED_IN_TRACES,
         parameters={
             "project_id": project_id,
-            "ids": [int(i, 16) for i in ids] if hex_ids else ids,
             "trace_ids": trace_ids,
             "start_min": start_min,
             "start_max": start_max,
-            "limit": len(ids) * 2,
+            "limit": MAX_STORED_IN_TRACES,
         },
-        tag="observations.existing_ids",
+        tag="observations.stored_in_traces",
     )
+
+
+async def fetch_stored_in_traces(
+    ch: ClickHouse, project_id: str, trace_ids: list[str], start_min: datetime, start_max: datetime
+) -> list[StoredObservation]:
+    """Live observations of these traces starting in [start_min, start_max], with what they carry."""
+    if not trace_ids:
+        return []
+    rows = await ch.query(compile_stored_in_traces_query(project_id, trace_ids, start_min, start_max))
+    return [
+        StoredObservation(
+            (str(r["trace_id"]), str(r["id"])),
+            dict(zip(CARRIED_COLUMNS, cast(tuple[object, ...], r["carried"]), strict=True)),
+        )
+        for r in rows
+    ]
 
 
 async def fetch_existing_observation_keys(
     ch: ClickHouse, project_id: str, keys: list[tuple[str, str]], start_min: datetime, start_max: datetime
 ) -> set[tuple[str, str]]:
-    """Which (trace_id, id) pairs, of observations starting in [start_min, start_max], are stored and live
-    (span ids are unique within a trace)."""
-    if not keys:
-        return set()
-    ids = sorted({i for _, i in keys})
+    """Which (trace_id, id) pairs, of observations starting in [start_min, start_max], are stored and live."""
     trace_ids = sorted({t for t, _ in keys})
-    q = compile_existing_ids_query(project_id, ids, trace_ids, start_min, start_max)
     wanted = set(keys)
-    return {key for r in await ch.query(q) if (key := (str(r["trace_id"]), str(r["id"]))) in wanted}
+    stored = await fetch_stored_in_traces(ch, project_id, trace_ids, start_min, start_max)
+    return {s.key for s in stored if s.key in wanted}
 
 
 async def insert_observations(ch: ClickHouse, rows: list[ObservationRow]) -> None:
@@ -143,10 +161,11 @@ FOLD_TRACE_ATTRIBUTES = (
     "argMaxIf(session_id, event_ts, session_id IS NOT NULL) AS session_id, "
     "argMaxIf(release, event_ts, release IS NOT NULL) AS release, "
     "argMaxIf(version, event_ts, version IS NOT NULL) AS version, "
-    "argMax(environment, event_ts) AS environment"
+    "if(countIf(environment != 'default') > 0, "
+    "argMaxIf(environment, event_ts, environment != 'default'), 'default') AS environment"
 )
 _TRACE_STATE = (
-    "SELECT id, min(timestamp) AS first_seen, "
+    "SELECT id, min(timestamp) AS first_seen, max(event_ts) AS last_event, "
     + FOLD_TRACE_ATTRIBUTES
     + ", groupUniqArrayArray(tags) AS tags, max(public) AS public "
     "FROM traces WHERE project_id = {project_id:String} AND timestamp >= {since:DateTime64(6)} "
@@ -157,7 +176,8 @@ _TRACE_STATE = (
 async def fetch_trace_attributes(
     ch: ClickHouse, project_id: str, trace_ids: list[str], since: datetime
 ) -> dict[str, TraceRow]:
-    """Stored trace-level attributes (merged over a trace's rows) for denormalising onto observations."""
+    """Stored trace-level attributes (folded over a trace's rows) for denormalising onto observations; the
+    row's timestamp is the trace's first row time, its event_ts the newest row's."""
     if not trace_ids:
         return {}
     q = CompiledQuery(
@@ -179,6 +199,7 @@ async def fetch_trace_attributes(
             session_id=_text(r["session_id"]),
             release=_text(r["release"]),
             version=_text(r["version"]),
+            event_ts=cast(datetime, _utc(r["last_event"])),
         )
     return out
 

@@ -193,19 +193,20 @@ SCORE_MEASURES = {
 SCORE_ROWS = "SELECT * FROM scores WHERE {preds} ORDER BY event_ts DESC LIMIT 1 BY id"
 SCORED_TRACE_NAMES = (
     "SELECT s.*, t.trace_name AS trace_name FROM ({scores}) AS s LEFT JOIN "
-    "(SELECT trace_id, argMaxIf(ifNull(trace_name, ''), start_time, sign = 1) AS trace_name "
+    "(SELECT trace_id, argMaxIf(ifNull(trace_name, ''), (row_version, start_time), sign = 1) AS trace_name "
     "FROM observations WHERE {preds} AND trace_id IN (SELECT trace_id FROM ({scores})) "
     "GROUP BY trace_id) AS t ON s.trace_id = t.trace_id"
 )
-# Per-trace rows for the traces view (trace attributes are denormalised onto every observation).
+# Per-trace rows for the traces view (trace attributes are denormalised onto every observation; the
+# newest version of the latest observation carries them: a rewritten row's cancelled state does not).
 TRACE_ROWS = (
     "SELECT trace_id, min(start_time) AS trace_start, "
-    "argMaxIf(ifNull(trace_name, ''), start_time, sign = 1) AS name, "
-    "argMaxIf(ifNull(user_id, ''), start_time, sign = 1) AS user, "
-    "argMaxIf(ifNull(session_id, ''), start_time, sign = 1) AS session, "
-    "argMaxIf(toString(environment), start_time, sign = 1) AS environment, "
-    "argMaxIf(ifNull(release, ''), start_time, sign = 1) AS release, "
-    "argMaxIf(ifNull(version, ''), start_time, sign = 1) AS version, "
+    "argMaxIf(ifNull(trace_name, ''), (row_version, start_time), sign = 1) AS name, "
+    "argMaxIf(ifNull(user_id, ''), (row_version, start_time), sign = 1) AS user, "
+    "argMaxIf(ifNull(session_id, ''), (row_version, start_time), sign = 1) AS session, "
+    "argMaxIf(toString(environment), (row_version, start_time), sign = 1) AS environment, "
+    "argMaxIf(ifNull(release, ''), (row_version, start_time), sign = 1) AS release, "
+    "argMaxIf(ifNull(version, ''), (row_version, start_time), sign = 1) AS version, "
     "groupUniqArrayArrayIf(tags, sign = 1) AS tags, "
     "(toUnixTimestamp64Micro(maxIf(ifNull(end_time, start_time), sign = 1)) "
     "- toUnixTimestamp64Micro(minIf(start_time, sign = 1))) / 1000.0 AS latency_ms, "
