@@ -3,6 +3,7 @@ order and request they arrive in: root last, root first, a later legacy update, 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from app.jobs import ingest
 from app.jobs.contracts import JobQueue
 from app.storage import Storage
-from tests.conftest import ProjectFixture, assert_aggregates_match_raw, jobs_done, wait_for
+from tests.conftest import LiveServer, ProjectFixture, assert_aggregates_match_raw, jobs_done, wait_for
 from tests.integration.reads_data import gql
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -201,3 +202,109 @@ async def test_duplicates_and_replays_change_nothing(
         await queue.close()
     await jobs_done(storage, project.project_id, 2 * jobs)
     await assert_attributed(client, storage, project, "checkout", "user-1")
+
+
+def sdk_traces(server: LiveServer, project: ProjectFixture) -> list[str]:
+    """The Langfuse SDK's default flow, no propagated attributes: the root's name names the trace, and
+    each call is exported (flushed) before its root ends."""
+    from langfuse import Langfuse
+
+    lf = Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
+    trace_ids = []
+    try:
+        for _ in range(2):
+            with lf.start_as_current_observation(as_type="span", name="checkout") as root:
+                with lf.start_as_current_observation(
+                    as_type="generation",
+                    name="llm",
+                    model="my-model",
+                    usage_details={"input": 100, "output": 13},
+                    cost_details={"total": 0.25},
+                ):
+                    pass
+                lf.flush()
+                trace_ids.append(root.trace_id)
+        lf.flush()
+        lf.create_score(trace_id=trace_ids[0], name="quality", value=0.9)
+        lf.flush()
+    finally:
+        lf.shutdown()
+    return trace_ids
+
+
+def otel_traces(server: LiveServer, project: ProjectFixture) -> None:
+    """Plain OpenTelemetry: session and user on the root only, the call exported before its root."""
+    import base64
+
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    token = base64.b64encode(f"{project.public_key}:{project.secret_key}".encode()).decode()
+    exporter = OTLPSpanExporter(
+        endpoint=f"{server.base_url}/api/public/otel/v1/traces", headers={"Authorization": f"Basic {token}"}
+    )
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))  # each span is sent as it ends
+    tracer = provider.get_tracer("my-app")
+    for _ in range(2):
+        with (
+            tracer.start_as_current_span(
+                "chat-turn", attributes={"session.id": "s-otel", "user.id": "u-otel"}
+            ),
+            tracer.start_as_current_span("llm", attributes={k: v for k, v in LLM.items()}),
+        ):
+            pass
+    provider.shutdown()
+
+
+async def settled(
+    client, project: ProjectFixture, view: str, measure: str, dimension: str, want: dict
+) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a metric by a dimension reads `want` (spans arrive in the background), then hold it."""
+
+    seen: list[dict[str, float]] = []
+
+    async def equal() -> bool:
+        seen.append(await by(client, project, view, measure, dimension))
+        return seen[-1] == want
+
+    try:
+        await wait_for(equal)
+    except AssertionError as e:
+        raise AssertionError(f"{view} {measure} by {dimension}: {seen[-1]} != {want}") from e
+
+
+async def test_the_sdk_default_flow_end_to_end(
+    live_server: LiveServer, client, storage: Storage, project: ProjectFixture
+) -> None:
+    """The real Langfuse SDK: every call's cost and the score count under the trace's name."""
+    trace_ids = await asyncio.to_thread(sdk_traces, live_server, project)
+    await settled(client, project, "OBSERVATIONS", "TOTAL_COST", "TRACE_NAME", {"checkout": 0.5})
+    await settled(client, project, "OBSERVATIONS", "TOTAL_TOKENS", "TRACE_NAME", {"checkout": 226})
+    await settled(client, project, "SCORES", "COUNT", "TRACE_NAME", {"checkout": 1})
+    page = await client.get("/api/public/traces", params={"name": "checkout"}, auth=project.auth)
+    assert sorted(t["id"] for t in page.json()["data"]) == sorted(trace_ids)
+    await assert_aggregates_match_raw(storage, project.project_id)
+
+
+async def test_plain_otel_session_and_user_on_the_root_only(
+    live_server: LiveServer, client, storage: Storage, project: ProjectFixture
+) -> None:
+    """A real OTLP exporter: two traces of 113 tokens in one session count 226 for the session and user."""
+    await asyncio.to_thread(otel_traces, live_server, project)
+    await settled(client, project, "OBSERVATIONS", "TOTAL_TOKENS", "SESSION", {"s-otel": 226})
+    await settled(client, project, "OBSERVATIONS", "TOTAL_COST", "USER", {"u-otel": 0.5})
+    groups = await gql(
+        client,
+        project,
+        "{ sessions { edges { node { id totalTokens totalCost traceCount } } } "
+        "users { edges { node { id totalTokens totalCost } } } }",
+    )
+    assert [e["node"] for e in groups["sessions"]["edges"]] == [
+        {"id": "s-otel", "totalTokens": 226, "totalCost": 0.5, "traceCount": 2}
+    ]
+    assert [e["node"] for e in groups["users"]["edges"]] == [
+        {"id": "u-otel", "totalTokens": 226, "totalCost": 0.5}
+    ]
+    await assert_aggregates_match_raw(storage, project.project_id)
