@@ -14,7 +14,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from app.jobs import ingest
 from app.jobs.contracts import JobQueue
 from app.storage import Storage
-from tests.conftest import LiveServer, ProjectFixture, assert_aggregates_match_raw, jobs_done, wait_for
+from app.storage.postgres.models import Role
+from tests.conftest import (
+    LiveServer,
+    ProjectFixture,
+    assert_aggregates_match_raw,
+    jobs_done,
+    login,
+    make_user,
+    wait_for,
+)
 from tests.integration.reads_data import gql
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -138,6 +147,15 @@ async def test_root_last_in_a_later_request(client, storage: Storage, project: P
     assert r.status_code == 200, r.text
     scored = await wait_for(lambda: by(client, project, "SCORES", "COUNT", "TRACE_NAME"))
     assert scored == {"checkout": 1}
+    email, password = await make_user(storage, project, Role.MEMBER)
+    await login(client, email, password)
+    try:  # the dashboard's top trace names, and score analytics by trace name
+        home, scores = (await client.get("/")).text, (await client.get("/scores")).text
+    finally:
+        client.cookies.clear()
+    assert ">checkout</a></td><td>6</td><td>$1.0000<" in home.replace("\n", "")
+    assert "(none)</a>" not in home
+    assert "(unnamed)" not in scores and ">checkout</th>" in scores
 
 
 async def test_root_first_then_its_calls(client, storage: Storage, project: ProjectFixture) -> None:

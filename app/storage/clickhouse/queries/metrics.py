@@ -256,6 +256,8 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
         columns.append(d.value.lower())
     select = ", ".join([*group, *selects])
     group_by = f" GROUP BY {', '.join(columns)}" if columns else ""
+    if columns and req.view is View.OBSERVATIONS:  # a group whose rows were all cancelled (rewritten) is gone
+        group_by += " HAVING sum(observations) != 0" if rollup is not None else " HAVING sum(sign) != 0"
     order = f" ORDER BY {', '.join(columns)}" if columns else ""
     sql = (
         f"SELECT {select} FROM {table}{' WHERE ' + where(preds) if preds else ''}{group_by}{order} "
