@@ -1,4 +1,5 @@
-"""Scores: the list (filters, keyset pages by time) and scores of given traces/sessions/observations.
+"""Scores: the list (filters, keyset pages by time), scores of given traces/sessions/observations, and
+summaries per name and data type (numbers averaged, booleans as a share of True, categories counted).
 
 A score's latest row (by event_ts) is its state; a deletion is a latest row with is_deleted = 1.
 """
@@ -231,8 +232,8 @@ def compile_score_summaries(
         "SELECT name, toString(data_type) AS data_type, count() AS total, "
         "avgIf(value, data_type = 'NUMERIC' AND value IS NOT NULL) AS average, "
         "countIf(data_type = 'BOOLEAN' AND value = 1) AS true_count, "
-        "sumMapIf(map(assumeNotNull(coalesce(string_value, toString(value), '')), toUInt64(1)), data_type = 'CATEGORICAL') "
-        "AS categories "
+        "sumMapIf(map(assumeNotNull(coalesce(string_value, toString(value), '')), toUInt64(1)), "
+        "data_type = 'CATEGORICAL') AS categories "
         "FROM (SELECT id, name, data_type, value, string_value, is_deleted FROM scores "
         f"WHERE {where(preds)} ORDER BY event_ts DESC LIMIT 1 BY id) WHERE is_deleted = 0 "
         f"GROUP BY name, data_type ORDER BY name, data_type LIMIT {params.bind(MAX_SUMMARIES, 'UInt32')}"
