@@ -100,6 +100,8 @@ async def test_scores_show_by_data_type(
     }
     home = await client.get("/")
     assert summary(home.text) == expected
+    assert summary((await client.get("/", params={"environment": "default"})).text) == expected
+    assert summary((await client.get("/", params={"environment": "staging"})).text) == {}
     # The average chart holds numeric scores only: no boolean or categorical series beside them.
     assert {t["name"] for t in chart(home.text, "scores")["data"]} == {"quality"}
 
