@@ -7,7 +7,8 @@ render; figures come from app.dashboards.figures. Filters live in the URL, so a 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -21,9 +22,10 @@ from app.dashboards.routes import _caller, _page, _storage
 from app.errors import InvalidInput, NotFound
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import metrics as mq
+from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TimeRange, lookup_range
-from app.storage.clickhouse.queries.scores import scores_of
+from app.storage.clickhouse.queries.rows import ScoreView
 from app.tracing import reads
 
 RANGES = {
@@ -54,6 +56,20 @@ def _range(key: str | None, request: Request[Any, Any, State] | None = None) -> 
 def _url(path: str, params: dict[str, Any], **changes: Any) -> str:
     merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "", [])}
     return f"{path}?{urlencode(merged, doseq=True)}" if merged else path
+
+
+def number(q: dict[str, str], name: str) -> float | None:
+    """An optional number of the query string; InvalidInput naming the parameter if it is not one."""
+    text = (q.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InvalidInput(f"{name} must be a number")
+    return value
 
 
 def prompt_url(name: str, **query: Any) -> str:
@@ -174,10 +190,18 @@ async def dashboard(
             fill=False,
         ),
     )
+    # Averages of numeric scores only: a boolean's 0/1 or a category is no number to average.
+    numeric = mq.DimensionFilter(mq.Dimension.DATA_TYPE, ("NUMERIC",))
     score_rows = await mq.run_metrics(
         ch,
-        metrics((mq.Measure.VALUE, mq.Aggregation.AVG), view=mq.View.SCORES, dims=(mq.Dimension.SCORE_NAME,)),
+        replace(
+            metrics(
+                (mq.Measure.VALUE, mq.Aggregation.AVG), view=mq.View.SCORES, dims=(mq.Dimension.SCORE_NAME,)
+            ),
+            filters=(*filters, numeric),
+        ),
     )
+    score_summaries = await sq.aggregate_score_summaries(ch, caller.project_id, time, environment)
     totals = {
         "observations": sum(r["count_count"] or 0 for r in sums.rows),
         "traces": sum(trace_counts.values()),
@@ -208,7 +232,9 @@ async def dashboard(
             {"p50": "p50", "p95": "p95", "p99": "p99"},
         ),
         "errors": figures.time_lines("Errors", sums.rows, {"errors_sum": "errors"}),
-        "scores": figures.stacked_by("Scores (average)", score_rows.rows, "score_name", "value_avg", "group"),
+        "scores": figures.stacked_by(
+            "Numeric scores (average)", score_rows.rows, "score_name", "value_avg", "group"
+        ),
     }
     return await _page(
         request,
@@ -223,6 +249,7 @@ async def dashboard(
         charts=charts,
         top_users=top_users,
         top_names=top_names,
+        score_summaries=score_summaries,
         served=sums.served_from,
         base_url=str(request.base_url).rstrip("/"),
     )
@@ -235,13 +262,20 @@ async def _groups(request: Request[Any, Any, State], key: gq.GroupKey, template:
     req = gq.GroupListRequest(
         caller.project_id, key, time, sort=gq.GroupSort.LAST_SEEN, first=PAGE, after=q.get("after") or None
     )
-    page = await gq.list_groups(_storage(request).clickhouse, req)
+    ch = _storage(request).clickhouse
+    page = await gq.list_groups(ch, req)
     next_url = _url(request.url.path, q, after=page.end_cursor) if page.has_next else None
+    group_scores: dict[str, list[ScoreView]] = {}
+    if key == "session_id":  # scores given to the sessions themselves
+        found = await sq.scores_of(ch, caller.project_id, session_ids=tuple(g.id for g in page.items))
+        for s in (s for s in found if s.trace_id is None):
+            group_scores.setdefault(s.session_id or "", []).append(s)
     return await _page(
         request,
         caller,
         template,
         groups=page.items,
+        group_scores=group_scores,
         range=range_key,
         ranges=list(RANGES),
         next_url=next_url,
@@ -278,8 +312,11 @@ async def session_page(request: Request[Any, Any, State], session_id: str) -> Te
         with_io=True,
     )
     turns = (await reads.list_traces(storage, req)).items
-    all_scores = await scores_of(storage.clickhouse, caller.project_id, trace_ids=tuple(t.id for t in turns))
+    all_scores = await sq.scores_of(
+        storage.clickhouse, caller.project_id, trace_ids=tuple(t.id for t in turns)
+    )
     turn_scores = {t.id: [s for s in all_scores if s.trace_id == t.id] for t in turns}
+    session_scores = await sq.scores_of(storage.clickhouse, caller.project_id, session_ids=(session_id,))
     return await _page(
         request,
         caller,
@@ -287,6 +324,7 @@ async def session_page(request: Request[Any, Any, State], session_id: str) -> Te
         session=found,
         turns=turns,
         turn_scores=turn_scores,
+        session_scores=[s for s in session_scores if s.trace_id is None],
         pretty=pretty,
         chat=chat,
     )

@@ -10,14 +10,17 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from app.dashboards import figures
-from app.dashboards.pages import RANGES, FlagForm, _range
+from app.dashboards.pages import PAGE, RANGES, FlagForm, _range, _url, number
 from app.dashboards.routes import FORM, _caller, _page, _storage
 from app.errors import InvalidInput
 from app.storage.clickhouse.queries import metrics as mq
+from app.storage.clickhouse.queries import scores as sq
+from app.storage.clickhouse.queries import traces as tq
+from app.storage.clickhouse.queries.common import NumberRange
 from app.storage.postgres import model_definitions as model_repo
 from app.storage.postgres import score_configs as score_config_repo
 from app.storage.postgres.models import Role
-from app.tracing import model_catalog, score_configs
+from app.tracing import model_catalog, score_configs, scores
 
 
 @get("/scores")
@@ -27,65 +30,77 @@ async def scores_page(request: Request[Any, Any, State], range: str | None = Non
     key, time = _range(range or "7d")
 
     def run(
-        spec: tuple[mq.Measure, mq.Aggregation],
+        specs: tuple[tuple[mq.Measure, mq.Aggregation], ...],
         dims: tuple[mq.Dimension, ...],
         granularity: mq.Granularity | None,
-        data_types: tuple[str, ...] = (),
+        data_types: tuple[str, ...],
     ) -> Any:
-        filters = (mq.DimensionFilter(mq.Dimension.DATA_TYPE, data_types),) if data_types else ()
         return mq.run_metrics(
             storage.clickhouse,
             mq.MetricsRequest(
                 caller.project_id,
                 mq.View.SCORES,
-                (mq.MetricSpec(*spec),),
+                tuple(mq.MetricSpec(*spec) for spec in specs),
                 time,
                 dims,
-                filters,
+                (mq.DimensionFilter(mq.Dimension.DATA_TYPE, data_types),),
                 granularity,
                 bool(granularity),
             ),
         )
 
-    counts = await run(
-        (mq.Measure.COUNT, mq.Aggregation.COUNT), (mq.Dimension.SCORE_NAME, mq.Dimension.DATA_TYPE), None
-    )
-    histograms = await run((mq.Measure.VALUE, mq.Aggregation.HISTOGRAM), (mq.Dimension.SCORE_NAME,), None)
-    categories = await run(
-        (mq.Measure.COUNT, mq.Aggregation.COUNT), (mq.Dimension.SCORE_NAME, mq.Dimension.STRING_VALUE), None
-    )
-    over_time = await run(
-        (mq.Measure.VALUE, mq.Aggregation.AVG), (mq.Dimension.SCORE_NAME,), mq.Granularity.AUTO
-    )
+    # Each data type summed up as it allows: numbers averaged, booleans as a share of True,
+    # categories counted; a name used with two types gives two rows, never one mixed average.
+    summaries = await sq.aggregate_score_summaries(storage.clickhouse, caller.project_id, time)
+    kinds = {s.data_type for s in summaries}
+    avg, count = (mq.Measure.VALUE, mq.Aggregation.AVG), (mq.Measure.COUNT, mq.Aggregation.COUNT)
+    over_time = await run((avg,), (mq.Dimension.SCORE_NAME,), mq.Granularity.AUTO, ("NUMERIC",))
     charts = {
         "over-time": figures.time_lines_by(
-            "Average value over time", over_time.rows, "score_name", "value_avg"
+            "Numeric scores: average over time", over_time.rows, "score_name", "value_avg"
         )
     }
-    for r in histograms.rows:
-        kinds = {c["data_type"] for c in counts.rows if c["score_name"] == r["score_name"]}
-        if kinds & {"NUMERIC", "BOOLEAN"}:
+    if "BOOLEAN" in kinds:
+        shares = await run((avg,), (mq.Dimension.SCORE_NAME,), mq.Granularity.AUTO, ("BOOLEAN",))
+        charts["true-share"] = figures.time_lines_by(
+            "Boolean scores: share True over time", shares.rows, "score_name", "value_avg"
+        )
+    if "NUMERIC" in kinds:
+        histograms = await run(
+            ((mq.Measure.VALUE, mq.Aggregation.HISTOGRAM),), (mq.Dimension.SCORE_NAME,), None, ("NUMERIC",)
+        )
+        for r in histograms.rows:
             charts[f"hist-{len(charts)}"] = figures.histogram(
                 f"{r['score_name']}: distribution", r["value_histogram"]
             )
-    by_name: dict[str, dict[str, int]] = {}
-    for r in categories.rows:
-        if r["string_value"]:
-            by_name.setdefault(r["score_name"], {})[r["string_value"]] = r["count_count"]
-    for name, values in by_name.items():
-        charts[f"cat-{len(charts)}"] = figures.bars(
-            f"{name}: categories", list(values), list(values.values())
-        )
+    for summary in summaries:
+        if summary.data_type == "BOOLEAN":
+            charts[f"bool-{len(charts)}"] = figures.bars(
+                f"{summary.name}: True / False",
+                ["True", "False"],
+                [summary.true_count, summary.count - summary.true_count],
+            )
+        elif summary.data_type == "CATEGORICAL" and summary.categories:
+            charts[f"cat-{len(charts)}"] = figures.bars(
+                f"{summary.name}: categories",
+                [c for c, _ in summary.categories],
+                [n for _, n in summary.categories],
+            )
     by_trace = _by_trace_name(
         await run(
-            (mq.Measure.VALUE, mq.Aggregation.AVG),
-            (mq.Dimension.SCORE_NAME, mq.Dimension.TRACE_NAME),
+            (avg, count),
+            (mq.Dimension.SCORE_NAME, mq.Dimension.DATA_TYPE, mq.Dimension.TRACE_NAME),
             None,
             ("NUMERIC", "BOOLEAN"),
         ),
         await run(
-            (mq.Measure.COUNT, mq.Aggregation.COUNT),
-            (mq.Dimension.SCORE_NAME, mq.Dimension.TRACE_NAME, mq.Dimension.STRING_VALUE),
+            (count,),
+            (
+                mq.Dimension.SCORE_NAME,
+                mq.Dimension.DATA_TYPE,
+                mq.Dimension.TRACE_NAME,
+                mq.Dimension.STRING_VALUE,
+            ),
             None,
             ("CATEGORICAL",),
         ),
@@ -95,7 +110,7 @@ async def scores_page(request: Request[Any, Any, State], range: str | None = Non
         request,
         caller,
         "scores.html",
-        counts=counts.rows,
+        score_summaries=summaries,
         charts=charts,
         by_trace=by_trace,
         configs=configs,
@@ -105,26 +120,91 @@ async def scores_page(request: Request[Any, Any, State], range: str | None = Non
     )
 
 
+@get("/scores/list")
+async def score_list_page(request: Request[Any, Any, State]) -> Template:
+    """Scores one by one, newest first, filtered by the query string; keyset pages."""
+    caller = await _caller(request)
+    q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    key, time = _range(q.get("range") or "7d", request)
+    for field, allowed in (("source", scores.SOURCES), ("data_type", scores.DATA_TYPES)):
+        if q.get(field) and q[field] not in allowed:
+            raise InvalidInput(f"{field} must be one of {', '.join(allowed)}")
+    low, high = number(q, "min"), number(q, "max")
+
+    def one(name: str) -> tuple[str, ...]:
+        return (q[name].strip(),) if (q.get(name) or "").strip() else ()
+
+    req = sq.ScoreListRequest(
+        caller.project_id,
+        time,
+        sq.ScoreFilter(
+            names=one("name"),
+            sources=one("source"),
+            data_types=one("data_type"),
+            trace_ids=one("trace"),
+            user_ids=one("user"),
+            value=NumberRange(low, high) if low is not None or high is not None else None,
+        ),
+        first=PAGE,
+        after=q.get("after") or None,
+    )
+    ch = _storage(request).clickhouse
+    page = await sq.list_scores(ch, req)
+    users = await tq.fetch_trace_users(
+        ch, caller.project_id, sorted({s.trace_id for s in page.items if s.trace_id})
+    )
+    params = {k: v for k, v in q.items() if k != "after"}
+    return await _page(
+        request,
+        caller,
+        "score_list.html",
+        scores=page.items,
+        users=users,
+        q=q,
+        range=key,
+        ranges=list(RANGES),
+        sources=scores.SOURCES,
+        data_types=scores.DATA_TYPES,
+        next_url=_url("/scores/list", params, after=page.end_cursor) if page.has_next else None,
+        first_url=_url("/scores/list", params),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TraceNameBreakdown:
-    """One score name by trace name: its average (numeric, boolean; column None) or counts per category."""
+    """One score name and data type by trace name: the average (numeric), the share of True
+    (boolean) or the count per category (categorical), as the cells to show."""
 
     score_name: str
-    columns: list[str | None]
-    rows: dict[str, dict[str | None, float]]  # trace name -> column -> value
+    data_type: str
+    columns: list[str]
+    rows: dict[str, dict[str, str]]  # trace name -> column -> cell
+    missing: str  # the cell of a column a trace name has no value for
 
 
 def _by_trace_name(averages: mq.MetricsResult, categories: mq.MetricsResult) -> list[TraceNameBreakdown]:
-    out: dict[str, TraceNameBreakdown] = {}
-    cells = [(r["score_name"], r["trace_name"], None, r["value_avg"]) for r in averages.rows] + [
-        (r["score_name"], r["trace_name"], r["string_value"], r["count_count"]) for r in categories.rows
-    ]
-    for score_name, trace_name, column, value in cells:
-        found = out.setdefault(score_name, TraceNameBreakdown(score_name, [], {}))
+    out: dict[tuple[str, str], TraceNameBreakdown] = {}
+    cells: list[tuple[str, str, str, str, str]] = []
+    for r in averages.rows:
+        if r["data_type"] == "BOOLEAN":
+            share = f"{round(100 * (r['value_avg'] or 0))}% (n={r['count_count']})"
+            cells.append((r["score_name"], "BOOLEAN", r["trace_name"], "True", share))
+        else:
+            average = "" if r["value_avg"] is None else f"{r['value_avg']:.3f}"
+            cells.append((r["score_name"], "NUMERIC", r["trace_name"], "Average", average))
+    for r in categories.rows:
+        cells.append(
+            (r["score_name"], "CATEGORICAL", r["trace_name"], r["string_value"], str(r["count_count"]))
+        )
+    for score_name, data_type, trace_name, column, cell in cells:
+        found = out.setdefault(
+            (score_name, data_type),
+            TraceNameBreakdown(score_name, data_type, [], {}, "0" if data_type == "CATEGORICAL" else ""),
+        )
         if column not in found.columns:
             found.columns.append(column)
-        found.rows.setdefault(trace_name, {})[column] = value
-    return [out[name] for name in sorted(out)]
+        found.rows.setdefault(trace_name, {})[column] = cell
+    return [out[k] for k in sorted(out)]
 
 
 @dataclass
@@ -220,6 +300,7 @@ async def model_delete(request: Request[Any, Any, State], model_id: str) -> Redi
 
 SETTINGS_ROUTES = [
     scores_page,
+    score_list_page,
     score_config_create,
     score_config_archive,
     models_page,

@@ -23,16 +23,28 @@ from app.dashboards.pages import (
     _range,
     _url,
     chat,
+    number,
     pretty,
     prompt_url,
 )
 from app.dashboards.routes import FORM, _caller, _page, _storage
 from app.errors import InvalidInput
 from app.storage.clickhouse.queries import traces as tq
-from app.storage.clickhouse.queries.common import TagFilter
+from app.storage.clickhouse.queries.common import NumberRange, TagFilter
 from app.storage.clickhouse.queries.rows import TraceView
 from app.storage.postgres.models import Role
 from app.tracing import comments, media, reads, scores
+
+
+def _score_conditions(q: dict[str, str]) -> tuple[tq.ScoreCondition, ...]:
+    """`score_name` with an optional `score_min`/`score_max`: traces with such a score in that range."""
+    low, high = number(q, "score_min"), number(q, "score_max")
+    name = (q.get("score_name") or "").strip()
+    if not name:
+        if low is not None or high is not None:
+            raise InvalidInput("score_name is required with score_min or score_max")
+        return ()
+    return (tq.ScoreCondition(name, NumberRange(low, high)),)
 
 
 def _trace_filter(q: dict[str, str]) -> tq.TraceFilter:
@@ -46,6 +58,7 @@ def _trace_filter(q: dict[str, str]) -> tq.TraceFilter:
         environments=one("environment"),
         levels=one("level"),
         tags=TagFilter(tuple(q["tag"].split(","))) if q.get("tag") else None,
+        scores=_score_conditions(q),
         search=q.get("search") or None,
     )
 

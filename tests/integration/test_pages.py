@@ -338,7 +338,9 @@ async def test_scores_by_trace_name(client, storage, project: ProjectFixture) ->
     assert r.status_code == 202, r.text
 
     def table(html: str, score: str) -> dict[str, list[str]]:
-        found = re.search(rf'<table class="by-trace" data-score="{score}">(.*?)</table>', html, re.S)
+        found = re.search(
+            rf'<table class="by-trace" data-score="{score}" data-type="[A-Z]+">(.*?)</table>', html, re.S
+        )
         assert found, html
         header = re.findall(r'<th scope="col">(.*?)</th>', found[1])
         rows = re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', found[1])

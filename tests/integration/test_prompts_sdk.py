@@ -10,6 +10,7 @@ import pytest
 
 from app.storage import Storage
 from app.storage.clickhouse.queries import prompts as pq
+from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries.common import TimeRange
 from tests.conftest import LiveServer, ProjectFixture, wait_for
 from tests.integration.reads_data import gql
@@ -120,6 +121,7 @@ def trace_with_prompt(server: LiveServer, project: ProjectFixture) -> str:
         ) as gen:
             gen.update(output="hi")
             gen.score(name="quality", value=0.8)
+            gen.score(name="quality", value=1, data_type="BOOLEAN")  # not averaged with the numbers
             trace_id = gen.trace_id
         lf.flush()
     finally:
@@ -136,6 +138,8 @@ async def test_a_generation_linked_to_a_prompt_shows_in_its_version_metrics(
     req = pq.PromptMetricsRequest(project.project_id, "linked", time)
 
     async def metrics() -> list[pq.PromptVersionMetrics] | None:
+        if len(await sq.scores_of(storage.clickhouse, project.project_id, trace_ids=(trace_id,))) < 2:
+            return None
         rows = await pq.aggregate_prompt_metrics(storage.clickhouse, req)
         return rows if rows and rows[0].scores else None
 

@@ -14,6 +14,7 @@ from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import (
+    LOOKUP_WINDOW,
     Cursor,
     MetadataFilter,
     NumberRange,
@@ -22,6 +23,7 @@ from app.storage.clickhouse.queries.common import (
     TimeRange,
     page_size,
 )
+from app.storage.clickhouse.queries.rows import score_label
 
 T1 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 TIME = TimeRange(T1, T1 + timedelta(hours=2))
@@ -103,6 +105,7 @@ def test_every_list_is_bounded_by_project_and_time() -> None:
         oq.compile_observation_list(oq.ObservationListRequest(P, TIME)),
         sq.compile_score_list(sq.ScoreListRequest(P, TIME)),
         gq.compile_group_list(gq.GroupListRequest(P, "session_id", TIME)),
+        sq.compile_score_summaries(P, TIME),
     ]
     for q in queries:
         assert "project_id = {project_id:String}" in q.sql
@@ -110,6 +113,16 @@ def test_every_list_is_bounded_by_project_and_time() -> None:
         assert " LIMIT {p" in q.sql
     with pytest.raises(ValueError, match="time range"):
         oq.compile_observation_list(oq.ObservationListRequest(P, None))
+    with pytest.raises(ValueError, match="time range"):
+        sq.compile_score_list(sq.ScoreListRequest(P, None, sq.ScoreFilter(trace_ids=("t",), user_ids=("u",))))
+
+
+def test_a_score_list_by_user_reads_the_traces_of_its_window_only() -> None:
+    q = sq.compile_score_list(sq.ScoreListRequest(P, TIME, sq.ScoreFilter(user_ids=("u1",))))
+    users = q.sql.split("trace_id IN (", 1)[1]
+    assert users.count("project_id = {project_id:String}") == 2 and users.count("timestamp < {p") == 2
+    assert TIME.start - LOOKUP_WINDOW in q.parameters.values() and ["u1"] in q.parameters.values()
+    assert "argMaxIf(user_id, event_ts, user_id IS NOT NULL) IN {p" in users
 
 
 OBSERVATION_FILTERS = [
@@ -356,3 +369,33 @@ def test_metrics_limits() -> None:
                 (mq.Dimension.SCORE_NAME,),
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("data_type", "value", "string_value", "label"),
+    [
+        ("BOOLEAN", 1.0, None, "True"),
+        ("BOOLEAN", 0.0, None, "False"),
+        ("BOOLEAN", 1.0, "True", "True"),
+        ("CATEGORICAL", None, "good", "good"),
+        ("CATEGORICAL", 2.0, None, "2"),
+        ("NUMERIC", 0.25, None, "0.25"),
+        ("NUMERIC", 3.0, None, "3"),
+        ("TEXT", None, "fine", "fine"),
+    ],
+)
+def test_a_score_reads_as_its_data_type(
+    data_type: str, value: float | None, string_value: str | None, label: str
+) -> None:
+    assert score_label(data_type, value, string_value) == label
+
+
+def test_score_summaries_never_average_booleans_or_categories() -> None:
+    assert sq.ScoreSummary("q", "NUMERIC", 4, average=0.45).text == "avg 0.45 (n=4)"
+    assert sq.ScoreSummary("h", "BOOLEAN", 11, true_count=8).text == "73% True (n=11)"
+    assert (
+        sq.ScoreSummary("t", "CATEGORICAL", 4, categories=(("good", 3), ("bad", 1))).text == "good: 3, bad: 1"
+    )
+    assert sq.ScoreSummary("x", "TEXT", 2).text == "2 scores"
+    q = sq.compile_score_summaries(P, TIME)
+    assert "GROUP BY name, data_type" in q.sql and "avgIf(value, data_type = 'NUMERIC'" in q.sql

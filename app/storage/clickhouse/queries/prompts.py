@@ -99,7 +99,7 @@ def compile_prompt_scores(req: PromptMetricsRequest) -> CompiledQuery:
             ]
         )
         + " ORDER BY event_ts DESC LIMIT 1 BY id) "
-        "WHERE is_deleted = 0 AND value IS NOT NULL AND data_type IN ('NUMERIC', 'BOOLEAN')"
+        "WHERE is_deleted = 0 AND value IS NOT NULL AND data_type = 'NUMERIC'"
     )
     sql = (
         f"WITH gens AS ({gens}), live AS ({scores}) "

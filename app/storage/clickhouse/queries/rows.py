@@ -153,3 +153,17 @@ class ScoreView:
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """The value as its type reads: True/False, the category or text, or the number."""
+        return score_label(self.data_type, self.value, self.string_value)
+
+
+def score_label(data_type: str, value: float | None, string_value: str | None) -> str:
+    """A score value as its data type reads: BOOLEAN True/False, text types their string, else the number."""
+    if data_type == "BOOLEAN" and value is not None:
+        return "True" if value >= 0.5 else "False"
+    if string_value is not None:
+        return string_value
+    return "" if value is None else f"{value:g}"

@@ -1,15 +1,18 @@
-"""Scores: the list (filters, keyset pages by time) and scores of given traces/sessions/observations.
+"""Scores: the list (filters, keyset pages by time), scores of given traces/sessions/observations, and
+summaries per name and data type (numbers averaged, booleans as a share of True, categories counted).
 
 A score's latest row (by event_ts) is its state; a deletion is a latest row with is_deleted = 1.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.queries.common import (
+    LOOKUP_WINDOW,
     PROJECT,
     Cursor,
     NumberRange,
@@ -40,6 +43,7 @@ class ScoreFilter:
     config_ids: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
     string_values: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()  # the scored trace's user (scores of sessions have none)
     value: NumberRange | None = None
 
 
@@ -60,6 +64,25 @@ _COLUMNS = (
 )
 
 
+def _traces_of_users(params: Params, time: TimeRange, user_ids: tuple[str, ...]) -> str:
+    """The ids of traces whose user (folded over the trace's rows, newest wins) is one of these; a
+    trace starts at most LOOKUP_WINDOW before its scores. Only traces with a row naming the user fold."""
+    users = params.bind(list(user_ids), "Array(String)")
+    window = where(
+        [
+            PROJECT,
+            f"timestamp >= {params.bind(time.start - LOOKUP_WINDOW, 'DateTime64(6)')}",
+            f"timestamp < {params.bind(time.end, 'DateTime64(6)')}",
+        ]
+    )
+    return (
+        f"SELECT id FROM traces WHERE {window} "
+        f"AND id IN (SELECT id FROM traces WHERE {window} AND user_id IN {users}) "
+        f"GROUP BY id HAVING argMaxIf(user_id, event_ts, user_id IS NOT NULL) IN {users} "
+        "AND max(is_deleted) = 0"
+    )
+
+
 def compile_score_list(req: ScoreListRequest, max_first: int = 100, *, count: bool = False) -> CompiledQuery:
     f, params = req.filter, Params(req.project_id)
     scoped = f.ids or f.trace_ids or f.session_ids or f.observation_ids or f.dataset_run_ids
@@ -69,6 +92,10 @@ def compile_score_list(req: ScoreListRequest, max_first: int = 100, *, count: bo
     if req.time is not None:
         preds.append(f"timestamp >= {params.bind(req.time.start, 'DateTime64(6)')}")
         preds.append(f"timestamp < {params.bind(req.time.end, 'DateTime64(6)')}")
+    if f.user_ids:
+        if req.time is None:
+            raise ValueError("a score list by user needs a time range")
+        preds.append(f"trace_id IN ({_traces_of_users(params, req.time, f.user_ids)})")
     for column, values in (
         ("id", f.ids),
         ("trace_id", f.trace_ids),
@@ -161,3 +188,77 @@ async def scores_of(
     )
     rows = await ch.query(compile_score_list(req, max_first=MAX_RELATED))
     return [score(r) for r in rows[:MAX_RELATED]]
+
+
+MAX_SUMMARIES = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreSummary:
+    """The scores of one name and data type over a range, summed up as the type allows: numeric ones
+    averaged, boolean ones as a share of True, categorical ones counted per category."""
+
+    name: str
+    data_type: str
+    count: int
+    average: float | None = None  # NUMERIC only
+    true_count: int = 0  # BOOLEAN only
+    categories: tuple[tuple[str, int], ...] = ()  # CATEGORICAL only, most frequent first
+
+    @property
+    def text(self) -> str:
+        """The summary as one line, e.g. `avg 0.62`, `73% True (n=11)`, `good: 3, bad: 1`."""
+        if self.data_type == "NUMERIC" and self.average is not None:
+            return f"avg {self.average:.3g} (n={self.count})"
+        if self.data_type == "BOOLEAN" and self.count:
+            return f"{round(100 * self.true_count / self.count)}% True (n={self.count})"
+        if self.data_type == "CATEGORICAL" and self.categories:
+            return ", ".join(f"{label}: {n}" for label, n in self.categories)
+        return f"{self.count} scores"
+
+
+def compile_score_summaries(
+    project_id: str, time: TimeRange, environment: str | None = None
+) -> CompiledQuery:
+    params = Params(project_id)
+    preds = [
+        PROJECT,
+        f"timestamp >= {params.bind(time.start, 'DateTime64(6)')}",
+        f"timestamp < {params.bind(time.end, 'DateTime64(6)')}",
+    ]
+    if environment:
+        preds.append(in_list(params, "environment", (environment,)))
+    sql = (
+        "SELECT name, toString(data_type) AS data_type, count() AS total, "
+        "avgIf(value, data_type = 'NUMERIC' AND value IS NOT NULL) AS average, "
+        "countIf(data_type = 'BOOLEAN' AND value = 1) AS true_count, "
+        "sumMapIf(map(assumeNotNull(coalesce(string_value, toString(value), '')), toUInt64(1)), "
+        "data_type = 'CATEGORICAL') AS categories "
+        "FROM (SELECT id, name, data_type, value, string_value, is_deleted FROM scores "
+        f"WHERE {where(preds)} ORDER BY event_ts DESC LIMIT 1 BY id) WHERE is_deleted = 0 "
+        f"GROUP BY name, data_type ORDER BY name, data_type LIMIT {params.bind(MAX_SUMMARIES, 'UInt32')}"
+    )
+    return CompiledQuery(sql, params.values, "scores.summaries")
+
+
+async def aggregate_score_summaries(
+    ch: ClickHouse, project_id: str, time: TimeRange, environment: str | None = None
+) -> list[ScoreSummary]:
+    """Per score name and data type over `time`: count, and the summary that type allows."""
+    rows = await ch.query(compile_score_summaries(project_id, time, environment))
+    out = []
+    for r in rows:
+        average = float(str(r["average"])) if r["average"] is not None else math.nan
+        counted = cast(dict[Any, Any], r["categories"])
+        categories = sorted(((str(k), int(v)) for k, v in counted.items() if v), key=lambda c: (-c[1], c[0]))
+        out.append(
+            ScoreSummary(
+                name=str(r["name"]),
+                data_type=str(r["data_type"]),
+                count=int(str(r["total"])),
+                average=None if math.isnan(average) else average,
+                true_count=int(str(r["true_count"])),
+                categories=tuple(categories),
+            )
+        )
+    return out
