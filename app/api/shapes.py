@@ -115,6 +115,24 @@ def score_json(s: ScoreView, project_id: str) -> dict[str, Any]:
     }
 
 
+def score_v3_json(s: ScoreView, project_id: str) -> dict[str, Any]:
+    """A score as v3 reads (SDK 5.x) give it: booleans as true/false, and the scored `subject`."""
+    out = score_json(s, project_id)
+    if s.data_type == "BOOLEAN" and s.value is not None:
+        out["value"] = bool(s.value)
+    subject: dict[str, Any] | None = None
+    if s.observation_id:
+        subject = {"kind": "observation", "id": s.observation_id, "traceId": s.trace_id}
+    elif s.trace_id:
+        subject = {"kind": "trace", "id": s.trace_id}
+    elif s.session_id:
+        subject = {"kind": "session", "id": s.session_id}
+    elif s.dataset_run_id:
+        subject = {"kind": "experiment", "id": s.dataset_run_id}
+    out["subject"] = subject
+    return out
+
+
 def trace_json(t: TraceView, project_id: str) -> dict[str, Any]:
     tot = t.totals
     return {
