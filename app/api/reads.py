@@ -132,10 +132,11 @@ async def list_traces(
     result = await reads.list_traces(storage, req)
     items = result.items[(page - 1) * limit :]
     total = await tq.count_traces(storage.clickhouse, req)
+    children = await reads.child_ids(storage, project_id, [t.id for t in items])
     data = []
     for t in items:
         body = trace_json(t, project_id)
-        body["observations"], body["scores"] = [], []
+        body["observations"], body["scores"] = children[t.id]
         data.append(body)
     return {"data": data, "meta": page_meta(page, limit, total)}
 

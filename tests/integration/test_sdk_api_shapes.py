@@ -210,7 +210,7 @@ async def test_legacy_reads_answer_in_langfuse_shape(live_server: LiveServer, cl
     observation_keys |= {"model", "modelParameters", "input", "output", "metadata", "level", "statusMessage"}
     observation_keys |= {"parentObservationId", "version", "usage", "usageDetails", "costDetails"}
     observation_keys |= {"promptId", "environment", "latency", "timeToFirstToken", "calculatedTotalCost"}
-    observation_keys |= {"modelId", "inputPrice", "outputPrice", "totalPrice", "unit"}
+    observation_keys |= {"modelId", "promptName", "promptVersion", "calculatedInputCost", "calculatedOutputCost"}
     [gen] = (
         await client.get("/api/public/observations", params={"type": "GENERATION"}, auth=project.auth)
     ).json()["data"]
@@ -226,15 +226,18 @@ async def test_legacy_reads_answer_in_langfuse_shape(live_server: LiveServer, cl
     assert [t["id"] for t in session["traces"]] == [ids["trace_id"]]
 
     from langfuse.api.commons.types.score import Score
+    from langfuse.api.core.pydantic_utilities import parse_obj_as
 
     scores = (await client.get("/api/public/v2/scores", auth=project.auth)).json()["data"]
-    parsed = {s.name: s for s in (Score.model_validate(x) for x in scores)}  # the ≤ 4.x score union
+    parsed = {s.name: s for s in parse_obj_as(list[Score], scores)}  # the ≤ 4.x score union
     assert parsed["resolved"].value == 1 and parsed["resolved"].string_value == "True"
     assert parsed["tone"].string_value == "friendly"
 
     daily = (await client.get("/api/public/metrics/daily", auth=project.auth)).json()
     [day] = daily["data"]
     assert {"date", "countTraces", "countObservations", "totalCost", "usage"} <= set(day)
+    by_model = {u["model"]: u for u in day["usage"]}
+    assert by_model["gpt-4o-mini"]["countTraces"] == 1 and by_model["gpt-4o-mini"]["inputUsage"] == 10
 
 
 async def test_unknown_public_routes_say_not_supported(client, project: ProjectFixture) -> None:
