@@ -243,7 +243,7 @@ async def test_legacy_reads_answer_in_langfuse_shape(live_server: LiveServer, cl
 async def test_unknown_public_routes_say_not_supported(client, project: ProjectFixture) -> None:
     r = await client.get("/api/public/foo", auth=project.auth)
     assert r.status_code == 404
-    assert r.json() == {"message": "GET /api/public/foo is not supported by Langhouse", "error": "NotFound"}
+    assert r.json() == {"message": "GET /api/public/foo is not supported by Langhouse", "error": "not_found"}
     r = await client.post("/api/public/v2/datasets/x/runs", json={}, auth=project.auth)
     assert r.status_code == 404 and "POST /api/public/v2/datasets/x/runs is not supported" in r.json()["message"]
     r = await client.get("/api/public/traces/no-such-trace", auth=project.auth)  # a missing object keeps its message
@@ -251,3 +251,6 @@ async def test_unknown_public_routes_say_not_supported(client, project: ProjectF
     assert "not supported" not in r.json()["message"]
     r = await client.get("/api/public/models/no-such-model", auth=project.auth)
     assert r.status_code == 404 and "not supported" not in r.json()["message"]
+    r = await client.put("/api/public/traces", json={}, auth=project.auth)  # served, not with this method
+    assert r.status_code == 405
+    assert r.json()["message"] == "PUT /api/public/traces is not supported by Langhouse"
