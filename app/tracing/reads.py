@@ -145,7 +145,7 @@ async def trace_detail(storage: Storage, project_id: str, trace_id: str) -> Trac
 async def child_ids(
     storage: Storage, project_id: str, trace_ids: list[str]
 ) -> dict[str, tuple[list[str], list[str]]]:
-    """Per trace, the ids of its observations and of its scores (the trace list's `observations`, `scores`)."""
+    """Per trace, the ids of its observations and of its scores (as the REST trace list names them)."""
     observations = await trace_queries.fetch_observation_ids(storage.clickhouse, project_id, trace_ids)
     scores: dict[str, list[str]] = {}
     for s in await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=tuple(trace_ids)):

@@ -37,7 +37,9 @@ def seed(server: LiveServer, project: ProjectFixture) -> dict[str, str]:
     lf = _lf(server, project)
     try:
         image = "data:image/png;base64," + base64.b64encode(PNG).decode()
-        with lf.start_as_current_observation(as_type="span", name="shapes-root", input={"image": image}) as root:
+        with lf.start_as_current_observation(
+            as_type="span", name="shapes-root", input={"image": image}
+        ) as root:
             with propagate_attributes(user_id="shapes-user", session_id=SESSION, tags=["shapes"]):
                 with lf.start_as_current_observation(
                     as_type="generation",
@@ -63,7 +65,8 @@ def seed(server: LiveServer, project: ProjectFixture) -> dict[str, str]:
             name="shapes-chat", type="chat", prompt=[{"role": "system", "content": "Be brief"}], labels=[]
         )
         model = lf.api.models.create(
-            model_name="shapes-model", match_pattern="(?i)^shapes-model$",
+            model_name="shapes-model",
+            match_pattern="(?i)^shapes-model$",
             unit="TOKENS",
             input_price=0.001,
             output_price=0.002,
@@ -168,11 +171,16 @@ async def test_every_sdk_read_parses(live_server: LiveServer, client, project: P
     assert [s.name for s in got["scores_range"].data] == ["helpful"]
     assert [s.name for s in got["scores_value"].data] == ["tone"]
 
-    assert [c.name for c in got["score_configs"].data] == ["tone"] and got["score_config"].id == ids["config_id"]
+    assert [c.name for c in got["score_configs"].data] == ["tone"] and got["score_config"].id == ids[
+        "config_id"
+    ]
     models = got["models"]
     own = models.data[0]
     assert own.id == ids["model_id"] and own.created_at is not None and own.is_langfuse_managed is False
-    assert own.pricing_tiers[0].is_default and own.pricing_tiers[0].prices == {"input": 0.001, "output": 0.002}
+    assert own.pricing_tiers[0].is_default and own.pricing_tiers[0].prices == {
+        "input": 0.001,
+        "output": 0.002,
+    }
     assert models.data[-1].is_langfuse_managed and models.data[-1].pricing_tiers
     assert models.meta.total_items == len(models.data) and got["models_page_2"].meta.page == 2
     assert got["model"].model_name == "shapes-model" and got["builtin_model"].is_langfuse_managed
@@ -180,13 +188,17 @@ async def test_every_sdk_read_parses(live_server: LiveServer, client, project: P
     assert {p.name for p in got["prompts"].data} == {"shapes/greeting", "shapes-chat"}
     assert got["prompt"].prompt == "Hi {{name}}" and got["chat_prompt"].type == "chat"
     assert got["prompt_sdk"].compile(name="Ada") == "Hi Ada"
-    assert [c.id for c in got["comments"].data] == [ids["comment_id"]] and got["comment"].content == "looks right"
+    assert [c.id for c in got["comments"].data] == [ids["comment_id"]] and got[
+        "comment"
+    ].content == "looks right"
     assert got["media"].media_id == MEDIA_ID and got["media"].content_type == "image/png"
     rows = {r["name"]: r for r in got["metrics"].data}
     assert rows["llm"]["total_cost_sum"] == pytest.approx(0.0003)
 
 
-async def test_legacy_reads_answer_in_langfuse_shape(live_server: LiveServer, client, project: ProjectFixture) -> None:
+async def test_legacy_reads_answer_in_langfuse_shape(
+    live_server: LiveServer, client, project: ProjectFixture
+) -> None:
     """The reads ≤ 4.x SDKs make (traces, sessions, v1 observations, v2 scores, daily metrics) carry the
     fields Langfuse's models require; the trace list names each trace's observations and scores."""
     ids = await asyncio.to_thread(seed, live_server, project)
@@ -210,7 +222,13 @@ async def test_legacy_reads_answer_in_langfuse_shape(live_server: LiveServer, cl
     observation_keys |= {"model", "modelParameters", "input", "output", "metadata", "level", "statusMessage"}
     observation_keys |= {"parentObservationId", "version", "usage", "usageDetails", "costDetails"}
     observation_keys |= {"promptId", "environment", "latency", "timeToFirstToken", "calculatedTotalCost"}
-    observation_keys |= {"modelId", "promptName", "promptVersion", "calculatedInputCost", "calculatedOutputCost"}
+    observation_keys |= {
+        "modelId",
+        "promptName",
+        "promptVersion",
+        "calculatedInputCost",
+        "calculatedOutputCost",
+    }
     [gen] = (
         await client.get("/api/public/observations", params={"type": "GENERATION"}, auth=project.auth)
     ).json()["data"]
@@ -245,8 +263,12 @@ async def test_unknown_public_routes_say_not_supported(client, project: ProjectF
     assert r.status_code == 404
     assert r.json() == {"message": "GET /api/public/foo is not supported by Langhouse", "error": "not_found"}
     r = await client.post("/api/public/v2/datasets/x/runs", json={}, auth=project.auth)
-    assert r.status_code == 404 and "POST /api/public/v2/datasets/x/runs is not supported" in r.json()["message"]
-    r = await client.get("/api/public/traces/no-such-trace", auth=project.auth)  # a missing object keeps its message
+    assert (
+        r.status_code == 404 and "POST /api/public/v2/datasets/x/runs is not supported" in r.json()["message"]
+    )
+    r = await client.get(
+        "/api/public/traces/no-such-trace", auth=project.auth
+    )  # a missing object keeps its message
     assert r.status_code == 404 and "no-such-trace" in r.json()["message"]
     assert "not supported" not in r.json()["message"]
     r = await client.get("/api/public/models/no-such-model", auth=project.auth)

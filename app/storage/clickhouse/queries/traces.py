@@ -446,12 +446,14 @@ def compile_observation_ids(project_id: str, trace_ids: list[str]) -> CompiledQu
     )
 
 
-async def fetch_observation_ids(ch: ClickHouse, project_id: str, trace_ids: list[str]) -> dict[str, list[str]]:
+async def fetch_observation_ids(
+    ch: ClickHouse, project_id: str, trace_ids: list[str]
+) -> dict[str, list[str]]:
     """The ids of each trace's live observations (at most MAX_TRACE_OBSERVATIONS a trace), sorted."""
     if not trace_ids:
         return {}
     rows = await ch.query(compile_observation_ids(project_id, trace_ids))
-    return {str(r["trace_id"]): sorted(str(i) for i in r["ids"]) for r in rows}
+    return {str(r["trace_id"]): sorted(str(i) for i in cast(list[str], r["ids"])) for r in rows}
 
 
 async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceView | None:
