@@ -183,6 +183,7 @@ def _observation_filter(
     parent_observation_id: str | None,
     environment: list[str] | None,
     version: str | None,
+    is_root: bool | None = None,
 ) -> oq.ObservationFilter:
     return oq.ObservationFilter(
         names=_tuple(name),
@@ -194,6 +195,7 @@ def _observation_filter(
         parent_ids=_tuple(parent_observation_id),
         environments=tuple(environment or ()),
         versions=_tuple(version),
+        is_root=is_root,
     )
 
 
@@ -238,6 +240,7 @@ async def list_observations(
     from_start_time: Annotated[datetime | None, Parameter(query="fromStartTime")] = None,
     to_start_time: Annotated[datetime | None, Parameter(query="toStartTime")] = None,
     version: str | None = None,
+    is_root: Annotated[bool | None, Parameter(query="isRootObservation")] = None,
 ) -> dict[str, Any]:
     """Observations: pages (`page`, `limit` ≤ 100; ≤ 4.x SDKs) or, under /v2, a cursor with `fields`
     groups (`limit` ≤ 1,000; SDK 5.x)."""
@@ -252,7 +255,16 @@ async def list_observations(
     if not by_cursor and limit > MAX_LIMIT:
         raise InvalidInput(f"limit must be at most {MAX_LIMIT}")
     f = _observation_filter(
-        name, user_id, session_id, type_, trace_id, level, parent_observation_id, environment, version
+        name,
+        user_id,
+        session_id,
+        type_,
+        trace_id,
+        level,
+        parent_observation_id,
+        environment,
+        version,
+        is_root,
     )
     first = limit if by_cursor else _first_for(page, limit)
     req = oq.ObservationListRequest(

@@ -101,6 +101,9 @@ def read_everything(server: LiveServer, project: ProjectFixture, ids: dict[str, 
             trace_id=ids["trace_id"],
             fields="core,basic,time,io,metadata,model,usage,prompt,metrics,trace_context",
         )
+        got["observations_root"] = api.observations.get_many(
+            trace_id=ids["trace_id"], is_root_observation=True
+        )
         got["observations_default"] = api.observations.get_many(trace_id=ids["trace_id"], limit=1)
         got["scores"] = api.scores.get_many(limit=100)
         got["scores_boolean"] = api.scores.get_many(data_type="BOOLEAN")
@@ -157,6 +160,7 @@ async def test_every_sdk_read_parses(live_server: LiveServer, client, project: P
     llm = observations["llm"]
     assert llm.type == "GENERATION" and llm.usage_details == {"input": 10, "output": 5, "total": 15}
     assert llm.model_parameters == {"temperature": 0.2} and llm.session_id == SESSION
+    assert [o.name for o in got["observations_root"].data] == ["shapes-root"]
     assert len(got["observations_default"].data) == 1 and got["observations_default"].meta.cursor
 
     by_name = {s.name: s for s in got["scores"].data}
