@@ -68,6 +68,9 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             status, "http_error"
         )
+        if status in (404, 405) and request.url.path.startswith("/api/public/"):
+            # No handler matched: say which route is missing, unlike a handler's "x not found".
+            message = f"{request.method} {request.url.path} is not supported by Langhouse"
         if exc.extra and status < 500:
             return Response({"message": message, "error": exc.extra}, status_code=status)
     else:

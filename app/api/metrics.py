@@ -25,6 +25,7 @@ _DAILY = (
     mq.MetricSpec(mq.Measure.INPUT_TOKENS, mq.Aggregation.SUM),
     mq.MetricSpec(mq.Measure.OUTPUT_TOKENS, mq.Aggregation.SUM),
     mq.MetricSpec(mq.Measure.TOTAL_TOKENS, mq.Aggregation.SUM),
+    mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),
 )
 
 
@@ -103,7 +104,7 @@ async def metrics_daily(
                 "inputUsage": r["input_tokens_sum"],
                 "outputUsage": r["output_tokens_sum"],
                 "totalUsage": r["total_tokens_sum"],
-                "countTraces": None,
+                "countTraces": r["traces_uniq"],
                 "countObservations": r["count_count"],
                 "totalCost": r["total_cost_sum"],
             }

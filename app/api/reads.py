@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, page_meta
-from app.api.shapes import observation_json, score_json, session_json, trace_json
+from app.api.shapes import observation_json, score_json, score_v3_json, session_json, trace_json
 from app.errors import InvalidInput, NotFound
 from app.http_json import json_body
 from app.storage import Storage
@@ -132,10 +132,11 @@ async def list_traces(
     result = await reads.list_traces(storage, req)
     items = result.items[(page - 1) * limit :]
     total = await tq.count_traces(storage.clickhouse, req)
+    children = await reads.child_ids(storage, project_id, [t.id for t in items])
     data = []
     for t in items:
         body = trace_json(t, project_id)
-        body["observations"], body["scores"] = [], []
+        body["observations"], body["scores"] = children[t.id]
         data.append(body)
     return {"data": data, "meta": page_meta(page, limit, total)}
 
@@ -182,6 +183,7 @@ def _observation_filter(
     parent_observation_id: str | None,
     environment: list[str] | None,
     version: str | None,
+    is_root: bool | None = None,
 ) -> oq.ObservationFilter:
     return oq.ObservationFilter(
         names=_tuple(name),
@@ -193,6 +195,7 @@ def _observation_filter(
         parent_ids=_tuple(parent_observation_id),
         environments=tuple(environment or ()),
         versions=_tuple(version),
+        is_root=is_root,
     )
 
 
@@ -237,6 +240,7 @@ async def list_observations(
     from_start_time: Annotated[datetime | None, Parameter(query="fromStartTime")] = None,
     to_start_time: Annotated[datetime | None, Parameter(query="toStartTime")] = None,
     version: str | None = None,
+    is_root: Annotated[bool | None, Parameter(query="isRootObservation")] = None,
 ) -> dict[str, Any]:
     """Observations: pages (`page`, `limit` ≤ 100; ≤ 4.x SDKs) or, under /v2, a cursor with `fields`
     groups (`limit` ≤ 1,000; SDK 5.x)."""
@@ -251,7 +255,16 @@ async def list_observations(
     if not by_cursor and limit > MAX_LIMIT:
         raise InvalidInput(f"limit must be at most {MAX_LIMIT}")
     f = _observation_filter(
-        name, user_id, session_id, type_, trace_id, level, parent_observation_id, environment, version
+        name,
+        user_id,
+        session_id,
+        type_,
+        trace_id,
+        level,
+        parent_observation_id,
+        environment,
+        version,
+        is_root,
     )
     first = limit if by_cursor else _first_for(page, limit)
     req = oq.ObservationListRequest(
@@ -331,30 +344,36 @@ def _score_request(
     first: int,
     after: str | None,
     *,
+    score_id: str | None,
     name: str | None,
     source: str | None,
     data_type: str | None,
     trace_id: str | None,
     session_id: str | None,
     observation_id: str | None,
+    experiment_id: str | None,
     config_id: str | None,
     environment: list[str] | None,
+    string_value: str | None,
     from_ts: datetime | None,
     to_ts: datetime | None,
     min_value: float | None,
     max_value: float | None,
 ) -> sq.ScoreListRequest:
-    scoped = trace_id or session_id or observation_id
+    scoped = score_id or trace_id or session_id or observation_id or experiment_id
     time = None if scoped and not (from_ts or to_ts) else TimeRange.resolve(from_ts, to_ts)
     f = sq.ScoreFilter(
+        ids=_tuple(score_id),
         names=_tuple(name),
         sources=_tuple(source),
         data_types=_tuple(data_type),
         trace_ids=_tuple(trace_id),
         session_ids=_tuple(session_id),
         observation_ids=_tuple(observation_id),
+        dataset_run_ids=_tuple(experiment_id),
         config_ids=_tuple(config_id),
         environments=tuple(environment or ()),
+        string_values=_tuple(string_value),
         value=NumberRange(min_value, max_value) if min_value is not None or max_value is not None else None,
     )
     return sq.ScoreListRequest(project_id, time, f, first, after)
@@ -378,31 +397,41 @@ async def list_scores(
     to_timestamp: Annotated[datetime | None, Parameter(query="toTimestamp")] = None,
     min_value: Annotated[float | None, Parameter(query="minValue")] = None,
     max_value: Annotated[float | None, Parameter(query="maxValue")] = None,
+    value_min: Annotated[float | None, Parameter(query="valueMin")] = None,
+    value_max: Annotated[float | None, Parameter(query="valueMax")] = None,
+    score_id: Annotated[str | None, Parameter(query="id")] = None,
+    experiment_id: Annotated[str | None, Parameter(query="experimentId")] = None,
+    value: str | None = None,
 ) -> dict[str, Any]:
-    """Scores: v2 pages (`page`, `limit`; ≤ 4.x SDKs), v3 cursors (`cursor`, `limit`; SDK 5.x)."""
+    """Scores: v2 pages (`page`, `limit`; ≤ 4.x SDKs), v3 cursors (`cursor`, `limit`; SDK 5.x).
+    v3 names the value range `valueMin`/`valueMax` (v2 `minValue`/`maxValue`); `value` matches a
+    categorical or text value."""
     storage, project_id = _storage(request)
     by_cursor = request.url.path.endswith("/v3/scores")
     req = _score_request(
         project_id,
         limit if by_cursor else _first_for(page, limit),
         cursor if by_cursor else None,
+        score_id=score_id,
         name=name,
         source=source,
         data_type=data_type,
         trace_id=trace_id,
         session_id=session_id,
         observation_id=observation_id,
+        experiment_id=experiment_id,
         config_id=config_id,
         environment=environment,
+        string_value=value,
         from_ts=from_timestamp,
         to_ts=to_timestamp,
-        min_value=min_value,
-        max_value=max_value,
+        min_value=value_min if value_min is not None else min_value,
+        max_value=value_max if value_max is not None else max_value,
     )
     if by_cursor:
         found = await sq.list_scores(storage.clickhouse, req)
         return {
-            "data": [score_json(s, project_id) for s in found.items],
+            "data": [score_v3_json(s, project_id) for s in found.items],
             "meta": {"cursor": found.end_cursor if found.has_next else None, "limit": limit},
         }
     rows = await storage.clickhouse.query(sq.compile_score_list(req, max_first=MAX_PAGED_ROWS))

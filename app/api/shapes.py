@@ -59,6 +59,7 @@ def observation_json(
         out |= {
             "model": o.model,
             "internalModelId": o.internal_model_id,
+            "modelId": o.internal_model_id,
             "modelParameters": json_or_text(o.model_parameters),
         }
     if want("usage"):
@@ -90,7 +91,14 @@ def observation_json(
 
 
 def score_json(s: ScoreView, project_id: str) -> dict[str, Any]:
-    value: Any = s.string_value if s.data_type in ("CATEGORICAL", "TEXT") else s.value
+    """A score as v1/v2 reads (≤ 4.x SDKs) give it: a number `value` for every type but TEXT, and the
+    text in `stringValue` (booleans "True"/"False", categories their label)."""
+    string_value = s.string_value
+    if s.data_type == "BOOLEAN" and string_value is None and s.value is not None:
+        string_value = "True" if s.value else "False"
+    value: Any = s.value
+    if value is None and s.data_type != "TEXT":
+        value = 0.0
     return {
         "id": s.id,
         "projectId": project_id,
@@ -100,7 +108,7 @@ def score_json(s: ScoreView, project_id: str) -> dict[str, Any]:
         "datasetRunId": s.dataset_run_id,
         "name": s.name,
         "value": value,
-        "stringValue": s.string_value,
+        "stringValue": string_value,
         "dataType": s.data_type,
         "source": s.source,
         "comment": s.comment,
@@ -113,6 +121,26 @@ def score_json(s: ScoreView, project_id: str) -> dict[str, Any]:
         "createdAt": iso(s.created_at),
         "updatedAt": iso(s.updated_at),
     }
+
+
+def score_v3_json(s: ScoreView, project_id: str) -> dict[str, Any]:
+    """A score as v3 reads (SDK 5.x) give it: booleans as true/false, and the scored `subject`."""
+    out = score_json(s, project_id)
+    if s.data_type == "BOOLEAN":
+        out["value"] = bool(s.value)
+    elif s.data_type in ("CATEGORICAL", "TEXT", "CORRECTION"):
+        out["value"] = s.string_value or ""
+    subject: dict[str, Any] | None = None
+    if s.observation_id:
+        subject = {"kind": "observation", "id": s.observation_id, "traceId": s.trace_id}
+    elif s.trace_id:
+        subject = {"kind": "trace", "id": s.trace_id}
+    elif s.session_id:
+        subject = {"kind": "session", "id": s.session_id}
+    elif s.dataset_run_id:
+        subject = {"kind": "experiment", "id": s.dataset_run_id}
+    out["subject"] = subject
+    return out
 
 
 def trace_json(t: TraceView, project_id: str) -> dict[str, Any]:

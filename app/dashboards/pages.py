@@ -27,6 +27,7 @@ from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TimeRange, lookup_range
 from app.storage.clickhouse.queries.rows import ScoreView
 from app.tracing import reads
+from app.tracing.chat import ChatMessage, chat_messages
 
 RANGES = {
     "1h": timedelta(hours=1),
@@ -87,25 +88,9 @@ def pretty(value: str | None) -> str:
         return value
 
 
-def chat(value: str | None) -> list[dict[str, Any]] | None:
-    """Chat messages ([{role, content}, …] or one message) for a conversation view, else None."""
-    try:
-        doc = json.loads(value or "")
-    except ValueError:
-        return None
-    messages = doc if isinstance(doc, list) else [doc]
-    if messages and all(isinstance(m, dict) and "role" in m for m in messages):
-        return [
-            {
-                "role": str(m["role"]),
-                "content": m.get("content")
-                if isinstance(m.get("content"), str)
-                else json.dumps(m.get("content"), indent=2, ensure_ascii=False),
-                "tool_calls": m.get("tool_calls"),
-            }
-            for m in messages
-        ]
-    return None
+def chat(value: str | None) -> list[ChatMessage] | None:
+    """Chat messages for a conversation view (see app.tracing.chat for the shapes), else None."""
+    return chat_messages(value)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +18,8 @@ from app.tracing.mapping import parse_time
 UNITS = ("TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS")
 CACHE_SECONDS = 60.0
 _cache: dict[str, tuple[float, tuple[ModelPrice, ...]]] = {}
+# The built-in models have no row of their own: their creation time is the date of the shipped table.
+BUILTIN_CREATED_AT = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def _price(value: Any, field: str) -> Decimal:
@@ -47,6 +49,22 @@ def _tokenizer(body: dict[str, Any]) -> str | None:
         raise InvalidInput(f"tokenizerConfig.tokenizerModel is not supported: {exc}") from None
 
 
+def _default_tier_prices(tiers: Any) -> dict[str, Decimal]:
+    """The prices of Langfuse's `pricingTiers` when they are one default tier (the only kind priced here)."""
+    if (
+        not isinstance(tiers, list)
+        or len(tiers) != 1
+        or not isinstance(tiers[0], dict)
+        or not tiers[0].get("isDefault")
+        or tiers[0].get("conditions")
+        or not isinstance(tiers[0].get("prices"), dict)
+    ):
+        raise InvalidInput(
+            "pricingTiers: only one default tier (isDefault true, no conditions, prices) is supported"
+        )
+    return {str(k): _price(v, f"pricingTiers[0].prices.{k}") for k, v in tiers[0]["prices"].items()}
+
+
 def validate(body: Any) -> ModelDefinition:
     """A model definition from the public API body, or InvalidInput naming the field."""
     if not isinstance(body, dict):
@@ -70,6 +88,8 @@ def validate(body: Any) -> ModelDefinition:
     for field, usage_type in (("inputPrice", "input"), ("outputPrice", "output"), ("totalPrice", "total")):
         if body.get(field) is not None:
             prices[usage_type] = _price(body[field], field)
+    if not prices and body.get("pricingTiers") is not None:
+        prices = _default_tier_prices(body["pricingTiers"])
     if not prices:
         raise InvalidInput("give prices, or inputPrice / outputPrice / totalPrice")
     start = None
@@ -98,24 +118,45 @@ def _api_shape(
     prices: dict[str, Decimal],
     *,
     start: datetime | None,
+    created: datetime,
     unit: str,
     tokenizer: str | None,
     managed: bool,
 ) -> dict[str, Any]:
+    """A model in the Langfuse shape: flat prices, `prices`, and the same prices as one default tier."""
+    flat = {k: float(v) for k, v in prices.items()}
     return {
         "id": model_id,
         "modelName": name,
         "matchPattern": pattern,
-        "startDate": start.isoformat() if start else None,
+        "startDate": _iso(start),
+        "createdAt": _iso(created),
         "unit": unit,
-        "inputPrice": float(prices["input"]) if "input" in prices else None,
-        "outputPrice": float(prices["output"]) if "output" in prices else None,
-        "totalPrice": float(prices["total"]) if "total" in prices else None,
-        "prices": {k: {"price": float(v)} for k, v in prices.items()},
+        "inputPrice": flat.get("input"),
+        "outputPrice": flat.get("output"),
+        "totalPrice": flat.get("total"),
+        "prices": {k: {"price": v} for k, v in flat.items()},
         "tokenizerId": "openai" if tokenizer else None,
         "tokenizerConfig": {"encoding": tokenizer} if tokenizer else None,
         "isLangfuseManaged": managed,
+        "pricingTiers": [
+            {
+                "id": f"{model_id}:default",
+                "name": "Standard",
+                "isDefault": True,
+                "priority": 0,
+                "conditions": [],
+                "prices": flat,
+            }
+        ],
     }
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.isoformat().replace("+00:00", "Z")
 
 
 def to_api(model: ModelDefinition) -> dict[str, Any]:
@@ -125,6 +166,7 @@ def to_api(model: ModelDefinition) -> dict[str, Any]:
         model.match_pattern,
         {k: Decimal(v) for k, v in model.prices.items()},
         start=model.start_date,
+        created=model.created_at,
         unit=model.unit,
         tokenizer=model.tokenizer_id,
         managed=False,
@@ -139,6 +181,7 @@ def builtins_api() -> list[dict[str, Any]]:
             m.match_pattern,
             m.prices,
             start=None,
+            created=BUILTIN_CREATED_AT,
             unit="TOKENS",
             tokenizer=m.tokenizer,
             managed=True,

@@ -142,6 +142,17 @@ async def trace_detail(storage: Storage, project_id: str, trace_id: str) -> Trac
     return TraceDetail(trace, observations, observation_tree(observations), scores)
 
 
+async def child_ids(
+    storage: Storage, project_id: str, trace_ids: list[str]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per trace, the ids of its observations and of its scores (as the REST trace list names them)."""
+    observations = await trace_queries.fetch_observation_ids(storage.clickhouse, project_id, trace_ids)
+    scores: dict[str, list[str]] = {}
+    for s in await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=tuple(trace_ids)):
+        scores.setdefault(s.trace_id or "", []).append(s.id)
+    return {t: (observations.get(t, []), scores.get(t, [])) for t in trace_ids}
+
+
 async def set_flags(
     storage: Storage,
     project_id: str,

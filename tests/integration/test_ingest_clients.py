@@ -11,7 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.storage.clickhouse.query import CompiledQuery
-from tests.conftest import LiveServer, ProjectFixture, jobs_done, wait_for
+from app.storage.postgres.models import Role
+from tests.conftest import LiveServer, ProjectFixture, jobs_done, login, make_user, wait_for
 from tests.integration.test_ingest_otlp import _otel_provider
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -145,14 +146,22 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        message: dict = {"role": "assistant", "content": "Paris."}
+        if request["messages"][-1]["role"] == "tool":
+            message = {"role": "assistant", "content": "It is 18 degrees and sunny in Paris."}
+        elif request.get("tools"):  # asked with tools: call one
+            call = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "call_w1", "type": "function", "function": call}],
+            }
         reply = {
             "id": "chatcmpl-1",
             "object": "chat.completion",
             "created": 1700000000,
             "model": request["model"],
-            "choices": [
-                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Paris."}}
-            ],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": message}],
             "usage": {"prompt_tokens": 11, "completion_tokens": 2, "total_tokens": 13},
         }
         data = json.dumps(reply).encode()
@@ -206,3 +215,89 @@ async def test_openai_instrumentation_becomes_a_generation(
     assert gen["usage_details"] == {"input": 11, "output": 2, "total": 13}
     assert "Capital of France?" in gen["input"] and "Paris." in gen["output"]
     assert gen["total_cost"] > 0  # priced from the built-in table
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+async def test_openai_tool_calls_read_as_a_conversation(
+    live_server, client, storage, project: ProjectFixture
+) -> None:
+    """An instrumented OpenAI tool-call round trip shows on the trace page as messages (roles, contents,
+    the tool's name and arguments), not as the request and response JSON."""
+    fake = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+
+    def call() -> str:
+        import openai
+        from openinference.instrumentation.openai import OpenAIInstrumentor
+
+        provider = _otel_provider(live_server, project)
+        instrumentor = OpenAIInstrumentor()
+        instrumentor.instrument(tracer_provider=provider)
+        try:
+            llm = openai.OpenAI(base_url=f"http://127.0.0.1:{fake.server_port}/v1", api_key="test")
+            with provider.get_tracer("app").start_as_current_span("weather-agent") as root:
+                messages: list = [
+                    {"role": "system", "content": "You answer weather questions."},
+                    {"role": "user", "content": "Weather in Paris?"},
+                ]
+                first = llm.chat.completions.create(
+                    model="gpt-4o-mini", messages=messages, tools=[WEATHER_TOOL]
+                )
+                asked = first.choices[0].message
+                assert asked.tool_calls
+                messages += [
+                    asked.model_dump(exclude_none=True),
+                    {"role": "tool", "tool_call_id": asked.tool_calls[0].id, "content": "18C, sunny"},
+                ]
+                llm.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[WEATHER_TOOL])
+                return format(root.get_span_context().trace_id, "032x")
+        finally:
+            instrumentor.uninstrument()
+            provider.shutdown()
+
+    try:
+        trace_id = await asyncio.to_thread(call)
+    finally:
+        fake.shutdown()
+    sql = (
+        "SELECT id, input, output FROM observations "
+        "WHERE project_id = {project_id:String} AND type = 'GENERATION' ORDER BY start_time"
+    )
+
+    async def two() -> list[dict] | None:
+        found = await rows(storage, sql, project.project_id)
+        return found if len(found) == 2 else None
+
+    first, second = await wait_for(two)
+    assert '"messages"' in first["input"] and '"choices"' in first["output"]  # stored as sent
+
+    email, password = await make_user(storage, project, Role.VIEWER)
+    await login(client, email, password)
+    try:
+        page = (await client.get(f"/traces/{trace_id}", params={"obs": first["id"]})).text
+        assert '<div class="msg role-system"><strong>system</strong>' in page
+        assert "<pre>You answer weather questions.</pre>" in page and "<pre>Weather in Paris?</pre>" in page
+        assert '<code class="tool-name">get_weather</code>' in page
+        assert "&#34;city&#34;: &#34;Paris&#34;" in page  # the call's arguments
+        assert "&#34;choices&#34;" not in page and "&#34;messages&#34;" not in page  # no raw JSON blob
+
+        page = (await client.get(f"/traces/{trace_id}", params={"obs": second["id"]})).text
+        assert (
+            '<div class="msg role-tool"><strong>tool</strong> <span class="hint">result of call_w1</span>'
+            in page
+        )
+        assert "<pre>18C, sunny</pre>" in page
+        assert (
+            '<div class="msg role-assistant"><strong>assistant</strong>'
+            "<pre>It is 18 degrees and sunny in Paris.</pre>" in page
+        )
+    finally:
+        client.cookies.clear()

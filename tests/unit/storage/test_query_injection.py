@@ -149,3 +149,9 @@ def test_prompt_metrics_bind_the_prompt_name(evil: str) -> None:
 
     for compile_query in (pq.compile_prompt_metrics, pq.compile_prompt_scores):
         check(lambda v, c=compile_query: c(pq.PromptMetricsRequest(P, v, TIME, (1, 2))), evil)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("evil", HOSTILE)
+def test_a_trace_pages_observation_ids_bind_project_and_trace_ids(evil: str) -> None:
+    check(lambda v: tq.compile_observation_ids(P, [v, "t2"]), evil)
+    check(lambda v: tq.compile_observation_ids(v, ["t1"]), evil)

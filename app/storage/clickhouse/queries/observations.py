@@ -84,6 +84,7 @@ class ObservationFilter:
     total_cost: NumberRange | None = None
     total_tokens: NumberRange | None = None
     search: str | None = None
+    is_root: bool | None = None  # True: only observations without a parent; False: only those with one
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,8 @@ def compile_observation_list(
     ):
         if values:
             preds.append(in_list(params, column, values))
+    if f.is_root is not None:
+        preds.append("parent_observation_id IS NULL" if f.is_root else "parent_observation_id IS NOT NULL")
     if f.prompt_versions:
         preds.append(f"prompt_version IN {params.bind(list(f.prompt_versions), 'Array(UInt32)')}")
     if f.tags and f.tags.tags:

@@ -436,6 +436,26 @@ async def fetch_totals(ch: ClickHouse, project_id: str, trace_ids: list[str]) ->
     return {str(r["trace_id"]): _totals(r) for r in rows if int(str(r["observation_count"])) > 0}
 
 
+def compile_observation_ids(project_id: str, trace_ids: list[str]) -> CompiledQuery:
+    return CompiledQuery(
+        f"SELECT trace_id, groupUniqArray({MAX_TRACE_OBSERVATIONS})(id) AS ids FROM observations "
+        f"WHERE {PROJECT} AND sign = 1 AND trace_id IN {{ids:Array(String)}} "
+        "GROUP BY trace_id LIMIT {limit:UInt32}",
+        {"project_id": project_id, "ids": trace_ids, "limit": len(trace_ids)},
+        "traces.observation_ids",
+    )
+
+
+async def fetch_observation_ids(
+    ch: ClickHouse, project_id: str, trace_ids: list[str]
+) -> dict[str, list[str]]:
+    """The ids of each trace's live observations (at most MAX_TRACE_OBSERVATIONS a trace), sorted."""
+    if not trace_ids:
+        return {}
+    rows = await ch.query(compile_observation_ids(project_id, trace_ids))
+    return {str(r["trace_id"]): sorted(str(i) for i in cast(list[str], r["ids"])) for r in rows}
+
+
 async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceView | None:
     """One trace with its merged metadata and totals; None if unknown or deleted."""
     rows = await ch.query(compile_trace(project_id, trace_id))
