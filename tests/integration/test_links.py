@@ -187,6 +187,8 @@ async def test_langfuse_url_shapes_redirect_to_their_pages(
     for link, target in expected.items():
         r = await client.get(link, follow_redirects=False)
         assert (r.status_code, r.headers.get("location")) == (302, target), link
+    html_path = (await client.get("/api/public/traces/lk-1", auth=project.auth)).json()["htmlPath"]
+    assert (await client.get(html_path, follow_redirects=True)).url.path == "/traces/lk-1"
     selected = await client.get(f"{p}/traces/lk-1?observation=lk-1-gen", follow_redirects=True)
     assert selected.status_code == 200 and "answer of lookup" in selected.text
     for unknown in ("datasets", "datasets/ds-1/items", "experiments/results", "traces/a/b"):
