@@ -35,6 +35,7 @@ from app.auth.signing import server_secret
 from app.dashboards.custom import CUSTOM_ROUTES
 from app.dashboards.figures import PLOTLY_JS_DIR
 from app.dashboards.invitations import INVITATION_ROUTES
+from app.dashboards.links import LINK_ROUTES
 from app.dashboards.pages import PAGE_ROUTES
 from app.dashboards.playground import PLAYGROUND_ROUTES
 from app.dashboards.prompt_hooks import STORAGE_HOOKS
@@ -158,6 +159,7 @@ def create_app(
             *PLAYGROUND_ROUTES,
             *INVITATION_ROUTES,
             *PROMPT_PAGE_ROUTES,
+            *LINK_ROUTES,
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),

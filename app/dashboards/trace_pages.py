@@ -8,11 +8,13 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Stream, Template
 
+from app import __version__
 from app.auth.signing import server_secret
 from app.dashboards import figures
 from app.dashboards.pages import (
@@ -196,10 +198,16 @@ async def traces_export(request: Request[Any, Any, State], format: str = "csv") 
     )
 
 
-@get("/traces/{trace_id:str}")
-async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str | None = None) -> Template:
-    caller = await _caller(request)
-    detail = await reads.trace_detail(_storage(request), caller.project_id, trace_id)
+def _trace_view(
+    request: Request[Any, Any, State],
+    detail: reads.TraceDetail,
+    project_id: str,
+    obs: str | None,
+    *,
+    shared: bool,
+) -> dict[str, Any]:
+    """What the trace page and its public view (`shared`: no links into the project, no forms) both
+    show: the tree on a timeline, the selected observation with its media, agent graph and scores."""
     flat = []
     stack = list(reversed(detail.roots))
     while stack:
@@ -208,31 +216,61 @@ async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str 
         stack.extend(reversed(node.children))
     span = max([n.offset_ms + (n.duration_ms or 0) for n in flat] + [1.0])
     selected = next((n for n in flat if n.observation.id == obs), flat[0] if flat else None)
-    graph = _agent_graph(detail.roots)
-    notes = await comments.for_object(_storage(request), caller.project_id, "TRACE", trace_id)
     attachments = []
     if selected is not None:  # media the selected observation references, shown inline
         secret = server_secret(_storage(request).settings)
         for value in (selected.observation.input, selected.observation.output):
             for content_type, media_id in media.references(value):
-                url = media.content_url(secret, caller.project_id, media_id)
+                url = media.content_url(secret, project_id, media_id)
                 attachments.append({"type": content_type, "url": url, "id": media_id})
+    return {
+        "trace": detail.trace,
+        "nodes": flat,
+        "span_ms": span,
+        "selected": selected,
+        "scores": detail.scores,
+        "attachments": attachments,
+        "graph": _agent_graph(detail.roots),
+        "pretty": pretty,
+        "chat": chat,
+        "shared": shared,
+    }
+
+
+def share_path(project_id: str, trace_id: str) -> str:
+    """Where a public trace can be read without logging in."""
+    return f"/public/traces/{quote(project_id, safe='')}/{quote(trace_id, safe='')}"
+
+
+@get("/traces/{trace_id:str}")
+async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str | None = None) -> Template:
+    caller = await _caller(request)
+    detail = await reads.trace_detail(_storage(request), caller.project_id, trace_id)
+    notes = await comments.for_object(_storage(request), caller.project_id, "TRACE", trace_id)
+    base_url = str(request.base_url).rstrip("/")
     return await _page(
         request,
         caller,
         "trace.html",
-        trace=detail.trace,
-        nodes=flat,
-        span_ms=span,
-        selected=selected,
-        scores=detail.scores,
+        **_trace_view(request, detail, caller.project_id, obs, shared=False),
         comments=notes,
-        attachments=attachments,
-        graph=graph,
-        pretty=pretty,
-        chat=chat,
         prompt_url=prompt_url,
+        share_url=base_url + share_path(caller.project_id, trace_id) if detail.trace.public else None,
         can_write=caller.role.at_least(Role.MEMBER),
+    )
+
+
+@get("/public/traces/{project_id:str}/{trace_id:str}")
+async def public_trace_page(
+    request: Request[Any, Any, State], project_id: str, trace_id: str, obs: str | None = None
+) -> Template:
+    """A shared trace, read-only and without login; 404 (as for no trace) once it is not public."""
+    detail = await reads.trace_detail(_storage(request), project_id, trace_id, shared_only=True)
+    return Template(
+        "public_trace.html",
+        context={**_trace_view(request, detail, project_id, obs, shared=True), "version": __version__},
+        # Not kept by caches or browsers once unshared; not indexed; the link is not sent on as referrer.
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
     )
 
 
@@ -332,6 +370,7 @@ TRACE_ROUTES = [
     traces_page,
     traces_export,
     trace_page,
+    public_trace_page,
     trace_add_score,
     trace_bookmark,
     trace_public,

@@ -133,9 +133,13 @@ async def fetch_trace(storage: Storage, project_id: str, trace_id: str) -> Trace
     return trace
 
 
-async def trace_detail(storage: Storage, project_id: str, trace_id: str) -> TraceDetail:
+async def trace_detail(
+    storage: Storage, project_id: str, trace_id: str, *, shared_only: bool = False
+) -> TraceDetail:
+    """One trace as a tree with its scores; `shared_only` answers NotFound, exactly as for a missing
+    trace, unless the trace is public (shared in Langhouse or marked public by the SDK)."""
     trace = await fetch_trace(storage, project_id, trace_id)
-    if trace is None:
+    if trace is None or (shared_only and not trace.public):
         raise NotFound(f"trace {trace_id!r} not found")
     observations = await trace_queries.fetch_trace_observations(storage.clickhouse, project_id, trace_id)
     scores = await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=(trace_id,))

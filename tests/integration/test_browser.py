@@ -213,6 +213,9 @@ def _every_page(site: Site, open_page: Opener, state: dict[str, Any]) -> list[tu
     page.fill("input[name=email]", "invitee@example.com")
     page.click("button:text('Invite')")
     invite = page.inner_text("#invite-link").removeprefix(site.url)
+    page.goto(f"{site.url}/traces/b-t04")
+    page.click("button:text('Share publicly')")
+    shared = page.inner_text("#share-url").removeprefix(site.url)
     assert errors == []
     return [
         ("dashboard", "/"),
@@ -235,6 +238,7 @@ def _every_page(site: Site, open_page: Opener, state: dict[str, Any]) -> list[tu
         ("api-keys", "/settings/api-keys"),
         ("login", "/login"),
         ("invite", invite),
+        ("shared-trace", f"{shared}?obs=b-t04-gen"),
     ]
 
 
@@ -245,7 +249,7 @@ def test_every_page_fits_a_phone_and_logs_no_errors(
     for viewport, suffix in ((LAPTOP, ""), (PHONE, "-phone")):
         logged_in, logged_out = open_page(login_state, viewport), open_page(None, viewport)
         for name, path in pages:
-            page, errors = logged_out if name in ("login", "invite") else logged_in
+            page, errors = logged_out if name in ("login", "invite", "shared-trace") else logged_in
             response = page.goto(f"{site.url}{path}")
             assert response is not None and response.status == 200, path
             if page.locator("script[data-for]").count():  # Plotly drew every figure
