@@ -15,7 +15,6 @@ from app.dashboards.routes import FORM, _caller, _page, _storage
 from app.errors import InvalidInput
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries import scores as sq
-from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import NumberRange
 from app.storage.postgres import model_definitions as model_repo
 from app.storage.postgres import score_configs as score_config_repo
@@ -150,7 +149,7 @@ async def score_list_page(request: Request[Any, Any, State]) -> Template:
     )
     ch = _storage(request).clickhouse
     page = await sq.list_scores(ch, req)
-    users = await tq.fetch_trace_users(
+    users = await sq.fetch_trace_users(
         ch, caller.project_id, sorted({s.trace_id for s in page.items if s.trace_id})
     )
     params = {k: v for k, v in q.items() if k != "after"}

@@ -100,7 +100,7 @@ def test_observation_score_and_group_filters(evil: str) -> None:
             evil,
         )
     check(lambda v: sq.compile_score_summaries(P, TIME, v), evil)
-    check(lambda v: tq.compile_trace_users(P, [v]), evil)
+    check(lambda v: sq.compile_trace_users(P, [v]), evil)
     for name in _string_tuple_fields(gq.GroupFilter):
         check(
             lambda v, name=name: gq.compile_group_list(

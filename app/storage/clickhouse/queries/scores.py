@@ -262,3 +262,21 @@ async def aggregate_score_summaries(
             )
         )
     return out
+
+
+# The scored traces' users (trace attributes live on the trace rows, folded newest first).
+def compile_trace_users(project_id: str, trace_ids: list[str]) -> CompiledQuery:
+    return CompiledQuery(
+        f"SELECT id, argMaxIf(user_id, event_ts, user_id IS NOT NULL) AS user_id FROM traces "
+        f"WHERE {PROJECT} AND id IN {{ids:Array(String)}} GROUP BY id LIMIT {{limit:UInt32}}",
+        {"project_id": project_id, "ids": trace_ids, "limit": len(trace_ids)},
+        "traces.users",
+    )
+
+
+async def fetch_trace_users(ch: ClickHouse, project_id: str, trace_ids: list[str]) -> dict[str, str]:
+    """The user of each of these traces that has one (a page's batch)."""
+    if not trace_ids:
+        return {}
+    rows = await ch.query(compile_trace_users(project_id, trace_ids))
+    return {str(r["id"]): str(r["user_id"]) for r in rows if r["user_id"]}

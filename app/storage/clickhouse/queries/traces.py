@@ -472,23 +472,6 @@ async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceVi
     return trace
 
 
-def compile_trace_users(project_id: str, trace_ids: list[str]) -> CompiledQuery:
-    return CompiledQuery(
-        f"SELECT id, argMaxIf(user_id, event_ts, user_id IS NOT NULL) AS user_id FROM traces "
-        f"WHERE {PROJECT} AND id IN {{ids:Array(String)}} GROUP BY id LIMIT {{limit:UInt32}}",
-        {"project_id": project_id, "ids": trace_ids, "limit": len(trace_ids)},
-        "traces.users",
-    )
-
-
-async def fetch_trace_users(ch: ClickHouse, project_id: str, trace_ids: list[str]) -> dict[str, str]:
-    """The user of each of these traces that has one (a page's batch)."""
-    if not trace_ids:
-        return {}
-    rows = await ch.query(compile_trace_users(project_id, trace_ids))
-    return {str(r["id"]): str(r["user_id"]) for r in rows if r["user_id"]}
-
-
 async def fetch_trace_observations(ch: ClickHouse, project_id: str, trace_id: str) -> list[ObservationView]:
     """Every live observation of a trace, in start order (full input/output)."""
     req = obs.ObservationListRequest(
