@@ -91,7 +91,7 @@ def merge_per_trace(rows: Iterable[TraceRow]) -> list[TraceRow]:
     by_trace: dict[str, list[TraceRow]] = {}
     for row in rows:
         by_trace.setdefault(row.id, []).append(row)
-    return [fold(group) for group in by_trace.values()]
+    return [group[0] if len(group) == 1 else fold(group) for group in by_trace.values()]
 
 
 def after(stored: datetime | None, now: datetime) -> datetime:
@@ -118,10 +118,24 @@ def resolve(
 
 
 def attribute(row: ObservationRow, attrs: TraceAttributes | None) -> ObservationRow:
-    """Copy the trace's resolved attributes onto an observation row (in place)."""
-    if attrs is not None:
-        for name, value in attrs.carried({n: getattr(row, n) for n in CARRIED}).items():
-            setattr(row, name, value)
+    """Copy the trace's resolved attributes onto an observation row (in place), by the rules of
+    `TraceAttributes.carried` (spelled out here: the mapper runs this for every span)."""
+    if attrs is None:
+        return row
+    if attrs.name:
+        row.trace_name = attrs.name
+    if attrs.user_id:
+        row.user_id = attrs.user_id
+    if attrs.session_id:
+        row.session_id = attrs.session_id
+    if attrs.tags:
+        row.tags = sorted(set(row.tags) | set(attrs.tags)) if row.tags else list(attrs.tags)
+    if attrs.public:
+        row.public = True
+    if attrs.release:
+        row.release = attrs.release
+    if row.environment == "default":
+        row.environment = attrs.environment
     return row
 
 

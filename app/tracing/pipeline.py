@@ -27,6 +27,7 @@ from app.storage.clickhouse.rows import (
     ScoreRow,
     TraceRow,
     as_json_line,
+    as_values,
 )
 from app.tracing import attribution, legacy, model_catalog, scores
 from app.tracing.attribution import merge_per_trace
@@ -146,7 +147,7 @@ def map_otlp(batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...] = ()) 
         attribution.attribute(row, attrs.get(row.trace_id))
         end = row.end_time.timestamp() if row.end_time else row.start_time.timestamp()
         out.append(MappedSpan(key, row.start_time.timestamp(), end, as_json_line(row)))
-    return Mapped(out, merged)
+    return Mapped(out, [as_values(t) for t in merged])
 
 
 class OtlpMapper:

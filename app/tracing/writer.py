@@ -17,16 +17,16 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from app.storage import Storage
+from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.observations import (
     StoredObservation,
     fetch_current_observations,
     fetch_stored_in_traces,
     fetch_trace_attributes,
     insert_observation_lines,
-    insert_observations,
     insert_traces,
 )
-from app.storage.clickhouse.rows import TraceRow
+from app.storage.clickhouse.rows import ObservationRow, TraceRow, as_json_line
 from app.tracing.attribution import (
     TraceAttributes,
     attribute,
@@ -55,11 +55,15 @@ class MappedSpan(NamedTuple):
 
 
 class Mapped(NamedTuple):
-    """A mapped request: its spans, and its trace rows (one per trace). Plain values only: they cross
-    from the mapper process cheaply."""
+    """A mapped request: its spans, and its trace rows (one per trace, as `as_values` tuples). Plain
+    values only: they cross from the mapper process cheaply (a dataclass pickles ~10x slower)."""
 
     spans: list[MappedSpan]
-    traces: list[TraceRow]
+    trace_values: list[tuple[object, ...]]
+
+    @property
+    def traces(self) -> list[TraceRow]:
+        return [TraceRow(*v) for v in self.trace_values]  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +158,9 @@ class CoalescingWriter:
             t1 = time.perf_counter()
             results, lines, incoming = [], [], []
             seen: set[tuple[str, str]] = {s.key for s in stored}
-            fresh_by_request: list[tuple[_Pending, list[MappedSpan]]] = []
-            for p in group:
+            fresh_by_request: list[tuple[list[TraceRow], list[MappedSpan]]] = []
+            traces_of = [p.mapped.traces for p in group]
+            for p, request_traces in zip(group, traces_of, strict=True):
                 fresh = []
                 for m in p.mapped.spans:
                     if m.key in seen:  # stored already, or repeated by another job of this flush
@@ -163,20 +168,29 @@ class CoalescingWriter:
                     seen.add(m.key)
                     fresh.append(m)
                 if fresh:  # a request replayed whole adds no trace rows again
-                    incoming += p.mapped.traces
-                fresh_by_request.append((p, fresh))
+                    incoming += request_traces
+                fresh_by_request.append((request_traces, fresh))
                 results.append(WriteResult(len(fresh), len(p.mapped.spans) - len(fresh)))
             trace_rows, resolved = resolve(known, incoming, datetime.now(UTC))
-            for p, fresh in fresh_by_request:
-                applied = {t.id: of_row(t) for t in p.mapped.traces}
+            for request_traces, fresh in fresh_by_request:
+                # The traces whose resolved attributes differ from those the mapper put on this request's
+                # spans (decided once per trace, not per span).
+                applied = {t.id: of_row(t) for t in request_traces}
+                patch: dict[str, TraceAttributes | None] = {}
                 for m in fresh:
-                    attrs = resolved.get(m.key[0])
-                    stale = attrs is not None and applied.get(m.key[0]) != attrs
-                    lines.append(attribute_line(m.line, attrs) if stale and attrs else m.line)
+                    trace_id = m.key[0]
+                    if trace_id not in patch:
+                        attrs = resolved.get(trace_id)
+                        patch[trace_id] = (
+                            attrs if attrs is not None and applied.get(trace_id) != attrs else None
+                        )
+                    attrs = patch[trace_id]
+                    lines.append(m.line if attrs is None else attribute_line(m.line, attrs))
+            corrections = await _corrections(ch, project_id, stored, resolved, window_min)
+            corrected = len(corrections) // 2
             await insert_traces(ch, trace_rows)
             t2 = time.perf_counter()
-            await insert_observation_lines(ch, lines)
-            corrected = await _correct(self._storage, project_id, stored, resolved, window_min)
+            await insert_observation_lines(ch, lines + [as_json_line(r) for r in corrections])
             log.debug(
                 "flush %d rows (%d corrected): lookups %.0f ms, traces %.0f ms, insert %.0f ms",
                 len(lines),
@@ -188,28 +202,25 @@ class CoalescingWriter:
         return results
 
 
-async def _correct(
-    storage: Storage,
+async def _corrections(
+    ch: ClickHouse,
     project_id: str,
     stored: list[StoredObservation],
     resolved: dict[str, TraceAttributes],
     since: datetime,
-) -> int:
-    """Rewrite the stored observations that do not carry their trace's resolved attributes: a cancel row
-    of the stored state and the corrected state (next row_version), so every aggregate stays exact."""
+) -> list[ObservationRow]:
+    """Rows that rewrite the stored observations not carrying their trace's resolved attributes: a cancel
+    row of the stored state and the corrected state (next row_version), so every aggregate stays exact."""
     stale = {
         s.key for s in stored if (attrs := resolved.get(s.key[0])) is not None and is_stale(s.carried, attrs)
     }
     if not stale:
-        return 0
-    ch, now = storage.clickhouse, datetime.now(UTC)
+        return []
+    now = datetime.now(UTC)
     rows = await fetch_current_observations(ch, project_id, ids=sorted({i for _, i in stale}), since=since)
     writes = []
     for old in rows:
         if (old.trace_id, old.id) in stale:
-            new = attribute(
-                replace(old, event_ts=now, row_version=old.row_version + 1), resolved[old.trace_id]
-            )
-            writes += [replace(old, sign=-1, event_ts=now), new]
-    await insert_observations(ch, writes)
-    return len(writes) // 2
+            new = replace(old, event_ts=now, row_version=old.row_version + 1)
+            writes += [replace(old, sign=-1, event_ts=now), attribute(new, resolved[old.trace_id])]
+    return writes
