@@ -28,7 +28,14 @@ from bench.stores import bench_project
 
 RUNS = 20
 MAX_SETTLE_S = 600
-_MERGES = "SELECT count() AS n FROM system.merges"
+# Running merges, and the active parts they leave: right after a bulk insert no merge is scheduled yet,
+# so "no merge running" alone is true at once; the load has settled when, for QUIET_S seconds, no merge
+# runs and the number of parts stays the same.
+_MERGES = (
+    "SELECT (SELECT count() FROM system.merges) AS n, "
+    "(SELECT count() FROM system.parts WHERE active AND database = currentDatabase()) AS parts"
+)
+QUIET_S = 10
 # One generated observation: trace n // 5, span n % 5 (the first of each trace is its root).
 _OBSERVATIONS = """
 INSERT INTO observations (project_id, id, trace_id, parent_observation_id, type, name, start_time,
@@ -97,13 +104,13 @@ async def main() -> None:
         print(f"generated {n:,} observations in {loaded:.0f} s", flush=True)
         # A bulk load leaves minutes of merges (and full-text index building) behind it, which a
         # project that grew to this size over weeks does not have: time the pages once they end.
-        settled = time.perf_counter()
-        while time.perf_counter() - settled < MAX_SETTLE_S:
-            rows = await storage.clickhouse.query(dangerous_raw_sql(_MERGES, "bench.merges"))
-            if not int(str(rows[0]["n"])):
-                break
+        settled, quiet, last = time.perf_counter(), 0, None
+        while time.perf_counter() - settled < MAX_SETTLE_S and quiet < QUIET_S:
+            [row] = await storage.clickhouse.query(dangerous_raw_sql(_MERGES, "bench.merges"))
+            quiet = quiet + 1 if not int(str(row["n"])) and row["parts"] == last else 0
+            last = row["parts"]
             await asyncio.sleep(1)
-        settled = time.perf_counter() - settled
+        settled = time.perf_counter() - settled - QUIET_S
         print(f"merges settled in {settled:.0f} s", flush=True)
         transport = httpx.ASGITransport(app=create_app(settings, storage))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:

@@ -132,6 +132,7 @@ async def dashboard(
             (mq.Measure.TOTAL_COST, mq.Aggregation.SUM),
             (mq.Measure.TOTAL_TOKENS, mq.Aggregation.SUM),
             (mq.Measure.ERRORS, mq.Aggregation.SUM),
+            (mq.Measure.LATENCY, mq.Aggregation.HISTOGRAM),
         ),
     )
     # Trace counts from the trace rows, latency percentiles from the hourly histograms: the per-trace
@@ -140,13 +141,12 @@ async def dashboard(
     trace_counts = await tq.count_over_time(
         ch, caller.project_id, time, mq.bucket_of(granularity, "timestamp"), environment
     )
-    latency = await mq.run_metrics(ch, metrics((mq.Measure.LATENCY, mq.Aggregation.HISTOGRAM)))
     latency_rows = [
         {
             "time": r["time"],
             **{f"p{q}": mq.histogram_quantile(r["latency_histogram"], q / 100) for q in (50, 95, 99)},
         }
-        for r in latency.rows
+        for r in sums.rows
     ]
     by_model = await mq.run_metrics(
         ch,
