@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     login_block_seconds: int = Field(default=900, ge=1)
     invitation_days: int = Field(default=7, ge=1)
     clickhouse_max_execution_seconds: int = Field(default=30, ge=1)
+    # Reads run side by side on this many threads (each with its own connection); text searches on one
+    # more lane of their own, so they never hold up the light reads.
+    clickhouse_read_threads: int = Field(default=4, ge=1, le=64)
     ingest_max_backlog: int = Field(default=5000, ge=1)
     ingest_mapper_processes: int = Field(default=1, ge=0, le=64)
     ingest_retry_base_seconds: float = Field(default=1.0, gt=0)

@@ -106,6 +106,7 @@ async def open_storage(settings: Settings, *, clickhouse: bool = True) -> AsyncI
                 settings.clickhouse_url,
                 data_dir,
                 settings.clickhouse_max_execution_seconds,
+                settings.clickhouse_read_threads,
             )
             stack.push_async_callback(ch.close)
         yield Storage(settings, postgres, cache, blobs, redis_url, ch)

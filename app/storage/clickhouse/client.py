@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,34 +24,85 @@ T = TypeVar("T")
 _TIMEOUT_CODES = ("TIMEOUT_EXCEEDED", "TOO_MANY_ROWS", "MEMORY_LIMIT_EXCEEDED", "TOO_MANY_BYTES")
 
 
-class ClickHouse:
-    """Runs compiled queries and DDL; every call happens on a worker thread, never on the loop."""
+class _Lane:
+    """Threads that each run a call on a client of their own (chDB runs queries from separate
+    connections side by side; a server client is not meant to be shared by concurrent calls)."""
 
-    def __init__(self, client: Client, *, embedded: bool, max_execution_seconds: int) -> None:
-        self._client = client
+    def __init__(self, open_client: Callable[[], Client], threads: int, name: str) -> None:
+        self._open = open_client
+        self._idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
+        self._clients: list[Client] = []
+        self._lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"clickhouse-{name}")
+
+    def call(self, fn: Callable[[Client], T]) -> T:
+        try:
+            client = self._idle.get_nowait()
+        except queue.Empty:  # opened on first need: an idle server holds one connection per lane
+            client = self._open()
+            with self._lock:
+                self._clients.append(client)
+        try:
+            return fn(client)
+        finally:
+            self._idle.put(client)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        for client in self._clients:
+            client.close()
+
+
+class ClickHouse:
+    """Runs compiled queries and DDL on worker threads, never on the loop, in three lanes: writes (one
+    thread, so inserts keep their order), reads (several, side by side) and heavy reads (text search),
+    which have threads of their own so a few expensive searches never hold up the light reads."""
+
+    def __init__(
+        self,
+        open_client: Callable[[], Client],
+        *,
+        embedded: bool,
+        max_execution_seconds: int,
+        read_threads: int = 4,
+        heavy_threads: int = 1,
+    ) -> None:
         self.embedded = embedded
         self._max_execution_seconds = max_execution_seconds
-        # chDB is one in-process engine: serialise calls on one thread. A server client pools.
-        self._executor = ThreadPoolExecutor(max_workers=1 if embedded else 8, thread_name_prefix="clickhouse")
+        first = open_client()  # fail now, not on the first query, when the engine cannot be opened
+        self._write = _Lane(lambda: first, 1, "write")
+        self._read = _Lane(open_client, read_threads, "read")
+        self._heavy = _Lane(open_client, heavy_threads, "heavy")
 
     @classmethod
-    def open(cls, url: str | None, data_dir: Path, max_execution_seconds: int) -> ClickHouse:
+    def open(
+        cls, url: str | None, data_dir: Path, max_execution_seconds: int, read_threads: int = 4
+    ) -> ClickHouse:
         """Open chDB at `<data_dir>/clickhouse` when `url` is None, else the server at `url`."""
-        try:
-            if url is None:
-                path = (data_dir / "clickhouse").resolve()
-                path.mkdir(parents=True, exist_ok=True)
-                client = clickhouse_connect.get_client(dsn=f"chdb://{path}")
-            else:
-                client = clickhouse_connect.get_client(dsn=url)
-        except Exception as exc:
-            raise StorageError(f"cannot open ClickHouse: {type(exc).__name__}") from exc
-        return cls(client, embedded=url is None, max_execution_seconds=max_execution_seconds)
+        if url is None:
+            path = (data_dir / "clickhouse").resolve()
+            path.mkdir(parents=True, exist_ok=True)
+            dsn = f"chdb://{path}"
+        else:
+            dsn = url
 
-    async def _run(self, fn: partial[T], tag: str) -> T:
+        def open_client() -> Client:
+            try:
+                return clickhouse_connect.get_client(dsn=dsn)
+            except Exception as exc:
+                raise StorageError(f"cannot open ClickHouse: {type(exc).__name__}") from exc
+
+        return cls(
+            open_client,
+            embedded=url is None,
+            max_execution_seconds=max_execution_seconds,
+            read_threads=read_threads,
+        )
+
+    async def _run(self, lane: _Lane, fn: Callable[[Client], T], tag: str) -> T:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, fn)
+            return await loop.run_in_executor(lane.executor, lane.call, fn)
         except ClickHouseError as exc:
             text = str(exc)
             if any(code in text for code in _TIMEOUT_CODES):
@@ -72,25 +124,27 @@ class ClickHouse:
             "readonly": 2,
         }
         log.debug("clickhouse %s: %s", q.tag, q.sql)
-        fn = partial(self._client.query, q.sql, parameters=q.parameters, settings=settings)
-        result = await self._run(fn, q.tag)
+        lane = self._heavy if q.heavy else self._read
+        result = await self._run(
+            lane, lambda c: c.query(q.sql, parameters=q.parameters, settings=settings), q.tag
+        )
         return list(result.named_results())
 
     async def delete(self, q: CompiledQuery) -> None:
         """Run a lightweight DELETE (tenant-checked like any query; values bound as parameters)."""
         if not q.sql.startswith("DELETE FROM "):
             raise StorageError(f"{q.tag} is not a DELETE")
-        await self._run(partial(self._client.command, q.sql, parameters=q.parameters), q.tag)
+        await self._run(self._write, lambda c: c.command(q.sql, parameters=q.parameters), q.tag)
 
     async def command(self, sql: str, tag: str) -> None:
         """Run one DDL or administrative statement (migrations only; no user values)."""
-        await self._run(partial(self._client.command, sql), tag)
+        await self._run(self._write, lambda c: c.command(sql), tag)
 
     async def insert(
         self, table: str, rows: Sequence[Sequence[object]], columns: list[str], tag: str
     ) -> None:
         """Insert rows into a registry table (names come from code, values are sent as data)."""
-        await self._run(partial(self._client.insert, table, rows, column_names=columns), tag)
+        await self._run(self._write, lambda c: c.insert(table, rows, column_names=columns), tag)
 
     async def insert_json_lines(self, table: str, columns: list[str], lines: list[bytes], tag: str) -> None:
         """Insert pre-encoded JSONEachRow lines: ClickHouse parses them in C++, so large blocks cost
@@ -98,21 +152,22 @@ class ClickHouse:
         block = b"\n".join(lines)
         # Skip indexes (full-text) are built by merges, off the ingestion path (migration 0005).
         settings = {"date_time_input_format": "best_effort", "materialize_skip_indexes_on_insert": 0}
-        fn = partial(
-            self._client.raw_insert, table, columns, insert_block=block, settings=settings, fmt="JSONEachRow"
+        await self._run(
+            self._write,
+            lambda c: c.raw_insert(table, columns, insert_block=block, settings=settings, fmt="JSONEachRow"),
+            tag,
         )
-        await self._run(fn, tag)
 
     async def ping(self) -> bool:
         """Tell whether the engine answers."""
         try:
-            await self._run(partial(self._client.command, "SELECT 1"), "health.ping")
+            await self._run(self._read, lambda c: c.command("SELECT 1"), "health.ping")
         except StorageError:
             return False
         return True
 
     async def close(self) -> None:
-        """Close the client and its thread."""
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._client.close)
-        self._executor.shutdown(wait=True)
+        """Close every lane's clients and threads (the write lane's client last: chDB's engine shuts
+        down with its last connection)."""
+        for lane in (self._heavy, self._read, self._write):
+            await asyncio.to_thread(lane.close)

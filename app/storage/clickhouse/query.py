@@ -26,6 +26,7 @@ class CompiledQuery:
     tag: str
     tenant_free: bool = False
     settings: dict[str, object] = field(default_factory=dict)
+    heavy: bool = False  # runs in the heavy-read lane (text search), apart from the light reads
 
     def __post_init__(self) -> None:
         if not _TAG.match(self.tag):

@@ -173,10 +173,13 @@ def compile_observation_list(
             params.values,
             "observations.count",
             settings=search_settings(f.search),
+            heavy=bool(f.search),
         )
     limit = params.bind(first + 1, "UInt32")
     sql = f"{body} ORDER BY {sort_expr} {direction}, id {direction} LIMIT {limit}"
-    return CompiledQuery(sql, params.values, "observations.list", settings=search_settings(f.search))
+    return CompiledQuery(
+        sql, params.values, "observations.list", settings=search_settings(f.search), heavy=bool(f.search)
+    )
 
 
 def observation(row: dict[str, Any]) -> ObservationView:

@@ -224,10 +224,13 @@ def compile_trace_list(req: TraceListRequest, *, count: bool = False) -> Compile
             params.values,
             "traces.count",
             settings=search_settings(f.search),
+            heavy=bool(f.search),
         )
     limit = params.bind(req.first + 1, "UInt32")
     sql = f"{body} ORDER BY {sort_expr} {direction}, id {direction} LIMIT {limit}"
-    return CompiledQuery(sql, params.values, "traces.list", settings=search_settings(f.search))
+    return CompiledQuery(
+        sql, params.values, "traces.list", settings=search_settings(f.search), heavy=bool(f.search)
+    )
 
 
 def _totals(row: dict[str, Any]) -> TraceTotals:
