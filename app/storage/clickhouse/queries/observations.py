@@ -7,7 +7,8 @@ a filter on a field that update changed is tested against each stored version.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, assert_never
@@ -110,15 +111,10 @@ _IO_COLUMNS = ", input, output, metadata_names, metadata_values"
 _PREVIEW_COLUMNS = ", input_preview, output_preview"  # lists show the first 200 characters
 
 
-def compile_observation_list(
-    req: ObservationListRequest, max_first: int = MAX_PAGE, *, count: bool = False
-) -> CompiledQuery:
-    """The page query; with `count`, the number of observations matching."""
-    f, params = req.filter, Params(req.project_id)
-    if req.time is None and not (f.trace_ids or f.ids):
-        raise ValueError("an observation list needs a time range, trace ids or ids")
-    first = min(req.first, max_first)
-    preds = [PROJECT, "sign = 1"]
+def _predicates(req: ObservationListRequest, params: Params) -> list[str]:
+    """The WHERE terms of every filter of the request (bound parameters; the project first)."""
+    f = req.filter
+    preds = [PROJECT]
     if req.time is not None:
         preds.append(f"start_time >= {params.bind(req.time.start, 'DateTime64(6)')}")
         preds.append(f"start_time < {params.bind(req.time.end, 'DateTime64(6)')}")
@@ -157,24 +153,36 @@ def compile_observation_list(
             preds += rng.predicate(params, expr)
     if f.search:
         preds.append(text_search(params, ["input", "output"], f.search))
+    return preds
+
+
+def compile_observation_list(
+    req: ObservationListRequest, max_first: int = MAX_PAGE, *, count: bool = False
+) -> CompiledQuery:
+    """The page query; with `count`, the number of observations matching."""
+    f, params = req.filter, Params(req.project_id)
+    if req.time is None and not (f.trace_ids or f.ids):
+        raise ValueError("an observation list needs a time range, trace ids or ids")
+    first = min(req.first, max_first)
+    preds = _predicates(req, params)
     sort_expr, sort_type = _sort_column(req.sort)
     cursor = Cursor.decode(req.after, req.sort.value) if req.after else None
     after = None if count else keyset(params, sort_expr, sort_type, "id", cursor, req.descending)
     direction = "DESC" if req.descending else "ASC"
     columns = _COLUMNS + (_IO_COLUMNS if req.with_io else _PREVIEW_COLUMNS)
-    body = (
-        f"SELECT * FROM (SELECT {columns} FROM observations WHERE {where(preds)} "
-        "ORDER BY row_version DESC LIMIT 1 BY trace_id, id)"
-        f"{' WHERE ' + after if after else ''}"
-    )
-    if count:
+    if count:  # each live observation nets +1 over its rows, a rewritten one's cancelled pair 0
         return CompiledQuery(
-            f"SELECT count() AS total FROM ({body})",
+            f"SELECT sum(sign) AS total FROM observations WHERE {where(preds)}",
             params.values,
             "observations.count",
             settings=search_settings(f.search),
             heavy=bool(f.search),
         )
+    body = (
+        f"SELECT * FROM (SELECT {columns} FROM observations WHERE {where([*preds, 'sign = 1'])} "
+        "ORDER BY row_version DESC LIMIT 1 BY trace_id, id)"
+        f"{' WHERE ' + after if after else ''}"
+    )
     limit = params.bind(first + 1, "UInt32")
     sql = f"{body} ORDER BY {sort_expr} {direction}, id {direction} LIMIT {limit}"
     return CompiledQuery(
@@ -234,8 +242,66 @@ async def count_observations(ch: ClickHouse, req: ObservationListRequest) -> int
     return count_of(await ch.query(compile_observation_list(req, count=True)))
 
 
+CANDIDATE_FACTOR = 4
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def compile_observation_candidates(req: ObservationListRequest, limit: int) -> CompiledQuery:
+    """The newest matching rows (after the cursor), read in sort-key order and stopping early."""
+    params = Params(req.project_id)
+    preds = [*_predicates(req, params), "sign = 1"]
+    if req.after:
+        cursor = Cursor.decode(req.after, req.sort.value)
+        keyset(params, "start_time", "Int64", "id", cursor, True)  # validates the cursor's value
+        preds.append(f"toUnixTimestamp64Micro(start_time) <= {params.bind(cursor.value, 'Int64')}")
+    sql = (
+        f"SELECT id, toUnixTimestamp64Micro(start_time) AS us FROM observations WHERE {where(preds)} "
+        f"ORDER BY toStartOfMinute(start_time) DESC, start_time DESC LIMIT {params.bind(limit, 'UInt32')}"
+    )
+    return CompiledQuery(
+        sql,
+        params.values,
+        "observations.candidates",
+        settings=search_settings(req.filter.search),
+        heavy=bool(req.filter.search),
+    )
+
+
+async def _newest_page(ch: ClickHouse, req: ObservationListRequest) -> list[dict[str, Any]] | None:
+    """Newest first without deduplicating every row of the window: only the newest rows' observations.
+    None when those cannot prove the page exact (then the whole window is read)."""
+    assert req.time is not None
+    limit = CANDIDATE_FACTOR * (req.first + 1)
+    candidates = await ch.query(compile_observation_candidates(req, limit))
+    if not candidates:
+        return []
+    ids = tuple(dict.fromkeys(str(r["id"]) for r in candidates))
+    oldest = _EPOCH + timedelta(microseconds=min(int(str(r["us"])) for r in candidates))
+    time = replace(req.time, start=max(req.time.start, oldest))
+    rows = await ch.query(
+        compile_observation_list(replace(req, time=time, filter=replace(req.filter, ids=ids)))
+    )
+    if len(candidates) < limit:  # every row after the cursor was a candidate
+        return rows
+    page = rows[: req.first + 1]
+    # An observation left out has no live row newer than the last candidate.
+    threshold = _EPOCH + timedelta(microseconds=int(str(candidates[-1]["us"])))
+    if len(page) == req.first + 1 and all(utc(r["start_time"]) > threshold for r in page):
+        return rows
+    return None
+
+
 async def list_observations(ch: ClickHouse, req: ObservationListRequest) -> Page[ObservationView]:
-    rows = await ch.query(compile_observation_list(req))
+    rows = None
+    if (
+        req.time is not None
+        and req.sort is ObservationSort.START_TIME
+        and req.descending
+        and not req.filter.ids
+    ):
+        rows = await _newest_page(ch, req)
+    if rows is None:
+        rows = await ch.query(compile_observation_list(req))
     items = [observation(r) for r in rows[: req.first]]
     end = Cursor(req.sort.value, cursor_value(req.sort, items[-1]), items[-1].id).encode() if items else None
     return Page(items, len(rows) > req.first, end)
