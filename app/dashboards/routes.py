@@ -137,7 +137,7 @@ async def login_submit(
 ) -> Template | Redirect:
     try:
         token, _ = await sessions.login(_storage(request), data.email, data.password, client_ip(request))
-    except (Unauthorized, TooManyRequests) as exc:
+    except UserError as exc:
         return form_error("login.html", exc, next=_safe_next(data.next), email=data.email)
     response = Redirect(_safe_next(data.next))
     start_session(request, response, token)
