@@ -1,4 +1,4 @@
-"""The `langhouse` command: serve | worker | migrate | project | keys | users."""
+"""The `langhouse` command: serve | worker | migrate | project | keys | users | ingest."""
 
 from __future__ import annotations
 
@@ -163,6 +163,13 @@ async def _users_create(storage: Storage, args: argparse.Namespace) -> None:
     print(f"user created: {user.email}{where}")
 
 
+async def _users_set_role(storage: Storage, args: argparse.Namespace) -> None:
+    from app.auth import accounts
+
+    user = await accounts.set_role_by_name(storage, args.email, args.org, Role(args.role))
+    print(f"{user.email} is now {args.role} of {args.org.strip()}")
+
+
 async def _ingest_replay(storage: Storage, args: argparse.Namespace) -> None:
     from app.jobs.contracts import JobQueue
     from app.jobs.ingest import replay, take_dead_letters
@@ -247,6 +254,15 @@ def build_parser() -> argparse.ArgumentParser:
     uc.add_argument("--org", help="organization to join (created if missing)")
     uc.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
     uc.set_defaults(run=_admin(_users_create))
+    ur = users.add_parser(
+        "set-role",
+        help="set a user's organization-wide role (recovery: can name an owner; never leaves an "
+        "organization without one)",
+    )
+    ur.add_argument("--email", required=True)
+    ur.add_argument("--org", required=True, help="organization name")
+    ur.add_argument("--role", choices=[r.value for r in Role], required=True)
+    ur.set_defaults(run=_admin(_users_set_role))
     return parser
 
 

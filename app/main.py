@@ -20,6 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import Message, Scope
 
 from app import __version__
 from app.api.comments import COMMENT_ROUTES
@@ -43,7 +44,7 @@ from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
 from app.dashboards.routes import UI_ROUTES
 from app.dashboards.settings import SETTINGS_ROUTES
 from app.dashboards.trace_pages import TRACE_ROUTES
-from app.errors import AppError
+from app.errors import AppError, TooManyRequests
 from app.graphql.app import graphql_controller
 from app.ingest.media import MEDIA_ROUTES
 from app.ingest.routes import INGEST_ROUTES
@@ -54,6 +55,25 @@ from app.storage import Storage, open_storage
 
 log = logging.getLogger("langhouse")
 DASHBOARDS = Path(__file__).parent / "dashboards"
+
+
+# On every response unless it set its own (the shared-trace page keeps its stricter no-referrer):
+# no framing (clickjacking), no MIME sniffing, no full URLs (trace ids, filters) sent to other sites.
+SECURITY_HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+)
+
+
+async def _security_headers(message: Message, scope: Scope) -> None:
+    """Add SECURITY_HEADERS a response does not set itself."""
+    if message["type"] != "http.response.start":
+        return
+    headers = list(message.get("headers") or ())
+    present = {name.lower() for name, _ in headers}
+    message["headers"] = headers + [h for h in SECURITY_HEADERS if h[0] not in present]
 
 
 def _is_api(request: Request[Any, Any, Any]) -> bool:
@@ -86,7 +106,8 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             return Redirect("/login?" + urlencode({"next": target}))
         context = {"status": status, "message": message, "version": __version__}
         return Template("error.html", context=context, status_code=status)
-    return Response({"message": message, "error": code}, status_code=status)
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyRequests) else None
+    return Response({"message": message, "error": code}, status_code=status, headers=headers)
 
 
 @contextlib.asynccontextmanager
@@ -167,6 +188,7 @@ def create_app(
         lifespan=[] if storage else [lifespan],
         state=State({"storage": storage, "playground_hooks": playground or STORAGE_HOOKS}),
         exception_handlers={Exception: _error_response},
+        before_send=[_security_headers],
         template_config=TemplateConfig(directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(
             secret=server_secret(settings),

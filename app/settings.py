@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)  # per email, within login_block_seconds
     login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_block_seconds: int = Field(default=900, ge=1)
+    # Failed API-key (Basic auth) attempts per public key / per address within api_auth_block_seconds
+    api_auth_max_failures: int = Field(default=20, ge=1)
+    api_auth_max_failures_per_ip: int = Field(default=100, ge=1)
+    api_auth_block_seconds: int = Field(default=60, ge=1)
     invitation_days: int = Field(default=7, ge=1)
     clickhouse_max_execution_seconds: int = Field(default=30, ge=1)
     # Reads run side by side on this many threads (each with its own connection); text searches on one

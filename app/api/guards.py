@@ -14,4 +14,7 @@ async def require_api_key(connection: ASGIConnection, handler: BaseRouteHandler)
     if handler.opt.get("public"):
         return
     storage: Storage = connection.app.state.storage
-    connection.state.caller = await authenticate_basic(storage, connection.headers.get("authorization"))
+    client_ip = connection.client.host if connection.client else "unknown"
+    connection.state.caller = await authenticate_basic(
+        storage, connection.headers.get("authorization"), client_ip
+    )

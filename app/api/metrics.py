@@ -11,11 +11,11 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, page_meta
-from app.api.reads import _storage, _tuple
+from app.api.reads import TIMESTAMP_PARAMS, _storage, _tuple
 from app.api.shapes import iso
 from app.errors import InvalidInput
 from app.storage.clickhouse.queries import metrics as mq
-from app.storage.clickhouse.queries.common import TimeRange
+from app.storage.clickhouse.queries.common import EARLIEST_TIME, TimeRange, check_time
 
 # --- metrics -----------------------------------------------------------------------------------------
 
@@ -43,8 +43,8 @@ async def metrics_daily(
 ) -> dict[str, Any]:
     """Per day (newest first): traces, observations, cost, and usage per model (Langfuse's shape)."""
     storage, project_id = _storage(request)
-    end = to_timestamp or datetime.now(UTC)
-    start = from_timestamp or (end - timedelta(days=page * limit))
+    end = check_time(to_timestamp, "toTimestamp") if to_timestamp else datetime.now(UTC)
+    start = from_timestamp or max(end - timedelta(days=page * limit), EARLIEST_TIME)
     filters = [
         mq.DimensionFilter(d, tuple(v))
         for d, v in (
@@ -55,7 +55,7 @@ async def metrics_daily(
         )
         if v
     ]
-    time, daily = TimeRange.resolve(start, end), mq.Granularity.DAY
+    time, daily = TimeRange.resolve(start, end, names=TIMESTAMP_PARAMS), mq.Granularity.DAY
     by_model = await mq.run_metrics(
         storage.clickhouse,
         mq.MetricsRequest(
@@ -194,7 +194,11 @@ def metrics_request(project_id: str, text: str) -> mq.MetricsRequest:
         if isinstance(doc.get("timeDimension"), dict)
         else None
     )
-    time = TimeRange.resolve(_parse_time(doc.get("fromTimestamp")), _parse_time(doc.get("toTimestamp")))
+    time = TimeRange.resolve(
+        _parse_time(doc.get("fromTimestamp"), "fromTimestamp"),
+        _parse_time(doc.get("toTimestamp"), "toTimestamp"),
+        names=TIMESTAMP_PARAMS,
+    )
     return mq.MetricsRequest(
         project_id,
         view,
@@ -208,13 +212,13 @@ def metrics_request(project_id: str, text: str) -> mq.MetricsRequest:
     )
 
 
-def _parse_time(value: Any) -> datetime | None:
+def _parse_time(value: Any, field: str) -> datetime | None:
     if value is None:
         return None
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError as exc:
-        raise InvalidInput(f"not an ISO 8601 time: {value!r}") from exc
+        raise InvalidInput(f"{field}: not an ISO 8601 time: {value!r}") from exc
 
 
 METRICS_ROUTES = [metrics_daily, metrics_v2]

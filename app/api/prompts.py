@@ -18,6 +18,7 @@ from app.api.paging import MAX_LIMIT, page_meta
 from app.errors import InvalidInput, NotFound
 from app.http_json import json_body
 from app.prompts import service
+from app.storage.clickhouse.queries.common import check_time
 from app.storage.postgres import prompts as repo
 
 PREFIX = "/api/public/v2/prompts/"
@@ -87,7 +88,11 @@ async def list_prompts(
 ) -> dict[str, Any]:
     pg, project_id = request.app.state.storage.postgres, _caller(request).project_id
     f = repo.PromptFilter(
-        name=name, label=label, tag=tag, updated_from=from_updated_at, updated_to=to_updated_at
+        name=name,
+        label=label,
+        tag=tag,
+        updated_from=from_updated_at and check_time(from_updated_at, "fromUpdatedAt"),
+        updated_to=to_updated_at and check_time(to_updated_at, "toUpdatedAt"),
     )
     rows = await repo.list_prompts(pg, project_id, f, limit, offset=(page - 1) * limit)
     total = await repo.count_prompts(pg, project_id, f)

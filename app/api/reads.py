@@ -33,6 +33,7 @@ from app.storage.clickhouse.queries.common import (
 from app.tracing import reads
 
 MAX_PAGED_ROWS = 10_000
+TIMESTAMP_PARAMS = ("fromTimestamp", "toTimestamp")
 MAX_V2_LIMIT = 1_000
 
 
@@ -81,7 +82,7 @@ def _trace_request(
         sort, descending = sorts[field], direction.upper() != "ASC"
     return tq.TraceListRequest(
         project_id,
-        TimeRange.resolve(from_ts, to_ts),
+        TimeRange.resolve(from_ts, to_ts, names=TIMESTAMP_PARAMS),
         tq.TraceFilter(
             user_ids=_tuple(user_id),
             names=_tuple(name),
@@ -269,7 +270,7 @@ async def list_observations(
     first = limit if by_cursor else _first_for(page, limit)
     req = oq.ObservationListRequest(
         project_id,
-        TimeRange.resolve(from_start_time, to_start_time),
+        TimeRange.resolve(from_start_time, to_start_time, names=("fromStartTime", "toStartTime")),
         f,
         first=first,
         after=cursor if by_cursor else None,
@@ -307,7 +308,7 @@ async def list_sessions(
     req = gq.GroupListRequest(
         project_id,
         "session_id",
-        TimeRange.resolve(from_timestamp, to_timestamp),
+        TimeRange.resolve(from_timestamp, to_timestamp, names=TIMESTAMP_PARAMS),
         gq.GroupFilter(environments=tuple(environment or ())),
         gq.GroupSort.FIRST_SEEN,
         first=_first_for(page, limit),
@@ -361,7 +362,11 @@ def _score_request(
     max_value: float | None,
 ) -> sq.ScoreListRequest:
     scoped = score_id or trace_id or session_id or observation_id or experiment_id
-    time = None if scoped and not (from_ts or to_ts) else TimeRange.resolve(from_ts, to_ts)
+    time = (
+        None
+        if scoped and not (from_ts or to_ts)
+        else TimeRange.resolve(from_ts, to_ts, names=TIMESTAMP_PARAMS)
+    )
     f = sq.ScoreFilter(
         ids=_tuple(score_id),
         names=_tuple(name),

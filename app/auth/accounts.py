@@ -85,6 +85,45 @@ async def grant(storage: Storage, caller: Caller, role: str, scope: str) -> tupl
     return granted, None
 
 
+async def _require_owner_for_owner(storage: Storage, caller: Caller, user_id: str) -> None:
+    """Forbidden unless the caller is an owner when the user is an owner here (organization or project)."""
+    roles = await accounts.fetch_member_roles(
+        storage.postgres, user_id, caller.organization_id, caller.project_id
+    )
+    if Role.OWNER in roles and caller.role != Role.OWNER:
+        raise Forbidden("only an owner can change an owner's role")
+
+
+async def set_member_role(storage: Storage, caller: Caller, email: str, role: str, scope: str) -> None:
+    """Give an existing user a role in the caller's project or organization. Only owners grant or
+    change the owner role, and the organization's last owner keeps it (InvalidInput)."""
+    granted, project_id = await grant(storage, caller, role, scope)
+    user = await accounts.find_user(storage.postgres, email.strip().lower())
+    if user is None:
+        raise NotFound(f"no user {email!r}: invite them from the Invitations page")
+    await _require_owner_for_owner(storage, caller, user.id)
+    await accounts.set_membership(storage.postgres, user.id, caller.organization_id, granted, project_id)
+
+
+async def reset_project_role(storage: Storage, caller: Caller, user_id: str) -> None:
+    """Drop a user's role override in the caller's project (owners' overrides only by an owner)."""
+    await _require_owner_for_owner(storage, caller, user_id)
+    await accounts.remove_project_role(storage.postgres, user_id, caller.organization_id, caller.project_id)
+
+
+async def set_role_by_name(storage: Storage, email: str, organization: str, role: Role) -> User:
+    """Set a user's organization-wide role (operator recovery: may name an owner when none is left;
+    still refuses to demote the last owner)."""
+    org = await accounts.find_organization(storage.postgres, organization.strip())
+    if org is None:
+        raise NotFound(f"no organization named {organization!r}")
+    user = await accounts.find_user(storage.postgres, email)
+    if user is None:
+        raise NotFound(f"no user with email {email!r}")
+    await accounts.set_membership(storage.postgres, user.id, org.id, role)
+    return user
+
+
 async def create_user(
     storage: Storage, email: str, password: str, organization: Organization | None, role: Role
 ) -> User:

@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from app.auth import throttle
 from app.auth.caller import Caller
 from app.errors import InvalidInput, NotFound, Unauthorized
 from app.storage import Storage
@@ -115,19 +116,28 @@ async def _load_key(storage: Storage, public_key: str) -> dict[str, object]:
     }
 
 
-async def authenticate_basic(storage: Storage, header: str | None) -> Caller:
-    """Resolve Basic credentials to a project caller; the key is looked up through the Redis cache."""
+async def authenticate_basic(storage: Storage, header: str | None, client_ip: str) -> Caller:
+    """Resolve Basic credentials to a project caller; the key is looked up through the Redis cache.
+    Failures count per public key and per address (app.auth.throttle): past the limit, 429. A cached
+    key with its right secret costs no more than the one cache read."""
     public_key, secret_key = parse_basic(header)
     cache_key = _cache_key(public_key)
     entry = await storage.cache.get(cache_key)
     if entry is None:
-        entry = await _load_key(storage, public_key)
+        # Refuse a blocked key or address before Postgres is asked about it.
+        await throttle.check_api_key(storage, public_key, client_ip)
+        try:
+            entry = await _load_key(storage, public_key)
+        except Unauthorized:
+            await throttle.api_key_failed(storage, public_key, client_ip)
+            raise
         await storage.cache.set(cache_key, entry, storage.settings.api_key_cache_seconds)
         if await storage.cache.get(_tombstone(public_key)) is not None:
             # Revoked or rotated while we read it: drop what we cached and trust only a fresh read.
             await storage.cache.delete(cache_key)
             entry = await _load_key(storage, public_key)
     if not hmac.compare_digest(hash_secret(secret_key), str(entry["secret_hash"])):
+        await throttle.api_key_failed(storage, public_key, client_ip)
         raise Unauthorized(_INVALID)
     return Caller(
         project_id=str(entry["project_id"]),

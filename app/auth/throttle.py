@@ -1,4 +1,5 @@
-"""Login throttling: failed logins counted per email and per client address in Redis, for a while."""
+"""Throttling of failed credentials, counted in Redis for a while: logins per email and per client
+address, API-key (Basic auth) attempts per public key and per client address."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import math
 from app.errors import TooManyRequests
 from app.storage import Storage
 
+Counter = tuple[str, int, str]  # (cache key, limit, what is blocked)
 
-def _counters(storage: Storage, email: str, client_ip: str) -> list[tuple[str, int, str]]:
-    """(cache key, limit, what is blocked) for the email and the address; the email is hashed."""
+
+def _counters(storage: Storage, email: str, client_ip: str) -> list[Counter]:
+    """The login counters of the email and the address; the email is hashed."""
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
     s = storage.settings
     return [
@@ -19,16 +22,33 @@ def _counters(storage: Storage, email: str, client_ip: str) -> list[tuple[str, i
     ]
 
 
-async def check(storage: Storage, email: str, client_ip: str) -> None:
-    """Raise TooManyRequests while the email or the address has used up its failed attempts."""
-    for key, limit, what in _counters(storage, email, client_ip):
+def _api_counters(storage: Storage, public_key: str, client_ip: str) -> list[Counter]:
+    """The API-key counters of the public key (hashed) and the address."""
+    digest = hashlib.sha256(public_key.encode()).hexdigest()
+    s = storage.settings
+    return [
+        (f"api-auth-failures:key:{digest}", s.api_auth_max_failures, "for this public key"),
+        (f"api-auth-failures:ip:{client_ip}", s.api_auth_max_failures_per_ip, "from your address"),
+    ]
+
+
+def _refuse(what: str, seconds: int) -> TooManyRequests:
+    minutes = max(1, math.ceil(seconds / 60))
+    return TooManyRequests(
+        f"Too many failed {what}. Try again in {minutes} minute{'s' if minutes > 1 else ''}.", seconds
+    )
+
+
+async def _check(storage: Storage, counters: list[Counter], attempts: str) -> None:
+    for key, limit, what in counters:
         failures, seconds = await storage.cache.counter(key)
         if failures >= limit:
-            minutes = max(1, math.ceil(seconds / 60))
-            raise TooManyRequests(
-                f"Too many failed logins {what}. Try again in {minutes} minute{'s' if minutes > 1 else ''}.",
-                seconds,
-            )
+            raise _refuse(f"{attempts} {what}", seconds)
+
+
+async def check(storage: Storage, email: str, client_ip: str) -> None:
+    """Raise TooManyRequests while the email or the address has used up its failed attempts."""
+    await _check(storage, _counters(storage, email, client_ip), "logins")
 
 
 async def failed(storage: Storage, email: str, client_ip: str) -> None:
@@ -41,3 +61,17 @@ async def succeeded(storage: Storage, email: str) -> None:
     """Forget the email's failures (the address's stay: one success must not reset a password spray)."""
     key, _, _ = _counters(storage, email, "")[0]
     await storage.cache.delete(key)
+
+
+async def check_api_key(storage: Storage, public_key: str, client_ip: str) -> None:
+    """Raise TooManyRequests while the public key or the address has used up its failed attempts."""
+    await _check(storage, _api_counters(storage, public_key, client_ip), "authentications")
+
+
+async def api_key_failed(storage: Storage, public_key: str, client_ip: str) -> None:
+    """Count a failed API-key attempt; raise TooManyRequests once it is one over a limit."""
+    ttl = storage.settings.api_auth_block_seconds
+    for key, limit, what in _api_counters(storage, public_key, client_ip):
+        if await storage.cache.incr(key, ttl) > limit:
+            _, seconds = await storage.cache.counter(key)
+            raise _refuse(f"authentications {what}", seconds or ttl)

@@ -16,7 +16,7 @@ from app import __version__
 from app.auth import accounts as domain
 from app.auth import keys, sessions
 from app.auth.caller import Caller
-from app.errors import Forbidden, NotFound, TooManyRequests, Unauthorized, UserError
+from app.errors import Forbidden, TooManyRequests, Unauthorized, UserError
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
@@ -137,7 +137,7 @@ async def login_submit(
 ) -> Template | Redirect:
     try:
         token, _ = await sessions.login(_storage(request), data.email, data.password, client_ip(request))
-    except (Unauthorized, TooManyRequests) as exc:
+    except UserError as exc:
         return form_error("login.html", exc, next=_safe_next(data.next), email=data.email)
     response = Redirect(_safe_next(data.next))
     start_session(request, response, token)
@@ -194,33 +194,46 @@ class MemberForm:
     scope: str = "project"  # "project": a role in this project only; "organization": in all its projects
 
 
-@get("/settings/members")
-async def members_page(request: Request[Any, Any, State]) -> Template:
-    caller = await _caller(request, Role.ADMIN)
+async def _members(
+    request: Request[Any, Any, State], caller: Caller, error: UserError | None = None
+) -> Template:
+    """The members page; after a refused change, with its reason and status."""
     storage = _storage(request)
     members = await accounts.list_members(storage.postgres, caller.organization_id, caller.project_id)
     roles = [r.value for r in Role if caller.role.at_least(r)]
-    return await _page(request, caller, "members.html", members=members, roles=roles)
+    page = await _page(
+        request, caller, "members.html", members=members, roles=roles, error=str(error) if error else None
+    )
+    page.status_code = error.status if error else 200
+    return page
+
+
+@get("/settings/members")
+async def members_page(request: Request[Any, Any, State]) -> Template:
+    return await _members(request, await _caller(request, Role.ADMIN))
 
 
 @post("/settings/members")
-async def member_set(request: Request[Any, Any, State], data: Annotated[MemberForm, FORM]) -> Redirect:
-    """Give an existing user a role here (new users come through invitations)."""
+async def member_set(
+    request: Request[Any, Any, State], data: Annotated[MemberForm, FORM]
+) -> Template | Redirect:
+    """Give an existing user a role here (new users come through invitations); a refused change
+    shows the page again with the reason."""
     caller = await _caller(request, Role.ADMIN)
-    storage = _storage(request)
-    role, project_id = await domain.grant(storage, caller, data.role, data.scope)
-    user = await accounts.find_user(storage.postgres, data.email.strip().lower())
-    if user is None:
-        raise NotFound(f"no user {data.email!r}: invite them from the Invitations page")
-    await accounts.set_membership(storage.postgres, user.id, caller.organization_id, role, project_id)
+    try:
+        await domain.set_member_role(_storage(request), caller, data.email, data.role, data.scope)
+    except UserError as exc:
+        return await _members(request, caller, exc)
     return Redirect("/settings/members")
 
 
 @post("/settings/members/{user_id:str}/remove-project-role")
-async def member_reset(request: Request[Any, Any, State], user_id: str) -> Redirect:
+async def member_reset(request: Request[Any, Any, State], user_id: str) -> Template | Redirect:
     caller = await _caller(request, Role.ADMIN)
-    storage = _storage(request)
-    await accounts.remove_project_role(storage.postgres, user_id, caller.organization_id, caller.project_id)
+    try:
+        await domain.reset_project_role(_storage(request), caller, user_id)
+    except UserError as exc:
+        return await _members(request, caller, exc)
     return Redirect("/settings/members")
 
 

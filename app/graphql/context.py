@@ -33,7 +33,8 @@ async def context_getter(request: Request[Any, Any, State]) -> Context:
     storage: Storage = request.app.state.storage
     header = request.headers.get("authorization")
     if header:
-        caller: Caller | None = await authenticate_basic(storage, header)
+        client_ip = request.client.host if request.client else "unknown"
+        caller: Caller | None = await authenticate_basic(storage, header, client_ip)
     else:
         caller = await session_caller(storage, request.cookies.get(COOKIE))
         wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")

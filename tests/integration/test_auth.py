@@ -114,7 +114,7 @@ async def test_a_new_key_replaces_a_stale_cache_entry(storage: Storage, project:
     await storage.cache.set(_cache_key(public), stale, 300)
     await issue_api_key(storage, project.project_id, None, public, secret)
     caller = await authenticate_basic(
-        storage, "Basic " + base64.b64encode(f"{public}:{secret}".encode()).decode()
+        storage, "Basic " + base64.b64encode(f"{public}:{secret}".encode()).decode(), "127.0.0.1"
     )
     assert caller.project_id == project.project_id
 
@@ -139,9 +139,9 @@ async def test_a_revoke_racing_a_cache_fill_still_wins(
 
     monkeypatch.setattr(storage.cache, "set", set_after_revoke)
     with pytest.raises(keys.Unauthorized):
-        await keys.authenticate_basic(storage, header)
+        await keys.authenticate_basic(storage, header, "127.0.0.1")
     monkeypatch.undo()
     assert revoked
     assert await storage.cache.get(keys._cache_key(project.public_key)) is None
     with pytest.raises(keys.Unauthorized):
-        await keys.authenticate_basic(storage, header)
+        await keys.authenticate_basic(storage, header, "127.0.0.1")

@@ -60,7 +60,7 @@ async def test_headless_init_twice_makes_one_of_each(storage: Storage, settings:
     assert user is not None
     assert await count(storage, Membership, Membership.user_id == user.id) == 1
     caller = await authenticate_basic(
-        storage, basic(s.init_project_public_key, s.init_project_secret_key.get_secret_value())
+        storage, basic(s.init_project_public_key, s.init_project_secret_key.get_secret_value()), "127.0.0.1"
     )
     [access] = await accounts.list_project_access(storage.postgres, user.id)
     assert caller.project_id == access.project.id and access.role.value == "owner"
@@ -70,10 +70,14 @@ async def test_headless_init_twice_makes_one_of_each(storage: Storage, settings:
     await bootstrap(storage, rotated)
     with pytest.raises(Unauthorized):
         await authenticate_basic(
-            storage, basic(s.init_project_public_key, s.init_project_secret_key.get_secret_value())
+            storage,
+            basic(s.init_project_public_key, s.init_project_secret_key.get_secret_value()),
+            "127.0.0.1",
         )
     assert (
-        await authenticate_basic(storage, basic(s.init_project_public_key, "sk-lf-rotated-secret"))
+        await authenticate_basic(
+            storage, basic(s.init_project_public_key, "sk-lf-rotated-secret"), "127.0.0.1"
+        )
     ).project_id
 
 

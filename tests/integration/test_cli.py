@@ -57,6 +57,14 @@ def test_cli_manages_projects_keys_and_users(tmp_path: Path) -> None:
     )
     assert r.returncode == 0, r.stderr
     assert "ops@example.com as admin of Acme" in r.stdout
+    # Recovery: an organization without an owner gets one; its last owner is never demoted.
+    set_role = ("users", "set-role", "--email", "ops@example.com", "--org", "Acme", "--role")
+    r = cli(data, *set_role, "owner")
+    assert r.returncode == 0 and "ops@example.com is now owner of Acme" in r.stdout, r.stderr
+    r = cli(data, *set_role, "viewer")
+    assert r.returncode == 1 and "last owner" in r.stderr
+    r = cli(data, "users", "set-role", "--email", "ops@example.com", "--org", "Nope", "--role", "admin")
+    assert r.returncode == 1 and "no organization named 'Nope'" in r.stderr
     r = cli(data, "users", "create", "--email", "ops@example.com", "--password", "another-pass")
     assert r.returncode == 1 and "already exists" in r.stderr
     r = cli(data, "keys", "create", "--project", "nope")

@@ -275,6 +275,9 @@ async def test_sharing_opens_a_read_only_view_and_unsharing_closes_it(
 
         shared = await anonymous.get(public_path)
         assert shared.status_code == 200 and shared.headers["cache-control"] == "no-store"
+        # Its own stricter Referrer-Policy wins over the default one; it cannot be framed either.
+        assert shared.headers["referrer-policy"] == "no-referrer"
+        assert shared.headers["x-frame-options"] == "DENY"
         assert "lh_session" not in shared.headers.get("set-cookie", "")
         selected = await anonymous.get(public_path, params={"obs": "sh-1-gen"})
         for shown in ("shared-trace", "handle", "GENERATION", "quality", "$0.250000"):

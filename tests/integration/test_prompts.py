@@ -139,7 +139,7 @@ async def test_list_filters_and_pages(client: httpx.AsyncClient, project: Projec
     labelled = (await client.get(API, params={"label": "production"}, auth=project.auth)).json()
     assert [(d["name"], d["versions"]) for d in labelled["data"]] == [("p1", [2])]
     later = (
-        await client.get(API, params={"fromUpdatedAt": "2999-01-01T00:00:00Z"}, auth=project.auth)
+        await client.get(API, params={"fromUpdatedAt": "2299-01-01T00:00:00Z"}, auth=project.auth)
     ).json()
     assert later["data"] == [] and later["meta"]["totalItems"] == 0
     r = await client.get(API, params={"limit": 1000}, auth=project.auth)

@@ -259,3 +259,58 @@ async def test_repeated_failed_logins_from_one_address_are_blocked(
         blocked = await _try_login(spray, email, password)
         assert blocked.status_code == 429 and "Too many failed logins from your address" in blocked.text
         assert (await _try_login(other, email, password)).status_code == 302
+
+
+async def _org_role(storage: Storage, p: ProjectFixture, email: str) -> Role | None:
+    from app.storage.postgres import accounts
+
+    user = await accounts.find_user(storage.postgres, email)
+    assert user is not None
+    return await accounts.fetch_organization_role(storage.postgres, user.id, p.org_id)
+
+
+async def test_an_admin_cannot_demote_or_reset_an_owner(client, storage: Storage, project) -> None:
+    from app.storage.postgres import accounts
+
+    owner_email, _ = await make_user(storage, project, Role.OWNER)
+    admin_email, admin_password = await make_user(storage, project, Role.ADMIN)
+    await login(client, admin_email, admin_password)
+    token = csrf_token((await client.get("/settings/members")).text)
+    for scope in ("organization", "project"):
+        form = {"email": owner_email, "role": "viewer", "scope": scope, "_csrf_token": token}
+        r = await client.post("/settings/members", data=form)
+        assert r.status_code == 403 and "only an owner can change an owner" in r.text, r.text
+        assert 'role="alert"' in r.text and owner_email in r.text  # the members page, with the reason
+    assert await _org_role(storage, project, owner_email) == Role.OWNER
+    owner = await accounts.find_user(storage.postgres, owner_email)
+    assert owner is not None
+    await accounts.set_membership(storage.postgres, owner.id, project.org_id, Role.OWNER, project.project_id)
+    r = await client.post(f"/settings/members/{owner.id}/remove-project-role", data={"_csrf_token": token})
+    assert r.status_code == 403 and "only an owner" in r.text
+    assert "Use organization role" in (await client.get("/settings/members")).text  # override kept
+
+
+async def test_owners_make_owners_and_the_last_owner_keeps_the_role(
+    client, storage: Storage, project
+) -> None:
+    first_email, first_password = await make_user(storage, project, Role.OWNER)
+    second_email, second_password = await make_user(storage, project, Role.ADMIN)
+    await login(client, first_email, first_password)
+    token = csrf_token((await client.get("/settings/members")).text)
+    form = {"role": "owner", "scope": "organization", "_csrf_token": token}
+    r = await client.post("/settings/members", data={**form, "email": second_email}, follow_redirects=False)
+    assert r.status_code == 302
+    assert await _org_role(storage, project, second_email) == Role.OWNER
+    form["role"] = "admin"  # two owners: one may step down
+    r = await client.post("/settings/members", data={**form, "email": first_email}, follow_redirects=False)
+    assert r.status_code == 302
+    assert await _org_role(storage, project, first_email) == Role.ADMIN
+
+    await login(client, second_email, second_password)
+    token = csrf_token((await client.get("/settings/members")).text)
+    for scope in ("organization", "project"):
+        form = {"email": second_email, "role": "viewer", "scope": scope, "_csrf_token": token}
+        r = await client.post("/settings/members", data=form)
+        assert r.status_code == 400 and "last owner" in r.text, r.text
+    assert await _org_role(storage, project, second_email) == Role.OWNER
+    assert "Use organization role" not in (await client.get("/settings/members")).text

@@ -21,8 +21,13 @@ class TimeRangeInput:
     to: datetime | None = strawberry.field(default=None, description="End (exclusive), UTC; default now.")
 
 
-def time_range(value: TimeRangeInput | None) -> TimeRange:
-    return TimeRange.resolve(value.from_ if value else None, value.to if value else None)
+def time_range(value: TimeRangeInput | None, argument: str = "timeRange") -> TimeRange:
+    """The range asked for; a bound out of range is a user error naming `argument`.from/.to."""
+    return TimeRange.resolve(
+        value.from_ if value else None,
+        value.to if value else None,
+        names=(f"{argument}.from", f"{argument}.to"),
+    )
 
 
 @strawberry.input(description="Bounds of a number, both inclusive and optional.")

@@ -105,7 +105,7 @@ class ReadQuery:
         sort_key = oq.ObservationSort(sort.value)
         req = oq.ObservationListRequest(
             caller.project_id,
-            resolve_time(filter.time_range if filter else None),
+            resolve_time(filter.time_range if filter else None, "filter.timeRange"),
             o.observation_filter(filter),
             sort_key,
             direction is SortDirection.DESC,
@@ -199,7 +199,7 @@ class ReadQuery:
         time = (
             None
             if scoped and not (filter and filter.time_range)
-            else resolve_time(filter.time_range if filter else None)
+            else resolve_time(filter.time_range if filter else None, "filter.timeRange")
         )
         req = sq.ScoreListRequest(caller.project_id, time, f, page_size(first), after)
         page = await sq.list_scores(info.context.storage.clickhouse, req)
@@ -227,7 +227,7 @@ class ReadQuery:
             caller.project_id,
             query.view,
             tuple(mq.MetricSpec(x.measure, x.aggregation) for x in query.metrics),
-            resolve_time(query.time_range),
+            resolve_time(query.time_range, "query.timeRange"),
             tuple(query.dimensions),
             tuple(mq.DimensionFilter(f.dimension, tuple(f.values)) for f in query.filters),
             query.granularity,
@@ -253,7 +253,7 @@ async def _groups(
     after: str | None,
 ) -> tuple[Any, TimeRange, gq.GroupSort]:
     caller = info.context.require()
-    time = resolve_time(filter.time_range if filter else None)
+    time = resolve_time(filter.time_range if filter else None, "filter.timeRange")
     sort_key = gq.GroupSort(sort.value)
     req = gq.GroupListRequest(
         caller.project_id,

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict
+from app.errors import Conflict, InvalidInput
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.models import ApiKey, Membership, Organization, Project, Role, User, utcnow
 
@@ -119,6 +119,8 @@ async def put_membership(
         Membership.project_id == project_id if project_id else col(Membership.project_id).is_(None),
     )
     membership = (await s.exec(stmt)).first()
+    if role != Role.OWNER:
+        await _keep_an_owner(s, user_id, organization_id)
     if membership is None:
         membership = Membership(
             user_id=user_id, organization_id=organization_id, project_id=project_id, role=role.value
@@ -126,6 +128,45 @@ async def put_membership(
     membership.role = role.value
     s.add(membership)
     return membership
+
+
+LAST_OWNER = (
+    "this is the organization's last owner: make someone else owner first "
+    "(an organization always keeps an owner)"
+)
+
+
+async def _keep_an_owner(s: AsyncSession, user_id: str, organization_id: str) -> None:
+    """Refuse to give the organization's last owner a lower role, in any scope. The owners' rows stay
+    locked until the caller's transaction ends, so two owners cannot demote each other at once."""
+    stmt = (
+        select(Membership.user_id)
+        .where(
+            Membership.organization_id == organization_id,
+            col(Membership.project_id).is_(None),
+            Membership.role == Role.OWNER.value,
+        )
+        .with_for_update()
+    )
+    owners = set((await s.exec(stmt)).all())
+    if owners == {user_id}:
+        raise InvalidInput(LAST_OWNER)
+
+
+async def fetch_member_roles(
+    pg: Postgres, user_id: str, organization_id: str, project_id: str
+) -> tuple[Role | None, Role | None]:
+    """The user's organization role and their role override in one project (None where unset)."""
+    async with pg.session() as s:
+        stmt = select(Membership).where(
+            Membership.user_id == user_id,
+            Membership.organization_id == organization_id,
+            or_(col(Membership.project_id).is_(None), col(Membership.project_id) == project_id),
+        )
+        rows = (await s.exec(stmt)).all()
+    org = next((Role(m.role) for m in rows if m.project_id is None), None)
+    project = next((Role(m.role) for m in rows if m.project_id is not None), None)
+    return org, project
 
 
 async def fetch_organization_role(pg: Postgres, user_id: str, organization_id: str) -> Role | None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import StorageError
+from app.errors import InvalidInput, StorageError
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "sql" / "postgres"
 
@@ -34,6 +36,28 @@ def async_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul(
+    conn: object, cursor: object, statement: str, parameters: object, context: Any, executemany: bool
+) -> None:
+    """Refuse a statement with a NUL character in any value (Postgres text and JSON cannot hold one):
+    InvalidInput naming the column or the compared field, rather than a driver error later."""
+    for values in getattr(context, "compiled_parameters", None) or ():
+        for name, value in values.items():
+            if _has_nul(value):
+                field = re.sub(r"_\d+$", "", name)  # a bound comparison is named like `email_1`
+                raise InvalidInput(f"{field} must not contain a NUL character (\\x00)")
+
+
 class Postgres:
     """The engine plus a session factory; sessions do not expire objects on commit."""
 
@@ -43,6 +67,7 @@ class Postgres:
             self.url, pool_size=10, max_overflow=10, pool_pre_ping=True
         )
         self.session = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", refuse_nul)
 
     async def ping(self) -> bool:
         """Tell whether the database answers."""

@@ -55,7 +55,7 @@ class PromptSummary:
 
 async def _lock_name(s: AsyncSession, project_id: str, name: str) -> None:
     key = f"prompt\x1f{project_id}\x1f{name}"
-    await s.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))").bindparams(key=key))  # type: ignore[call-overload]
+    await s.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))").bindparams(name=key))  # type: ignore[call-overload]
 
 
 async def _versions(s: AsyncSession, project_id: str, name: str) -> list[Prompt]:

@@ -173,6 +173,18 @@ def test_page_size_and_time_range_limits() -> None:
         TimeRange.resolve(T1, T1)
     default = TimeRange.resolve(None, T1)
     assert default.end - default.start == timedelta(hours=24)
+    for bad, bound in (
+        (datetime(999, 12, 31, tzinfo=UTC), "from"),
+        (datetime(1969, 12, 31, 23, 59, 59), "from"),
+        (datetime(2300, 1, 1, tzinfo=UTC), "to"),
+        (datetime.max, "to"),
+    ):
+        with pytest.raises(InvalidInput, match=f"^{bound}Param must lie between 1970-01-01 and 2299-12-31"):
+            TimeRange.resolve(
+                *((bad, None) if bound == "from" else (None, bad)), names=("fromParam", "toParam")
+            )
+    edges = TimeRange.resolve(datetime(1970, 1, 1), datetime(2299, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+    assert edges.start == datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def spec(measure: mq.Measure, aggregation: mq.Aggregation) -> mq.MetricSpec:

@@ -51,6 +51,24 @@ SIGNED_SUMS = (
 )
 
 
+# Every time a caller passes in (a range bound, a point in time) lies in this range, both inclusive:
+# ClickHouse's DateTime64 holds 1900-01-01 .. 2299-12-31, and nothing Langhouse stores is older
+# than the Unix epoch. Outside it, date arithmetic and parameter binding fail, so it is refused first.
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2299, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def check_time(value: datetime, field: str) -> datetime:
+    """The time in UTC (naive means UTC); InvalidInput naming `field` outside EARLIEST..LATEST_TIME."""
+    utc = _utc(value)
+    if not EARLIEST_TIME <= utc <= LATEST_TIME:
+        raise InvalidInput(
+            f"{field} must lie between {EARLIEST_TIME:%Y-%m-%d} and {LATEST_TIME:%Y-%m-%d} (UTC); "
+            f"got {value.isoformat()}"
+        )
+    return utc
+
+
 @dataclass(frozen=True, slots=True)
 class TimeRange:
     """[start, end) in UTC. Lists without one read the last 24 hours, never everything."""
@@ -59,11 +77,18 @@ class TimeRange:
     end: datetime
 
     @classmethod
-    def resolve(cls, start: datetime | None, end: datetime | None, now: datetime | None = None) -> TimeRange:
-        end = _utc(end) if end else (now or datetime.now(UTC))
-        start = _utc(start) if start else end - DEFAULT_WINDOW
+    def resolve(
+        cls,
+        start: datetime | None,
+        end: datetime | None,
+        now: datetime | None = None,
+        names: tuple[str, str] = ("from", "to"),
+    ) -> TimeRange:
+        """The range a caller asked for; each bound checked (check_time) and named as `names` says."""
+        end = check_time(end, names[1]) if end else (now or datetime.now(UTC))
+        start = check_time(start, names[0]) if start else end - DEFAULT_WINDOW
         if start >= end:
-            raise InvalidInput("time range: 'from' must be before 'to'")
+            raise InvalidInput(f"time range: '{names[0]}' must be before '{names[1]}'")
         return cls(start, end)
 
 
