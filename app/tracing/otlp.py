@@ -196,9 +196,9 @@ def span_problem(
 
 
 def rejection_message(rejected: list[str]) -> str:
-    """One message for the refused spans of an export: how many, and why (the first five)."""
-    message = f"{len(rejected)} span(s) rejected: " + "; ".join(rejected[:5])
-    return message + (f"; and {len(rejected) - 5} more" if len(rejected) > 5 else "")
+    """One message for the refused spans of an export: how many, and why (the first ten)."""
+    message = f"{len(rejected)} span(s) rejected: " + "; ".join(rejected[:10])
+    return message + (f"; and {len(rejected) - 10} more" if len(rejected) > 10 else "")
 
 
 def export_response(rejected: list[str], content_type: str | None) -> tuple[bytes, str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from app.errors import NotFound
+from app.storage import Storage
+from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.rows import ObservationRow, TraceRow
 
 TRUNCATED_KEY = "langhouse.truncated"
@@ -68,3 +71,16 @@ def bound_values(row: ObservationRow | TraceRow, limit: int) -> list[tuple[str, 
     if notes:
         add_metadata(row, TRUNCATED_KEY, notes)
     return originals
+
+
+async def fetch_original(storage: Storage, project_id: str, observation_id: str, field: str) -> bytes:
+    """The whole original of an observation's truncated input or output; NotFound when there is none."""
+    if field not in ("input", "output"):
+        raise NotFound(f"no field {field!r}: use input or output")
+    found = await oq.fetch_observation(storage.clickhouse, project_id, observation_id)
+    notes = found.metadata.get(TRUNCATED_KEY) if found is not None else None
+    entry = notes.get(field) if isinstance(notes, dict) else None
+    key = entry.get("blobKey") if isinstance(entry, dict) else None
+    if not isinstance(key, str) or not key.startswith(f"io/{project_id}/"):
+        raise NotFound(f"observation {observation_id!r} has no truncated {field}")
+    return await storage.blobs.get(key)
