@@ -83,7 +83,9 @@ def test_a_span_with_invalid_utf8_is_refused_alone() -> None:
         ExportTraceServiceRequest.FromString(body)
     decoded = parse_export(body, "application/x-protobuf", NOW)
     assert [s.name for s in decoded.spans] == ["s0"]
-    assert decoded.rejected == ["resourceSpans[0]: span #1 is not a valid protobuf Span (a string not UTF-8?)"]
+    assert decoded.rejected == [
+        "resourceSpans[0]: span #1 is not a valid protobuf Span (a string not UTF-8?)"
+    ]
     assert check_export(body, "application/x-protobuf", NOW).accepted == 1
     with pytest.raises(InvalidInput, match="not a valid OTLP"):
         parse_export(b"\xff\xff\xff not protobuf", "application/x-protobuf", NOW)
