@@ -42,6 +42,13 @@ class Conflict(UserError):
     status = 409
 
 
+class PayloadTooLarge(UserError):
+    """A request body (or what it inflates to) is over a configured limit."""
+
+    code = "payload_too_large"
+    status = 413
+
+
 class Gone(UserError):
     """Something that existed is no longer usable (a used, revoked or expired link)."""
 

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     ingest_max_backlog: int = Field(default=5000, ge=1)
     ingest_mapper_processes: int = Field(default=1, ge=0, le=64)
     ingest_retry_base_seconds: float = Field(default=1.0, gt=0)
+    # What a gzip/deflate request body may inflate to (413 beyond); 4x the default body limit.
+    ingest_max_inflated_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Longest stored input/output value (UTF-8 bytes); longer ones are cut with a marker, and the
+    # original is kept in the blob store (metadata `langhouse.truncated` names it).
+    ingest_max_value_bytes: int = Field(default=1024 * 1024, ge=1024)
     media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
 

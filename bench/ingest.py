@@ -189,7 +189,7 @@ def raw_baseline(spans: list, runs: int = 3) -> float:  # type: ignore[type-arg]
     lines, trace_lines = [], []
     for i in range(0, len(spans), BATCH):
         body = encode_spans(spans[i : i + BATCH]).SerializeToString()
-        mapped = map_otlp(RawBatch("bench", "k", "application/x-protobuf", None, "5.0.4"), body)
+        mapped = map_otlp(RawBatch.create("bench", "application/x-protobuf", None, "5.0.4"), body)
         lines += [m.line for m in mapped.spans]
         trace_lines += [as_json_line(t) for t in mapped.traces]
     # as the writer does: skip indexes (full-text) are left to merges

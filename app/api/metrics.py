@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,6 +13,7 @@ from app.api.paging import MAX_LIMIT, page_meta
 from app.api.reads import TIMESTAMP_PARAMS, _storage, _tuple
 from app.api.shapes import iso
 from app.errors import InvalidInput
+from app.storage import json_text
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries.common import EARLIEST_TIME, TimeRange, check_time
 
@@ -140,7 +140,7 @@ _V2_NAMES = {
 def metrics_request(project_id: str, text: str) -> mq.MetricsRequest:
     """Parse a v2 metrics query (Langfuse's JSON names, or ours) into a MetricsRequest."""
     try:
-        doc = json.loads(text)
+        doc = json_text.loads(text)
     except ValueError as exc:
         raise InvalidInput("query must be JSON") from exc
     if not isinstance(doc, dict):

@@ -30,7 +30,7 @@ from app.storage.clickhouse.queries.common import (
     TimeRange,
     lookup_range,
 )
-from app.tracing import reads
+from app.tracing import reads, values
 
 MAX_PAGED_ROWS = 10_000
 TIMESTAMP_PARAMS = ("fromTimestamp", "toTimestamp")
@@ -207,6 +207,15 @@ async def get_observation(request: Request[Any, Any, State], observation_id: str
     if found is None:
         raise NotFound(f"observation {observation_id!r} not found")
     return observation_json(found, project_id)
+
+
+@get("/observations/{observation_id:str}/original/{field:str}", media_type="text/plain; charset=utf-8")
+async def get_observation_original(
+    request: Request[Any, Any, State], observation_id: str, field: str
+) -> bytes:
+    """The whole input or output of an observation whose stored copy was truncated at ingestion."""
+    storage, project_id = _storage(request)
+    return await values.fetch_original(storage, project_id, observation_id, field)
 
 
 V2_GROUPS = (
@@ -446,6 +455,7 @@ async def list_scores(
 
 
 READ_ROUTES = [
+    get_observation_original,
     list_traces,
     get_trace,
     delete_trace,

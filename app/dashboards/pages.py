@@ -21,6 +21,7 @@ from litestar.response import Template
 from app.dashboards import figures
 from app.dashboards.routes import _caller, _page, _storage
 from app.errors import InvalidInput, NotFound
+from app.storage import json_text
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries import scores as sq
@@ -84,7 +85,7 @@ def pretty(value: str | None) -> str:
     if value is None:
         return ""
     try:
-        return json.dumps(json.loads(value), indent=2, ensure_ascii=False)
+        return json.dumps(json_text.loads(value), indent=2, ensure_ascii=False)
     except ValueError:
         return value
 

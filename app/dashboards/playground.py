@@ -22,6 +22,7 @@ from app.playground.connections import ConnectionInput, ConnectionView
 from app.playground.prompts import NewPromptVersion, PlaygroundHooks, open_prompt, state_of
 from app.playground.runs import PlaygroundState, state_from_form
 from app.playground.template import ChatMessage, PromptContent
+from app.storage import json_text
 from app.storage.postgres.models import Role
 from app.tracing.pipeline import legacy_batch
 
@@ -119,7 +120,7 @@ async def playground_open(request: Request[Any, Any, State], data: Annotated[Ope
 
     def parsed(text: str, field: str) -> Any:
         try:
-            return json.loads(text) if text.strip() else None
+            return json_text.loads(text) if text.strip() else None
         except ValueError as exc:
             raise InvalidInput(f"{field} must be JSON: {exc}") from None
 

@@ -27,6 +27,7 @@ from app.playground.runs import NEW_CHAT, ROLES, content_from_form
 from app.playground.template import content_from_langfuse, content_to_langfuse, variables_of
 from app.prompts import service
 from app.prompts.diff import PromptDiff
+from app.storage import json_text
 from app.storage.clickhouse.queries import prompts as pq
 from app.storage.postgres import prompts as repo
 from app.storage.postgres.models import Prompt, Role
@@ -359,7 +360,7 @@ class Draft:
     def body(self, form: dict[str, list[str]]) -> dict[str, Any]:
         """The service's create body (the Langfuse shape); InvalidInput names the field that is wrong."""
         try:
-            config = json.loads(self.config) if self.config.strip() else {}
+            config = json_text.loads(self.config) if self.config.strip() else {}
         except ValueError as exc:
             raise InvalidInput(f"config must be JSON: {exc}") from None
         return {

@@ -14,9 +14,9 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.http_json import json_body
 from app.jobs.contracts import job_queue, store_and_enqueue
-from app.storage import Storage
+from app.storage import Storage, json_text
 from app.tracing import legacy, score_configs, scores
-from app.tracing.otlp import count_valid_spans, decompress
+from app.tracing.otlp import check_export, decompress, export_response, rejection_message
 from app.tracing.pipeline import RawBatch, legacy_batch
 from app.tracing.scores import score_problem
 
@@ -41,8 +41,9 @@ async def _backpressure(request: Request[Any, Any, State]) -> Response[dict[str,
 
 
 @post("/otel/v1/traces", status_code=200)
-async def otlp_traces(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
-    """OTLP/HTTP trace export (protobuf or JSON, gzip or not): 200 `{}` once the batch is durable."""
+async def otlp_traces(request: Request[Any, Any, State]) -> Response[Any]:
+    """OTLP/HTTP trace export (protobuf or JSON, gzip or not): 200 `{}` once the batch is durable, or
+    200 with OTLP `partial_success` when some spans were refused (400 when all were)."""
     caller: Caller = request.state.caller
     version = request.headers.get("x-langfuse-ingestion-version")
     if version is not None and (not version.isdigit() or int(version) > MAX_INGESTION_VERSION):
@@ -50,14 +51,21 @@ async def otlp_traces(request: Request[Any, Any, State]) -> Response[dict[str, A
     content_type = request.headers.get("content-type", "")
     encoding = request.headers.get("content-encoding")
     body = await request.body()
-    if not count_valid_spans(decompress(body, encoding), content_type):  # 400 before anything is stored
-        return Response({})
-    if (busy := await _backpressure(request)) is not None:
-        return busy
     batch = RawBatch.create(
         caller.project_id, content_type, encoding, request.headers.get("x-langfuse-sdk-version")
     )
+    inflated = decompress(body, encoding, request.app.state.storage.settings.ingest_max_inflated_bytes)
+    checked = check_export(inflated, content_type, batch.stored_at)  # the worker skips the same spans
+    if not checked.accepted:
+        if checked.rejected:  # 400 before anything is stored
+            raise InvalidInput(rejection_message(checked.rejected))
+        return Response({})
+    if (busy := await _backpressure(request)) is not None:
+        return busy
     await store_and_enqueue(request.app.state, batch, body)
+    if checked.rejected:
+        content, media = export_response(checked.rejected, content_type)
+        return Response(content, media_type=media)
     return Response({})
 
 
@@ -66,7 +74,8 @@ async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any
     """Langfuse batch API: 207 with per-event successes and errors; a bad event never sinks the others."""
     caller: Caller = request.state.caller
     try:
-        validated = legacy.validate_batch(await json_body(request))
+        doc = await json_body(request, deep_as_text=json_text.MAX_DEPTH + 4)  # batch → event → body → value
+        validated = legacy.validate_batch(doc, datetime.now(UTC))
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     scores = [e for e in validated.events if e["type"] == "score-create"]

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from app.errors import InvalidInput
+from app.storage import json_text
 
 OPENING, CLOSING = "{{", "}}"
 PromptType = Literal["text", "chat"]
@@ -94,7 +94,7 @@ def parse_messages(text: str, field: str) -> list[dict[str, Any]]:
     if not text.strip():
         return []
     try:
-        value = json.loads(text)
+        value = json_text.loads(text)
     except ValueError as exc:
         raise InvalidInput(f"{field} must be a JSON list of messages: {exc}") from None
     if not isinstance(value, list):

@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from app.storage import json_text
+
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
@@ -33,7 +35,7 @@ class ChatMessage:
 def chat_messages(value: str | None) -> list[ChatMessage] | None:
     """The conversation in a stored input/output (JSON text), or None when it is not one."""
     try:
-        doc = json.loads(value or "")
+        doc = json_text.loads(value or "")
     except ValueError:
         return None
     raw = _message_dicts(doc)

@@ -12,9 +12,12 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from app.storage import json_text
 from app.storage.clickhouse.rows import ObservationRow, TraceRow
 from app.tracing.mapping import normalize_environment, parse_time
+from app.tracing.otlp import EARLIEST, LATEST_AHEAD, LEVELS
 from app.tracing.scores import score_problem
+from app.tracing.values import NOTE_KEY
 
 OBSERVATION_EVENT_TYPES = {
     "span-create": "SPAN",
@@ -50,8 +53,9 @@ class ValidatedBatch:
     errors: list[EventError] = field(default_factory=list)
 
 
-def validate_batch(doc: Any) -> ValidatedBatch:
-    """Split a request body into valid events and per-event errors; raise ValueError if it is no batch."""
+def validate_batch(doc: Any, now: datetime) -> ValidatedBatch:
+    """Split a request body received at `now` into valid events and per-event errors; raise ValueError
+    if it is no batch."""
     if not isinstance(doc, dict) or not isinstance(doc.get("batch"), list):
         raise ValueError("body must be an object with a 'batch' list")
     if len(doc["batch"]) > MAX_EVENTS:
@@ -59,7 +63,7 @@ def validate_batch(doc: Any) -> ValidatedBatch:
     out = ValidatedBatch()
     for index, event in enumerate(doc["batch"]):
         event_id = str(event.get("id", f"#{index}")) if isinstance(event, dict) else f"#{index}"
-        problem = _event_problem(event)
+        problem = _event_problem(event, now)
         if problem:
             out.errors.append(EventError(event_id, 400, problem))
         else:
@@ -67,7 +71,16 @@ def validate_batch(doc: Any) -> ValidatedBatch:
     return out
 
 
-def _event_problem(event: Any) -> str | None:
+def _time_problem(value: Any, name: str, now: datetime) -> str | None:
+    moment = parse_time(value)
+    if moment is None:
+        return f"{name} must be an ISO 8601 date-time"
+    if not EARLIEST <= moment <= now + LATEST_AHEAD:
+        return f"{name} {value!r} is outside the accepted range ({EARLIEST:%Y-%m-%d} to one day from now)"
+    return None
+
+
+def _event_problem(event: Any, now: datetime) -> str | None:
     if not isinstance(event, dict):
         return "event must be an object"
     if not isinstance(event.get("id"), str) or not event["id"]:
@@ -75,8 +88,8 @@ def _event_problem(event: Any) -> str | None:
     kind = event.get("type")
     if kind not in EVENT_TYPES:
         return f"event.type {kind!r} is not one of {sorted(EVENT_TYPES)}"
-    if parse_time(event.get("timestamp")) is None:
-        return "event.timestamp must be an ISO 8601 date-time"
+    if problem := _time_problem(event.get("timestamp"), "event.timestamp", now):
+        return problem
     body = event.get("body")
     if not isinstance(body, dict):
         return "event.body must be an object"
@@ -88,8 +101,11 @@ def _event_problem(event: Any) -> str | None:
     if not isinstance(body.get("id"), str) or not body["id"]:
         return f"body.id is required for {kind}"
     for name in ("startTime", "endTime", "completionStartTime", "timestamp"):
-        if body.get(name) is not None and parse_time(body[name]) is None:
-            return f"body.{name} must be an ISO 8601 date-time"
+        if body.get(name) is not None and (problem := _time_problem(body[name], f"body.{name}", now)):
+            return problem
+    level = body.get("level")
+    if level is not None and level not in LEVELS:
+        return f"body.level {level!r} is not one of {', '.join(LEVELS)}"
     if kind.endswith("-update") and kind != "observation-update" and body.get("traceId") is None:
         return None  # updates may omit traceId; the stored observation has it
     return None
@@ -103,7 +119,8 @@ def _ordered(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _text(value: Any) -> str | None:
     if value is None:
         return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return json_text.bound_depth(text)
 
 
 def _usage(body: dict[str, Any]) -> dict[str, int]:
@@ -202,14 +219,20 @@ def row_state(row: ObservationRow) -> dict[str, Any]:
 
 def _json_value(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json_text.loads(text)
     except ValueError:
         return text
 
 
 def state_row(project_id: str, state: dict[str, Any], now: datetime) -> ObservationRow:
+    """A folded state as a row; an end before the start is stored as the start, with a note."""
     metadata = state.get("metadata", {})
     values = {k: v for k, v in state.items() if k in ObservationRow.__dataclass_fields__}
+    start, end = state.get("start_time") or now, state.get("end_time")
+    if end is not None and end < start:
+        values["end_time"] = start
+        note = f"endTime {end.isoformat()} was before startTime; stored as startTime"
+        metadata = {**metadata, NOTE_KEY: note}
     values.update(
         project_id=project_id,
         trace_id=state.get("trace_id") or state["id"],

@@ -14,7 +14,9 @@ from typing import Any
 import orjson
 
 from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.storage.json_text import bound_depth, too_deep
 from app.tracing.otlp import Attributes, Span
+from app.tracing.values import NOTE_KEY
 
 OBSERVATION_TYPES = frozenset(
     {
@@ -48,17 +50,6 @@ _MODEL_KEYS = (
     "llm.model_name",
     "model",
 )
-_LEVELS = {
-    "DEBUG": "DEBUG",
-    "DEFAULT": "DEFAULT",
-    "INFO": "DEFAULT",
-    "OK": "DEFAULT",
-    "WARNING": "WARNING",
-    "WARN": "WARNING",
-    "ERROR": "ERROR",
-    "FATAL": "ERROR",
-    "CRITICAL": "ERROR",
-}
 _ENV = re.compile(r"^[a-z0-9_-]+$")
 _INDEXED = re.compile(
     r"^(gen_ai\.prompt|gen_ai\.completion|llm\.input_messages|llm\.output_messages)\.(\d+)\.(.+)$"
@@ -80,16 +71,21 @@ def _first(attrs: Attributes, *keys: str) -> Any:
 
 
 def _json_or_str(value: Any) -> str | None:
-    """Store input/output/metadata values as text: strings as they are, the rest as JSON."""
+    """Store input/output/metadata values as text: strings as they are, the rest as JSON; parts nested
+    deeper than json_text.MAX_DEPTH become their JSON text, so every reader can decode the value."""
     if value is None:
         return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return bound_depth(text)
 
 
 def _maybe_json(value: Any) -> Any:
     """A JSON string decoded, anything else as it is. orjson first (several times faster); the standard
-    parser for what orjson refuses but JSON-in-Python allows (NaN, Infinity, integers past 64 bits)."""
+    parser for what orjson refuses but JSON-in-Python allows (NaN, Infinity, integers past 64 bits).
+    Text nested deeper than json_text.MAX_DEPTH stays text."""
     if isinstance(value, str):
+        if too_deep(value):
+            return value
         try:
             return orjson.loads(value)
         except orjson.JSONDecodeError:
@@ -328,11 +324,8 @@ def map_span(
     decode = _sdk_major(span, sdk_version) >= 5
     obs_type = observation_type(a)
     level_attr = a.get(OBS_PREFIX + "level")
-    level = (
-        _LEVELS.get(str(level_attr).upper(), "DEFAULT")
-        if level_attr
-        else ("ERROR" if span.status_code == 2 else "DEFAULT")
-    )
+    # Other values were refused with the span (otlp.span_problem).
+    level = str(level_attr).upper() if level_attr else ("ERROR" if span.status_code == 2 else "DEFAULT")
     raw_in, raw_out = input_output(span)
     metadata = _decoded_metadata(a, OBS_PREFIX, decode)
     experiment = {
@@ -356,6 +349,12 @@ def map_span(
         metadata.setdefault(
             "events",
             [{"name": e.name, "time_unix_nano": e.time_ns, "attributes": e.attributes} for e in other_events],
+        )
+    end_ns = span.end_ns
+    if end_ns < span.start_ns:
+        end_ns = span.start_ns
+        metadata[NOTE_KEY] = (
+            f"endTime {ns_to_datetime(span.end_ns).isoformat()} was before startTime; stored as startTime"
         )
     model = _first(a, *_MODEL_KEYS)
     params = _maybe_json(a.get(OBS_PREFIX + "model.parameters"))
@@ -392,7 +391,7 @@ def map_span(
         type=obs_type,
         name=str(_first(a, "gen_ai.tool.name") or span.name),
         start_time=ns_to_datetime(span.start_ns),
-        end_time=ns_to_datetime(span.end_ns),
+        end_time=ns_to_datetime(end_ns),
         completion_start_time=parse_time(a.get(OBS_PREFIX + "completion_start_time")),
         level=level,
         status_message=_first(a, OBS_PREFIX + "status_message") or span.status_message or None,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import Any
 
+from app.settings import Settings
 from app.storage import Storage
 from app.storage.clickhouse.observations import (
     fetch_current_observations,
@@ -34,6 +35,7 @@ from app.tracing.attribution import merge_per_trace
 from app.tracing.costs import ModelPrice, enrich
 from app.tracing.mapping import map_span, parse_time
 from app.tracing.otlp import decompress, parse_export
+from app.tracing.values import bound_values
 from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, Mapped, MappedSpan
 
 log = logging.getLogger(__name__)
@@ -125,20 +127,29 @@ class BatchResult:
     traces_written: int
 
 
-def map_otlp(batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...] = ()) -> Mapped:
-    """Decode and map an OTLP body; a span repeated inside the batch is kept once. Rows leave as encoded
+def map_otlp(
+    batch: RawBatch,
+    body: bytes,
+    models: tuple[ModelPrice, ...] = (),
+    max_value_bytes: int = Settings.model_fields["ingest_max_value_bytes"].default,
+) -> Mapped:
+    """Decode and map an OTLP body; a span repeated inside the batch is kept once, and the spans intake
+    refused (the same check, as of the time the request was stored) are left out. Rows leave as encoded
     lines plus their keys, which cross process boundaries cheaply and insert without re-encoding."""
-    spans = parse_export(decompress(body, batch.encoding), batch.content_type)
+    spans = parse_export(decompress(body, batch.encoding), batch.content_type, batch.stored_at).spans
     now = datetime.now(UTC)
     rows: dict[tuple[str, str], ObservationRow] = {}
     traces: list[TraceRow] = []
+    originals: list[tuple[str, bytes]] = []
     for span in spans:
         key = (span.trace_id, span.span_id)
         if key not in rows:
             row, trace = map_span(batch.project_id, span, batch.sdk_version, now)
             enrich(row, models)
+            originals += bound_values(row, max_value_bytes)
             rows[key] = row
             if trace is not None:
+                originals += bound_values(trace, max_value_bytes)
                 traces.append(trace)
     merged = merge_per_trace(traces)
     attrs = {t.id: attribution.of_row(t) for t in merged}
@@ -147,7 +158,7 @@ def map_otlp(batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...] = ()) 
         attribution.attribute(row, attrs.get(row.trace_id))
         end = row.end_time.timestamp() if row.end_time else row.start_time.timestamp()
         out.append(MappedSpan(key, row.start_time.timestamp(), end, as_json_line(row)))
-    return Mapped(out, [as_values(t) for t in merged])
+    return Mapped(out, [as_values(t) for t in merged], originals)
 
 
 class OtlpMapper:
@@ -160,10 +171,14 @@ class OtlpMapper:
             ProcessPoolExecutor(processes, mp_context=get_context("spawn")) if processes > 0 else None
         )
 
-    async def map(self, batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...]) -> Mapped:
+    async def map(
+        self, batch: RawBatch, body: bytes, models: tuple[ModelPrice, ...], max_value_bytes: int
+    ) -> Mapped:
         if self._pool is None:
-            return map_otlp(batch, body, models)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, map_otlp, batch, body, models)
+            return map_otlp(batch, body, models, max_value_bytes)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, map_otlp, batch, body, models, max_value_bytes
+        )
 
     def close(self) -> None:
         if self._pool is not None:
@@ -179,7 +194,10 @@ async def process_otlp_batch(
     writes only what is missing.
     """
     models = await model_catalog.prices_for(storage, batch.project_id)
-    mapped = await mapper.map(batch, await storage.blobs.get(batch.key), models)
+    body = await storage.blobs.get(batch.key)
+    mapped = await mapper.map(batch, body, models, storage.settings.ingest_max_value_bytes)
+    for key, original in mapped.originals:  # before the rows that name them
+        await storage.blobs.put(key, original)
     result = await writer.write(batch.project_id, mapped)
     return BatchResult(result.written, result.duplicates, len(mapped.traces))
 
@@ -228,10 +246,13 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
         known = await fetch_trace_attributes(ch, project_id, sorted(trace_ids), since)
         trace_rows, resolved = attribution.resolve(known, list(batch_traces.values()), now)
         writes: list[ObservationRow] = []
+        limit = storage.settings.ingest_max_value_bytes
+        originals = [o for t in trace_rows for o in bound_values(t, limit)]
         for obs_id, fields in states.items():
             old = stored.get(obs_id)
             state = legacy.fold(legacy.row_state(old), fields) if old else fields
             new = legacy.state_row(project_id, state, now)
+            originals += bound_values(new, limit)
             enrich(new, models)
             attribution.attribute(new, resolved.get(new.trace_id))
             if old is None:
@@ -239,6 +260,8 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
             elif not _same_state(old, new):
                 new.row_version = old.row_version + 1
                 writes += [replace(old, sign=-1, event_ts=now), new]
+        for key, original in originals:  # before the rows that name them
+            await storage.blobs.put(key, original)
         await insert_traces(ch, trace_rows)
         await insert_observations(ch, writes)
         await insert_scores(ch, scores)

@@ -60,6 +60,7 @@ class Mapped(NamedTuple):
 
     spans: list[MappedSpan]
     trace_values: list[tuple[object, ...]]
+    originals: list[tuple[str, bytes]] = []  # (blob key, value) of truncated inputs/outputs; never mutated
 
     @property
     def traces(self) -> list[TraceRow]:

@@ -32,7 +32,7 @@ async def test_clickhouse_outage_loses_nothing(client, storage: Storage, project
         for i in range(5):
             r = await client.post(
                 "/api/public/otel/v1/traces",
-                content=export(f"{i:02d}" * 16, 10),
+                content=export(f"{i + 1:02d}" * 16, 10),  # not 00…: an all-zero trace id is refused
                 headers=PB,
                 auth=project.auth,
             )
@@ -73,7 +73,8 @@ def test_killed_server_recovers_every_acknowledged_span(workdir: Path) -> None: 
     with httpx.Client(base_url=server.base_url, headers={"Authorization": auth, **PB}) as c:
         for i in range(40):
             assert (
-                c.post("/api/public/otel/v1/traces", content=export(f"{i:02x}" * 16, 25)).status_code == 200
+                c.post("/api/public/otel/v1/traces", content=export(f"{i + 1:02x}" * 16, 25)).status_code
+                == 200
             )
             acknowledged += 25
     server.process.send_signal(signal.SIGKILL)  # mid-processing: no shutdown at all

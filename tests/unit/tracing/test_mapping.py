@@ -109,7 +109,7 @@ def test_tag_shapes(tags: object, expected: list[str]) -> None:
 
 
 def test_levels_status_and_events() -> None:
-    row, _ = map_span("proj", span({"langfuse.observation.level": "warn"}), None, NOW)
+    row, _ = map_span("proj", span({"langfuse.observation.level": "warning"}), None, NOW)
     assert row.level == "WARNING"
     boom = SpanEvent("exception", 1, {"exception.message": "boom"})
     row, _ = map_span("proj", span({}, status=2, events=(boom,)), None, NOW)

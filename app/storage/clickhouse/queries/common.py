@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from app.errors import InvalidInput
+from app.storage import json_text
 
 MAX_PAGE = 100
 T = TypeVar("T")
@@ -206,8 +207,8 @@ class Cursor:
     @classmethod
     def decode(cls, text: str, sort: str) -> Cursor:
         try:
-            found_sort, value, row_id = json.loads(base64.urlsafe_b64decode(text.encode()))
-        except (ValueError, TypeError, binascii.Error) as exc:
+            found_sort, value, row_id = json_text.loads(base64.urlsafe_b64decode(text.encode()).decode())
+        except (ValueError, TypeError, binascii.Error) as exc:  # UnicodeDecodeError is a ValueError
             raise InvalidInput("after: not a cursor returned by this API") from exc
         if found_sort != sort or not isinstance(row_id, str):
             raise InvalidInput("after: the cursor belongs to another sort order")

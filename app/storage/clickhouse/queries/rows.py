@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+
+from app.storage import json_text
 
 
 def utc(value: Any) -> datetime:
@@ -37,7 +38,7 @@ def json_or_text(text: str | None) -> Any:
     if text is None:
         return None
     try:
-        return json.loads(text)
+        return json_text.loads(text)
     except ValueError:
         return text
 
@@ -45,7 +46,7 @@ def json_or_text(text: str | None) -> Any:
 def _maybe_json(value: str) -> Any:
     if value[:1] in ("{", "[") or value in ("true", "false", "null"):
         try:
-            return json.loads(value)
+            return json_text.loads(value)
         except ValueError:
             return value
     return value
