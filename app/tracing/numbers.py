@@ -70,6 +70,8 @@ def usage_count(value: Any) -> int:
 
 def cost_amount(value: Any) -> Decimal:
     """A cost (USD) in [0, MAX_COST], rounded to 12 decimal places; Unstorable says why not."""
+    if type(value) is Decimal and value.is_finite() and 0 <= value <= MAX_COST:
+        return value.quantize(_QUANTUM)  # the common case (mapped and computed costs)
     number = _decimal(value)
     if number > MAX_COST:
         raise Unstorable(f"more than {MAX_COST} USD, the largest storable cost")
