@@ -249,31 +249,38 @@ class CoalescingWriter:
             )
         if not refused and not refused_traces:
             return results
-        by_request: dict[int, list[RefusedRow]] = {}
-        for i, reason in refused.items():
-            owner = owners[i]
-            if owner is None:  # a stored row rewritten with its trace's attributes: it keeps the old ones
-                log.error("correction of a stored observation refused: %s", reason)
-                continue
-            trace_id, span_id = owner[1]
-            by_request.setdefault(owner[0], []).append(
-                RefusedRow(f"observation {trace_id}/{span_id}", reason)
-            )
-        for i, reason in refused_traces.items():
-            trace_id = trace_rows[i].id
-            for index, (request_traces, _) in enumerate(fresh_by_request):
-                if any(t.id == trace_id for t in request_traces):
-                    by_request.setdefault(index, []).append(RefusedRow(f"trace {trace_id}", reason))
-        return [
-            replace(
-                r,
-                written=r.written - sum(x.row.startswith("observation ") for x in rows),
-                refused=tuple(rows),
-            )
-            if (rows := by_request.get(index))
-            else r
-            for index, r in enumerate(results)
-        ]
+        traces_by_request = [{t.id for t in request_traces} for request_traces, _ in fresh_by_request]
+        refused_trace_ids = {trace_rows[i].id: reason for i, reason in refused_traces.items()}
+        return _with_refused(results, owners, refused, refused_trace_ids, traces_by_request)
+
+
+def _with_refused(
+    results: list[WriteResult],
+    owners: list[tuple[int, tuple[str, str]] | None],
+    refused: dict[int, str],
+    refused_traces: dict[str, str],
+    traces_by_request: list[set[str]],
+) -> list[WriteResult]:
+    """Each request's result with the rows of it that ClickHouse refused: its observations (by unit owner)
+    and the trace rows its spans spoke for."""
+    by_request: dict[int, list[RefusedRow]] = {}
+    for i, reason in refused.items():
+        owner = owners[i]
+        if owner is None:  # a stored row rewritten with its trace's attributes: it keeps the old ones
+            log.error("correction of a stored observation refused: %s", reason)
+            continue
+        trace_id, span_id = owner[1]
+        by_request.setdefault(owner[0], []).append(RefusedRow(f"observation {trace_id}/{span_id}", reason))
+    for trace_id, reason in refused_traces.items():
+        for index, trace_ids in enumerate(traces_by_request):
+            if trace_id in trace_ids:
+                by_request.setdefault(index, []).append(RefusedRow(f"trace {trace_id}", reason))
+    out = []
+    for index, result in enumerate(results):
+        rows = by_request.get(index, [])
+        observations = sum(r.row.startswith("observation ") for r in rows)
+        out.append(replace(result, written=result.written - observations, refused=tuple(rows)))
+    return out
 
 
 async def _corrections(
