@@ -192,7 +192,7 @@ async def _ingest_replay(storage: Storage, args: argparse.Namespace) -> None:
 
 async def _ingest_status(storage: Storage, args: argparse.Namespace) -> None:
     from app.jobs.contracts import JobQueue
-    from app.jobs.ingest import DEAD_LETTERS
+    from app.jobs.ingest import DEAD_LETTERS, list_dead_letters
 
     queue = await JobQueue.connect(storage.redis_url)
     try:
@@ -200,6 +200,10 @@ async def _ingest_status(storage: Storage, args: argparse.Namespace) -> None:
     finally:
         await queue.close()
     print(f"dead letters: {await storage.cache.list_length(DEAD_LETTERS)}")
+    for letter in await list_dead_letters(storage, args.limit):
+        print(f"  {letter.key}: {letter.error}")
+        for row in letter.rows:
+            print(f"    {row.row}: {row.reason}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -245,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     ir.add_argument("--day", action="append", help="every request stored that day (YYYY-MM-DD); repeatable")
     ir.add_argument("--key", action="append", help="one stored object key; repeatable")
     ir.set_defaults(run=_admin(_ingest_replay))
-    ingest.add_parser("status", help="queued jobs and dead letters").set_defaults(run=_admin(_ingest_status))
+    ist = ingest.add_parser("status", help="queued jobs, and dead letters with their reasons")
+    ist.add_argument("--limit", type=int, default=50, help="dead letters listed (oldest first)")
+    ist.set_defaults(run=_admin(_ingest_status))
 
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
     uc = users.add_parser("create", help="create a user")

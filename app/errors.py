@@ -80,6 +80,15 @@ class StorageError(InternalError):
     """A datastore call failed; the driver exception is chained, SQL is not in the message."""
 
 
+class RowsRefused(StorageError):
+    """An insert failed on its data (a value its column cannot hold), not on the store: the same rows
+    fail again on every retry, the others of the insert can be written. `reason` is the engine's."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class DataDirInUse(AppError):
     """Another Langhouse process owns the data directory."""
 

@@ -85,3 +85,7 @@ class Cache:
 
     async def list_length(self, name: str) -> int:
         return int(await self._redis.llen(f"lh:{name}"))
+
+    async def list_items(self, name: str, limit: int) -> list[str]:
+        """The first `limit` items of a Redis list, left in place."""
+        return list(await self._redis.lrange(f"lh:{name}", 0, limit - 1))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.storage.clickhouse.rows import ObservationRow
+from app.tracing.numbers import MAX_COST, make_storable
 
 PRICED_TYPES = frozenset({"GENERATION", "EMBEDDING"})
 _DATA = Path(__file__).with_name("data") / "model_prices.json"
@@ -122,12 +123,20 @@ def price_usage(model: ModelPrice, usage: dict[str, int]) -> dict[str, Decimal]:
         costs["total"] = sum(costs.values(), Decimal(0))
     elif "total" in usage and "total" in prices:  # a model priced per total unit only
         costs = {"total": Decimal(usage["total"]) * prices["total"]}
-    return {k: v.quantize(Decimal("1e-12")) for k, v in costs.items()}
+    # A cost past what a column holds is left whole (and dropped with a note by make_storable): quantizing
+    # it to 12 places could exceed the decimal context's precision.
+    return {k: v.quantize(Decimal("1e-12")) if v <= MAX_COST else v for k, v in costs.items()}
 
 
 def enrich(row: ObservationRow, models: tuple[ModelPrice, ...]) -> None:
     """Fill usage (tokenizer) and cost (prices) where the row did not bring them; provided values win.
-    Usage always gets a `total` (the sum of the others when not given), as aggregates read it."""
+    Usage always gets a `total` (the sum of the others when not given), as aggregates read it. Then
+    every numeric value is made storable (a computed one can overflow too: huge usage times a price)."""
+    _fill(row, models)
+    make_storable(row)
+
+
+def _fill(row: ObservationRow, models: tuple[ModelPrice, ...]) -> None:
     if row.usage_details and "total" not in row.usage_details:
         row.usage_details["total"] = sum(row.usage_details.values())
     if row.type not in PRICED_TYPES or not row.provided_model_name:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from app.storage import json_text
 from app.storage.clickhouse.rows import ObservationRow, TraceRow
 from app.tracing.mapping import normalize_environment, parse_time
+from app.tracing.numbers import DROPPED, map_problem, merge_notes, storable_costs, storable_usage
 from app.tracing.otlp import EARLIEST, LATEST_AHEAD, LEVELS
 from app.tracing.scores import score_problem
 from app.tracing.values import NOTE_KEY
@@ -106,9 +107,7 @@ def _event_problem(event: Any, now: datetime) -> str | None:
     level = body.get("level")
     if level is not None and level not in LEVELS:
         return f"body.level {level!r} is not one of {', '.join(LEVELS)}"
-    if kind.endswith("-update") and kind != "observation-update" and body.get("traceId") is None:
-        return None  # updates may omit traceId; the stored observation has it
-    return None
+    return numbers_problem(body)  # (updates may omit traceId: the stored observation has it)
 
 
 def _ordered(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -123,44 +122,73 @@ def _text(value: Any) -> str | None:
     return json_text.bound_depth(text)
 
 
-def _usage(body: dict[str, Any]) -> dict[str, int]:
+_USAGE_KEYS = {
+    "input": ("input", "promptTokens"),
+    "output": ("output", "completionTokens"),
+    "total": ("total", "totalTokens"),
+}
+_USAGE_COST_KEYS = {"input": "inputCost", "output": "outputCost", "total": "totalCost"}
+
+
+def _picked(usage: dict[str, Any]) -> dict[str, Any]:
+    """The counts of a `usage` object by type, each under the name it was given."""
+    picked = {}
+    for names in _USAGE_KEYS.values():
+        name = next((n for n in names if usage.get(n) is not None), None)
+        if name is not None:
+            picked[name] = usage[name]
+    return picked
+
+
+def numbers_problem(body: dict[str, Any]) -> str | None:
+    """Why an observation body's usage, costs or prompt version hold something that is no number
+    (naming the field), or None. Numbers out of range are no problem here: they are dropped with a note."""
+    for name in ("usageDetails", "costDetails"):
+        if problem := map_problem(body.get(name), f"body.{name}"):
+            return problem
+    usage = body.get("usage")
+    if isinstance(usage, dict):
+        wanted = {**_picked(usage), **{n: usage.get(n) for n in _USAGE_COST_KEYS.values()}}
+        if problem := map_problem(wanted, "body.usage"):
+            return problem
+    version = body.get("promptVersion")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        return "body.promptVersion must be a whole number"
+    return None
+
+
+def _usage(body: dict[str, Any]) -> tuple[dict[str, int], dict[str, str]]:
+    """Usage counts by type, and notes for the values that were no storable counts."""
     details = body.get("usageDetails")
     if isinstance(details, dict):
-        return {str(k): int(v) for k, v in details.items() if isinstance(v, int | float) and v >= 0}
+        return storable_usage(details, "usageDetails")
     usage = body.get("usage")
     if not isinstance(usage, dict):
-        return {}
-    pairs = {
-        "input": usage.get("input", usage.get("promptTokens")),
-        "output": usage.get("output", usage.get("completionTokens")),
-        "total": usage.get("total", usage.get("totalTokens")),
-    }
-    return {k: int(v) for k, v in pairs.items() if isinstance(v, int | float) and v >= 0}
+        return {}, {}
+    counts, notes = storable_usage(_picked(usage), "usage")
+    by_name = {n: kind for kind, names in _USAGE_KEYS.items() for n in names}
+    return {by_name[n]: v for n, v in counts.items()}, notes
 
 
-def _costs(body: dict[str, Any]) -> dict[str, Any]:
+def _costs(body: dict[str, Any]) -> tuple[dict[str, Decimal], dict[str, str]]:
+    """Costs by type (USD), and notes for the values that were no storable costs."""
     raw = body.get("costDetails")
-    if not isinstance(raw, dict):
-        usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
-        raw = {
-            "input": usage.get("inputCost"),
-            "output": usage.get("outputCost"),
-            "total": usage.get("totalCost"),
-        }
-    out = {}
-    for key, value in raw.items():
-        try:
-            number = Decimal(str(value)) if value is not None else None
-        except InvalidOperation:
-            number = None
-        if number is not None and number.is_finite() and number >= 0:
-            out[str(key)] = number
-    return out
+    if isinstance(raw, dict):
+        return storable_costs(raw, "costDetails")
+    usage: dict[str, Any] = body["usage"] if isinstance(body.get("usage"), dict) else {}
+    costs, notes = storable_costs({n: usage.get(n) for n in _USAGE_COST_KEYS.values()}, "usage")
+    return {k: costs[n] for k, n in _USAGE_COST_KEYS.items() if n in costs}, notes
 
 
 def observation_fields(event: dict[str, Any]) -> dict[str, Any]:
     """The row fields an observation event sets (only those it carries)."""
     body, kind = event["body"], event["type"]
+    (usage, usage_notes), (costs, cost_notes) = _usage(body), _costs(body)
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        metadata = {"metadata": metadata}
+    if usage_notes or cost_notes:
+        metadata = {**(metadata or {}), DROPPED: {**usage_notes, **cost_notes}}
     fields: dict[str, Any] = {
         "id": body["id"],
         "trace_id": body.get("traceId"),
@@ -179,13 +207,11 @@ def observation_fields(event: dict[str, Any]) -> dict[str, Any]:
         "output": _text(body.get("output")),
         "provided_model_name": body.get("model"),
         "model_parameters": _text(body.get("modelParameters")),
-        "usage_details": _usage(body) or None,
-        "cost_details": _costs(body) or None,
+        "usage_details": usage or None,
+        "cost_details": costs or None,
         "prompt_name": body.get("promptName"),
         "prompt_version": body.get("promptVersion"),
-        "metadata": body.get("metadata")
-        if isinstance(body.get("metadata"), dict)
-        else ({"metadata": body["metadata"]} if body.get("metadata") is not None else None),
+        "metadata": metadata,
     }
     if kind == "event-create" and fields["start_time"] is not None and fields["end_time"] is None:
         fields["end_time"] = fields["start_time"]
@@ -199,7 +225,10 @@ def fold(state: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     merged = dict(state)
     for key, value in fields.items():
         if key == "metadata":
-            merged["metadata"] = {**merged.get("metadata", {}), **value}
+            before = merged.get("metadata", {})
+            merged["metadata"] = {**before, **value}
+            if DROPPED in before and DROPPED in value:  # notes of dropped values accumulate
+                merged["metadata"][DROPPED] = merge_notes(before[DROPPED], value[DROPPED])
         else:
             merged[key] = value
     return merged

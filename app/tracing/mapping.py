@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from app.storage.clickhouse.rows import ObservationRow, TraceRow
 from app.storage.json_text import bound_depth, too_deep
+from app.tracing.numbers import DROPPED, map_problem, storable_costs, storable_usage
 from app.tracing.otlp import Attributes, Span
 from app.tracing.values import NOTE_KEY
 
@@ -216,20 +217,33 @@ def _non_negative_int(value: Any) -> int | None:
     if not isinstance(value, int):
         try:
             value = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
     return value if value >= 0 else None
 
 
 def usage_details(attrs: Attributes) -> dict[str, int]:
+    """Usage counts by type (see `usage_details_noted`)."""
+    return usage_details_noted(attrs)[0]
+
+
+def usage_details_noted(attrs: Attributes) -> tuple[dict[str, int], dict[str, str]]:
+    """Usage counts by type, and a note for each value that was no storable count (numbers.py)."""
     provided = _maybe_json(attrs.get(OBS_PREFIX + "usage_details"))
     if isinstance(provided, dict):
-        return {
-            str(k): v for k, v in ((k, _non_negative_int(v)) for k, v in provided.items()) if v is not None
-        }
+        return storable_usage(provided)
+    notes: dict[str, str] = {}
 
     def get(*keys: str) -> int | None:
-        return next((n for n in (_non_negative_int(attrs.get(k)) for k in keys) if n is not None), None)
+        for key in keys:
+            value = attrs.get(key)
+            if value is None or value == "":
+                continue
+            counts, problems = storable_usage({key: value}, "attributes")
+            notes.update(problems)
+            if counts:
+                return counts[key]
+        return None
 
     prompt = get("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
     completion = get(
@@ -262,25 +276,29 @@ def usage_details(attrs: Attributes) -> dict[str, int]:
         usage["total"] = total
     elif usage:
         usage["total"] = sum(v for k, v in usage.items())
-    return usage
+    return usage, notes
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() and number >= 0 else None
+def usage_problem(attrs: Attributes) -> str | None:
+    """Why a span's provided usage holds a value that is no number (for intake to refuse it), or None."""
+    provided = _maybe_json(attrs.get(OBS_PREFIX + "usage_details"))
+    if isinstance(provided, dict):
+        return map_problem(provided, OBS_PREFIX + "usage_details")
+    return None
 
 
 def cost_details(attrs: Attributes) -> dict[str, Decimal]:
+    """Costs by type, USD (see `cost_details_noted`)."""
+    return cost_details_noted(attrs)[0]
+
+
+def cost_details_noted(attrs: Attributes) -> tuple[dict[str, Decimal], dict[str, str]]:
+    """Costs by type (USD), and a note for each value that was no storable cost (numbers.py)."""
     provided = _maybe_json(attrs.get(OBS_PREFIX + "cost_details"))
     if isinstance(provided, dict):
-        return {str(k): d for k, d in ((k, _decimal(v)) for k, v in provided.items()) if d is not None}
-    total = _decimal(_first(attrs, "gen_ai.usage.cost", "llm.cost.total"))
-    return {"total": total} if total is not None else {}
+        return storable_costs(provided)
+    total = _first(attrs, "gen_ai.usage.cost", "llm.cost.total")
+    return storable_costs({"total": total}) if total is not None else ({}, {})
 
 
 def _tags(value: Any) -> list[str]:
@@ -382,6 +400,10 @@ def map_span(
     tags = _tags(a.get(TRACE_PREFIX + "tags"))
     public = _bool(a.get(TRACE_PREFIX + "public"))
     trace_name = _first(a, TRACE_PREFIX + "name") or (span.name if speaks_for_trace else None)
+    usage, usage_notes = usage_details_noted(a)
+    costs, cost_notes = cost_details_noted(a)
+    if usage_notes or cost_notes:
+        metadata[DROPPED] = {**usage_notes, **cost_notes}
     names, values = _metadata_arrays(metadata)
     row = ObservationRow(
         project_id=project_id,
@@ -409,8 +431,8 @@ def map_span(
         metadata_values=values,
         provided_model_name=None if model is None else str(model),
         model_parameters=_json_or_str(params),
-        usage_details=usage_details(a),
-        cost_details=(costs := cost_details(a)),
+        usage_details=usage,
+        cost_details=costs,
         total_cost=costs.get("total", sum(costs.values(), Decimal(0))) if costs else None,
         prompt_name=None if prompt_name is None else str(prompt_name),
         prompt_version=prompt_version,

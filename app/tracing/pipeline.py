@@ -10,6 +10,7 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -18,9 +19,9 @@ from app.storage import Storage
 from app.storage.clickhouse.observations import (
     fetch_current_observations,
     fetch_trace_attributes,
-    insert_observations,
+    insert_observation_lines,
     insert_scores,
-    insert_traces,
+    insert_trace_lines,
 )
 from app.storage.clickhouse.rows import (
     OBSERVATION_COLUMNS,
@@ -36,7 +37,14 @@ from app.tracing.costs import ModelPrice, enrich
 from app.tracing.mapping import map_span, parse_time
 from app.tracing.otlp import decompress, parse_export
 from app.tracing.values import bound_values
-from app.tracing.writer import PROJECT_LOCK_SECONDS, CoalescingWriter, Mapped, MappedSpan
+from app.tracing.writer import (
+    PROJECT_LOCK_SECONDS,
+    CoalescingWriter,
+    Mapped,
+    MappedSpan,
+    RefusedRow,
+    insert_isolating,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +133,7 @@ class BatchResult:
     observations_written: int
     duplicates_skipped: int
     traces_written: int
+    refused: tuple[RefusedRow, ...] = ()  # rows ClickHouse refused (the rest is written)
 
 
 def map_otlp(
@@ -199,7 +208,7 @@ async def process_otlp_batch(
     for key, original in mapped.originals:  # before the rows that name them
         await storage.blobs.put(key, original)
     result = await writer.write(batch.project_id, mapped)
-    return BatchResult(result.written, result.duplicates, len(mapped.traces))
+    return BatchResult(result.written, result.duplicates, len(mapped.traces), result.refused)
 
 
 LEGACY_LOOKBACK = timedelta(days=30)
@@ -245,7 +254,7 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
         trace_ids = {_trace_of(i, f, stored) for i, f in states.items()} | set(batch_traces)
         known = await fetch_trace_attributes(ch, project_id, sorted(trace_ids), since)
         trace_rows, resolved = attribution.resolve(known, list(batch_traces.values()), now)
-        writes: list[ObservationRow] = []
+        writes: list[list[ObservationRow]] = []  # a new row, or a cancel row and the new state
         limit = storage.settings.ingest_max_value_bytes
         originals = [o for t in trace_rows for o in bound_values(t, limit)]
         for obs_id, fields in states.items():
@@ -256,16 +265,26 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
             enrich(new, models)
             attribution.attribute(new, resolved.get(new.trace_id))
             if old is None:
-                writes.append(new)
+                writes.append([new])
             elif not _same_state(old, new):
                 new.row_version = old.row_version + 1
-                writes += [replace(old, sign=-1, event_ts=now), new]
+                writes.append([replace(old, sign=-1, event_ts=now), new])
         for key, original in originals:  # before the rows that name them
             await storage.blobs.put(key, original)
-        await insert_traces(ch, trace_rows)
-        await insert_observations(ch, writes)
+        refused_traces = await insert_isolating(
+            partial(insert_trace_lines, ch), [[as_json_line(t)] for t in trace_rows]
+        )
+        refused_rows = await insert_isolating(
+            partial(insert_observation_lines, ch), [[as_json_line(r) for r in rows] for rows in writes]
+        )
         await insert_scores(ch, scores)
-    return BatchResult(len(writes), 0, len(batch_traces))
+    refused = [RefusedRow(f"trace {trace_rows[i].id}", why) for i, why in refused_traces.items()]
+    refused += [
+        RefusedRow(f"observation {writes[i][-1].trace_id}/{writes[i][-1].id}", why)
+        for i, why in refused_rows.items()
+    ]
+    written = sum(len(rows) for i, rows in enumerate(writes) if i not in refused_rows)
+    return BatchResult(written, 0, len(batch_traces), tuple(refused))
 
 
 def _trace_of(obs_id: str, fields: dict[str, Any], stored: dict[str, ObservationRow]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from app.storage import Storage
 from app.storage.clickhouse.observations import fetch_score, insert_scores
 from app.storage.clickhouse.rows import ScoreRow
 from app.tracing.mapping import normalize_environment
+from app.tracing.numbers import is_finite_number
 
 DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT", "CORRECTION")
 SOURCES = ("API", "EVAL", "ANNOTATION")
@@ -43,10 +43,10 @@ def score_problem(body: Any) -> str | None:
     value = body.get("value")
     if value is None:
         return "value is required"
-    if kind == "NUMERIC" and (
-        not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
-    ):
+    if kind == "NUMERIC" and not is_finite_number(value):
         return "value must be a finite number for dataType NUMERIC"
+    if isinstance(value, int | float) and not isinstance(value, bool) and not is_finite_number(value):
+        return f"value must be a finite number (a Float64) for dataType {kind}"
     if kind == "BOOLEAN" and value not in (0, 1):
         return "value must be 0 or 1 for dataType BOOLEAN"
     if kind in ("CATEGORICAL", "TEXT", "CORRECTION") and not isinstance(value, str | int | float):

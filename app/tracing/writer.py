@@ -2,8 +2,10 @@
 
 ClickHouse (and chDB above all) inserts a few large blocks far faster than many small ones. Each job
 hands its mapped rows to the writer and waits: the writer flushes when enough rows are pending or a
-short delay has passed, and a job finishes only after the insert holding its rows succeeded. A failed
-flush fails every job in it, and each retries on its own (the exactly-once check makes that safe).
+short delay has passed, and a job finishes only after the insert holding its rows succeeded. A flush
+that fails on the store (down, busy) fails every job in it, and each retries on its own (the exactly-once
+check makes that safe). A flush that fails on its data (a row ClickHouse refuses) is split until the
+refused rows are alone: the rest is written, and each job learns which of its rows were refused and why.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import NamedTuple
 
+from app.errors import RowsRefused
 from app.storage import Storage
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.observations import (
@@ -24,7 +29,7 @@ from app.storage.clickhouse.observations import (
     fetch_stored_in_traces,
     fetch_trace_attributes,
     insert_observation_lines,
-    insert_traces,
+    insert_trace_lines,
 )
 from app.storage.clickhouse.rows import ObservationRow, TraceRow, as_json_line
 from app.tracing.attribution import (
@@ -68,9 +73,45 @@ class Mapped(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedRow:
+    """A row ClickHouse refused (`observation <trace_id>/<id>` or `trace <id>`) and its reason."""
+
+    row: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     written: int
     duplicates: int
+    refused: tuple[RefusedRow, ...] = ()
+
+
+async def insert_isolating(
+    insert: Callable[[list[bytes]], Awaitable[None]], units: Sequence[Sequence[bytes]]
+) -> dict[int, str]:
+    """Insert the lines of these units (rows written together, e.g. a cancel row and its new state) in
+    as few inserts as possible: an insert ClickHouse refuses on its data is split in halves until each
+    refused unit is alone. Returns the refused units' indexes with the reason. Any other failure (the
+    store down) raises, leaving what it had not written for a retry."""
+    refused: dict[int, str] = {}
+
+    async def attempt(indexes: list[int]) -> None:
+        lines = [line for i in indexes for line in units[i]]
+        if not lines:
+            return
+        try:
+            await insert(lines)
+        except RowsRefused as exc:
+            if len(indexes) == 1:
+                refused[indexes[0]] = exc.reason
+                return
+            middle = len(indexes) // 2
+            await attempt(indexes[:middle])
+            await attempt(indexes[middle:])
+
+    await attempt(list(range(len(units))))
+    return refused
 
 
 @dataclass
@@ -157,7 +198,9 @@ class CoalescingWriter:
             window_min = min([start_min, *(t.timestamp for t in known.values())]) - CLOCK_SKEW
             stored = await fetch_stored_in_traces(ch, project_id, trace_ids, window_min, end_max)
             t1 = time.perf_counter()
-            results, lines, incoming = [], [], []
+            results, incoming = [], []
+            units: list[list[bytes]] = []  # one per new span (owner: request, key), one per correction
+            owners: list[tuple[int, tuple[str, str]] | None] = []
             seen: set[tuple[str, str]] = {s.key for s in stored}
             fresh_by_request: list[tuple[list[TraceRow], list[MappedSpan]]] = []
             traces_of = [p.mapped.traces for p in group]
@@ -173,7 +216,7 @@ class CoalescingWriter:
                 fresh_by_request.append((request_traces, fresh))
                 results.append(WriteResult(len(fresh), len(p.mapped.spans) - len(fresh)))
             trace_rows, resolved = resolve(known, incoming, datetime.now(UTC))
-            for request_traces, fresh in fresh_by_request:
+            for index, (request_traces, fresh) in enumerate(fresh_by_request):
                 # The traces whose resolved attributes differ from those the mapper put on this request's
                 # spans (decided once per trace, not per span).
                 applied = {t.id: of_row(t) for t in request_traces}
@@ -186,21 +229,59 @@ class CoalescingWriter:
                             attrs if attrs is not None and applied.get(trace_id) != attrs else None
                         )
                     attrs = patch[trace_id]
-                    lines.append(m.line if attrs is None else attribute_line(m.line, attrs))
+                    units.append([m.line if attrs is None else attribute_line(m.line, attrs)])
+                    owners.append((index, m.key))
             corrections = await _corrections(ch, project_id, stored, resolved, window_min)
-            corrected = len(corrections) // 2
-            await insert_traces(ch, trace_rows)
+            for cancel, new in zip(corrections[::2], corrections[1::2], strict=True):
+                units.append([as_json_line(cancel), as_json_line(new)])
+                owners.append(None)
+            refused_traces = await insert_isolating(
+                partial(insert_trace_lines, ch), [[as_json_line(t)] for t in trace_rows]
+            )
             t2 = time.perf_counter()
-            await insert_observation_lines(ch, lines + [as_json_line(r) for r in corrections])
+            refused = await insert_isolating(partial(insert_observation_lines, ch), units)
             log.debug(
                 "flush %d rows (%d corrected): lookups %.0f ms, traces %.0f ms, insert %.0f ms",
-                len(lines),
-                corrected,
+                len(units) - len(corrections) // 2,
+                len(corrections) // 2,
                 (t1 - t0) * 1e3,
                 (t2 - t1) * 1e3,
                 (time.perf_counter() - t2) * 1e3,
             )
-        return results
+        if not refused and not refused_traces:
+            return results
+        traces_by_request = [{t.id for t in request_traces} for request_traces, _ in fresh_by_request]
+        refused_trace_ids = {trace_rows[i].id: reason for i, reason in refused_traces.items()}
+        return _with_refused(results, owners, refused, refused_trace_ids, traces_by_request)
+
+
+def _with_refused(
+    results: list[WriteResult],
+    owners: list[tuple[int, tuple[str, str]] | None],
+    refused: dict[int, str],
+    refused_traces: dict[str, str],
+    traces_by_request: list[set[str]],
+) -> list[WriteResult]:
+    """Each request's result with the rows of it that ClickHouse refused: its observations (by unit owner)
+    and the trace rows its spans spoke for."""
+    by_request: dict[int, list[RefusedRow]] = {}
+    for i, reason in refused.items():
+        owner = owners[i]
+        if owner is None:  # a stored row rewritten with its trace's attributes: it keeps the old ones
+            log.error("correction of a stored observation refused: %s", reason)
+            continue
+        trace_id, span_id = owner[1]
+        by_request.setdefault(owner[0], []).append(RefusedRow(f"observation {trace_id}/{span_id}", reason))
+    for trace_id, reason in refused_traces.items():
+        for index, trace_ids in enumerate(traces_by_request):
+            if trace_id in trace_ids:
+                by_request.setdefault(index, []).append(RefusedRow(f"trace {trace_id}", reason))
+    out = []
+    for index, result in enumerate(results):
+        rows = by_request.get(index, [])
+        observations = sum(r.row.startswith("observation ") for r in rows)
+        out.append(replace(result, written=result.written - observations, refused=tuple(rows)))
+    return out
 
 
 async def _corrections(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,13 +16,48 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from app.errors import QueryTooExpensive, StorageError
+from app.errors import QueryTooExpensive, RowsRefused, StorageError
 from app.storage.clickhouse.query import MAX_RESULT_ROWS, CompiledQuery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _TIMEOUT_CODES = ("TIMEOUT_EXCEEDED", "TOO_MANY_ROWS", "MEMORY_LIMIT_EXCEEDED", "TOO_MANY_BYTES")
+# Errors of the data itself: the same rows fail on every retry (unlike a store that is down or busy).
+_DATA_CODES = frozenset(
+    {
+        "ARGUMENT_OUT_OF_BOUND",
+        "ATTEMPT_TO_READ_AFTER_EOF",
+        "CANNOT_CONVERT_TYPE",
+        "CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN",
+        "CANNOT_READ_ARRAY_FROM_TEXT",
+        "CANNOT_READ_MAP_FROM_TEXT",
+        "DECIMAL_OVERFLOW",
+        "INCORRECT_DATA",
+        "SIZES_OF_ARRAYS_DONT_MATCH",
+        "TOO_LARGE_ARRAY_SIZE",
+        "TOO_LARGE_STRING_SIZE",
+        "TYPE_MISMATCH",
+        "UNKNOWN_ELEMENT_IN_ENUM",
+        "VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE",
+    }
+)
+_CODE = re.compile(r"\(([A-Z][A-Z_]+)\)")
+_EXCEPTION = re.compile(
+    r"DB::Exception: (?:Code: \d+\. DB::Exception: )?(.*?)(?:: \(in file/uri |: While |\. \(|$)", re.S
+)
+
+
+def refused_reason(text: str) -> str | None:
+    """ClickHouse's reason when an error is one of the data (e.g. "Decimal value is too big ...
+    (ARGUMENT_OUT_OF_BOUND)"), else None. Only the message: no SQL, file names or stack."""
+    codes = _CODE.findall(text)
+    code = next((c for c in reversed(codes) if c in _DATA_CODES or c.startswith("CANNOT_PARSE")), None)
+    if code is None:
+        return None
+    found = _EXCEPTION.search(text)
+    message = " ".join((found[1] if found else "").split())
+    return f"{message[:300]} ({code})" if message else code
 
 
 class _Lane:
@@ -109,6 +145,9 @@ class ClickHouse:
                 raise QueryTooExpensive(
                     f"query {tag} exceeded its time or size budget; narrow the time range or filters"
                 ) from exc
+            reason = refused_reason(text)
+            if reason is not None:
+                raise RowsRefused(f"ClickHouse refused the data of {tag}", reason) from exc
             log.error("clickhouse query %s failed", tag)
             raise StorageError(f"ClickHouse query {tag} failed") from exc
 
