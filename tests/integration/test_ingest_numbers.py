@@ -160,13 +160,13 @@ def bad_mapper(victim: str) -> Any:
     """map_otlp, letting one unstorable value through on the span named `victim` (as a mapper that does
     not check it would, or an object mapped by an older version)."""
 
-    def mapped(batch: RawBatch, body: bytes, models: Any = ()) -> Mapped:
-        out = map_otlp(batch, body, models)
+    def mapped(batch: RawBatch, body: bytes, models: Any = (), *limits: Any) -> Mapped:
+        out = map_otlp(batch, body, models, *limits)
         spans = [
             s._replace(line=unstorable(s.line)) if f'"name":"{victim}"'.encode() in s.line else s
             for s in out.spans
         ]
-        return Mapped(spans, out.trace_values)
+        return out._replace(spans=spans)
 
     return mapped
 
