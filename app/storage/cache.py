@@ -6,6 +6,7 @@ import json
 from typing import cast
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.asyncio.lock import Lock
 
 JsonObject = dict[str, object]
@@ -85,3 +86,8 @@ class Cache:
 
     async def list_length(self, name: str) -> int:
         return int(await self._redis.llen(f"lh:{name}"))
+
+
+def is_redis_outage(exc: BaseException) -> bool:
+    """Tell whether `exc` says Redis cannot be reached or is not ready (not a failed command)."""
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
