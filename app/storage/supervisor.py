@@ -25,28 +25,36 @@ class Supervised:
     restart: Callable[[], Awaitable[None]]
 
 
-async def supervise(stores: Sequence[Supervised], poll_s: float = POLL_SECONDS) -> None:
-    """Poll each store every `poll_s` seconds and restart it when it died; runs until cancelled."""
-    await asyncio.gather(*(_watch(store, poll_s) for store in stores))
+async def supervise(
+    stores: Sequence[Supervised],
+    poll_s: float = POLL_SECONDS,
+    first_delay_s: float = FIRST_DELAY_SECONDS,
+    max_delay_s: float = MAX_DELAY_SECONDS,
+) -> None:
+    """Poll each store every `poll_s` seconds and restart it when it died, waiting `first_delay_s` before
+    the first try and twice as long before each next one (at most `max_delay_s`); runs until cancelled."""
+    await asyncio.gather(*(_watch(store, poll_s, first_delay_s, max_delay_s) for store in stores))
 
 
-async def _watch(store: Supervised, poll_s: float) -> None:
-    delay = FIRST_DELAY_SECONDS
+async def _watch(store: Supervised, poll_s: float, first_delay_s: float, max_delay_s: float) -> None:
+    delay = first_delay_s
     up_since = time.monotonic()
     while True:
         await asyncio.sleep(poll_s)
         if store.alive():
             if time.monotonic() - up_since > STABLE_SECONDS:
-                delay = FIRST_DELAY_SECONDS
+                delay = first_delay_s
             continue
         log.error("embedded %s died; restarting it in %.0f s", store.name, delay)
         while True:
             await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_DELAY_SECONDS)
+            delay = min(delay * 2, max_delay_s)
             try:
                 await store.restart()
                 break
             except Exception:  # a restart can fail while the dead server's files are still held
-                log.warning("restarting embedded %s failed; next try in %.0f s", store.name, delay, exc_info=True)
+                log.warning(
+                    "restarting embedded %s failed; next try in %.0f s", store.name, delay, exc_info=True
+                )
         log.warning("embedded %s restarted", store.name)
         up_since = time.monotonic()

@@ -13,11 +13,20 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from langfuse import Langfuse
 
 from tests.conftest import free_port
 from tests.integration.test_ingest_otlp import PB, export
-from tests.integration.test_serve import Server, alive, gone, processes_using, start, stop, wait_healthy
-from tests.integration.test_serve import workdir  # noqa: F401
+from tests.integration.test_serve import (
+    Server,
+    alive,
+    gone,
+    processes_using,
+    start,
+    stop,
+    wait_healthy,
+    workdir,  # noqa: F401
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -66,7 +75,10 @@ def kill(pid: int) -> None:
 def assert_unavailable(r: httpx.Response, store: str) -> None:
     assert r.status_code == 503, (r.status_code, r.text)
     assert int(r.headers["retry-after"]) > 0
-    assert r.json() == {"message": f"{store} is unavailable right now; retry in a few seconds", "error": "store_unavailable"}
+    assert r.json() == {
+        "message": f"{store} is unavailable right now; retry in a few seconds",
+        "error": "store_unavailable",
+    }
 
 
 def until(check: Callable[[], bool], timeout_s: float, what: str, server: Server) -> None:
@@ -101,17 +113,28 @@ def test_killed_redis_answers_503_then_is_restarted(workdir: Path, serve: Callab
     data = workdir / "data"
     server = serve()
     with httpx.Client(base_url=server.base_url, auth=KEYS, timeout=10) as c:
-        assert c.post("/api/public/otel/v1/traces", content=export("aa" * 16, 2), headers=PB).status_code == 200
+        assert (
+            c.post("/api/public/otel/v1/traces", content=export("aa" * 16, 2), headers=PB).status_code == 200
+        )
+        sdk = Langfuse(
+            public_key=KEYS[0], secret_key=KEYS[1], base_url=server.base_url, tracing_enabled=False
+        )
         old = redis_pid(server)
         kill(old)
 
         # Down: the supervisor waits a second before restarting it, so these all see it down.
         assert_unavailable(c.get("/api/public/projects"), "redis")
-        assert_unavailable(c.post("/api/public/otel/v1/traces", content=export("bb" * 16, 2), headers=PB), "redis")
+        assert_unavailable(
+            c.post("/api/public/otel/v1/traces", content=export("bb" * 16, 2), headers=PB), "redis"
+        )
         assert_unavailable(c.post("/api/graphql", json=VIEWER), "redis")
         health = c.get("/api/public/health")
         assert health.status_code == 200
-        assert health.json()["status"] == "DEGRADED" and health.json()["stores"] == {"postgres": "up", "redis": "down"}
+        assert health.json()["status"] == "DEGRADED" and health.json()["stores"] == {
+            "postgres": "up",
+            "redis": "down",
+        }
+        sdk_health = sdk.api.health.health()  # the SDK's model accepts the answer
         strict = c.get("/api/public/health", params={"failIfDatabaseUnavailable": "true"})
         assert strict.status_code == 503 and strict.json()["stores"]["redis"] == "down"
         assert strict.headers["retry-after"]
@@ -119,6 +142,9 @@ def test_killed_redis_answers_503_then_is_restarted(workdir: Path, serve: Callab
         assert page.status_code == 200
         ui = httpx.get(f"{server.base_url}/", cookies={"lh_session": "x"}, follow_redirects=False)
         assert ui.status_code == 503 and ui.headers["retry-after"]
+
+        sdk.shutdown()
+        assert sdk_health.status == "DEGRADED"
 
         statuses: list[int] = []
         until(lambda: recovered(c, "redis", statuses), 30, "Redis back", server)
@@ -141,6 +167,7 @@ def test_killed_postgres_answers_503_then_is_restarted(workdir: Path, serve: Cal
         kill(old)
 
         assert_unavailable(c.get("/api/public/projects"), "postgres")
+        assert_unavailable(c.post("/api/graphql", json=VIEWER), "postgres")  # raised in a resolver
         health = c.get("/api/public/health").json()
         assert health["status"] == "DEGRADED" and health["stores"] == {"postgres": "down", "redis": "up"}
         strict = c.get("/api/public/health", params={"failIfDatabaseUnavailable": "true"})

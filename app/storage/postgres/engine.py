@@ -10,7 +10,6 @@ from pathlib import Path
 from types import TracebackType
 
 import asyncpg
-
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
