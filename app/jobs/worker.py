@@ -133,4 +133,14 @@ async def run_standalone(settings: Settings) -> None:
 async def close_worker(worker: Worker) -> None:
     """Stop the worker; a job cut off by the shutdown is not an error: it runs again later (idempotent)."""
     with contextlib.suppress(asyncio.CancelledError):
-        await worker.close()
+        try:
+            await worker.close()
+        except Exception as exc:
+            if (store := unavailable_store(exc)) is None:
+                raise
+            # arq gave up before its shutdown hook: still flush the writer and stop the mappers.
+            log.warning(
+                "job worker stopped while %s is unavailable; cut-off jobs run at the next start", store
+            )
+            if worker.on_shutdown is not None:
+                await worker.on_shutdown(worker.ctx)
