@@ -67,6 +67,18 @@ class TooManyRequests(UserError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class StoreUnavailable(UserError):
+    """A datastore cannot be reached right now (restarting, or down); the caller should retry."""
+
+    code = "store_unavailable"
+    status = 503
+
+    def __init__(self, store: str, retry_after_seconds: int = 2) -> None:
+        super().__init__(f"{store} is unavailable right now; retry in a few seconds")
+        self.store = store
+        self.retry_after_seconds = retry_after_seconds
+
+
 class QueryTooExpensive(UserError):
     code = "query_too_expensive"
     status = 422

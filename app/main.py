@@ -44,14 +44,14 @@ from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
 from app.dashboards.routes import UI_ROUTES
 from app.dashboards.settings import SETTINGS_ROUTES
 from app.dashboards.trace_pages import TRACE_ROUTES
-from app.errors import AppError, TooManyRequests
+from app.errors import AppError, StoreUnavailable, TooManyRequests, UserError
 from app.graphql.app import graphql_controller
 from app.ingest.media import MEDIA_ROUTES
 from app.ingest.routes import INGEST_ROUTES
 from app.jobs.worker import build_worker, close_worker
 from app.playground.prompts import PlaygroundHooks
 from app.settings import Settings
-from app.storage import Storage, open_storage
+from app.storage import Storage, open_storage, unavailable_store
 
 log = logging.getLogger("langhouse")
 DASHBOARDS = Path(__file__).parent / "dashboards"
@@ -81,7 +81,14 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
 
 
 def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """JSON `{message, error}` for the API; a redirect to /login for a browser without a session."""
+    """JSON `{message, error}` for the API; a redirect to /login for a browser without a session.
+    A store that cannot be reached answers 503 with Retry-After, wherever its driver error surfaced."""
+    headers: dict[str, str] = {}
+    if not isinstance(exc, AppError) and (store := unavailable_store(exc)) is not None:
+        log.warning("%s unavailable on %s %s: %s", store, request.method, request.url.path, exc)
+        exc = StoreUnavailable(store)
+    if isinstance(exc, StoreUnavailable | TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
     if isinstance(exc, AppError):
         status, code, message = exc.status, exc.code, str(exc)
     elif isinstance(exc, HTTPException):
@@ -96,7 +103,7 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             return Response({"message": message, "error": exc.extra}, status_code=status)
     else:
         status, code, message = 500, "internal_error", ""
-    if status >= 500:
+    if status >= 500 and not isinstance(exc, UserError):
         error_id = uuid.uuid4().hex[:12]
         log.error("error %s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
         code, message = "internal_error", f"internal error (id {error_id})"
@@ -105,8 +112,7 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return Redirect("/login?" + urlencode({"next": target}))
         context = {"status": status, "message": message, "version": __version__}
-        return Template("error.html", context=context, status_code=status)
-    headers = {"Retry-After": str(exc.retry_after_seconds)} if isinstance(exc, TooManyRequests) else None
+        return Template("error.html", context=context, status_code=status, headers=headers)
     return Response({"message": message, "error": code}, status_code=status, headers=headers)
 
 

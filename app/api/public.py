@@ -21,17 +21,28 @@ async def health(
     state: State,
     fail_if_database_unavailable: Annotated[bool, Parameter(query="failIfDatabaseUnavailable")] = False,
 ) -> Response[dict[str, Any]]:
-    """Report liveness; with failIfDatabaseUnavailable=true, 503 unless every store answers."""
-    body: dict[str, Any] = {"status": "OK", "version": __version__}
-    if fail_if_database_unavailable:
-        storage: Storage = state.storage
-        checks = await storage.health()
-        if not all(checks.values()):
-            return Response(
-                {"status": "Database not available", "version": __version__, "checks": checks},
-                status_code=503,
-            )
-    return Response(body)
+    """Report liveness and which stores answer: 200 `{"status": "OK"}` when all do, 200 `"DEGRADED"`
+    naming the ones down otherwise; with failIfDatabaseUnavailable=true (which also pings ClickHouse),
+    503 naming them. Postgres and Redis are pinged on every call (cheap), each for at most 2 s."""
+    storage: Storage = state.storage
+    checks = await storage.health(clickhouse=fail_if_database_unavailable)
+    down = [name for name, ok in checks.items() if not ok]
+    if not down:
+        return Response({"status": "OK", "version": __version__})
+    stores = {name: "up" if ok else "down" for name, ok in checks.items()}
+    if not fail_if_database_unavailable:
+        return Response({"status": "DEGRADED", "version": __version__, "stores": stores})
+    return Response(
+        {
+            "status": "Database not available",
+            "version": __version__,
+            "message": f"unavailable: {', '.join(down)}",
+            "error": "store_unavailable",
+            "stores": stores,
+        },
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
 
 
 @get("/projects")

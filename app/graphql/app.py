@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from litestar import Controller
+from graphql import ExecutionResult
+from litestar import Controller, Request
 from strawberry.litestar import make_graphql_controller
 
+from app.errors import StoreUnavailable
 from app.graphql.context import context_getter
 from app.graphql.schema import build_schema
 
@@ -26,5 +29,12 @@ def graphql_controller() -> type[Controller]:
 
     class GraphQLController(base):  # type: ignore[valid-type,misc]
         graphql_ide_html = ide_html
+
+        async def process_result(self, request: Request[Any, Any, Any], result: ExecutionResult) -> Any:
+            """Answer 503 (the app's error handler) when a store was unreachable, like the REST API."""
+            for error in result.errors or ():
+                if isinstance(error.original_error, StoreUnavailable):
+                    raise error.original_error
+            return await super().process_result(request, result)
 
     return GraphQLController

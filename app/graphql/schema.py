@@ -12,7 +12,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.types import Info
 
 from app.auth import keys
-from app.errors import NotFound, UserError
+from app.errors import NotFound, StoreUnavailable, UserError
 from app.graphql.context import Context, require_caller
 from app.graphql.cost import QueryCostLimiter
 from app.graphql.types import llm_connection as lc
@@ -27,6 +27,7 @@ from app.graphql.types.api_key import (
 from app.graphql.types.project import AuthMethod, Project, ProjectRole, Viewer
 from app.graphql.types.prompt import PromptMutation, PromptQuery
 from app.playground import connections
+from app.storage import unavailable_store
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Role
 
@@ -131,6 +132,11 @@ def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, UserError):
         return False  # GraphQL validation errors and our user errors are safe to show
+    if (store := unavailable_store(original)) is not None:
+        error.original_error = StoreUnavailable(store)  # the controller answers 503 (app.graphql.app)
+        error.message = str(error.original_error)
+        error.extensions = {"code": StoreUnavailable.code}
+        return False
     error_id = uuid.uuid4().hex[:12]
     log.error("graphql internal error %s", error_id, exc_info=original)
     error.extensions = {**(error.extensions or {}), "errorId": error_id}

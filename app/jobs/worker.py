@@ -24,7 +24,7 @@ from app.jobs.contracts import (
     serialize,
 )
 from app.settings import Settings
-from app.storage import Storage, open_storage
+from app.storage import Storage, open_storage, unavailable_store
 from app.tracing.pipeline import OtlpMapper
 from app.tracing.writer import CoalescingWriter
 
@@ -67,9 +67,32 @@ async def _close_ingest(ctx: dict[str, Any]) -> None:
     await ctx["queue"].close()
 
 
+class _Worker(Worker):
+    """arq's worker, but a store outage pauses polling instead of ending the worker: the embedded Redis
+    is restarted by the store supervisor, a Redis server comes back on its own."""
+
+    _outage: str | None = None
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except Exception as exc:
+            store = unavailable_store(exc)
+            if store is None:
+                raise
+            if self._outage is None:
+                log.warning("job worker paused: %s is unavailable (%s)", store, exc)
+            self._outage = store
+            await asyncio.sleep(1)
+            return
+        if self._outage is not None:
+            log.warning("job worker resumed: %s is back", self._outage)
+            self._outage = None
+
+
 def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
     """A worker bound to the storage bundle, consuming Langhouse's queue with JSON payloads."""
-    return Worker(
+    return _Worker(
         functions=FUNCTIONS,
         redis_settings=redis_settings(storage.redis_url),
         queue_name=QUEUE,
@@ -110,4 +133,14 @@ async def run_standalone(settings: Settings) -> None:
 async def close_worker(worker: Worker) -> None:
     """Stop the worker; a job cut off by the shutdown is not an error: it runs again later (idempotent)."""
     with contextlib.suppress(asyncio.CancelledError):
-        await worker.close()
+        try:
+            await worker.close()
+        except Exception as exc:
+            if (store := unavailable_store(exc)) is None:
+                raise
+            # arq gave up before its shutdown hook: still flush the writer and stop the mappers.
+            log.warning(
+                "job worker stopped while %s is unavailable; cut-off jobs run at the next start", store
+            )
+            if worker.on_shutdown is not None:
+                await worker.on_shutdown(worker.ctx)

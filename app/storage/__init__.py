@@ -8,19 +8,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
+from functools import partial
 
 from app.errors import StorageError
 from app.settings import Settings
 from app.storage.blobs import BlobStore, open_blob_store
-from app.storage.cache import Cache
+from app.storage.cache import Cache, is_redis_outage
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.migrate import migrate_clickhouse
 from app.storage.embedded import DataDirLock, EmbeddedPostgres, EmbeddedRedis, redis_socket_path
-from app.storage.postgres.engine import STARTUP_LOCK, Postgres
+from app.storage.postgres.engine import STARTUP_LOCK, Postgres, is_postgres_outage
+from app.storage.supervisor import Supervised, supervise
 
 log = logging.getLogger(__name__)
+
+PING_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass
@@ -48,14 +52,35 @@ class Storage:
         if applied:
             log.info("applied ClickHouse migrations %s", applied)
 
-    async def health(self) -> dict[str, bool]:
-        """Ping every store."""
-        checks = [self.postgres.ping(), self.cache.ping()]
-        if self._clickhouse is not None:
-            checks.append(self._clickhouse.ping())
-        results = await asyncio.gather(*checks)
-        names = ["postgres", "redis", "clickhouse"][: len(results)]
-        return dict(zip(names, results, strict=True))
+    async def health(self, *, clickhouse: bool = True) -> dict[str, bool]:
+        """Ping Postgres, Redis and (unless told not to) ClickHouse, each for at most 2 s."""
+        checks = {"postgres": self.postgres.ping(), "redis": self.cache.ping()}
+        if clickhouse and self._clickhouse is not None:
+            checks["clickhouse"] = self._clickhouse.ping()
+        results = await asyncio.gather(*(_within(check, PING_TIMEOUT_SECONDS) for check in checks.values()))
+        return dict(zip(checks, results, strict=True))
+
+
+async def _within(check: Coroutine[object, object, bool], timeout_s: float) -> bool:
+    try:
+        return await asyncio.wait_for(check, timeout_s)
+    except TimeoutError:
+        return False
+
+
+def unavailable_store(exc: BaseException) -> str | None:
+    """Name the store ("postgres" or "redis") that `exc`, or an error it was raised from, says cannot be
+    reached; None for any other error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if is_redis_outage(current):
+            return "redis"
+        if is_postgres_outage(current):
+            return "postgres"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 @contextlib.asynccontextmanager
@@ -83,6 +108,11 @@ async def open_storage(settings: Settings, *, clickhouse: bool = True) -> AsyncI
             stack.push_async_callback(asyncio.to_thread, pg_embedded.stop)  # also after a failed start
             await asyncio.to_thread(pg_embedded.start)
             database_url = pg_embedded.url
+        supervised: list[Supervised] = []
+        if pg_embedded is not None and not attach:
+            supervised.append(
+                Supervised("postgres", pg_embedded.alive, partial(asyncio.to_thread, pg_embedded.restart))
+            )
         redis_url = settings.redis_url
         if redis_url is None and attach:
             redis_url = f"unix://{redis_socket_path(data_dir)}"
@@ -93,6 +123,7 @@ async def open_storage(settings: Settings, *, clickhouse: bool = True) -> AsyncI
             redis_embedded.start()
             stack.push_async_callback(asyncio.to_thread, redis_embedded.stop)
             redis_url = redis_embedded.url
+            supervised.append(Supervised("redis", redis_embedded.alive, redis_embedded.restart))
         postgres = Postgres(database_url)
         stack.push_async_callback(postgres.close)
         cache = Cache(redis_url)
@@ -109,4 +140,13 @@ async def open_storage(settings: Settings, *, clickhouse: bool = True) -> AsyncI
                 settings.clickhouse_read_threads,
             )
             stack.push_async_callback(ch.close)
+        if supervised:  # stopped first on the way out, before the stores it watches
+            watcher = asyncio.create_task(supervise(supervised), name="langhouse-store-supervisor")
+            stack.push_async_callback(_cancel, watcher)
         yield Storage(settings, postgres, cache, blobs, redis_url, ch)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

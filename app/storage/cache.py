@@ -6,6 +6,7 @@ import json
 from typing import cast
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from redis.asyncio.lock import Lock
 
 JsonObject = dict[str, object]
@@ -89,3 +90,8 @@ class Cache:
     async def list_items(self, name: str, limit: int) -> list[str]:
         """The first `limit` items of a Redis list, left in place."""
         return list(await self._redis.lrange(f"lh:{name}", 0, limit - 1))
+
+
+def is_redis_outage(exc: BaseException) -> bool:
+    """Tell whether `exc` says Redis cannot be reached or is not ready (not a failed command)."""
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)

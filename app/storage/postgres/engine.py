@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -114,3 +117,31 @@ class Postgres:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+_SOCKET_ERRNOS = {errno.ECONNREFUSED, errno.ENOENT, errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED}
+
+
+def is_postgres_outage(exc: BaseException) -> bool:
+    """Tell whether `exc` says the database cannot be reached (as opposed to a failed statement)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(
+        exc,
+        asyncpg.PostgresConnectionError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.AdminShutdownError
+        | asyncpg.CrashShutdownError
+        | asyncpg.ConnectionDoesNotExistError,
+    ):
+        return True
+    # Connecting raises the socket's OSError as it is; tell it apart by where it was raised.
+    return isinstance(exc, OSError) and exc.errno in _SOCKET_ERRNOS and _raised_in(exc.__traceback__)
+
+
+def _raised_in(tb: TracebackType | None) -> bool:
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(("asyncpg", "sqlalchemy")):
+            return True
+        tb = tb.tb_next
+    return False
