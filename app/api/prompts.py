@@ -16,7 +16,7 @@ from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, page_meta
 from app.errors import InvalidInput, NotFound
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.prompts import service
 from app.storage.postgres import prompts as repo
 
@@ -51,7 +51,50 @@ def _caller(request: Request[Any, Any, State]) -> Any:
     return request.state.caller
 
 
-@post("/v2/prompts", status_code=201)
+LABELS = {"type": "array", "items": {"type": "string", "pattern": "^[a-z0-9_\\-.]+$", "maxLength": 36}}
+CHAT_MESSAGE = {
+    "type": "object",
+    "description": '`{role, content}`, or `{type: "placeholder", name}`',
+    "properties": {
+        "role": {"type": "string"},
+        "content": {"type": "string"},
+        "type": {"type": "string"},
+        "name": {"type": "string"},
+    },
+}
+CREATE_PROMPT = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["name", "prompt"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": "no '|'; '/' for folders",
+            },
+            "type": {"type": "string", "enum": ["text", "chat"]},
+            "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": CHAT_MESSAGE}]},
+            "config": {"type": ["object", "null"]},
+            "labels": LABELS,
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "commitMessage": {"type": ["string", "null"]},
+        },
+    },
+    errors={403: "The label is protected and the key may not set it."},
+)
+SET_LABELS = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["newLabels"],
+        "properties": {"newLabels": {**LABELS, "description": "labels to add (`latest` is not allowed)"}},
+    },
+    errors={403: "A protected label would move and the key may not move it."},
+)
+DELETE_PROMPT = ApiDoc(errors={403: "The prompt carries a protected label."})
+
+
+@post("/v2/prompts", status_code=201, opt=CREATE_PROMPT.opt)
 async def create_prompt(request: Request[Any, Any, State]) -> dict[str, Any]:
     row = await service.create_prompt(request.app.state.storage, _caller(request), await json_body(request))
     return service.to_api(row)
@@ -94,7 +137,7 @@ async def list_prompts(
     return {"data": [service.summary_to_api(s) for s in rows], "meta": page_meta(page, limit, total)}
 
 
-@patch("/v2/prompts/{rest:path}")
+@patch("/v2/prompts/{rest:path}", opt=SET_LABELS.opt)
 async def update_prompt_version(request: Request[Any, Any, State]) -> dict[str, Any]:
     name, version = _version_route(request)
     body = await json_body(request)
@@ -106,7 +149,7 @@ async def update_prompt_version(request: Request[Any, Any, State]) -> dict[str, 
     return service.to_api(row)
 
 
-@delete("/v2/prompts/{rest:path}", status_code=204)
+@delete("/v2/prompts/{rest:path}", status_code=204, opt=DELETE_PROMPT.opt)
 async def delete_prompt(
     request: Request[Any, Any, State],
     version: Annotated[int | None, Parameter(ge=1)] = None,

@@ -16,7 +16,7 @@ from litestar.params import Parameter
 from app.api.paging import MAX_LIMIT, page_meta
 from app.api.shapes import observation_json, score_json, score_v3_json, session_json, trace_json
 from app.errors import InvalidInput, NotFound
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import observations as oq
@@ -159,7 +159,16 @@ async def delete_trace(request: Request[Any, Any, State], trace_id: str) -> dict
     return {"message": "Trace deleted successfully"}
 
 
-@delete("/traces", status_code=200)
+DELETE_TRACES = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["traceIds"],
+        "properties": {"traceIds": {"type": "array", "items": {"type": "string"}}},
+    }
+)
+
+
+@delete("/traces", status_code=200, opt=DELETE_TRACES.opt)
 async def delete_traces(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage, project_id = _storage(request)
     body = await json_body(request)
