@@ -44,7 +44,8 @@ async def metrics_daily(
     """Per day (newest first): traces, observations, cost, and usage per model (Langfuse's shape)."""
     storage, project_id = _storage(request)
     end = to_timestamp or datetime.now(UTC)
-    start = from_timestamp or (end - timedelta(days=page * limit))
+    # Without a start, the days this page can show (at most a century back, in datetime's range).
+    start = from_timestamp or (end - timedelta(days=min(page * limit, 36_500)))
     filters = [
         mq.DimensionFilter(d, tuple(v))
         for d, v in (

@@ -105,6 +105,10 @@ def _operations(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
 def _complete(op: dict[str, Any], path: str, method: str, handler: HTTPRouteHandler) -> None:
     doc: ApiDoc = handler.opt.get("api_doc") or ApiDoc()
     public = bool(handler.opt.get("public"))
+    for parameter in op.get("parameters", []):
+        if parameter["in"] == "path":
+            # Litestar marks `{x:path}` parameters as URIs; a prompt name is any text.
+            parameter["schema"].pop("format", None)
     if doc.body is not None:
         op["requestBody"] = {
             "required": True,
@@ -123,7 +127,7 @@ def _complete(op: dict[str, Any], path: str, method: str, handler: HTTPRouteHand
         op["security"] = []
     if "{" in path:
         statuses.add(404)
-    if method in _BODY_METHODS:
+    if doc.body is not None or method in _BODY_METHODS:
         statuses.add(413)
     for status in sorted(statuses - set(doc.answers)):
         if status in doc.errors:

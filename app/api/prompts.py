@@ -18,6 +18,7 @@ from app.api.paging import MAX_LIMIT, page_meta
 from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
 from app.prompts import service
+from app.prompts.compose import MAX_VERSION
 from app.storage.postgres import prompts as repo
 
 PREFIX = "/api/public/v2/prompts/"
@@ -42,8 +43,8 @@ def _version_route(request: Request[Any, Any, State]) -> tuple[str, int]:
     _, segments = _name_and_rest(request)
     if len(segments) < 3 or segments[-2] != "versions":
         raise NotFound("use PATCH /api/public/v2/prompts/{name}/versions/{version}")
-    if not segments[-1].isdigit():
-        raise InvalidInput("version must be a positive integer")
+    if not segments[-1].isdigit() or not 1 <= int(segments[-1]) <= MAX_VERSION:
+        raise InvalidInput(f"version must be an integer from 1 to {MAX_VERSION}")
     return service.validate_name(unquote("/".join(segments[:-2]))), int(segments[-1])
 
 
@@ -103,7 +104,7 @@ async def create_prompt(request: Request[Any, Any, State]) -> dict[str, Any]:
 @get("/v2/prompts/{rest:path}")
 async def get_prompt(
     request: Request[Any, Any, State],
-    version: Annotated[int | None, Parameter(ge=1)] = None,
+    version: Annotated[int | None, Parameter(ge=1, le=MAX_VERSION)] = None,
     label: str | None = None,
     resolve: bool = True,
 ) -> dict[str, Any]:
@@ -152,7 +153,7 @@ async def update_prompt_version(request: Request[Any, Any, State]) -> dict[str, 
 @delete("/v2/prompts/{rest:path}", status_code=204, opt=DELETE_PROMPT.opt)
 async def delete_prompt(
     request: Request[Any, Any, State],
-    version: Annotated[int | None, Parameter(ge=1)] = None,
+    version: Annotated[int | None, Parameter(ge=1, le=MAX_VERSION)] = None,
     label: str | None = None,
 ) -> Response[None]:
     await service.delete_prompt(
