@@ -8,7 +8,7 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.api.reads import _storage
 from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
@@ -53,7 +53,7 @@ async def create_comment(request: Request[Any, Any, State]) -> dict[str, Any]:
 @get("/comments")
 async def list_comments(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     object_type: Annotated[str | None, Parameter(query="objectType")] = None,
     object_id: Annotated[str | None, Parameter(query="objectId")] = None,

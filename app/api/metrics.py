@@ -10,7 +10,7 @@ from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.api.reads import _storage, _tuple
 from app.api.shapes import iso
 from app.errors import InvalidInput
@@ -32,7 +32,7 @@ _DAILY = (
 @get("/metrics/daily")
 async def metrics_daily(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     trace_name: Annotated[str | None, Parameter(query="traceName")] = None,
     user_id: Annotated[str | None, Parameter(query="userId")] = None,

@@ -8,7 +8,7 @@ from litestar import Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.auth.caller import Caller
 from app.errors import NotFound
 from app.http_json import ApiDoc, json_body
@@ -24,7 +24,7 @@ def _ctx(request: Request[Any, Any, State]) -> tuple[Storage, Caller]:
 @get("/models")
 async def list_models(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     """Project models first (newest first), then the built-in ones; page-based."""

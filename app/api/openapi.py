@@ -115,6 +115,8 @@ def _complete(op: dict[str, Any], path: str, method: str, handler: HTTPRouteHand
             "content": {media: {"schema": dict(doc.body)} for media in doc.body_types},
         }
     responses: dict[str, Any] = op.setdefault("responses", {})
+    if "204" in responses:
+        responses["204"].pop("content", None)  # "No Content", whatever the signature says
     for status, schema in doc.answers.items():
         answer: dict[str, Any] = {"description": responses.get(str(status), {}).get("description", "OK")}
         if schema is not None:

@@ -14,7 +14,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
 from app.prompts import service
@@ -126,7 +126,7 @@ async def list_prompts(
     tag: str | None = None,
     from_updated_at: Annotated[datetime | None, Parameter(query="fromUpdatedAt")] = None,
     to_updated_at: Annotated[datetime | None, Parameter(query="toUpdatedAt")] = None,
-    page: Annotated[int, Parameter(ge=1, le=10_000)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     pg, project_id = request.app.state.storage.postgres, _caller(request).project_id

@@ -13,7 +13,7 @@ from litestar import Request, delete, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.api.shapes import observation_json, score_json, score_v3_json, session_json, trace_json
 from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
@@ -101,7 +101,7 @@ def _trace_request(
 @get("/traces")
 async def list_traces(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     user_id: Annotated[str | None, Parameter(query="userId")] = None,
     name: str | None = None,
@@ -234,7 +234,7 @@ V2_GROUPS = (
 @get(["/observations", "/v2/observations"])
 async def list_observations(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_V2_LIMIT)] = 50,
     cursor: str | None = None,
     fields: str | None = None,
@@ -306,7 +306,7 @@ async def list_observations(
 @get("/sessions")
 async def list_sessions(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     from_timestamp: Annotated[datetime | None, Parameter(query="fromTimestamp")] = None,
     to_timestamp: Annotated[datetime | None, Parameter(query="toTimestamp")] = None,
@@ -391,7 +391,7 @@ def _score_request(
 @get(["/v2/scores", "/v3/scores"])
 async def list_scores(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
     name: str | None = None,

@@ -8,7 +8,7 @@ from litestar import Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.errors import NotFound
 from app.http_json import ApiDoc, json_body
 from app.storage.postgres import score_configs as repo
@@ -56,7 +56,7 @@ async def create_config(request: Request[Any, Any, State]) -> dict[str, Any]:
 @get("/score-configs")
 async def list_configs(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     pg, project_id = request.app.state.storage.postgres, request.state.caller.project_id
