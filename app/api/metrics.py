@@ -11,7 +11,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
-from app.api.reads import _storage, _tuple
+from app.api.reads import READ, _storage, _tuple
 from app.api.shapes import iso
 from app.errors import InvalidInput
 from app.storage.clickhouse.queries import metrics as mq
@@ -29,7 +29,7 @@ _DAILY = (
 )
 
 
-@get("/metrics/daily")
+@get("/metrics/daily", opt=READ.opt)
 async def metrics_daily(
     request: Request[Any, Any, State],
     page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
@@ -44,8 +44,8 @@ async def metrics_daily(
     """Per day (newest first): traces, observations, cost, and usage per model (Langfuse's shape)."""
     storage, project_id = _storage(request)
     end = to_timestamp or datetime.now(UTC)
-    # Without a start, the days this page can show (at most a century back, in datetime's range).
-    start = from_timestamp or (end - timedelta(days=min(page * limit, 36_500)))
+    # Without a start, the days up to this page's last, as far back as one query's buckets reach.
+    start = from_timestamp or (end - timedelta(days=min(page * limit, mq.MAX_BUCKETS - 1)))
     filters = [
         mq.DimensionFilter(d, tuple(v))
         for d, v in (
@@ -115,7 +115,7 @@ async def metrics_daily(
     return {"data": items, "meta": page_meta(page, limit, len(ordered))}
 
 
-@get("/v2/metrics")
+@get("/v2/metrics", opt=READ.opt)
 async def metrics_v2(
     request: Request[Any, Any, State], query_json: Annotated[str, Parameter(query="query")]
 ) -> dict[str, Any]:

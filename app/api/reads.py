@@ -33,6 +33,10 @@ from app.storage.clickhouse.queries.common import (
 from app.tracing import reads
 
 MAX_PAGED_ROWS = 10_000
+# ClickHouse reads stop at their row and time limits (app.storage.clickhouse.client).
+READ = ApiDoc(
+    errors={422: "The query would read too much or run too long; narrow the time range or filters."}
+)
 MAX_V2_LIMIT = 1_000
 
 
@@ -98,7 +102,7 @@ def _trace_request(
     )
 
 
-@get("/traces")
+@get("/traces", opt=READ.opt)
 async def list_traces(
     request: Request[Any, Any, State],
     page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
@@ -141,7 +145,7 @@ async def list_traces(
     return {"data": data, "meta": page_meta(page, limit, total)}
 
 
-@get("/traces/{trace_id:str}")
+@get("/traces/{trace_id:str}", opt=READ.opt)
 async def get_trace(request: Request[Any, Any, State], trace_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
     detail = await reads.trace_detail(storage, project_id, trace_id)
@@ -208,7 +212,7 @@ def _observation_filter(
     )
 
 
-@get("/observations/{observation_id:str}")
+@get("/observations/{observation_id:str}", opt=READ.opt)
 async def get_observation(request: Request[Any, Any, State], observation_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
     found = await oq.fetch_observation(storage.clickhouse, project_id, observation_id)
@@ -231,7 +235,7 @@ V2_GROUPS = (
 )
 
 
-@get(["/observations", "/v2/observations"])
+@get(["/observations", "/v2/observations"], opt=READ.opt)
 async def list_observations(
     request: Request[Any, Any, State],
     page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
@@ -303,7 +307,7 @@ async def list_observations(
 # --- sessions ----------------------------------------------------------------------------------------
 
 
-@get("/sessions")
+@get("/sessions", opt=READ.opt)
 async def list_sessions(
     request: Request[Any, Any, State],
     page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
@@ -327,7 +331,7 @@ async def list_sessions(
     return {"data": [session_json(g, project_id) for g in items], "meta": page_meta(page, limit, total)}
 
 
-@get("/sessions/{session_id:str}")
+@get("/sessions/{session_id:str}", opt=READ.opt)
 async def get_session(request: Request[Any, Any, State], session_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
     found = await gq.fetch_group(storage.clickhouse, project_id, "session_id", session_id, lookup_range())
@@ -388,7 +392,7 @@ def _score_request(
     return sq.ScoreListRequest(project_id, time, f, first, after)
 
 
-@get(["/v2/scores", "/v3/scores"])
+@get(["/v2/scores", "/v3/scores"], opt=READ.opt)
 async def list_scores(
     request: Request[Any, Any, State],
     page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,

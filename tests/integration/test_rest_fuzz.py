@@ -24,7 +24,7 @@ from tests.conftest import LiveServer, ProjectFixture
 from tests.integration.reads_data import seed
 
 pytestmark = [pytest.mark.integration]
-EXAMPLES = 15  # per operation and generation mode: ~1,200 requests, ~45 s on the 2-core CI machine
+EXAMPLES = 10  # per operation and generation mode: ~800 requests, 30-50 s on a busy 2-core machine
 # Past this many seconds the remaining operations get one example per mode, so every operation is
 # still called and the run stays bounded on a slow machine.
 BUDGET_S = 75
@@ -100,7 +100,7 @@ async def test_the_document_describes_bodies_errors_and_only_the_public_api(clie
     operations = {
         (method.upper(), path): op for path, item in doc["paths"].items() for method, op in item.items()
     }
-    assert len(operations) >= 40 and INTAKE | PUBLIC <= set(operations)
+    assert len(operations) >= 40 and set(operations) >= INTAKE | PUBLIC
     for (method, path), op in operations.items():
         where, codes = f"{method} {path}", set(op["responses"])
         if method in ("POST", "PUT", "PATCH"):
