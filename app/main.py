@@ -27,6 +27,7 @@ from app.api.comments import COMMENT_ROUTES
 from app.api.guards import require_api_key
 from app.api.metrics import METRICS_ROUTES
 from app.api.models import MODEL_ROUTES
+from app.api.openapi import PublicDocumentPlugin
 from app.api.prompts import PROMPT_ROUTES
 from app.api.public import PUBLIC_ROUTES
 from app.api.reads import READ_ROUTES
@@ -177,16 +178,23 @@ def create_app(
                 ],
                 guards=[require_api_key],
             ),
-            graphql_controller(),
-            *UI_ROUTES,
-            *PAGE_ROUTES,
-            *TRACE_ROUTES,
-            *SETTINGS_ROUTES,
-            *CUSTOM_ROUTES,
-            *PLAYGROUND_ROUTES,
-            *INVITATION_ROUTES,
-            *PROMPT_PAGE_ROUTES,
-            *LINK_ROUTES,
+            # GraphQL describes itself (schema.graphql); the UI's session routes are no public API.
+            Router(
+                "/",
+                include_in_schema=False,
+                route_handlers=[
+                    graphql_controller(),
+                    *UI_ROUTES,
+                    *PAGE_ROUTES,
+                    *TRACE_ROUTES,
+                    *SETTINGS_ROUTES,
+                    *CUSTOM_ROUTES,
+                    *PLAYGROUND_ROUTES,
+                    *INVITATION_ROUTES,
+                    *PROMPT_PAGE_ROUTES,
+                    *LINK_ROUTES,
+                ],
+            ),
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),
@@ -204,14 +212,15 @@ def create_app(
             exclude=["^/api/"],
         ),
         request_max_body_size=settings.max_request_bytes,
-        # Litestar builds the document; GET /api/public/openapi.json serves it (app/api/public.py).
-        # Its own routes live under /api/openapi, away from the public API's 404s.
+        # Litestar builds the document, app.api.openapi completes it; GET /api/public/openapi.json
+        # serves it (app/api/public.py), and so does Litestar's own route, kept under /api/openapi
+        # away from the public API's 404s (an empty plugin list would bring back its CDN-loaded UIs).
         openapi_config=OpenAPIConfig(
             title="Langhouse public API",
             version=__version__,
             description="Langfuse-compatible REST API: ingestion, scores, media, models, reads.",
             path="/api/openapi",
-            render_plugins=[],
+            render_plugins=[PublicDocumentPlugin()],
         ),
         debug=False,
     )

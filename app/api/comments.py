@@ -8,17 +8,32 @@ from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.api.reads import _storage
 from app.errors import InvalidInput, NotFound
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.storage.postgres import notes
 from app.tracing import comments
 
 # --- comments ----------------------------------------------------------------------------------------
 
 
-@post("/comments", status_code=200)
+CREATE_COMMENT = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["objectType", "objectId", "content"],
+        "properties": {
+            "objectType": {"type": "string", "enum": list(comments.OBJECT_TYPES)},
+            "objectId": {"type": "string", "minLength": 1},
+            "content": {"type": "string", "minLength": 1},
+            "authorUserId": {"type": ["string", "null"]},
+        },
+    },
+    answers={200: {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}},
+)
+
+
+@post("/comments", status_code=200, opt=CREATE_COMMENT.opt)
 async def create_comment(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage, project_id = _storage(request)
     body = await json_body(request)
@@ -38,7 +53,7 @@ async def create_comment(request: Request[Any, Any, State]) -> dict[str, Any]:
 @get("/comments")
 async def list_comments(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     object_type: Annotated[str | None, Parameter(query="objectType")] = None,
     object_id: Annotated[str | None, Parameter(query="objectId")] = None,

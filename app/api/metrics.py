@@ -9,8 +9,8 @@ from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
-from app.api.reads import TIMESTAMP_PARAMS, _storage, _tuple
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
+from app.api.reads import READ, TIMESTAMP_PARAMS, _storage, _tuple
 from app.api.shapes import iso
 from app.errors import InvalidInput
 from app.storage import json_text
@@ -29,10 +29,10 @@ _DAILY = (
 )
 
 
-@get("/metrics/daily")
+@get("/metrics/daily", opt=READ.opt)
 async def metrics_daily(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     trace_name: Annotated[str | None, Parameter(query="traceName")] = None,
     user_id: Annotated[str | None, Parameter(query="userId")] = None,
@@ -44,7 +44,8 @@ async def metrics_daily(
     """Per day (newest first): traces, observations, cost, and usage per model (Langfuse's shape)."""
     storage, project_id = _storage(request)
     end = check_time(to_timestamp, "toTimestamp") if to_timestamp else datetime.now(UTC)
-    start = from_timestamp or max(end - timedelta(days=page * limit), EARLIEST_TIME)
+    # Without a start, the days up to this page's last, as far back as one query's buckets reach.
+    start = from_timestamp or max(end - timedelta(days=min(page * limit, mq.MAX_BUCKETS - 1)), EARLIEST_TIME)
     filters = [
         mq.DimensionFilter(d, tuple(v))
         for d, v in (
@@ -114,7 +115,7 @@ async def metrics_daily(
     return {"data": items, "meta": page_meta(page, limit, len(ordered))}
 
 
-@get("/v2/metrics")
+@get("/v2/metrics", opt=READ.opt)
 async def metrics_v2(
     request: Request[Any, Any, State], query_json: Annotated[str, Parameter(query="query")]
 ) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from litestar import Request, delete, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.auth.caller import Caller
 from app.errors import NotFound
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.storage import Storage
 from app.storage.postgres import model_definitions as repo
 from app.tracing import model_catalog
@@ -24,7 +24,7 @@ def _ctx(request: Request[Any, Any, State]) -> tuple[Storage, Caller]:
 @get("/models")
 async def list_models(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     """Project models first (newest first), then the built-in ones; page-based."""
@@ -46,7 +46,32 @@ async def list_models(
     }
 
 
-@post("/models", status_code=200)
+PRICE = {"type": ["number", "null"], "minimum": 0, "description": "USD per unit"}
+CREATE_MODEL = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["modelName", "matchPattern"],
+        "properties": {
+            "modelName": {"type": "string", "minLength": 1},
+            "matchPattern": {
+                "type": "string",
+                "description": "regular expression matched against model names",
+            },
+            "unit": {"type": "string", "enum": list(model_catalog.UNITS)},
+            "startDate": {"type": ["string", "null"], "format": "date-time"},
+            "inputPrice": PRICE,
+            "outputPrice": PRICE,
+            "totalPrice": PRICE,
+            "prices": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+            "tokenizerId": {"type": ["string", "null"]},
+            "tokenizerConfig": {"type": ["object", "null"]},
+        },
+    },
+    errors={409: "A model with that name and start date exists."},
+)
+
+
+@post("/models", status_code=200, opt=CREATE_MODEL.opt)
 async def create_model(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage, caller = _ctx(request)
     body = await json_body(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 MAX_LIMIT = 100
+MAX_PAGE = 10_000  # keeps page * limit, the storage offset, a small integer
 
 
 def page_meta(page: int, limit: int, total: int) -> dict[str, int]:

@@ -14,10 +14,11 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.errors import InvalidInput, NotFound
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.prompts import service
+from app.prompts.compose import MAX_VERSION
 from app.storage.clickhouse.queries.common import check_time
 from app.storage.postgres import prompts as repo
 
@@ -43,8 +44,8 @@ def _version_route(request: Request[Any, Any, State]) -> tuple[str, int]:
     _, segments = _name_and_rest(request)
     if len(segments) < 3 or segments[-2] != "versions":
         raise NotFound("use PATCH /api/public/v2/prompts/{name}/versions/{version}")
-    if not segments[-1].isdigit():
-        raise InvalidInput("version must be a positive integer")
+    if not segments[-1].isdigit() or not 1 <= int(segments[-1]) <= MAX_VERSION:
+        raise InvalidInput(f"version must be an integer from 1 to {MAX_VERSION}")
     return service.validate_name(unquote("/".join(segments[:-2]))), int(segments[-1])
 
 
@@ -52,7 +53,50 @@ def _caller(request: Request[Any, Any, State]) -> Any:
     return request.state.caller
 
 
-@post("/v2/prompts", status_code=201)
+LABELS = {"type": "array", "items": {"type": "string", "pattern": "^[a-z0-9_\\-.]+$", "maxLength": 36}}
+CHAT_MESSAGE = {
+    "type": "object",
+    "description": '`{role, content}`, or `{type: "placeholder", name}`',
+    "properties": {
+        "role": {"type": "string"},
+        "content": {"type": "string"},
+        "type": {"type": "string"},
+        "name": {"type": "string"},
+    },
+}
+CREATE_PROMPT = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["name", "prompt"],
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 255,
+                "description": "no '|'; '/' for folders",
+            },
+            "type": {"type": "string", "enum": ["text", "chat"]},
+            "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": CHAT_MESSAGE}]},
+            "config": {"type": ["object", "null"]},
+            "labels": LABELS,
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "commitMessage": {"type": ["string", "null"]},
+        },
+    },
+    errors={403: "The label is protected and the key may not set it."},
+)
+SET_LABELS = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["newLabels"],
+        "properties": {"newLabels": {**LABELS, "description": "labels to add (`latest` is not allowed)"}},
+    },
+    errors={403: "A protected label would move and the key may not move it."},
+)
+DELETE_PROMPT = ApiDoc(errors={403: "The prompt carries a protected label."})
+
+
+@post("/v2/prompts", status_code=201, opt=CREATE_PROMPT.opt)
 async def create_prompt(request: Request[Any, Any, State]) -> dict[str, Any]:
     row = await service.create_prompt(request.app.state.storage, _caller(request), await json_body(request))
     return service.to_api(row)
@@ -61,7 +105,7 @@ async def create_prompt(request: Request[Any, Any, State]) -> dict[str, Any]:
 @get("/v2/prompts/{rest:path}")
 async def get_prompt(
     request: Request[Any, Any, State],
-    version: Annotated[int | None, Parameter(ge=1)] = None,
+    version: Annotated[int | None, Parameter(ge=1, le=MAX_VERSION)] = None,
     label: str | None = None,
     resolve: bool = True,
 ) -> dict[str, Any]:
@@ -83,7 +127,7 @@ async def list_prompts(
     tag: str | None = None,
     from_updated_at: Annotated[datetime | None, Parameter(query="fromUpdatedAt")] = None,
     to_updated_at: Annotated[datetime | None, Parameter(query="toUpdatedAt")] = None,
-    page: Annotated[int, Parameter(ge=1, le=10_000)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
     pg, project_id = request.app.state.storage.postgres, _caller(request).project_id
@@ -99,7 +143,7 @@ async def list_prompts(
     return {"data": [service.summary_to_api(s) for s in rows], "meta": page_meta(page, limit, total)}
 
 
-@patch("/v2/prompts/{rest:path}")
+@patch("/v2/prompts/{rest:path}", opt=SET_LABELS.opt)
 async def update_prompt_version(request: Request[Any, Any, State]) -> dict[str, Any]:
     name, version = _version_route(request)
     body = await json_body(request)
@@ -111,10 +155,10 @@ async def update_prompt_version(request: Request[Any, Any, State]) -> dict[str, 
     return service.to_api(row)
 
 
-@delete("/v2/prompts/{rest:path}", status_code=204)
+@delete("/v2/prompts/{rest:path}", status_code=204, opt=DELETE_PROMPT.opt)
 async def delete_prompt(
     request: Request[Any, Any, State],
-    version: Annotated[int | None, Parameter(ge=1)] = None,
+    version: Annotated[int | None, Parameter(ge=1, le=MAX_VERSION)] = None,
     label: str | None = None,
 ) -> Response[None]:
     await service.delete_prompt(

@@ -10,13 +10,26 @@ from litestar.params import Parameter
 from litestar.response import Response
 
 from app import __version__
+from app.api.openapi import public_document
 from app.auth.caller import Caller
 from app.errors import NotFound
+from app.http_json import ApiDoc
 from app.storage import Storage
 from app.storage.postgres import accounts
 
+HEALTH_BODY = {
+    "type": "object",
+    "required": ["status", "version"],
+    "properties": {
+        "status": {"type": "string"},
+        "version": {"type": "string"},
+        "checks": {"type": "object", "additionalProperties": {"type": "boolean"}, "description": "per store"},
+    },
+}
+HEALTH = ApiDoc(answers={200: HEALTH_BODY, 503: HEALTH_BODY})
 
-@get("/health", opt={"public": True})
+
+@get("/health", opt={"public": True, **HEALTH.opt})
 async def health(
     state: State,
     fail_if_database_unavailable: Annotated[bool, Parameter(query="failIfDatabaseUnavailable")] = False,
@@ -70,8 +83,7 @@ async def projects(request: Request[Any, Any, State]) -> dict[str, Any]:
 @get("/openapi.json", opt={"public": True}, include_in_schema=False)
 async def openapi_document(request: Request[Any, Any, State]) -> dict[str, Any]:
     """The OpenAPI document of the public API."""
-    schema: dict[str, Any] = request.app.openapi_schema.to_schema()
-    return schema
+    return public_document(request.app)
 
 
 PUBLIC_ROUTES = [health, projects, openapi_document]

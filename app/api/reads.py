@@ -13,10 +13,10 @@ from litestar import Request, delete, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
-from app.api.paging import MAX_LIMIT, page_meta
+from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.api.shapes import observation_json, score_json, score_v3_json, session_json, trace_json
 from app.errors import InvalidInput, NotFound
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import observations as oq
@@ -34,6 +34,10 @@ from app.tracing import reads, values
 
 MAX_PAGED_ROWS = 10_000
 TIMESTAMP_PARAMS = ("fromTimestamp", "toTimestamp")
+# ClickHouse reads stop at their row and time limits (app.storage.clickhouse.client).
+READ = ApiDoc(
+    errors={422: "The query would read too much or run too long; narrow the time range or filters."}
+)
 MAX_V2_LIMIT = 1_000
 
 
@@ -99,10 +103,10 @@ def _trace_request(
     )
 
 
-@get("/traces")
+@get("/traces", opt=READ.opt)
 async def list_traces(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     user_id: Annotated[str | None, Parameter(query="userId")] = None,
     name: str | None = None,
@@ -142,7 +146,7 @@ async def list_traces(
     return {"data": data, "meta": page_meta(page, limit, total)}
 
 
-@get("/traces/{trace_id:str}")
+@get("/traces/{trace_id:str}", opt=READ.opt)
 async def get_trace(request: Request[Any, Any, State], trace_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
     detail = await reads.trace_detail(storage, project_id, trace_id)
@@ -160,7 +164,16 @@ async def delete_trace(request: Request[Any, Any, State], trace_id: str) -> dict
     return {"message": "Trace deleted successfully"}
 
 
-@delete("/traces", status_code=200)
+DELETE_TRACES = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["traceIds"],
+        "properties": {"traceIds": {"type": "array", "items": {"type": "string"}}},
+    }
+)
+
+
+@delete("/traces", status_code=200, opt=DELETE_TRACES.opt)
 async def delete_traces(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage, project_id = _storage(request)
     body = await json_body(request)
@@ -200,7 +213,7 @@ def _observation_filter(
     )
 
 
-@get("/observations/{observation_id:str}")
+@get("/observations/{observation_id:str}", opt=READ.opt)
 async def get_observation(request: Request[Any, Any, State], observation_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
     found = await oq.fetch_observation(storage.clickhouse, project_id, observation_id)
@@ -232,10 +245,10 @@ V2_GROUPS = (
 )
 
 
-@get(["/observations", "/v2/observations"])
+@get(["/observations", "/v2/observations"], opt=READ.opt)
 async def list_observations(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_V2_LIMIT)] = 50,
     cursor: str | None = None,
     fields: str | None = None,
@@ -304,10 +317,10 @@ async def list_observations(
 # --- sessions ----------------------------------------------------------------------------------------
 
 
-@get("/sessions")
+@get("/sessions", opt=READ.opt)
 async def list_sessions(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     from_timestamp: Annotated[datetime | None, Parameter(query="fromTimestamp")] = None,
     to_timestamp: Annotated[datetime | None, Parameter(query="toTimestamp")] = None,
@@ -328,7 +341,7 @@ async def list_sessions(
     return {"data": [session_json(g, project_id) for g in items], "meta": page_meta(page, limit, total)}
 
 
-@get("/sessions/{session_id:str}")
+@get("/sessions/{session_id:str}", opt=READ.opt)
 async def get_session(request: Request[Any, Any, State], session_id: str) -> dict[str, Any]:
     storage, project_id = _storage(request)
     found = await gq.fetch_group(storage.clickhouse, project_id, "session_id", session_id, lookup_range())
@@ -393,10 +406,10 @@ def _score_request(
     return sq.ScoreListRequest(project_id, time, f, first, after)
 
 
-@get(["/v2/scores", "/v3/scores"])
+@get(["/v2/scores", "/v3/scores"], opt=READ.opt)
 async def list_scores(
     request: Request[Any, Any, State],
-    page: Annotated[int, Parameter(ge=1)] = 1,
+    page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
     cursor: str | None = None,
     name: str | None = None,

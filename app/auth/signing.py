@@ -22,7 +22,8 @@ def verify(secret: str, message: str, expires_at: int, signature: str) -> None:
     """Raise Forbidden unless the signature is valid and not expired."""
     if expires_at < time.time():
         raise Forbidden("this link has expired; request a new one")
-    if not hmac.compare_digest(sign(secret, message, expires_at), signature):
+    # compare_digest refuses non-ASCII text (TypeError); a hex signature never has any.
+    if not signature.isascii() or not hmac.compare_digest(sign(secret, message, expires_at), signature):
         raise Forbidden("invalid link signature")
 
 

@@ -9,18 +9,59 @@ from litestar.datastructures import State
 from litestar.response import Response
 
 from app.auth.signing import server_secret
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.storage import Storage
 from app.tracing import media
 
 UPLOAD_LIMIT = 200 * 1024 * 1024
+ANNOUNCE = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["contentType", "contentLength", "sha256Hash", "field"],
+        "description": "traceId (or datasetItemId) is required",
+        "properties": {
+            "traceId": {"type": ["string", "null"]},
+            "observationId": {"type": ["string", "null"]},
+            "datasetItemId": {"type": ["string", "null"]},
+            "contentType": {"type": "string", "enum": sorted(media.ALLOWED_TYPES)},
+            "contentLength": {"type": "integer", "minimum": 1},
+            "sha256Hash": {"type": "string", "description": "base64 SHA-256 of the bytes"},
+            "field": {"type": "string", "enum": ["input", "output", "metadata"]},
+        },
+    },
+    answers={
+        201: {
+            "type": "object",
+            "required": ["mediaId", "uploadUrl"],
+            "properties": {"mediaId": {"type": "string"}, "uploadUrl": {"type": ["string", "null"]}},
+        }
+    },
+)
+REPORT = ApiDoc(
+    body={
+        "type": "object",
+        "properties": {
+            "uploadedAt": {"type": ["string", "null"], "format": "date-time"},
+            "uploadHttpStatus": {"type": ["integer", "null"]},
+            "uploadHttpError": {"type": ["string", "null"]},
+            "uploadTimeMs": {"type": ["integer", "null"]},
+        },
+    }
+)
+UPLOAD = ApiDoc(
+    body={"type": "string", "format": "binary"},
+    body_types=("application/octet-stream",),
+    answers={200: None},
+    errors={403: "The URL's signature is invalid or expired."},
+)
+CONTENT = ApiDoc(errors={403: "The URL's signature is invalid or expired."})
 
 
 def _base_url(request: Request[Any, Any, State]) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@post("/media", status_code=201)
+@post("/media", status_code=201, opt=ANNOUNCE.opt)
 async def announce_media(request: Request[Any, Any, State]) -> dict[str, Any]:
     storage: Storage = request.app.state.storage
     body = await json_body(request)
@@ -29,7 +70,7 @@ async def announce_media(request: Request[Any, Any, State]) -> dict[str, Any]:
     )
 
 
-@patch("/media/{media_id:str}", status_code=204)
+@patch("/media/{media_id:str}", status_code=204, opt=REPORT.opt)
 async def report_upload(request: Request[Any, Any, State], media_id: str) -> None:
     storage: Storage = request.app.state.storage
     await media.record_upload(storage, request.state.caller.project_id, media_id, await json_body(request))
@@ -46,7 +87,7 @@ async def describe_media(request: Request[Any, Any, State], media_id: str) -> di
 
 @put(
     "/media/{project_id:str}/{media_id:str}/upload",
-    opt={"public": True},  # authorised by the URL's signature, as the SDK sends no credentials here
+    opt={"public": True, **UPLOAD.opt},  # authorised by the URL's signature: the SDK sends no credentials
     request_max_body_size=UPLOAD_LIMIT,
     status_code=200,
 )
@@ -61,7 +102,7 @@ async def upload_media(
     return Response(b"", status_code=200)
 
 
-@get("/media/{project_id:str}/{media_id:str}/content", opt={"public": True})
+@get("/media/{project_id:str}/{media_id:str}/content", opt={"public": True, **CONTENT.opt})
 async def media_content(
     request: Request[Any, Any, State], project_id: str, media_id: str, expires: int, signature: str
 ) -> Response[bytes]:

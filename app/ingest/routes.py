@@ -12,7 +12,7 @@ from litestar.response import Response
 
 from app.auth.caller import Caller
 from app.errors import InvalidInput
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.jobs.contracts import job_queue, store_and_enqueue
 from app.storage import Storage, json_text
 from app.tracing import legacy, score_configs, scores
@@ -21,6 +21,84 @@ from app.tracing.pipeline import RawBatch, legacy_batch
 from app.tracing.scores import score_problem
 
 MAX_INGESTION_VERSION = 4
+NULLABLE_STRING = {"type": ["string", "null"]}
+OTLP = ApiDoc(
+    body={"description": "an OTLP ExportTraceServiceRequest (protobuf, or OTLP/JSON), gzip allowed"},
+    body_types=("application/x-protobuf", "application/json"),
+    answers={200: {"type": "object", "description": "`{}` once the batch is stored"}},
+)
+BATCH = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["batch"],
+        "properties": {
+            "batch": {
+                "type": "array",
+                "maxItems": legacy.MAX_EVENTS,
+                "items": {
+                    "type": "object",
+                    "required": ["id", "type", "timestamp", "body"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "type": {"type": "string", "enum": sorted(legacy.EVENT_TYPES)},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "body": {"type": "object", "description": "the trace, observation or score"},
+                        "metadata": {},
+                    },
+                },
+            },
+            "metadata": {},
+        },
+    },
+    answers={
+        207: {
+            "type": "object",
+            "required": ["successes", "errors"],
+            "properties": {
+                "successes": {"type": "array", "items": {"type": "object"}},
+                "errors": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+)
+SCORE = {
+    "type": "object",
+    "required": ["name", "value"],
+    "description": "one of traceId, sessionId, datasetRunId is required; observationId needs traceId",
+    "properties": {
+        "id": NULLABLE_STRING,
+        "traceId": NULLABLE_STRING,
+        "sessionId": NULLABLE_STRING,
+        "observationId": NULLABLE_STRING,
+        "datasetRunId": NULLABLE_STRING,
+        "name": {"type": "string", "minLength": 1},
+        "value": {"type": ["number", "string"]},
+        "dataType": {"type": "string", "enum": list(scores.DATA_TYPES)},
+        "source": {"type": "string", "enum": list(scores.SOURCES)},
+        "comment": NULLABLE_STRING,
+        "metadata": {},
+        "environment": NULLABLE_STRING,
+        "configId": NULLABLE_STRING,
+        "timestamp": {"type": ["string", "null"], "format": "date-time"},
+    },
+}
+SCORES = ApiDoc(
+    body={"oneOf": [SCORE, {"type": "array", "items": SCORE}]},
+    answers={
+        200: {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+        202: {"type": "object", "description": "an array, all accepted"},
+        207: {
+            "type": "object",
+            "description": "an array, some rejected",
+            "required": ["accepted", "rejected", "errors"],
+            "properties": {
+                "accepted": {"type": "integer"},
+                "rejected": {"type": "integer"},
+                "errors": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    },
+)
 
 
 async def _backpressure(request: Request[Any, Any, State]) -> Response[dict[str, str]] | None:
@@ -40,7 +118,7 @@ async def _backpressure(request: Request[Any, Any, State]) -> Response[dict[str,
     return None
 
 
-@post("/otel/v1/traces", status_code=200)
+@post("/otel/v1/traces", status_code=200, opt=OTLP.opt)
 async def otlp_traces(request: Request[Any, Any, State]) -> Response[Any]:
     """OTLP/HTTP trace export (protobuf or JSON, gzip or not): 200 `{}` once the batch is durable, or
     200 with OTLP `partial_success` when some spans were refused (400 when all were)."""
@@ -69,7 +147,7 @@ async def otlp_traces(request: Request[Any, Any, State]) -> Response[Any]:
     return Response({})
 
 
-@post("/ingestion", status_code=207)
+@post("/ingestion", status_code=207, opt=BATCH.opt)
 async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
     """Langfuse batch API: 207 with per-event successes and errors; a bad event never sinks the others."""
     caller: Caller = request.state.caller
@@ -105,7 +183,7 @@ async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any
     )
 
 
-@post("/scores", status_code=200)
+@post("/scores", status_code=200, opt=SCORES.opt)
 async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
     """One score → 200 `{id}`; a JSON array (SDK 5.x) → 202, or 207 with the rejected ones."""
     caller: Caller = request.state.caller

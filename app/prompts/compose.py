@@ -43,6 +43,7 @@ class Node:
     prompt: str | list[dict[str, object]]
 
 
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in Postgres
 # Looks a reference up in the same project: the version it names, or None.
 Fetch = Callable[[Reference], Awaitable[Node | None]]
 
@@ -53,7 +54,7 @@ def parse_reference(inner: str) -> Reference | None:
     if len(parts) != 2 or not parts[0].startswith("name=") or not parts[0][5:]:
         return None
     name, (key, _, value) = parts[0][5:], parts[1].partition("=")
-    if key == "version" and value.isdigit():
+    if key == "version" and value.isdecimal() and int(value) <= MAX_VERSION:
         return Reference(name, version=int(value))
     if key == "label" and value:
         return Reference(name, label=value)

@@ -86,6 +86,22 @@ async def test_bad_input_gets_a_400_naming_the_field(
     assert (await client.get(path("typed"), params={"version": 1}, auth=project.auth)).status_code == 200
 
 
+async def test_a_version_beyond_32_bits_is_a_400_not_a_500(
+    client: httpx.AsyncClient, project: ProjectFixture
+) -> None:
+    await created(client, project, name="big", prompt="text")
+    huge = 2013936703047
+    for r in (
+        await client.get(path("big"), params={"version": huge}, auth=project.auth),
+        await client.delete(path("big"), params={"version": huge}, auth=project.auth),
+        await client.patch(f"{path('big')}/versions/{huge}", json={"newLabels": ["x"]}, auth=project.auth),
+    ):
+        assert r.status_code == 400 and "version" in r.json()["message"], r.text
+    # A reference naming such a version is no reference: stored as text, not looked up.
+    r = await create(client, project, name="refers", prompt=f"@@@langfusePrompt:name=big|version={huge}@@@")
+    assert r.status_code == 201, r.text
+
+
 async def test_unknown_prompt_is_a_404_with_the_langfuse_message(
     client: httpx.AsyncClient, project: ProjectFixture
 ) -> None:

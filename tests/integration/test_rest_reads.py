@@ -86,6 +86,9 @@ async def test_observations_sessions_scores_metrics_comments(
     r = await client.get("/api/public/metrics/daily", auth=project.auth)
     [day] = r.json()["data"] if r.json()["data"][0]["countTraces"] == TRACES else [None]
     assert day is not None and day["countObservations"] == 2 * TRACES
+    # A page whose days would reach back past year 1 shows nothing (was a 500).
+    r = await client.get("/api/public/metrics/daily", params={"page": 9999, "limit": 92}, auth=project.auth)
+    assert r.status_code == 200 and r.json()["data"] == [], r.text
     query = {
         "view": "observations",
         "metrics": [{"measure": "totalTokens", "aggregation": "sum"}],

@@ -95,3 +95,9 @@ async def test_scores_must_fit_their_config(client, project: ProjectFixture) -> 
     )
     r = await client.post("/api/public/scores", json=ok, auth=project.auth)
     assert r.status_code == 400 and "archived" in r.json()["message"]
+
+
+async def test_a_page_past_the_limit_is_a_400_on_every_paged_list(client, project: ProjectFixture) -> None:
+    for path in ("/score-configs", "/models", "/comments", "/traces", "/v2/prompts", "/metrics/daily"):
+        r = await client.get(f"/api/public{path}", params={"page": 10**20}, auth=project.auth)
+        assert r.status_code == 400 and "page" in r.text, (path, r.text)
