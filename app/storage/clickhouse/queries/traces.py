@@ -210,13 +210,16 @@ def compile_trace_list(req: TraceListRequest, *, count: bool = False) -> Compile
     if not count:
         outer.append(keyset(params, sort_expr, sort_type, "id", cursor, req.descending))
     direction = "DESC" if req.descending else "ASC"
+    # Known ids bound as a list let the observations' trace_id index skip granules (a subquery's set
+    # does not): the fold of a page's traces reads those traces' rows alone.
+    ids_of_t = params.bind(list(f.ids), "Array(String)") if f.ids else "(SELECT id FROM t)"
     body = (
         f"WITH t AS (SELECT id, {_FOLD}{_FOLD_IO if req.with_io else ''} FROM traces "
         f"WHERE {where([PROJECT, f'timestamp >= {start}', f'timestamp < {end}', *rows_where])} "
         f"GROUP BY id HAVING {where(having)}), "
         f"o AS (SELECT trace_id, {_TOTALS} FROM observations "
         f"WHERE {PROJECT} AND start_time >= {obs_start} AND start_time < {obs_end} "
-        "AND trace_id IN (SELECT id FROM t) GROUP BY trace_id) "
+        f"AND trace_id IN {ids_of_t} GROUP BY trace_id) "
         f"SELECT * FROM (SELECT t.*, {_JOINED} FROM t LEFT JOIN o ON o.trace_id = t.id) "
         f"{'WHERE ' + where(outer) if where(outer) else ''}"
     )
@@ -313,7 +316,8 @@ async def count_over_time(
     return {utc(r["time"]): int(str(r["traces"])) for r in rows}
 
 
-CANDIDATE_FACTOR = 4
+CANDIDATE_FACTOR = 4  # candidate rows read per page row
+CANDIDATE_TRACES = 1.5  # traces folded per page row, at most
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -358,9 +362,13 @@ def compile_trace_candidates(req: TraceListRequest, limit: int) -> CompiledQuery
     for column, values in _row_filters(req.filter):
         # A trace's folded value is one of its rows' values: its newest such row is a candidate.
         preds.append(in_list(params, column, values))
+    # Newest first in the table's own order (read in reverse, stopping early); for one user's or
+    # session's traces, plain time order, which the projection sorted by them serves (migration 0008).
+    by_owner = req.filter.user_ids or req.filter.session_ids
+    order = "timestamp DESC" if by_owner else "toStartOfMinute(timestamp) DESC, timestamp DESC"
     sql = (
         f"SELECT id, toUnixTimestamp64Micro(timestamp) AS ts_us FROM traces WHERE {where(preds)} "
-        f"ORDER BY toStartOfMinute(timestamp) DESC, timestamp DESC LIMIT {params.bind(limit, 'UInt32')}"
+        f"ORDER BY {order} LIMIT {params.bind(limit, 'UInt32')}"
     )
     return CompiledQuery(sql, params.values, "traces.candidates")
 
@@ -382,18 +390,27 @@ async def _newest_page(ch: ClickHouse, req: TraceListRequest) -> list[dict[str, 
     candidates = await ch.query(compile_trace_candidates(req, limit))
     if not candidates:
         return []
-    ids = tuple(dict.fromkeys(str(r["id"]) for r in candidates))
+    # The traces of the newest rows, up to 1.5 pages of them: the rows after the cut belong to other
+    # traces and are no newer than the last row kept, as is every row that was not a candidate.
+    ids: dict[str, None] = {}
+    kept = candidates
+    for n, r in enumerate(candidates):
+        if str(r["id"]) not in ids and len(ids) == int(CANDIDATE_TRACES * (req.first + 1)):
+            kept = candidates[:n]
+            break
+        ids[str(r["id"])] = None
     # No row of these traces is older than the first row of the oldest: fold from there, not from the
     # window's start (on a large project that is a few minutes of rows instead of a day's).
     time = req.time
-    starts = await ch.query(compile_trace_starts(req.project_id, ids))
+    starts = await ch.query(compile_trace_starts(req.project_id, tuple(ids)))
     if len(starts) == len(ids):
         time = replace(time, start=max(time.start, min(utc(r["start"]) for r in starts)))
-    rows = await ch.query(compile_trace_list(replace(req, time=time, filter=replace(req.filter, ids=ids))))
-    if len(candidates) < limit:  # every row after the cursor was a candidate
+    narrowed = replace(req, time=time, filter=replace(req.filter, ids=tuple(ids)))
+    rows = await ch.query(compile_trace_list(narrowed))
+    if len(kept) == len(candidates) < limit:  # every row after the cursor was a candidate
         return rows
-    # A trace left out has no row newer than the last candidate, so it starts no later than that.
-    threshold = int(str(candidates[-1]["ts_us"]))
+    # A trace left out has no row newer than the last row kept, so it starts no later than that.
+    threshold = int(str(kept[-1]["ts_us"]))
     page = rows[: req.first + 1]
     if len(page) == req.first + 1 and all(
         int(utc(r["ts"]).timestamp() * 1_000_000) > threshold for r in page
