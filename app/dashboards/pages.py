@@ -151,23 +151,29 @@ async def dashboard(
                 dims=(mq.Dimension.MODEL,),
             ),
         ),
+        # The top ten by cost (eleven users: one may be the empty user, left out below).
         mq.run_metrics(
             ch,
-            metrics(
-                (mq.Measure.TOTAL_COST, mq.Aggregation.SUM),
-                dims=(mq.Dimension.USER,),
-                granularity=None,
-                fill=False,
+            replace(
+                metrics(
+                    (mq.Measure.TOTAL_COST, mq.Aggregation.SUM), dims=(mq.Dimension.USER,), granularity=None
+                ),
+                top=True,
+                limit=11,
             ),
         ),
         mq.run_metrics(
             ch,
-            metrics(
-                (mq.Measure.TOTAL_COST, mq.Aggregation.SUM),
-                (mq.Measure.COUNT, mq.Aggregation.COUNT),
-                dims=(mq.Dimension.TRACE_NAME,),
-                granularity=None,
-                fill=False,
+            replace(
+                metrics(
+                    (mq.Measure.TOTAL_COST, mq.Aggregation.SUM),
+                    (mq.Measure.COUNT, mq.Aggregation.COUNT),
+                    dims=(mq.Dimension.TRACE_NAME,),
+                    granularity=None,
+                    fill=False,
+                ),
+                top=True,
+                limit=10,
             ),
         ),
         # Averages of numeric scores only: a boolean's 0/1 or a category is no number to average.
@@ -202,8 +208,8 @@ async def dashboard(
         "tokens": sum(r["total_tokens_sum"] or 0 for r in sums.rows),
         "errors": sum(r["errors_sum"] or 0 for r in sums.rows),
     }
-    top_users = sorted((r for r in users.rows if r["user"]), key=lambda r: -(r["total_cost_sum"] or 0))[:10]
-    top_names = sorted(names.rows, key=lambda r: -(r["total_cost_sum"] or 0))[:10]
+    top_users = [r for r in users.rows if r["user"]][:10]
+    top_names = names.rows
     charts = {
         "volume": figures.time_lines(
             "Traces and observations",

@@ -89,6 +89,7 @@ class MetricsRequest:
     granularity: Granularity | None = Granularity.AUTO  # None: no time dimension
     fill_gaps: bool = True
     limit: int = MAX_ROWS
+    top: bool = False  # rows by the first metric, largest first (with `limit`: the top N)
 
 
 @dataclass(slots=True)
@@ -259,6 +260,8 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
     if columns and req.view is View.OBSERVATIONS:  # a group whose rows were all cancelled (rewritten) is gone
         group_by += " HAVING sum(observations) != 0" if rollup is not None else " HAVING sum(sign) != 0"
     order = f" ORDER BY {', '.join(columns)}" if columns else ""
+    if req.top:
+        order = f" ORDER BY {', '.join([f'{req.metrics[0].alias} DESC', *columns])}"
     sql = (
         f"SELECT {select} FROM {table}{' WHERE ' + where(preds) if preds else ''}{group_by}{order} "
         f"LIMIT {params.bind(req.limit, 'UInt32')}"
