@@ -40,6 +40,7 @@ bench: $(STAMP) ## run the benchmarks and print their figures (copy them into BE
 	$(BIN)/python bench/auth.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/prompts.py
+	$(BIN)/python bench/reads.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -179,9 +179,9 @@ def raw_baseline(spans: list, runs: int = 3) -> float:  # type: ignore[type-arg]
     (observations, and the trace rows of their roots) into a fresh chDB (same schema and materialised
     views) in 8,192-observation blocks, with nothing else running; the median of `runs` runs (one run
     varies by ±15 % here)."""
+    import clickhouse_connect
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-    from app.storage.clickhouse.client import ClickHouse
     from app.storage.clickhouse.migrate import load_migrations
     from app.storage.clickhouse.rows import OBSERVATION_COLUMNS, TRACE_COLUMNS, as_json_line
     from app.tracing.pipeline import RawBatch, map_otlp
@@ -198,7 +198,7 @@ def raw_baseline(spans: list, runs: int = 3) -> float:  # type: ignore[type-arg]
     rates = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
-            client = ClickHouse.open(None, Path(tmp), 60)._client
+            client = clickhouse_connect.get_client(dsn=f"chdb://{Path(tmp).resolve()}")
             for m in load_migrations(None):
                 for statement in m.statements:
                     client.command(statement)
