@@ -27,12 +27,28 @@ def data_type_of(body: dict[str, Any]) -> str:
     return "CATEGORICAL" if isinstance(body.get("value"), str) else "NUMERIC"
 
 
+_TEXT_FIELDS = (
+    "id",
+    "traceId",
+    "observationId",
+    "sessionId",
+    "datasetRunId",
+    "comment",
+    "configId",
+    "queueId",
+    "environment",
+)
+
+
 def score_problem(body: Any) -> str | None:
     """Why a score body is invalid (naming the field), or None."""
     if not isinstance(body, dict):
         return "score must be an object"
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         return "name is required"
+    for field in _TEXT_FIELDS:  # stored in text columns: anything else would fail the write later
+        if body.get(field) is not None and not isinstance(body[field], str):
+            return f"{field} must be a string"
     if not any(body.get(k) for k in ("traceId", "sessionId", "observationId", "datasetRunId")):
         return "one of traceId, sessionId, datasetRunId is required"
     if body.get("observationId") and not body.get("traceId"):

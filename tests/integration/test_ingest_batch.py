@@ -210,3 +210,34 @@ async def test_scores_single_array_and_batch_event(client, storage, project: Pro
     assert rows["quality"]["id"] == single_id and rows["quality"]["value"] == 0.9
     assert rows["label"]["string_value"] == "good" and rows["label"]["data_type"] == "CATEGORICAL"
     assert rows["via-batch"]["id"] == "sc-1"
+
+
+async def test_a_score_with_a_non_text_field_is_refused_alone(
+    client, storage, project: ProjectFixture
+) -> None:
+    """A number where text is stored (comment, ids) is refused with the field named, not acknowledged
+    and then lost in the worker with the rest of its batch."""
+    r = await client.post(
+        "/api/public/scores", json={"traceId": "t1", "name": "q", "value": 1, "comment": 5}, auth=project.auth
+    )
+    assert r.status_code == 400 and "comment must be a string" in r.json()["message"]
+    batch = [
+        ev("a", "score-create", {"id": "sc-bad", "traceId": {"x": 1}, "name": "q", "value": 1}),
+        ev(
+            "b",
+            "score-create",
+            {"id": "sc-good", "traceId": "t1", "name": "q", "value": 1, "comment": "fine"},
+        ),
+    ]
+    r = await client.post("/api/public/ingestion", json={"batch": batch}, auth=project.auth)
+    assert r.status_code == 207, r.text
+    assert [e["id"] for e in r.json()["errors"]] == ["a"] and "traceId" in r.json()["errors"][0]["message"]
+    await jobs_done(storage, project.project_id, 1)
+    stored = await storage.clickhouse.query(
+        CompiledQuery(
+            "SELECT id, comment FROM scores WHERE project_id = {project_id:String}",
+            {"project_id": project.project_id},
+            "test.scores",
+        )
+    )
+    assert [(r["id"], r["comment"]) for r in stored] == [("sc-good", "fine")]
