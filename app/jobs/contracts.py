@@ -15,7 +15,9 @@ QUEUE: Final = "langhouse:queue"
 
 
 def serialize(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
+    """Jobs and their results as JSON; a value JSON has no form for (a failed job's exception, kept in its
+    result) as its repr, so recording the failure never fails too."""
+    return json.dumps(value, separators=(",", ":"), default=repr).encode()
 
 
 def deserialize(raw: bytes) -> dict[str, Any]:
