@@ -53,6 +53,7 @@ from app.jobs.worker import build_worker, close_worker
 from app.playground.prompts import PlaygroundHooks
 from app.settings import Settings
 from app.storage import Storage, open_storage, unavailable_store
+from app.storage.clickhouse.client import begin_request
 
 log = logging.getLogger("langhouse")
 DASHBOARDS = Path(__file__).parent / "dashboards"
@@ -146,6 +147,10 @@ def _report_worker_exit(task: asyncio.Task[None]) -> None:
         log.error("the in-process job worker stopped", exc_info=task.exception())
 
 
+async def _begin(request: Request[Any, Any, Any]) -> None:
+    begin_request()
+
+
 def create_app(
     settings: Settings, storage: Storage | None = None, playground: PlaygroundHooks | None = None
 ) -> Litestar:
@@ -202,6 +207,7 @@ def create_app(
         lifespan=[] if storage else [lifespan],
         state=State({"storage": storage, "playground_hooks": playground or STORAGE_HOOKS}),
         exception_handlers={Exception: _error_response},
+        before_request=_begin,  # a request's ClickHouse reads are ordered by when it began
         before_send=[_security_headers],
         template_config=TemplateConfig(directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine),
         csrf_config=CSRFConfig(

@@ -146,7 +146,7 @@ def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subpro
         [sys.executable, "-m", "app.cli", "serve"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open("/tmp/server.err", "w") if os.environ.get("SERVER_ERR") else subprocess.DEVNULL,
     )
     wait_healthy(f"http://127.0.0.1:{port}/api/public/health")
     return proc

@@ -6,6 +6,7 @@ query uses OFFSET; cursor lists (v2 observations, v3 scores) pass the query laye
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -23,7 +24,6 @@ from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import (
-    Cursor,
     NumberRange,
     TagFilter,
     TagMatch,
@@ -134,9 +134,10 @@ async def list_traces(
         environment=environment,
         order_by=order_by,
     )
-    result = await reads.list_traces(storage, req)
+    result, total = await asyncio.gather(
+        reads.list_traces(storage, req), tq.count_traces(storage.clickhouse, req)
+    )
     items = result.items[(page - 1) * limit :]
-    total = await tq.count_traces(storage.clickhouse, req)
     children = await reads.child_ids(storage, project_id, [t.id for t in items])
     data = []
     for t in items:
@@ -298,20 +299,17 @@ async def list_observations(
         after=cursor if by_cursor else None,
         with_io=groups is None or "io" in groups or "metadata" in groups,
     )
-    rows = await storage.clickhouse.query(oq.compile_observation_list(req, max_first=MAX_PAGED_ROWS))
-    items = [oq.observation(r) for r in rows[:first]]
-    if not by_cursor:
-        total = await oq.count_observations(storage.clickhouse, req)
-        shown = items[(page - 1) * limit :]
-        return {
-            "data": [observation_json(o, project_id) for o in shown],
-            "meta": page_meta(page, limit, total),
-        }
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = Cursor(req.sort.value, oq.cursor_value(req.sort, last), last.id).encode()
-    return {"data": [observation_json(o, project_id, groups) for o in items], "meta": {"cursor": next_cursor}}
+    if by_cursor:
+        found = await oq.list_observations(storage.clickhouse, req, max_first=MAX_PAGED_ROWS)
+        next_cursor = found.end_cursor if found.has_next else None
+        data = [observation_json(o, project_id, groups) for o in found.items]
+        return {"data": data, "meta": {"cursor": next_cursor}}
+    found, total = await asyncio.gather(
+        oq.list_observations(storage.clickhouse, req, max_first=MAX_PAGED_ROWS),
+        oq.count_observations(storage.clickhouse, req),
+    )
+    shown = found.items[(page - 1) * limit :]
+    return {"data": [observation_json(o, project_id) for o in shown], "meta": page_meta(page, limit, total)}
 
 
 # --- sessions ----------------------------------------------------------------------------------------
@@ -336,8 +334,8 @@ async def list_sessions(
         first=_first_for(page, limit),
     )
     result = await gq.list_groups(storage.clickhouse, req)
-    total = await gq.count_groups(storage.clickhouse, req)
     items = result.items[(page - 1) * limit :]
+    total = result.total or 0
     return {"data": [session_json(g, project_id) for g in items], "meta": page_meta(page, limit, total)}
 
 

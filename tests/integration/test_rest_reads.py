@@ -70,6 +70,10 @@ async def test_observations_sessions_scores_metrics_comments(
 
     r = await client.get("/api/public/sessions", auth=project.auth)
     assert sorted(x["id"] for x in r.json()["data"]) == ["session-0", "session-1", "session-2", "session-3"]
+    # Pages newest first (by first seen), each session with its totals, and the count of all of them.
+    newest = [x["id"] for x in r.json()["data"]]
+    r = await client.get("/api/public/sessions", params={"limit": 3, "page": 2}, auth=project.auth)
+    assert [x["id"] for x in r.json()["data"]] == newest[3:] and r.json()["meta"]["totalItems"] == 4
     r = await client.get("/api/public/sessions/session-2", auth=project.auth)
     assert [t["id"] for t in r.json()["traces"]] == [s.trace_ids[i] for i in (2, 6, 10)]
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import math
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -60,33 +65,72 @@ def refused_reason(text: str) -> str | None:
     return f"{message[:300]} ({code})" if message else code
 
 
-class _Lane:
-    """Threads that each run a call on a client of their own (chDB runs queries from separate
-    connections side by side; a server client is not meant to be shared by concurrent calls)."""
+# When the request a query serves began: a lane runs the queries of older requests first, so a request
+# that needs several queries in turn is not queued anew behind every newer request at each of them
+# (under load, first come first served per query made such requests the slowest by far).
+_request_began: ContextVar[float | None] = ContextVar("request_began", default=None)
 
-    def __init__(self, open_client: Callable[[], Client], threads: int, name: str) -> None:
+
+def begin_request() -> None:
+    """Mark the current task (an HTTP request) as begun now; its queries are ordered by this time."""
+    _request_began.set(time.monotonic())
+
+
+class _Lane:
+    """Threads that each run calls on a client of their own (chDB runs queries from separate
+    connections side by side; a server client is not meant to be shared by concurrent calls), taking
+    the call of the oldest request first, or in the order given when `ordered` (writes)."""
+
+    def __init__(self, open_client: Callable[[], Client], threads: int, name: str, *, ordered: bool = False):
         self._open = open_client
-        self._idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
+        self._ordered = ordered
+        self._work: queue.PriorityQueue[_Work] = queue.PriorityQueue()
+        self._seq = itertools.count()
         self._clients: list[Client] = []
         self._lock = threading.Lock()
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"clickhouse-{name}")
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"clickhouse-{name}-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def call(self, fn: Callable[[Client], T]) -> T:
-        try:
-            client = self._idle.get_nowait()
-        except queue.Empty:  # opened on first need: an idle server holds one connection per lane
-            client = self._open()
-            with self._lock:
-                self._clients.append(client)
-        try:
-            return fn(client)
-        finally:
-            self._idle.put(client)
+    def submit(self, fn: Callable[[Client], T]) -> asyncio.Future[T]:
+        began = _request_began.get()
+        priority = 0.0 if self._ordered else time.monotonic() if began is None else began
+        done: Future[T] = Future()
+        self._work.put(_Work(priority, next(self._seq), fn, done))
+        return asyncio.wrap_future(done)
+
+    def _serve(self) -> None:
+        client: Client | None = None  # opened on first need: an idle server holds one per lane
+        while (work := self._work.get()).fn is not None:
+            if not work.done.set_running_or_notify_cancel():
+                continue
+            try:
+                if client is None:
+                    client = self._open()
+                    with self._lock:
+                        self._clients.append(client)
+                work.done.set_result(work.fn(client))
+            except BaseException as exc:
+                work.done.set_exception(exc)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        for _ in self._threads:
+            self._work.put(_Work(math.inf, next(self._seq), None, Future()))
+        for thread in self._threads:
+            thread.join()
         for client in self._clients:
             client.close()
+
+
+@dataclass(order=True, slots=True)
+class _Work:
+    priority: float
+    seq: int
+    fn: Callable[[Client], Any] | None = field(compare=False)
+    done: Future[Any] = field(compare=False)
 
 
 class ClickHouse:
@@ -106,7 +150,7 @@ class ClickHouse:
         self.embedded = embedded
         self._max_execution_seconds = max_execution_seconds
         first = open_client()  # fail now, not on the first query, when the engine cannot be opened
-        self._write = _Lane(lambda: first, 1, "write")
+        self._write = _Lane(lambda: first, 1, "write", ordered=True)
         self._read = _Lane(open_client, read_threads, "read")
         self._heavy = _Lane(open_client, heavy_threads, "heavy")
 
@@ -136,9 +180,8 @@ class ClickHouse:
         )
 
     async def _run(self, lane: _Lane, fn: Callable[[Client], T], tag: str) -> T:
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(lane.executor, lane.call, fn)
+            return await lane.submit(fn)
         except ClickHouseError as exc:
             text = str(exc)
             if any(code in text for code in _TIMEOUT_CODES):

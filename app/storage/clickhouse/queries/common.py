@@ -222,6 +222,7 @@ class Page(Generic[T]):
     items: list[T]
     has_next: bool
     end_cursor: str | None = None
+    total: int | None = None  # every item matching (cursor and page size aside), where it came free
 
 
 def keyset(

@@ -267,7 +267,9 @@ def compile_observation_candidates(req: ObservationListRequest, limit: int) -> C
     )
 
 
-async def _newest_page(ch: ClickHouse, req: ObservationListRequest) -> list[dict[str, Any]] | None:
+async def _newest_page(
+    ch: ClickHouse, req: ObservationListRequest, max_first: int
+) -> list[dict[str, Any]] | None:
     """Newest first without deduplicating every row of the window: only the newest rows' observations.
     None when those cannot prove the page exact (then the whole window is read)."""
     assert req.time is not None
@@ -279,7 +281,7 @@ async def _newest_page(ch: ClickHouse, req: ObservationListRequest) -> list[dict
     oldest = _EPOCH + timedelta(microseconds=min(int(str(r["us"])) for r in candidates))
     time = replace(req.time, start=max(req.time.start, oldest))
     rows = await ch.query(
-        compile_observation_list(replace(req, time=time, filter=replace(req.filter, ids=ids)))
+        compile_observation_list(replace(req, time=time, filter=replace(req.filter, ids=ids)), max_first)
     )
     if len(candidates) < limit:  # every row after the cursor was a candidate
         return rows
@@ -291,7 +293,10 @@ async def _newest_page(ch: ClickHouse, req: ObservationListRequest) -> list[dict
     return None
 
 
-async def list_observations(ch: ClickHouse, req: ObservationListRequest) -> Page[ObservationView]:
+async def list_observations(
+    ch: ClickHouse, req: ObservationListRequest, max_first: int = MAX_PAGE
+) -> Page[ObservationView]:
+    req = replace(req, first=min(req.first, max_first))
     rows = None
     if (
         req.time is not None
@@ -299,9 +304,9 @@ async def list_observations(ch: ClickHouse, req: ObservationListRequest) -> Page
         and req.descending
         and not req.filter.ids
     ):
-        rows = await _newest_page(ch, req)
+        rows = await _newest_page(ch, req, max_first)
     if rows is None:
-        rows = await ch.query(compile_observation_list(req))
+        rows = await ch.query(compile_observation_list(req, max_first))
     items = [observation(r) for r in rows[: req.first]]
     end = Cursor(req.sort.value, cursor_value(req.sort, items[-1]), items[-1].id).encode() if items else None
     return Page(items, len(rows) > req.first, end)
