@@ -139,15 +139,15 @@ def start_server(data_dir: Path, port: int, env_extra: dict[str, str]) -> subpro
     env |= {
         "LANGHOUSE_DATA_DIR": str(data_dir),
         "LANGHOUSE_PORT": str(port),
-        "LANGHOUSE_LOG_LEVEL": "warning",
+        "LANGHOUSE_LOG_LEVEL": os.environ.get("LANGHOUSE_LOG_LEVEL", "warning"),
     }
     env |= env_extra
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open("/tmp/server.err", "w") if os.environ.get("SERVER_ERR") else subprocess.DEVNULL,
-    )
+    # BENCH_SERVER_LOG=<file> keeps the server's log (its errors, and debug lines at LANGHOUSE_LOG_LEVEL)
+    log = os.environ.get("BENCH_SERVER_LOG")
+    with open(log or os.devnull, "w") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
     wait_healthy(f"http://127.0.0.1:{port}/api/public/health")
     return proc
 

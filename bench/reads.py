@@ -32,12 +32,13 @@ from bench.report import record
 from bench.startup import free_port
 from bench.ui import _OBSERVATIONS, _TRACES
 
+_TRACE_PAGE = "{ traces(first: 50) { edges { node { id name totals { totalCost } } } } }"
 LIGHT = (
     ("GET", "/api/public/traces?limit=50", None),
     ("GET", "/api/public/observations?limit=50", None),
     ("GET", "/api/public/sessions?limit=50", None),
     ("GET", "/api/public/metrics/daily?limit=7", None),
-    ("POST", "/api/graphql", {"query": "{ traces(first: 50) { edges { node { id name totals { totalCost } } } } }"}),
+    ("POST", "/api/graphql", {"query": _TRACE_PAGE}),
 )
 HEAVY = (
     "POST",
