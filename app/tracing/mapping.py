@@ -71,13 +71,19 @@ def _first(attrs: Attributes, *keys: str) -> Any:
     return None
 
 
+# What JSON text can start with (json.loads also takes NaN and Infinity), and a JSON object or array.
+_MAYBE_JSON = re.compile(r"\s*[\[{\"0-9tfnNI-]")
+_CONTAINER = re.compile(r"\s*[\[{]")
+
+
 def _json_or_str(value: Any) -> str | None:
     """Store input/output/metadata values as text: strings as they are, the rest as JSON; parts nested
     deeper than json_text.MAX_DEPTH become their JSON text, so every reader can decode the value."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return bound_depth(text)
+    if isinstance(value, str):  # only an object or an array can nest
+        return bound_depth(value) if _CONTAINER.match(value) else value
+    return bound_depth(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _maybe_json(value: Any) -> Any:
@@ -85,7 +91,7 @@ def _maybe_json(value: Any) -> Any:
     parser for what orjson refuses but JSON-in-Python allows (NaN, Infinity, integers past 64 bits).
     Text nested deeper than json_text.MAX_DEPTH stays text."""
     if isinstance(value, str):
-        if too_deep(value):
+        if not _MAYBE_JSON.match(value) or too_deep(value):  # plain text fails both parsers: skip them
             return value
         try:
             return orjson.loads(value)

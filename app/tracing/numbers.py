@@ -148,7 +148,10 @@ def note_dropped(row: ObservationRow, notes: Mapping[str, str]) -> None:
 def make_storable(row: ObservationRow) -> None:
     """Drop every numeric value of the row that its column cannot hold, noting each in its metadata.
     The last step before a row is encoded: covers provided values and computed ones (totals, prices)."""
-    usage, notes = storable_usage(row.usage_details)
+    usage: dict[str, int] = row.usage_details
+    notes: dict[str, str] = {}
+    if not all(type(v) is int and 0 <= v <= MAX_USAGE for v in usage.values()):  # mapped ones are
+        usage, notes = storable_usage(usage)
     costs, cost_notes = storable_costs(row.cost_details)
     notes.update(cost_notes)
     row.usage_details, row.cost_details = usage, costs

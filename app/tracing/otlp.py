@@ -113,22 +113,27 @@ def parse_export(body: bytes, content_type: str | None, received: datetime) -> D
     resource: Attributes = {}
     last = None
     for rs, scope, s, problem in _pb_spans(body):
-        if problem is None and s is not None and scope is not None and rs is not None:
-            problem = _pb_problem(s, now_ns)
         if problem is not None or s is None or scope is None or rs is None:
             rejected.append(problem or "span could not be decoded")
+            continue
+        # The same check as _pb_problem's, on the ids and attributes converted once for the span.
+        trace_id, span_id, attributes = s.trace_id.hex(), s.span_id.hex(), _pb_attrs(s.attributes)
+        start_ns, end_ns = s.start_time_unix_nano, s.end_time_unix_nano
+        level = attributes.get(LEVEL_KEY)
+        if problem := span_problem(s.name, trace_id, span_id, start_ns, end_ns, level, now_ns):
+            rejected.append(problem)
             continue
         if rs is not last:
             resource, last = _pb_attrs(rs.attributes), rs
         spans.append(
             _span(
-                trace_id=s.trace_id.hex(),
-                span_id=s.span_id.hex(),
+                trace_id=trace_id,
+                span_id=span_id,
                 parent=s.parent_span_id.hex() if len(s.parent_span_id) == 8 else None,
                 name=s.name,
-                start_ns=s.start_time_unix_nano,
-                end_ns=s.end_time_unix_nano,
-                attributes=_pb_attrs(s.attributes),
+                start_ns=start_ns,
+                end_ns=end_ns,
+                attributes=attributes,
                 resource=resource,
                 scope=(scope.name, scope.version),
                 status=(s.status.code, s.status.message),
@@ -170,6 +175,10 @@ def _ns(moment: datetime) -> int:
     return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
+_EARLIEST_NS = _ns(EARLIEST)
+_AHEAD_NS = int(LATEST_AHEAD.total_seconds()) * 1_000_000_000
+
+
 def span_problem(
     name: str, trace_id: str, span_id: str, start_ns: int, end_ns: int, level: Any, now_ns: int
 ) -> str | None:
@@ -183,9 +192,9 @@ def span_problem(
         return f"span {name!r} has no valid spanId (16 hex characters, not all zero)"
     if not start_ns and not end_ns:
         return f"span {name!r} has neither startTimeUnixNano nor endTimeUnixNano"
-    latest = now_ns + int(LATEST_AHEAD.total_seconds()) * 1_000_000_000
+    latest = now_ns + _AHEAD_NS
     for field_name, value in (("startTimeUnixNano", start_ns), ("endTimeUnixNano", end_ns)):
-        if value and not _ns(EARLIEST) <= value <= latest:
+        if value and not _EARLIEST_NS <= value <= latest:
             return (
                 f"span {name!r}: {field_name} {value} is outside the accepted range "
                 f"({EARLIEST:%Y-%m-%d} to one day after the request)"
