@@ -7,6 +7,7 @@ query uses OFFSET; cursor lists (v2 observations, v3 scores) pass the query laye
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -134,15 +135,16 @@ async def list_traces(
         environment=environment,
         order_by=order_by,
     )
+    req = replace(req, with_observation_ids=True)
     result, total = await asyncio.gather(
         reads.list_traces(storage, req), tq.count_traces(storage.clickhouse, req)
     )
     items = result.items[(page - 1) * limit :]
-    children = await reads.child_ids(storage, project_id, [t.id for t in items])
+    scores = await reads.score_ids(storage, project_id, [t.id for t in items])
     data = []
     for t in items:
         body = trace_json(t, project_id)
-        body["observations"], body["scores"] = children[t.id]
+        body["observations"], body["scores"] = t.observation_ids or [], scores[t.id]
         data.append(body)
     return {"data": data, "meta": page_meta(page, limit, total)}
 

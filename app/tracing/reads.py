@@ -146,15 +146,12 @@ async def trace_detail(
     return TraceDetail(trace, observations, observation_tree(observations), scores)
 
 
-async def child_ids(
-    storage: Storage, project_id: str, trace_ids: list[str]
-) -> dict[str, tuple[list[str], list[str]]]:
-    """Per trace, the ids of its observations and of its scores (as the REST trace list names them)."""
-    observations = await trace_queries.fetch_observation_ids(storage.clickhouse, project_id, trace_ids)
-    scores: dict[str, list[str]] = {}
+async def score_ids(storage: Storage, project_id: str, trace_ids: list[str]) -> dict[str, list[str]]:
+    """Per trace, the ids of its scores (as the REST trace list names them)."""
+    scores: dict[str, list[str]] = {t: [] for t in trace_ids}
     for s in await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=tuple(trace_ids)):
         scores.setdefault(s.trace_id or "", []).append(s.id)
-    return {t: (observations.get(t, []), scores.get(t, [])) for t in trace_ids}
+    return scores
 
 
 async def set_flags(

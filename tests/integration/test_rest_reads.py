@@ -27,6 +27,11 @@ async def test_traces_pages_one_trace_and_delete(client, storage, project: Proje
         "/api/public/traces", params={"userId": "user-2", "orderBy": "totalCost.asc"}, auth=project.auth
     )
     assert [t["id"] for t in r.json()["data"]] == [s.trace_ids[i] for i in (2, 5, 8, 11)]
+    # Each listed trace names its observations and scores by id (traces 0, 3, 6, 9 ... have a score).
+    r = await client.get("/api/public/traces", params={"limit": 50}, auth=project.auth)
+    listed = {t["id"]: t for t in r.json()["data"]}
+    assert listed[s.trace_ids[8]]["observations"] == ["r-t08-gen", "r-t08-root"]
+    assert [listed[s.trace_ids[i]]["scores"] for i in (8, 9)] == [[], [f"{s.trace_ids[9]}-score"]]
     r = await client.get("/api/public/traces", params={"orderBy": "nope"}, auth=project.auth)
     assert r.status_code == 400 and "orderBy" in r.json()["message"]
 

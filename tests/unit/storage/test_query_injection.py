@@ -152,6 +152,9 @@ def test_prompt_metrics_bind_the_prompt_name(evil: str) -> None:
 
 
 @pytest.mark.parametrize("evil", HOSTILE)
-def test_a_trace_pages_observation_ids_bind_project_and_trace_ids(evil: str) -> None:
-    check(lambda v: tq.compile_observation_ids(P, [v, "t2"]), evil)
-    check(lambda v: tq.compile_observation_ids(v, ["t1"]), evil)
+def test_a_trace_list_with_observation_ids_binds_project_and_trace_ids(evil: str) -> None:
+    listed = tq.TraceFilter(ids=(evil, "t2"))
+    check(lambda v: tq.compile_trace_list(tq.TraceListRequest(v, TIME, with_observation_ids=True)), evil)
+    check(
+        lambda v: tq.compile_trace_list(tq.TraceListRequest(P, TIME, listed, with_observation_ids=True)), evil
+    )

@@ -131,6 +131,7 @@ class TraceView:
     input: str | None = None
     output: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    observation_ids: list[str] | None = None  # when the list was asked for them
 
 
 @dataclass(slots=True)

@@ -110,6 +110,7 @@ class TraceListRequest:
     first: int = 50
     after: str | None = None
     with_io: bool = False  # read input/output (large) only when asked
+    with_observation_ids: bool = False  # each trace's live observation ids (the REST list shows them)
 
 
 _FOLD = (
@@ -130,6 +131,8 @@ _TOTALS = (
     "groupUniqArrayIf(ifNull(provided_model_name, ''), sign = 1) AS models"
 )
 
+
+_IDS = f", groupUniqArrayIf({MAX_TRACE_OBSERVATIONS})(id, sign = 1) AS observation_ids"
 
 # A trace's totals beside its folded row; a trace without observations gets none.
 _JOINED = (
@@ -217,10 +220,11 @@ def compile_trace_list(req: TraceListRequest, *, count: bool = False) -> Compile
         f"WITH t AS (SELECT id, {_FOLD}{_FOLD_IO if req.with_io else ''} FROM traces "
         f"WHERE {where([PROJECT, f'timestamp >= {start}', f'timestamp < {end}', *rows_where])} "
         f"GROUP BY id HAVING {where(having)}), "
-        f"o AS (SELECT trace_id, {_TOTALS} FROM observations "
+        f"o AS (SELECT trace_id, {_TOTALS}{_IDS if req.with_observation_ids else ''} FROM observations "
         f"WHERE {PROJECT} AND start_time >= {obs_start} AND start_time < {obs_end} "
         f"AND trace_id IN {ids_of_t} GROUP BY trace_id) "
-        f"SELECT * FROM (SELECT t.*, {_JOINED} FROM t LEFT JOIN o ON o.trace_id = t.id) "
+        f"SELECT * FROM (SELECT t.*, {_JOINED}{', o.observation_ids' if req.with_observation_ids else ''} "
+        "FROM t LEFT JOIN o ON o.trace_id = t.id) "
         f"{'WHERE ' + where(outer) if where(outer) else ''}"
     )
     if count:
@@ -426,6 +430,9 @@ async def list_traces(ch: ClickHouse, req: TraceListRequest) -> Page[TraceView]:
     if rows is None:
         rows = await ch.query(compile_trace_list(req))
     traces = [_trace(r, _totals(r)) for r in rows[: req.first]]
+    if req.with_observation_ids:
+        for trace, r in zip(traces, rows, strict=False):
+            trace.observation_ids = sorted(str(i) for i in cast(list[str], r["observation_ids"]))
     has_next = len(rows) > req.first
     end = (
         Cursor(req.sort.value, cursor_value(req.sort, traces[-1]), traces[-1].id).encode() if traces else None
@@ -464,26 +471,6 @@ async def fetch_totals(ch: ClickHouse, project_id: str, trace_ids: list[str]) ->
         return {}
     rows = await ch.query(compile_trace_totals(project_id, trace_ids))
     return {str(r["trace_id"]): _totals(r) for r in rows if int(str(r["observation_count"])) > 0}
-
-
-def compile_observation_ids(project_id: str, trace_ids: list[str]) -> CompiledQuery:
-    return CompiledQuery(
-        f"SELECT trace_id, groupUniqArray({MAX_TRACE_OBSERVATIONS})(id) AS ids FROM observations "
-        f"WHERE {PROJECT} AND sign = 1 AND trace_id IN {{ids:Array(String)}} "
-        "GROUP BY trace_id LIMIT {limit:UInt32}",
-        {"project_id": project_id, "ids": trace_ids, "limit": len(trace_ids)},
-        "traces.observation_ids",
-    )
-
-
-async def fetch_observation_ids(
-    ch: ClickHouse, project_id: str, trace_ids: list[str]
-) -> dict[str, list[str]]:
-    """The ids of each trace's live observations (at most MAX_TRACE_OBSERVATIONS a trace), sorted."""
-    if not trace_ids:
-        return {}
-    rows = await ch.query(compile_observation_ids(project_id, trace_ids))
-    return {str(r["trace_id"]): sorted(str(i) for i in cast(list[str], r["ids"])) for r in rows}
 
 
 async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceView | None:
