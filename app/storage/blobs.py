@@ -5,16 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from app.errors import InvalidInput, NotFound, StorageError
+from app.errors import NotFound, StorageError
 from app.settings import Settings
+from app.storage.blob_keys import is_valid_key, validate_key, validate_limit, validate_prefix
 
-MAX_KEY_LENGTH = 1024
-_SEGMENT = re.compile(r"[A-Za-z0-9._=-]+")
 # "~" can never appear in a key, so temp files never collide with or show up as blobs.
 _TMP_SUFFIX = ".tmp~"
 
@@ -50,34 +48,6 @@ class BlobStore(Protocol):
     async def close(self) -> None:
         """Release the store's resources."""
         ...
-
-
-def _is_valid_key(key: str) -> bool:
-    if not key or len(key) > MAX_KEY_LENGTH:
-        return False
-    return all(_SEGMENT.fullmatch(seg) and seg not in (".", "..") for seg in key.split("/"))
-
-
-def validate_key(key: str) -> str:
-    """Return key unchanged if it is a safe relative blob path; raise InvalidInput otherwise."""
-    if not _is_valid_key(key):
-        raise InvalidInput(
-            f"invalid blob key {key!r}: expected '/'-separated segments of [A-Za-z0-9._=-], "
-            f"no empty, '.' or '..' segment, at most {MAX_KEY_LENGTH} characters"
-        )
-    return key
-
-
-def validate_prefix(prefix: str) -> str:
-    """Return prefix unchanged if it is empty, a valid key, or a valid key followed by '/'."""
-    if prefix:
-        validate_key(prefix.removesuffix("/"))
-    return prefix
-
-
-def _validate_limit(limit: int) -> None:
-    if limit < 1:
-        raise InvalidInput(f"invalid blob list limit {limit!r}: must be at least 1")
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -126,7 +96,7 @@ class LocalBlobStore:
         for dirpath, _dirnames, filenames in os.walk(start):
             for name in filenames:
                 key = Path(dirpath, name).relative_to(self.root).as_posix()
-                if key.startswith(prefix) and _is_valid_key(key):
+                if key.startswith(prefix) and is_valid_key(key):
                     keys.append(key)
         return sorted(keys)[:limit]
 
@@ -166,7 +136,7 @@ class LocalBlobStore:
     async def list_keys(self, prefix: str, limit: int = 1000) -> list[str]:
         """Return at most limit sorted keys under the root that start with prefix."""
         validate_prefix(prefix)
-        _validate_limit(limit)
+        validate_limit(limit)
         try:
             return await asyncio.to_thread(self._list_sync, prefix, limit)
         except OSError as exc:

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.errors import NotFound, StorageError
 from app.settings import Settings
-from app.storage.blobs import _is_valid_key, _validate_limit, validate_key, validate_prefix
+from app.storage.blob_keys import is_valid_key, validate_key, validate_limit, validate_prefix
 
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _BUCKET_EXISTS_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
@@ -127,7 +127,7 @@ class S3BlobStore:
     async def list_keys(self, prefix: str, limit: int = 1000) -> list[str]:
         """Return at most limit sorted keys starting with prefix, paging through list_objects_v2."""
         validate_prefix(prefix)
-        _validate_limit(limit)
+        validate_limit(limit)
         keys: list[str] = []
         paginator = self._client.get_paginator("list_objects_v2")
         pages = paginator.paginate(
@@ -135,7 +135,7 @@ class S3BlobStore:
         )
         try:
             async for page in pages:
-                keys.extend(o["Key"] for o in page.get("Contents", ()) if _is_valid_key(o["Key"]))
+                keys.extend(o["Key"] for o in page.get("Contents", ()) if is_valid_key(o["Key"]))
                 if len(keys) >= limit:
                     break
         except (ClientError, BotoCoreError) as exc:
