@@ -76,7 +76,13 @@ async def project_overview(
     tokens = (mq.Measure.TOTAL_TOKENS, mq.Aggregation.SUM)
     numeric = mq.DimensionFilter(mq.Dimension.DATA_TYPE, ("NUMERIC",))
     requests = (
-        metrics(count, cost, tokens, (mq.Measure.ERRORS, mq.Aggregation.SUM), (mq.Measure.LATENCY, mq.Aggregation.HISTOGRAM)),
+        metrics(
+            count,
+            cost,
+            tokens,
+            (mq.Measure.ERRORS, mq.Aggregation.SUM),
+            (mq.Measure.LATENCY, mq.Aggregation.HISTOGRAM),
+        ),
         metrics(cost, tokens, dims=(mq.Dimension.MODEL,)),
         # The top ten by cost (eleven users: one may be the empty user, left out below).
         replace(metrics(cost, dims=(mq.Dimension.USER,), granularity=None), top=True, limit=11),
@@ -87,7 +93,9 @@ async def project_overview(
         ),
         # Averages of numeric scores only: a boolean's 0/1 or a category is no number to average.
         replace(
-            metrics((mq.Measure.VALUE, mq.Aggregation.AVG), view=mq.View.SCORES, dims=(mq.Dimension.SCORE_NAME,)),
+            metrics(
+                (mq.Measure.VALUE, mq.Aggregation.AVG), view=mq.View.SCORES, dims=(mq.Dimension.SCORE_NAME,)
+            ),
             filters=(*filters, numeric),
         ),
     )

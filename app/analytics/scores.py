@@ -55,7 +55,9 @@ async def score_analytics(ch: ClickHouse, project_id: str, time: TimeRange) -> S
     ) -> mq.MetricsResult:
         metrics = tuple(mq.MetricSpec(*spec) for spec in specs)
         data_type = (mq.DimensionFilter(mq.Dimension.DATA_TYPE, data_types),)
-        req = mq.MetricsRequest(project_id, mq.View.SCORES, metrics, time, dims, data_type, granularity, bool(granularity))
+        req = mq.MetricsRequest(
+            project_id, mq.View.SCORES, metrics, time, dims, data_type, granularity, bool(granularity)
+        )
         return await mq.run_metrics(ch, req)
 
     summaries = await sq.aggregate_score_summaries(ch, project_id, time)
@@ -77,7 +79,8 @@ async def score_analytics(ch: ClickHouse, project_id: str, time: TimeRange) -> S
         numeric_over_time=tuple(over_time.rows),
         boolean_over_time=tuple(shares.rows) if shares is not None else None,
         histograms=tuple(
-            ScoreHistogram(r["score_name"], r["value_histogram"]) for r in (histograms.rows if histograms else ())
+            ScoreHistogram(r["score_name"], r["value_histogram"])
+            for r in (histograms.rows if histograms else ())
         ),
         by_trace_name=tuple(_by_trace_name(averages, categories)),
     )

@@ -70,7 +70,10 @@ async def daily_usage(
     )
     daily, observations = mq.Granularity.DAY, mq.View.OBSERVATIONS
     by_model = await mq.run_metrics(
-        ch, mq.MetricsRequest(project_id, observations, _DAILY, time, (mq.Dimension.MODEL,), filters, daily, False)
+        ch,
+        mq.MetricsRequest(
+            project_id, observations, _DAILY, time, (mq.Dimension.MODEL,), filters, daily, False
+        ),
     )
     unique_traces = (mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),)
     traces = await mq.run_metrics(
@@ -101,7 +104,9 @@ async def daily_usage(
     ]
 
 
-async def user_usage(ch: ClickHouse, project_id: str, user_id: str, time: TimeRange) -> tuple[dict[str, Any], ...]:
+async def user_usage(
+    ch: ClickHouse, project_id: str, user_id: str, time: TimeRange
+) -> tuple[dict[str, Any], ...]:
     """One user's cost (USD) and tokens per time bucket of `time`: rows of time, total_cost_sum,
     total_tokens_sum (every bucket present)."""
     result = await mq.run_metrics(

@@ -1,4 +1,4 @@
-"""Pure functions from analytics values and metrics rows to Plotly figures (JSON for the page). No I/O here."""
+"""Pure functions from analytics values and metrics rows to Plotly figures (page JSON). No I/O here."""
 
 from __future__ import annotations
 
