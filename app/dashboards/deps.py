@@ -37,20 +37,23 @@ class UiSession:
     caller: Caller
 
 
-def app_storage(connection: ASGIConnection[Any, Any, Any, Any]) -> Storage:
-    storage: Storage = connection.app.state.storage
+# Providers name their connection `request`: that is the name Litestar injects it by.
+
+
+def app_storage(request: ASGIConnection[Any, Any, Any, Any]) -> Storage:
+    storage: Storage = request.app.state.storage
     return storage
 
 
-async def ui_session(connection: ASGIConnection[Any, Any, Any, Any]) -> UiSession:
+async def ui_session(request: ASGIConnection[Any, Any, Any, Any]) -> UiSession:
     """The session behind the cookie, looked up once per request: Unauthorized without one,
     Forbidden while its user has no access to its project."""
-    state: dict[str, Any] = connection.scope.setdefault("state", {})
+    state: dict[str, Any] = request.scope.setdefault("state", {})
     found: UiSession | None = state.get(_SESSION)
     if found is not None:
         return found
-    storage = app_storage(connection)
-    session = await sessions.session_user(storage, connection.cookies.get(sessions.COOKIE))
+    storage = app_storage(request)
+    session = await sessions.session_user(storage, request.cookies.get(sessions.COOKIE))
     if session is None:
         raise Unauthorized("Please log in.")
     user, project_id = session
