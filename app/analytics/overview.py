@@ -56,10 +56,10 @@ class Overview:
     served_from: str  # the rollup or raw table the sums came from
 
 
-async def project_overview(
-    ch: ClickHouse, project_id: str, time: TimeRange, environment: str | None = None
-) -> Overview:
-    """What the home dashboard shows for one project over `time`, optionally one environment only."""
+def _metrics_requests(
+    project_id: str, time: TimeRange, environment: str | None
+) -> tuple[mq.MetricsRequest, ...]:
+    """Sums and latency over time, cost and tokens by model, top users, top trace names, score averages."""
     filters = (mq.DimensionFilter(mq.Dimension.ENVIRONMENT, (environment,)),) if environment else ()
 
     def metrics(
@@ -75,7 +75,7 @@ async def project_overview(
     cost, count = (mq.Measure.TOTAL_COST, mq.Aggregation.SUM), (mq.Measure.COUNT, mq.Aggregation.COUNT)
     tokens = (mq.Measure.TOTAL_TOKENS, mq.Aggregation.SUM)
     numeric = mq.DimensionFilter(mq.Dimension.DATA_TYPE, ("NUMERIC",))
-    requests = (
+    return (
         metrics(
             count,
             cost,
@@ -99,6 +99,13 @@ async def project_overview(
             filters=(*filters, numeric),
         ),
     )
+
+
+async def project_overview(
+    ch: ClickHouse, project_id: str, time: TimeRange, environment: str | None = None
+) -> Overview:
+    """What the home dashboard shows for one project over `time`, optionally one environment only."""
+    requests = _metrics_requests(project_id, time, environment)
     # Trace counts from the trace rows, latency percentiles from the hourly histograms: the per-trace
     # aggregation of raw observations is what made this page slow on large projects. The queries are
     # independent: they run side by side (ClickHouse read lanes).
