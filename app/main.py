@@ -34,17 +34,9 @@ from app.api.reads import READ_ROUTES
 from app.api.score_configs import SCORE_CONFIG_ROUTES
 from app.auth.bootstrap import bootstrap
 from app.auth.signing import server_secret
-from app.dashboards.custom import CUSTOM_ROUTES
 from app.dashboards.figures import PLOTLY_JS_DIR
-from app.dashboards.invitations import INVITATION_ROUTES
-from app.dashboards.links import LINK_ROUTES
-from app.dashboards.pages import PAGE_ROUTES
-from app.dashboards.playground import PLAYGROUND_ROUTES
 from app.dashboards.prompt_hooks import STORAGE_HOOKS
-from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
-from app.dashboards.routes import UI_ROUTES
-from app.dashboards.settings import SETTINGS_ROUTES
-from app.dashboards.trace_pages import TRACE_ROUTES
+from app.dashboards.router import ui_router
 from app.errors import AppError, StoreUnavailable, TooManyRequests, UserError
 from app.graphql.app import graphql_controller
 from app.ingest.media import MEDIA_ROUTES
@@ -184,22 +176,8 @@ def create_app(
                 guards=[require_api_key],
             ),
             # GraphQL describes itself (schema.graphql); the UI's session routes are no public API.
-            Router(
-                "/",
-                include_in_schema=False,
-                route_handlers=[
-                    graphql_controller(),
-                    *UI_ROUTES,
-                    *PAGE_ROUTES,
-                    *TRACE_ROUTES,
-                    *SETTINGS_ROUTES,
-                    *CUSTOM_ROUTES,
-                    *PLAYGROUND_ROUTES,
-                    *INVITATION_ROUTES,
-                    *PROMPT_PAGE_ROUTES,
-                    *LINK_ROUTES,
-                ],
-            ),
+            Router("/", include_in_schema=False, route_handlers=[graphql_controller()]),
+            ui_router(),
             create_static_files_router(path="/static", directories=[DASHBOARDS / "static"]),
             # plotly.js as the plotly package ships it (served locally, never from a CDN)
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),

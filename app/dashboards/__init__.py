@@ -1,5 +1,5 @@
-"""Server-rendered UI: login, home and settings pages (Jinja2 templates, htmx; Plotly figures later).
+"""Server-rendered UI: pages grouped by area (*_pages.py), deps (session, guards), figures (Plotly), links.
 
-May import app.settings, app.errors, app.storage, app.auth, the domain modules (app.tracing,
-app.playground, app.prompts) and app.jobs.contracts; not other transports.
+May import app.settings, app.errors, app.storage, app.auth, the domain modules (app.analytics,
+app.tracing, app.playground, app.prompts) and app.jobs.contracts; not other transports.
 """

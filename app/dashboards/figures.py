@@ -1,4 +1,4 @@
-"""Pure functions from metrics rows to Plotly figures (JSON for the page). No I/O here."""
+"""Pure functions from analytics values and metrics rows to Plotly figures (page JSON). No I/O here."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import importlib.util
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.analytics.overview import Overview
+    from app.analytics.scores import ScoreAnalytics
+    from app.analytics.widgets import WidgetResult
 
 # plotly.js as the plotly package ships it, served at /static/plotly/plotly.min.js. Found without
 # importing plotly: the figure code is imported on the first dashboard request, not at start-up.
@@ -143,10 +148,10 @@ def pie(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
     )
 
 
-def widget(
-    chart: str, title: str, rows: Sequence[dict[str, Any]], dimension: str | None, column: str
-) -> str | None:
+def widget(result: WidgetResult) -> str | None:
     """A widget's figure from its metrics rows; None for charts rendered as HTML (table, number)."""
+    chart, title = str(result.widget["chart"]), str(result.widget["title"])
+    rows, dimension, column = result.rows, result.dimension, result.column
     if chart == "histogram":
         return histogram(title, rows[0][column] if rows else [])
     if chart in ("line", "stacked_bar"):
@@ -168,3 +173,53 @@ def widget(
     if chart == "pie":
         return pie(title, labels, values)
     return None
+
+
+def overview_charts(o: Overview) -> dict[str, str]:
+    """The home dashboard's charts, by the key the page gives each."""
+    return {
+        "volume": time_lines(
+            "Traces and observations", o.volume, {"traces": "traces", "observations": "observations"}
+        ),
+        "cost": stacked_by("Cost by model (USD)", o.by_model, "model", "total_cost_sum"),
+        "tokens": stacked_by("Tokens by model", o.by_model, "model", "total_tokens_sum"),
+        "latency": time_lines(
+            "Observation latency (ms, ~10 % buckets)", o.latency, {"p50": "p50", "p95": "p95", "p99": "p99"}
+        ),
+        "errors": time_lines("Errors", o.errors, {"errors_sum": "errors"}),
+        "scores": stacked_by("Numeric scores (average)", o.scores, "score_name", "value_avg", "group"),
+    }
+
+
+def score_charts(a: ScoreAnalytics) -> dict[str, str]:
+    """The score analytics page's charts: averages and shares of True over time, a histogram per
+    numeric score, True/False bars per boolean and category bars per categorical score."""
+    charts = {
+        "over-time": time_lines_by(
+            "Numeric scores: average over time", a.numeric_over_time, "score_name", "value_avg"
+        )
+    }
+    if a.boolean_over_time is not None:
+        charts["true-share"] = time_lines_by(
+            "Boolean scores: share True over time", a.boolean_over_time, "score_name", "value_avg"
+        )
+    for h in a.histograms:
+        charts[f"hist-{len(charts)}"] = histogram(f"{h.score_name}: distribution", h.buckets)
+    for s in a.summaries:
+        if s.data_type == "BOOLEAN":
+            charts[f"bool-{len(charts)}"] = bars(
+                f"{s.name}: True / False", ["True", "False"], [s.true_count, s.count - s.true_count]
+            )
+        elif s.data_type == "CATEGORICAL" and s.categories:
+            charts[f"cat-{len(charts)}"] = bars(
+                f"{s.name}: categories", [c for c, _ in s.categories], [n for _, n in s.categories]
+            )
+    return charts
+
+
+def usage_charts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Cost and tokens over time (rows of time, total_cost_sum, total_tokens_sum)."""
+    return {
+        "cost": time_lines("Cost (USD)", rows, {"total_cost_sum": "cost"}),
+        "tokens": time_lines("Tokens", rows, {"total_tokens_sum": "tokens"}),
+    }

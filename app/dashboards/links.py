@@ -1,4 +1,4 @@
-"""Langfuse UI links (`/project/{projectId}/…`, as the SDK's get_trace_url() and the API's htmlPath build
+"""Langfuse UI links (`/project/{projectId}/…`, as the SDK's get_traceurl() and the API's htmlPath build
 them) redirected to the matching Langhouse page, switching the session to that project."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from litestar.datastructures import State
 from litestar.response import Redirect
 
 from app.auth import sessions
-from app.dashboards.pages import _url, prompt_url
-from app.dashboards.routes import _storage
+from app.dashboards.params import prompt_url, url
 from app.dashboards.trace_pages import share_path
 from app.errors import NotFound, Unauthorized
+from app.storage import Storage
 from app.storage.postgres import accounts
 from app.tracing import reads
 
@@ -50,7 +50,7 @@ def langfuse_target(rest: str, query: Mapping[str, str]) -> str | None:
         return f"/traces/{quote(query['peek'], safe='')}"
     if section in ITEMS and len(parts) == 2:
         path = f"/{section}/{quote(parts[1], safe='')}"
-        return _url(path, {"obs": query.get("observation")}) if section == "traces" else path
+        return url(path, {"obs": query.get("observation")}) if section == "traces" else path
     if len(parts) <= 1:
         return SECTIONS.get(section)
     return None
@@ -63,10 +63,12 @@ def _trace_id(rest: str) -> str | None:
 
 
 @get(["/project/{project_id:str}", "/project/{project_id:str}/{rest:path}"])
-async def langfuse_link(request: Request[Any, Any, State], project_id: str, rest: str = "") -> Redirect:
+async def langfuse_link(
+    request: Request[Any, Any, State], storage: Storage, project_id: str, rest: str = ""
+) -> Redirect:
     """Open a Langfuse link: members land on the page (the session switches to the link's project),
     anyone on a publicly shared trace's read-only view, others log in first or get a 404."""
-    storage, token = _storage(request), request.cookies.get(sessions.COOKIE)
+    token = request.cookies.get(sessions.COOKIE)
     query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     found = await sessions.session_user(storage, token)
     member = (

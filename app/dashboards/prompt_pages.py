@@ -19,15 +19,15 @@ from litestar.response import Redirect, Template
 
 from app.auth.caller import Caller
 from app.dashboards import figures
-from app.dashboards.pages import _url, prompt_url
-from app.dashboards.playground import editor_rows
-from app.dashboards.routes import FORM, _caller, _form, _page, _storage
+from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_admin, requires_member
+from app.dashboards.params import prompt_url, query, url
+from app.dashboards.playground_pages import editor_rows
 from app.errors import InvalidInput, NotFound, UserError
 from app.playground.runs import NEW_CHAT, ROLES, content_from_form
 from app.playground.template import content_from_langfuse, content_to_langfuse, variables_of
 from app.prompts import service
 from app.prompts.diff import PromptDiff
-from app.storage import json_text
+from app.storage import Storage, json_text
 from app.storage.clickhouse.queries import prompts as pq
 from app.storage.postgres import prompts as repo
 from app.storage.postgres.models import Prompt, Role
@@ -63,27 +63,23 @@ def _tags(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def _query(request: Request[Any, Any, State]) -> dict[str, str]:
-    return {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-
-
 # --- the list ---------------------------------------------------------------------------------------
 
 
 @get("/prompts")
-async def prompts_page(request: Request[Any, Any, State]) -> Template:
+async def prompts_page(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Template:
     """Prompts by folder (a search lists matches at any depth below it), filtered by label and tag."""
-    caller = await _caller(request)
-    pg, q = _storage(request).postgres, _query(request)
+    caller = session.caller
+    pg, q = storage.postgres, query(request)
     folder = q.get("folder", "").strip("/")
-    page = _whole(q.get("page"), "page") or 1
+    page_no = _whole(q.get("page"), "page") or 1
     f = repo.PromptFilter(
         name_contains=q.get("search") or None,
         folder=folder or None,
         label=q.get("label") or None,
         tag=q.get("tag") or None,
     )
-    offset = (page - 1) * PAGE_SIZE
+    offset = (page_no - 1) * PAGE_SIZE
     if f.name_contains:
         summaries = await repo.list_prompts(pg, caller.project_id, f, PAGE_SIZE, offset=offset)
         entries = [repo.FolderEntry(s.name, False, 1) for s in summaries]
@@ -99,20 +95,19 @@ async def prompts_page(request: Request[Any, Any, State]) -> Template:
         total = await repo.count_folder(pg, caller.project_id, f)
     filters = {k: q.get(k) for k in ("search", "label", "tag")}
     parts = folder.split("/") if folder else []
-    return await _page(
-        request,
-        caller,
+    return page(
+        session,
         "prompts.html",
         entries=entries,
         summaries={s.name: s for s in summaries},
         q=q,
         folder=folder,
         crumbs=[(part, "/".join(parts[: i + 1])) for i, part in enumerate(parts)],
-        folder_url=lambda path: _url("/prompts", filters, folder=path),
-        reset_url=_url("/prompts", {"folder": folder}),
-        page=page,
+        folder_url=lambda path: url("/prompts", filters, folder=path),
+        reset_url=url("/prompts", {"folder": folder}),
+        page=page_no,
         pages=max(1, -(-total // PAGE_SIZE)),
-        page_url=lambda n: _url("/prompts", {**q, "page": n}),
+        page_url=lambda n: url("/prompts", {**q, "page": n}),
         filtered=any(filters.values()) or bool(folder),
         prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
@@ -126,13 +121,12 @@ class ProtectedForm:
     labels: str
 
 
-@post("/prompt-labels/protected")
+@post("/prompt-labels/protected", guards=[requires_admin])
 async def protected_labels(
-    request: Request[Any, Any, State], data: Annotated[ProtectedForm, FORM]
+    caller: Caller, storage: Storage, data: Annotated[ProtectedForm, FORM]
 ) -> Redirect:
     """Replace the project's protected labels (admins): only admins may set, move or remove those."""
-    caller = await _caller(request, Role.ADMIN)
-    await service.set_protected_labels(_storage(request), caller, _labels(data.labels))
+    await service.set_protected_labels(storage, caller, _labels(data.labels))
     return Redirect("/prompts")
 
 
@@ -158,10 +152,15 @@ def _selected(versions: list[Prompt], q: dict[str, str]) -> Prompt:
 
 
 async def _metrics_context(
-    request: Request[Any, Any, State], caller: Caller, name: str, versions: list[Prompt], selected: Prompt
+    request: Request[Any, Any, State],
+    storage: Storage,
+    caller: Caller,
+    name: str,
+    versions: list[Prompt],
+    selected: Prompt,
 ) -> dict[str, Any]:
     """The metrics table and charts of every version, and the selected version's generations."""
-    ch = _storage(request).clickhouse
+    ch = storage.clickhouse
     window = service.metrics_window(versions[-1].created_at)
     rows = await pq.aggregate_prompt_metrics(ch, pq.PromptMetricsRequest(caller.project_id, name, window))
     by_version = {m.version: m for m in rows}
@@ -201,13 +200,14 @@ async def _metrics_context(
 
 async def _detail(
     request: Request[Any, Any, State],
-    caller: Caller,
+    session: UiSession,
+    storage: Storage,
     name: str,
     error: UserError | None = None,
     version: int | None = None,
 ) -> Template:
     """The page of one prompt; after a refused action, with its error and the version it was about."""
-    storage, q = _storage(request), _query(request)
+    caller, q = session.caller, query(request)
     if version is not None:
         q["version"] = str(version)
     versions = await repo.list_versions(storage.postgres, caller.project_id, name)
@@ -222,9 +222,8 @@ async def _detail(
     if diff_from is not None and diff_to is not None:
         diff = await service.diff(storage, caller.project_id, name, diff_from, diff_to)
     older = [n for n in numbers if n < selected.version]
-    page = await _page(
-        request,
-        caller,
+    response = page(
+        session,
         "prompt.html",
         name=name,
         versions=versions,
@@ -242,18 +241,19 @@ async def _detail(
         prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
         error=str(error) if error else None,
-        **await _metrics_context(request, caller, name, versions, selected),
+        **await _metrics_context(request, storage, caller, name, versions, selected),
     )
-    page.status_code = error.status if error else 200
-    return page
+    response.status_code = error.status if error else 200
+    return response
 
 
 @get("/prompts/{name:path}")
-async def prompt_page(request: Request[Any, Any, State], name: str) -> Template:
+async def prompt_page(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, name: str
+) -> Template:
     """One prompt: `?version=` or `?label=` selects a version (neither: the newest); `?from=&to=`
     shows the diff between two versions; `?after=` pages the selected version's generations."""
-    caller = await _caller(request)
-    return await _detail(request, caller, name.lstrip("/"))
+    return await _detail(request, session, storage, name.lstrip("/"))
 
 
 @dataclass
@@ -265,17 +265,16 @@ class LabelsForm:
 
 @post("/prompt-versions/labels")
 async def prompt_labels(
-    request: Request[Any, Any, State], data: Annotated[LabelsForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[LabelsForm, FORM]
 ) -> Template | Redirect:
     """Give a version exactly these labels (they move off other versions; `latest` stays)."""
-    caller = await _caller(request)
     version = _version(data.version)
     try:
         await service.set_labels(
-            _storage(request), caller, data.name, version, _labels(data.labels), replace=True
+            storage, session.caller, data.name, version, _labels(data.labels), replace=True
         )
     except UserError as exc:
-        return await _detail(request, caller, data.name, exc, version)
+        return await _detail(request, session, storage, data.name, exc, version)
     return Redirect(prompt_url(data.name, version=version))
 
 
@@ -287,17 +286,15 @@ class DeleteForm:
 
 @post("/prompt-versions/delete")
 async def prompt_delete(
-    request: Request[Any, Any, State], data: Annotated[DeleteForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[DeleteForm, FORM]
 ) -> Template | Redirect:
     """Delete one version (`latest` moves to the newest left); the prompt goes with its last version."""
-    caller = await _caller(request)
     version = _version(data.version)
-    storage = _storage(request)
     try:
-        await service.delete_prompt(storage, caller, data.name, version=version)
+        await service.delete_prompt(storage, session.caller, data.name, version=version)
     except UserError as exc:
-        return await _detail(request, caller, data.name, exc, version)
-    left = await repo.list_versions(storage.postgres, caller.project_id, data.name)
+        return await _detail(request, session, storage, data.name, exc, version)
+    left = await repo.list_versions(storage.postgres, session.caller.project_id, data.name)
     return Redirect(prompt_url(data.name) if left else "/prompts")
 
 
@@ -374,42 +371,34 @@ class Draft:
         }
 
 
-async def _form_page(
-    request: Request[Any, Any, State],
-    caller: Caller,
-    draft: Draft,
-    error: str | None = None,
-    status: int = 200,
-) -> Template:
-    page = await _page(
-        request, caller, "prompt_form.html", draft=draft, roles=ROLES, error=error, prompt_url=prompt_url
-    )
-    page.status_code = status
-    return page
+def _form_page(session: UiSession, draft: Draft, error: str | None = None, status: int = 200) -> Template:
+    response = page(session, "prompt_form.html", draft=draft, roles=ROLES, error=error, prompt_url=prompt_url)
+    response.status_code = status
+    return response
 
 
-@get("/prompts/new")
-async def prompt_new(request: Request[Any, Any, State]) -> Template:
+@get("/prompts/new", guards=[requires_member])
+async def prompt_new(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Template:
     """The form for a new prompt, or with `?name=` (and `version=`) a new version prefilled from one."""
-    caller = await _caller(request, Role.MEMBER)
-    q = _query(request)
+    q = query(request)
     if not q.get("name"):
-        return await _form_page(request, caller, Draft())
+        return _form_page(session, Draft())
     version = _whole(q.get("version"), "version")
-    found = await service.fetch_version(_storage(request), caller.project_id, q["name"], version=version)
-    return await _form_page(request, caller, Draft.of(found))
+    found = await service.fetch_version(storage, session.caller.project_id, q["name"], version=version)
+    return _form_page(session, Draft.of(found))
 
 
-@post("/prompts/new")
-async def prompt_create(request: Request[Any, Any, State]) -> Template | Redirect:
+@post("/prompts/new", guards=[requires_member])
+async def prompt_create(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
     """Create the version; on bad input the form comes back with the error and everything typed kept."""
-    caller = await _caller(request, Role.MEMBER)
-    form = await _form(request)
+    form = await form_lists(request)
     draft = Draft.posted(form)
     try:
-        created = await service.create_prompt(_storage(request), caller, draft.body(form))
+        created = await service.create_prompt(storage, session.caller, draft.body(form))
     except UserError as exc:
-        return await _form_page(request, caller, draft, str(exc), exc.status)
+        return _form_page(session, draft, str(exc), exc.status)
     return Redirect(prompt_url(created.name, version=created.version))
 
 

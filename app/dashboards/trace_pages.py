@@ -15,27 +15,21 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Stream, Template
 
 from app import __version__
+from app.auth.caller import Caller
 from app.auth.signing import server_secret
 from app.dashboards import figures
-from app.dashboards.pages import (
-    PAGE,
-    RANGES,
-    TRACE_COLUMNS,
-    FlagForm,
-    _range,
-    _url,
-    chat,
-    number,
-    pretty,
-    prompt_url,
-)
-from app.dashboards.routes import FORM, _caller, _page, _storage
+from app.dashboards.deps import FORM, UiSession, page, requires_member
+from app.dashboards.display import chat, pretty
+from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
 from app.errors import InvalidInput
+from app.storage import Storage
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import NumberRange, TagFilter
 from app.storage.clickhouse.queries.rows import TraceView
 from app.storage.postgres.models import Role
 from app.tracing import comments, media, reads, scores
+
+TRACE_COLUMNS = ("input", "output", "user", "session", "latency", "tokens", "cost", "tags")
 
 
 def _score_conditions(q: dict[str, str]) -> tuple[tq.ScoreCondition, ...]:
@@ -66,10 +60,9 @@ def _trace_filter(q: dict[str, str]) -> tq.TraceFilter:
 
 
 @get("/traces")
-async def traces_page(request: Request[Any, Any, State]) -> Template:
-    caller = await _caller(request)
-    q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    key, time = _range(q.get("range"), request)
+async def traces_page(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Template:
+    caller, q = session.caller, query(request)
+    key, time = time_range(q.get("range"), request)
     sort = q.get("sort", "TIMESTAMP")
     if sort not in tq.TraceSort.__members__:
         raise InvalidInput(f"sort must be one of {', '.join(tq.TraceSort.__members__)}")
@@ -83,23 +76,22 @@ async def traces_page(request: Request[Any, Any, State]) -> Template:
         q.get("after") or None,
         with_io=True,
     )
-    page = await reads.list_traces(_storage(request), req, bookmarked=q.get("bookmarked") == "1")
+    found = await reads.list_traces(storage, req, bookmarked=q.get("bookmarked") == "1")
     chosen = [c for c in request.query_params.getall("cols", []) if c in TRACE_COLUMNS]
     params: dict[str, Any] = {k: v for k, v in q.items() if k not in ("after", "cols")}
     params["cols"] = chosen
-    next_url = _url("/traces", params, after=page.end_cursor) if page.has_next else None
-    return await _page(
-        request,
-        caller,
+    next_url = url("/traces", params, after=found.end_cursor) if found.has_next else None
+    return page(
+        session,
         "traces.html",
-        traces=page.items,
+        traces=found.items,
         q=q,
         range=key,
         ranges=list(RANGES),
         sorts=list(tq.TraceSort.__members__),
         next_url=next_url,
-        first_url=_url("/traces", params),
-        export_url=_url("/traces/export", {**params, "range": key, "cols": None}),
+        first_url=url("/traces", params),
+        export_url=url("/traces/export", {**params, "range": key, "cols": None}),
         columns=TRACE_COLUMNS,
         shown=chosen or list(TRACE_COLUMNS),
         base_url=str(request.base_url).rstrip("/"),
@@ -148,14 +140,14 @@ def _export_row(t: TraceView) -> dict[str, Any]:
 
 
 @get("/traces/export")
-async def traces_export(request: Request[Any, Any, State], format: str = "csv") -> Stream:
+async def traces_export(
+    request: Request[Any, Any, State], caller: Caller, storage: Storage, format: str = "csv"
+) -> Stream:
     """The filtered traces (the list's query string), streamed page by page as CSV or a JSON array."""
-    caller = await _caller(request)
     if format not in ("csv", "json"):
         raise InvalidInput("format must be csv or json")
-    q = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
-    _, time = _range(q.get("range"), request)
-    storage = _storage(request)
+    q = query(request)
+    _, time = time_range(q.get("range"), request)
     base = tq.TraceListRequest(caller.project_id, time, _trace_filter(q), first=EXPORT_PAGE, with_io=True)
     bookmarked = q.get("bookmarked") == "1"
 
@@ -199,7 +191,7 @@ async def traces_export(request: Request[Any, Any, State], format: str = "csv") 
 
 
 def _trace_view(
-    request: Request[Any, Any, State],
+    storage: Storage,
     detail: reads.TraceDetail,
     project_id: str,
     obs: str | None,
@@ -218,11 +210,11 @@ def _trace_view(
     selected = next((n for n in flat if n.observation.id == obs), flat[0] if flat else None)
     attachments = []
     if selected is not None:  # media the selected observation references, shown inline
-        secret = server_secret(_storage(request).settings)
+        secret = server_secret(storage.settings)
         for value in (selected.observation.input, selected.observation.output):
             for content_type, media_id in media.references(value):
-                url = media.content_url(secret, project_id, media_id)
-                attachments.append({"type": content_type, "url": url, "id": media_id})
+                link = media.content_url(secret, project_id, media_id)
+                attachments.append({"type": content_type, "url": link, "id": media_id})
     return {
         "trace": detail.trace,
         "nodes": flat,
@@ -243,16 +235,21 @@ def share_path(project_id: str, trace_id: str) -> str:
 
 
 @get("/traces/{trace_id:str}")
-async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str | None = None) -> Template:
-    caller = await _caller(request)
-    detail = await reads.trace_detail(_storage(request), caller.project_id, trace_id)
-    notes = await comments.for_object(_storage(request), caller.project_id, "TRACE", trace_id)
+async def trace_page(
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    trace_id: str,
+    obs: str | None = None,
+) -> Template:
+    caller = session.caller
+    detail = await reads.trace_detail(storage, caller.project_id, trace_id)
+    notes = await comments.for_object(storage, caller.project_id, "TRACE", trace_id)
     base_url = str(request.base_url).rstrip("/")
-    return await _page(
-        request,
-        caller,
+    return page(
+        session,
         "trace.html",
-        **_trace_view(request, detail, caller.project_id, obs, shared=False),
+        **_trace_view(storage, detail, caller.project_id, obs, shared=False),
         comments=notes,
         prompt_url=prompt_url,
         share_url=base_url + share_path(caller.project_id, trace_id) if detail.trace.public else None,
@@ -262,13 +259,13 @@ async def trace_page(request: Request[Any, Any, State], trace_id: str, obs: str 
 
 @get("/public/traces/{project_id:str}/{trace_id:str}")
 async def public_trace_page(
-    request: Request[Any, Any, State], project_id: str, trace_id: str, obs: str | None = None
+    storage: Storage, project_id: str, trace_id: str, obs: str | None = None
 ) -> Template:
     """A shared trace, read-only and without login; 404 (as for no trace) once it is not public."""
-    detail = await reads.trace_detail(_storage(request), project_id, trace_id, shared_only=True)
+    detail = await reads.trace_detail(storage, project_id, trace_id, shared_only=True)
     return Template(
         "public_trace.html",
-        context={**_trace_view(request, detail, project_id, obs, shared=True), "version": __version__},
+        context={**_trace_view(storage, detail, project_id, obs, shared=True), "version": __version__},
         # Not kept by caches or browsers once unshared; not indexed; the link is not sent on as referrer.
         headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
     )
@@ -306,11 +303,10 @@ class ScoreForm:
     comment: str = ""
 
 
-@post("/traces/{trace_id:str}/scores")
+@post("/traces/{trace_id:str}/scores", guards=[requires_member])
 async def trace_add_score(
-    request: Request[Any, Any, State], trace_id: str, data: Annotated[ScoreForm, FORM]
+    caller: Caller, storage: Storage, trace_id: str, data: Annotated[ScoreForm, FORM]
 ) -> Redirect:
-    caller = await _caller(request, Role.MEMBER)
     value: Any = data.value
     if data.data_type in ("NUMERIC", "BOOLEAN"):
         try:
@@ -326,27 +322,23 @@ async def trace_add_score(
         "observationId": data.observation_id or None,
         "comment": data.comment or None,
     }
-    await scores.create_score(
-        _storage(request), caller.project_id, {k: v for k, v in body.items() if v is not None}
-    )
+    await scores.create_score(storage, caller.project_id, {k: v for k, v in body.items() if v is not None})
     return Redirect(f"/traces/{trace_id}")
 
 
-@post("/traces/{trace_id:str}/bookmark")
+@post("/traces/{trace_id:str}/bookmark", guards=[requires_member])
 async def trace_bookmark(
-    request: Request[Any, Any, State], trace_id: str, data: Annotated[FlagForm, FORM]
+    caller: Caller, storage: Storage, trace_id: str, data: Annotated[FlagForm, FORM]
 ) -> Redirect:
-    caller = await _caller(request, Role.MEMBER)
-    await reads.set_flags(_storage(request), caller.project_id, trace_id, bookmarked=data.value == "1")
+    await reads.set_flags(storage, caller.project_id, trace_id, bookmarked=data.value == "1")
     return Redirect(f"/traces/{trace_id}")
 
 
-@post("/traces/{trace_id:str}/public")
+@post("/traces/{trace_id:str}/public", guards=[requires_member])
 async def trace_public(
-    request: Request[Any, Any, State], trace_id: str, data: Annotated[FlagForm, FORM]
+    caller: Caller, storage: Storage, trace_id: str, data: Annotated[FlagForm, FORM]
 ) -> Redirect:
-    caller = await _caller(request, Role.MEMBER)
-    await reads.set_flags(_storage(request), caller.project_id, trace_id, public=data.value == "1")
+    await reads.set_flags(storage, caller.project_id, trace_id, public=data.value == "1")
     return Redirect(f"/traces/{trace_id}")
 
 
@@ -355,14 +347,11 @@ class CommentForm:
     content: str
 
 
-@post("/traces/{trace_id:str}/comments")
+@post("/traces/{trace_id:str}/comments", guards=[requires_member])
 async def trace_comment(
-    request: Request[Any, Any, State], trace_id: str, data: Annotated[CommentForm, FORM]
+    caller: Caller, storage: Storage, trace_id: str, data: Annotated[CommentForm, FORM]
 ) -> Redirect:
-    caller = await _caller(request, Role.MEMBER)
-    await comments.create(
-        _storage(request), caller.project_id, "TRACE", trace_id, data.content, caller.user_id
-    )
+    await comments.create(storage, caller.project_id, "TRACE", trace_id, data.content, caller.user_id)
     return Redirect(f"/traces/{trace_id}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.auth.signing import server_secret
-from app.dashboards.routes import _safe_next
+from app.dashboards.auth_pages import safe_next
 from app.errors import InvalidInput
 from app.settings import Settings
 
@@ -26,7 +26,7 @@ from app.settings import Settings
     ],
 )
 def test_only_local_paths_are_redirect_targets(target: str, expected: str) -> None:
-    assert _safe_next(target) == expected
+    assert safe_next(target) == expected
 
 
 def test_secret_key_is_generated_once_owner_only(tmp_path: Path) -> None:

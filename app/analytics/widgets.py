@@ -1,10 +1,12 @@
-"""Custom dashboard widgets: what a widget may ask for, and the metrics request it runs."""
+"""Custom dashboard widgets: what a widget may ask for, the metrics request it runs and its result."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from app.errors import InvalidInput
+from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries.common import TimeRange
 
@@ -68,3 +70,35 @@ def request(widget: dict[str, Any], project_id: str, time: TimeRange) -> mq.Metr
     )
     mq.compile_metrics(req)
     return req
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetResult:
+    """What one widget's request returned, and which row keys hold its dimension and its measure."""
+
+    widget: dict[str, Any]
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    dimension: str | None  # the rows' key of the widget's dimension, if it has one
+    column: str  # the rows' key of its measure
+    served_from: str  # the rollup or the raw table
+
+    @property
+    def number(self) -> Any:
+        """The value a `number` widget shows (None for other charts or no rows)."""
+        return self.rows[0][self.column] if self.rows and self.widget["chart"] == "number" else None
+
+
+async def run_widgets(
+    ch: ClickHouse, project_id: str, widgets: list[dict[str, Any]], time: TimeRange
+) -> list[WidgetResult]:
+    """Each widget's metrics over `time`, in order (one query per widget)."""
+    out = []
+    for w in widgets:
+        req = request(w, project_id, time)
+        result = await mq.run_metrics(ch, req)
+        dimension = req.dimensions[0].value.lower() if req.dimensions else None
+        out.append(
+            WidgetResult(w, result.rows, result.columns, dimension, req.metrics[0].alias, result.served_from)
+        )
+    return out

@@ -1,4 +1,4 @@
-"""The LLM playground page (run a prompt against a connection, streamed) and LLM connection settings."""
+"""The LLM playground page: open a prompt, run it against a connection (streamed), save it as a version."""
 
 from __future__ import annotations
 
@@ -9,20 +9,19 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State
-from litestar.response import Redirect, Response, Stream, Template
+from litestar.response import Response, Stream, Template
 
-from app.auth.caller import Caller
+from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_login, requires_member, ui_session
 from app.dashboards.figures import safe_json
-from app.dashboards.pages import prompt_url
-from app.dashboards.routes import FORM, _caller, _form, _page, _storage
+from app.dashboards.params import prompt_url
 from app.errors import InvalidInput, UserError
 from app.jobs.contracts import store_and_enqueue
 from app.playground import connections, runs
-from app.playground.connections import ConnectionInput, ConnectionView
+from app.playground.connections import ConnectionView
 from app.playground.prompts import NewPromptVersion, PlaygroundHooks, open_prompt, state_of
 from app.playground.runs import PlaygroundState, state_from_form
 from app.playground.template import ChatMessage, PromptContent
-from app.storage import json_text
+from app.storage import Storage, json_text
 from app.storage.postgres.models import Role
 from app.tracing.pipeline import legacy_batch
 
@@ -60,15 +59,16 @@ def _inputs(state: PlaygroundState) -> dict[str, Any]:
 
 async def _playground_page(
     request: Request[Any, Any, State],
-    caller: Caller,
+    session: UiSession,
+    storage: Storage,
     state: PlaygroundState,
     notice: str | None = None,
     saved_url: str | None = None,
 ) -> Template:
-    views = await connections.list_connections(_storage(request), caller.project_id)
-    return await _page(
-        request,
-        caller,
+    caller = session.caller
+    views = await connections.list_connections(storage, caller.project_id)
+    return page(
+        session,
         "playground.html",
         state=state,
         rows=editor_rows(state.content),
@@ -86,21 +86,23 @@ async def _playground_page(
 @get("/playground")
 async def playground_page(
     request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
     prompt: str | None = None,
     version: int | None = None,
     label: str | None = None,
 ) -> Template:
     """The playground; `?prompt=<name>&version=<n>` (or `&label=<l>`, or neither: the newest) opens a
     prompt version through the loader hook."""
-    caller = await _caller(request)
     if prompt is None:
-        return await _playground_page(request, caller, PlaygroundState())
-    loaded = await _hooks(request).load_prompt(_storage(request), caller.project_id, prompt, version, label)
+        return await _playground_page(request, session, storage, PlaygroundState())
+    project_id = session.caller.project_id
+    loaded = await _hooks(request).load_prompt(storage, project_id, prompt, version, label)
     if loaded is None:
         which = f" version {version}" if version else f" label {label!r}" if label else ""
         notice = f"Prompt {prompt!r}{which} could not be opened here."
-        return await _playground_page(request, caller, PlaygroundState(), notice)
-    return await _playground_page(request, caller, state_of(loaded))
+        return await _playground_page(request, session, storage, PlaygroundState(), notice)
+    return await _playground_page(request, session, storage, state_of(loaded))
 
 
 @dataclass
@@ -115,8 +117,9 @@ class OpenForm:
 
 
 @post("/playground", status_code=200)
-async def playground_open(request: Request[Any, Any, State], data: Annotated[OpenForm, FORM]) -> Template:
-    caller = await _caller(request)
+async def playground_open(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[OpenForm, FORM]
+) -> Template:
 
     def parsed(text: str, field: str) -> Any:
         try:
@@ -135,14 +138,13 @@ async def playground_open(request: Request[Any, Any, State], data: Annotated[Ope
         data.prompt_name.strip() or None,
         int(version) if version else None,
     )
-    return await _playground_page(request, caller, state_of(opened))
+    return await _playground_page(request, session, storage, state_of(opened))
 
 
-@post("/playground/inputs", status_code=200)
+@post("/playground/inputs", status_code=200, guards=[requires_login])
 async def playground_inputs(request: Request[Any, Any, State]) -> Template:
-    """The variable and placeholder inputs of the prompt being edited (htmx fragment)."""
-    await _caller(request)
-    return Template("_playground_inputs.html", context=_inputs(state_from_form(await _form(request))))
+    """The variable and placeholder inputs of the prompt being edited (htmx fragment; logged-in users)."""
+    return Template("_playground_inputs.html", context=_inputs(state_from_form(await form_lists(request))))
 
 
 def _event(name: str, data: Any) -> str:
@@ -150,13 +152,15 @@ def _event(name: str, data: Any) -> str:
 
 
 @post("/playground/run", status_code=200)
-async def playground_run(request: Request[Any, Any, State]) -> Response[Any] | Stream:
+async def playground_run(request: Request[Any, Any, State], storage: Storage) -> Response[Any] | Stream:
     """Run the prompt: `delta` events with the answer's text, then `done` with usage, cost, latency
     and the trace id (or the provider's error). Bad input answers JSON `{message, error}` before."""
-    storage = _storage(request)
-    try:
-        caller = await _caller(request, Role.MEMBER)
-        prepared = await runs.prepare_run(storage, caller.project_id, state_from_form(await _form(request)))
+    try:  # not a guard: refusals here answer JSON, as bad input does
+        caller = (await ui_session(request)).caller
+        caller.require(Role.MEMBER)
+        prepared = await runs.prepare_run(
+            storage, caller.project_id, state_from_form(await form_lists(request))
+        )
     except UserError as exc:
         return Response({"message": str(exc), "error": exc.code}, status_code=exc.status)
 
@@ -173,91 +177,26 @@ async def playground_run(request: Request[Any, Any, State]) -> Response[Any] | S
     return Stream(events(), media_type="text/event-stream", headers=headers)
 
 
-@post("/playground/save", status_code=200)
-async def playground_save(request: Request[Any, Any, State]) -> Template:
+@post("/playground/save", status_code=200, guards=[requires_member])
+async def playground_save(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template:
     """Save the edited prompt as a new version of `prompt_name` (with `commit_message`), through the
     save hook; the page then links to the new version."""
-    caller = await _caller(request, Role.MEMBER)
+    caller = session.caller
     save = _hooks(request).save_version
     if save is None:
         raise InvalidInput("saving prompt versions is not available on this server yet")
-    form = await _form(request)
+    form = await form_lists(request)
     state = state_from_form(form)
     commit = (form.get("commit_message") or [""])[0].strip() or None
     new = NewPromptVersion.of(state, caller.user_id, commit)
-    number = await save(_storage(request), caller, new)
+    number = await save(storage, caller, new)
     saved = replace(state, prompt_version=number)
-    url = prompt_url(new.name, version=number)
-    return await _playground_page(request, caller, saved, f"Saved as version {number} of {new.name!r}.", url)
-
-
-@dataclass
-class ConnectionForm:
-    name: str
-    provider: str
-    models: str
-    base_url: str = ""
-    api_key: str = ""
-
-    def as_input(self) -> ConnectionInput:
-        return ConnectionInput(
-            self.name,
-            self.provider,
-            self.base_url or None,
-            connections.split_models(self.models),
-            self.api_key or None,
-        )
-
-
-@get("/settings/llm-connections")
-async def connections_page(request: Request[Any, Any, State]) -> Template:
-    caller = await _caller(request)
-    views = await connections.list_connections(_storage(request), caller.project_id)
-    return await _page(
-        request,
-        caller,
-        "llm_connections.html",
-        connections=views,
-        providers=connections.PROVIDERS,
-        defaults=connections.DEFAULT_BASE_URLS,
-        can_write=caller.role.at_least(Role.ADMIN),
+    notice = f"Saved as version {number} of {new.name!r}."
+    return await _playground_page(
+        request, session, storage, saved, notice, prompt_url(new.name, version=number)
     )
 
 
-@post("/settings/llm-connections")
-async def connection_create(
-    request: Request[Any, Any, State], data: Annotated[ConnectionForm, FORM]
-) -> Redirect:
-    caller = await _caller(request, Role.ADMIN)
-    await connections.create_connection(_storage(request), caller.project_id, data.as_input())
-    return Redirect("/settings/llm-connections")
-
-
-@post("/settings/llm-connections/{connection_id:str}")
-async def connection_update(
-    request: Request[Any, Any, State], connection_id: str, data: Annotated[ConnectionForm, FORM]
-) -> Redirect:
-    """Change a connection; a blank API key keeps the stored one."""
-    caller = await _caller(request, Role.ADMIN)
-    await connections.update_connection(_storage(request), caller.project_id, connection_id, data.as_input())
-    return Redirect("/settings/llm-connections")
-
-
-@post("/settings/llm-connections/{connection_id:str}/delete")
-async def connection_delete(request: Request[Any, Any, State], connection_id: str) -> Redirect:
-    caller = await _caller(request, Role.ADMIN)
-    await connections.delete_connection(_storage(request), caller.project_id, connection_id)
-    return Redirect("/settings/llm-connections")
-
-
-PLAYGROUND_ROUTES = [
-    playground_page,
-    playground_open,
-    playground_inputs,
-    playground_run,
-    playground_save,
-    connections_page,
-    connection_create,
-    connection_update,
-    connection_delete,
-]
+PLAYGROUND_ROUTES = [playground_page, playground_open, playground_inputs, playground_run, playground_save]

@@ -12,8 +12,10 @@ from litestar.response import Redirect, Template
 from app import __version__
 from app.auth import invitations, sessions
 from app.auth.caller import Caller
-from app.dashboards.routes import FORM, _caller, _page, _storage, client_ip, form_error, start_session
+from app.dashboards.auth_pages import client_ip, form_error, start_session
+from app.dashboards.deps import FORM, UiSession, page, requires_admin
 from app.errors import UserError
+from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.models import Invitation, Role
 
@@ -33,38 +35,36 @@ class AcceptForm:
     name: str = ""
 
 
-async def _invitations_page(
-    request: Request[Any, Any, State], caller: Caller, link: str | None = None
-) -> Template:
-    pending = await invitations.pending(_storage(request), caller)
+async def _invitations_page(session: UiSession, storage: Storage, link: str | None = None) -> Template:
+    caller = session.caller
+    pending = await invitations.pending(storage, caller)
     roles = [r.value for r in Role if caller.role.at_least(r)]
-    page = await _page(request, caller, "invitations.html", pending=pending, roles=roles, link=link)
-    page.headers.update(NO_STORE)
-    return page
+    response = page(session, "invitations.html", pending=pending, roles=roles, link=link)
+    response.headers.update(NO_STORE)
+    return response
 
 
-@get("/settings/invitations")
-async def invitations_page(request: Request[Any, Any, State]) -> Template:
-    return await _invitations_page(request, await _caller(request, Role.ADMIN))
+@get("/settings/invitations", guards=[requires_admin])
+async def invitations_page(session: UiSession, storage: Storage) -> Template:
+    return await _invitations_page(session, storage)
 
 
-@post("/settings/invitations")
-async def invitation_create(request: Request[Any, Any, State], data: Annotated[InviteForm, FORM]) -> Template:
-    caller = await _caller(request, Role.ADMIN)
-    issued = await invitations.invite(_storage(request), caller, data.email, data.role, data.scope)
+@post("/settings/invitations", guards=[requires_admin])
+async def invitation_create(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[InviteForm, FORM]
+) -> Template:
+    issued = await invitations.invite(storage, session.caller, data.email, data.role, data.scope)
     link = f"{str(request.base_url).rstrip('/')}/invite/{issued.token}"
-    return await _invitations_page(request, caller, link)
+    return await _invitations_page(session, storage, link)
 
 
-@post("/settings/invitations/{invitation_id:str}/revoke")
-async def invitation_revoke(request: Request[Any, Any, State], invitation_id: str) -> Redirect:
-    caller = await _caller(request, Role.ADMIN)
-    await invitations.revoke(_storage(request), caller, invitation_id)
+@post("/settings/invitations/{invitation_id:str}/revoke", guards=[requires_admin])
+async def invitation_revoke(caller: Caller, storage: Storage, invitation_id: str) -> Redirect:
+    await invitations.revoke(storage, caller, invitation_id)
     return Redirect("/settings/invitations")
 
 
-async def _invite_context(request: Request[Any, Any, State], invitation: Invitation) -> dict[str, Any]:
-    storage = _storage(request)
+async def _invite_context(storage: Storage, invitation: Invitation) -> dict[str, Any]:
     found = invitation.project_id and await accounts.fetch_project(storage.postgres, invitation.project_id)
     org = (
         found[1] if found else await accounts.fetch_organization(storage.postgres, invitation.organization_id)
@@ -79,26 +79,25 @@ async def _invite_context(request: Request[Any, Any, State], invitation: Invitat
 
 
 @get("/invite/{token:str}")
-async def invite_page(request: Request[Any, Any, State], token: str) -> Template:
+async def invite_page(storage: Storage, token: str) -> Template:
     try:
-        invitation = await invitations.open_invitation(_storage(request), token)
+        invitation = await invitations.open_invitation(storage, token)
     except UserError as exc:
         return form_error("invite.html", exc, invitation=None)
-    return Template("invite.html", context=await _invite_context(request, invitation), headers=NO_STORE)
+    return Template("invite.html", context=await _invite_context(storage, invitation), headers=NO_STORE)
 
 
 @post("/invite/{token:str}")
 async def invite_accept(
-    request: Request[Any, Any, State], token: str, data: Annotated[AcceptForm, FORM]
+    request: Request[Any, Any, State], storage: Storage, token: str, data: Annotated[AcceptForm, FORM]
 ) -> Template | Redirect:
-    storage = _storage(request)
     try:
         user, invitation = await invitations.accept(
             storage, token, data.password, client_ip(request), data.name
         )
     except UserError as exc:
         try:
-            context = await _invite_context(request, await invitations.open_invitation(storage, token))
+            context = await _invite_context(storage, await invitations.open_invitation(storage, token))
         except UserError:
             context = {"invitation": None}
         return form_error("invite.html", exc, **{**context, "name": data.name})
@@ -111,7 +110,7 @@ async def invite_accept(
         None,
     )
     response = Redirect("/")
-    start_session(request, response, await sessions.open_session(storage, user, project_id))
+    start_session(request, response, storage, await sessions.open_session(storage, user, project_id))
     return response
 
 

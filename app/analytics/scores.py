@@ -1,0 +1,111 @@
+"""Score analytics: each score name summed up as its data type allows, over time, as a distribution
+and by trace name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.storage.clickhouse.client import ClickHouse
+from app.storage.clickhouse.queries import metrics as mq
+from app.storage.clickhouse.queries import scores as sq
+from app.storage.clickhouse.queries.common import TimeRange
+
+Rows = tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreHistogram:
+    score_name: str
+    buckets: list[dict[str, Any]]  # [{lower, upper, count}], ~10 % wide
+
+
+@dataclass(frozen=True, slots=True)
+class TraceNameBreakdown:
+    """One score name and data type by trace name: the average (numeric), the share of True
+    (boolean) or the count per category (categorical), as the cells to show."""
+
+    score_name: str
+    data_type: str
+    columns: list[str]
+    rows: dict[str, dict[str, str]]  # trace name -> column -> cell
+    missing: str  # the cell of a column a trace name has no value for
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreAnalytics:
+    """A project's scores over a range. A name used with two data types gives two summaries, never
+    one mixed average."""
+
+    summaries: tuple[sq.ScoreSummary, ...]
+    numeric_over_time: Rows  # time, score_name, value_avg
+    boolean_over_time: Rows | None  # time, score_name, value_avg (the share of True); None: no booleans
+    histograms: tuple[ScoreHistogram, ...]  # numeric scores only
+    by_trace_name: tuple[TraceNameBreakdown, ...]
+
+
+async def score_analytics(ch: ClickHouse, project_id: str, time: TimeRange) -> ScoreAnalytics:
+    """What the score analytics page shows for one project over `time`."""
+
+    async def run(
+        specs: tuple[tuple[mq.Measure, mq.Aggregation], ...],
+        dims: tuple[mq.Dimension, ...],
+        granularity: mq.Granularity | None,
+        data_types: tuple[str, ...],
+    ) -> mq.MetricsResult:
+        metrics = tuple(mq.MetricSpec(*spec) for spec in specs)
+        data_type = (mq.DimensionFilter(mq.Dimension.DATA_TYPE, data_types),)
+        req = mq.MetricsRequest(
+            project_id, mq.View.SCORES, metrics, time, dims, data_type, granularity, bool(granularity)
+        )
+        return await mq.run_metrics(ch, req)
+
+    summaries = await sq.aggregate_score_summaries(ch, project_id, time)
+    kinds = {s.data_type for s in summaries}
+    avg, count = (mq.Measure.VALUE, mq.Aggregation.AVG), (mq.Measure.COUNT, mq.Aggregation.COUNT)
+    by_name, auto = (mq.Dimension.SCORE_NAME,), mq.Granularity.AUTO
+    over_time = await run((avg,), by_name, auto, ("NUMERIC",))
+    shares = await run((avg,), by_name, auto, ("BOOLEAN",)) if "BOOLEAN" in kinds else None
+    histograms = (
+        await run(((mq.Measure.VALUE, mq.Aggregation.HISTOGRAM),), by_name, None, ("NUMERIC",))
+        if "NUMERIC" in kinds
+        else None
+    )
+    by_trace = (mq.Dimension.SCORE_NAME, mq.Dimension.DATA_TYPE, mq.Dimension.TRACE_NAME)
+    averages = await run((avg, count), by_trace, None, ("NUMERIC", "BOOLEAN"))
+    categories = await run((count,), (*by_trace, mq.Dimension.STRING_VALUE), None, ("CATEGORICAL",))
+    return ScoreAnalytics(
+        summaries=tuple(summaries),
+        numeric_over_time=tuple(over_time.rows),
+        boolean_over_time=tuple(shares.rows) if shares is not None else None,
+        histograms=tuple(
+            ScoreHistogram(r["score_name"], r["value_histogram"])
+            for r in (histograms.rows if histograms else ())
+        ),
+        by_trace_name=tuple(_by_trace_name(averages, categories)),
+    )
+
+
+def _by_trace_name(averages: mq.MetricsResult, categories: mq.MetricsResult) -> list[TraceNameBreakdown]:
+    out: dict[tuple[str, str], TraceNameBreakdown] = {}
+    cells: list[tuple[str, str, str, str, str]] = []
+    for r in averages.rows:
+        if r["data_type"] == "BOOLEAN":
+            share = f"{round(100 * (r['value_avg'] or 0))}% (n={r['count_count']})"
+            cells.append((r["score_name"], "BOOLEAN", r["trace_name"], "True", share))
+        else:
+            average = "" if r["value_avg"] is None else f"{r['value_avg']:.3f}"
+            cells.append((r["score_name"], "NUMERIC", r["trace_name"], "Average", average))
+    for r in categories.rows:
+        cells.append(
+            (r["score_name"], "CATEGORICAL", r["trace_name"], r["string_value"], str(r["count_count"]))
+        )
+    for score_name, data_type, trace_name, column, cell in cells:
+        found = out.setdefault(
+            (score_name, data_type),
+            TraceNameBreakdown(score_name, data_type, [], {}, "0" if data_type == "CATEGORICAL" else ""),
+        )
+        if column not in found.columns:
+            found.columns.append(column)
+        found.rows.setdefault(trace_name, {})[column] = cell
+    return [out[k] for k in sorted(out)]
