@@ -47,8 +47,7 @@ from app.dashboards.settings import SETTINGS_ROUTES
 from app.dashboards.trace_pages import TRACE_ROUTES
 from app.errors import AppError, StoreUnavailable, TooManyRequests, UserError
 from app.graphql.app import graphql_controller
-from app.ingest.media import MEDIA_ROUTES
-from app.ingest.routes import INGEST_ROUTES
+from app.ingest import INGEST_ROUTES
 from app.jobs.worker import build_worker, close_worker
 from app.playground.prompts import PlaygroundHooks
 from app.settings import Settings
@@ -175,7 +174,6 @@ def create_app(
                     *MODEL_ROUTES,
                     *SCORE_CONFIG_ROUTES,
                     *INGEST_ROUTES,
-                    *MEDIA_ROUTES,
                     *READ_ROUTES,
                     *METRICS_ROUTES,
                     *COMMENT_ROUTES,
