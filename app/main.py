@@ -23,15 +23,9 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from app import __version__
-from app.api.comments import COMMENT_ROUTES
+from app.api import API_ROUTES
 from app.api.guards import require_api_key
-from app.api.metrics import METRICS_ROUTES
-from app.api.models import MODEL_ROUTES
 from app.api.openapi import PublicDocumentPlugin
-from app.api.prompts import PROMPT_ROUTES
-from app.api.public import PUBLIC_ROUTES
-from app.api.reads import READ_ROUTES
-from app.api.score_configs import SCORE_CONFIG_ROUTES
 from app.auth.bootstrap import bootstrap
 from app.auth.signing import server_secret
 from app.dashboards.figures import PLOTLY_JS_DIR
@@ -39,8 +33,7 @@ from app.dashboards.prompt_hooks import STORAGE_HOOKS
 from app.dashboards.router import ui_router
 from app.errors import AppError, StoreUnavailable, TooManyRequests, UserError
 from app.graphql.app import graphql_controller
-from app.ingest.media import MEDIA_ROUTES
-from app.ingest.routes import INGEST_ROUTES
+from app.ingest import INGEST_ROUTES
 from app.jobs.worker import build_worker, close_worker
 from app.playground.prompts import PlaygroundHooks
 from app.settings import Settings
@@ -162,17 +155,7 @@ def create_app(
             # Basic auth on every /api/public route but those marked opt={"public": True} (health).
             Router(
                 "/api/public",
-                route_handlers=[
-                    *PUBLIC_ROUTES,
-                    *MODEL_ROUTES,
-                    *SCORE_CONFIG_ROUTES,
-                    *INGEST_ROUTES,
-                    *MEDIA_ROUTES,
-                    *READ_ROUTES,
-                    *METRICS_ROUTES,
-                    *COMMENT_ROUTES,
-                    *PROMPT_ROUTES,
-                ],
+                route_handlers=[*API_ROUTES, *INGEST_ROUTES],
                 guards=[require_api_key],
             ),
             # GraphQL describes itself (schema.graphql); the UI's session routes are no public API.
@@ -196,8 +179,8 @@ def create_app(
             exclude=["^/api/"],
         ),
         request_max_body_size=settings.max_request_bytes,
-        # Litestar builds the document, app.api.openapi completes it; GET /api/public/openapi.json
-        # serves it (app/api/public.py), and so does Litestar's own route, kept under /api/openapi
+        # Litestar builds the document; app.api.openapi completes it and serves it at GET
+        # /api/public/openapi.json, and so does Litestar's own route, kept under /api/openapi
         # away from the public API's 404s (an empty plugin list would bring back its CDN-loaded UIs).
         openapi_config=OpenAPIConfig(
             title="Langhouse public API",

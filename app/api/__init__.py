@@ -1,4 +1,32 @@
-"""The Langfuse-compatible public REST API under /api/public (health, projects; reads come later).
+"""Routes under /api/public but those that write observability data (app.ingest): reads and management.
 
-May import app.settings, app.errors, app.storage, app.auth and app.jobs.contracts; not other transports.
+May import app.settings, errors, http_json, storage, auth, tracing and prompts; no other transport.
 """
+
+from app.api.comments import COMMENT_ROUTES
+from app.api.health import HEALTH_ROUTES
+from app.api.metrics import METRICS_ROUTES
+from app.api.models import MODEL_ROUTES
+from app.api.observations import OBSERVATION_ROUTES
+from app.api.openapi import OPENAPI_ROUTES
+from app.api.projects import PROJECT_ROUTES
+from app.api.prompts import PROMPT_ROUTES
+from app.api.score_configs import SCORE_CONFIG_ROUTES
+from app.api.scores import SCORE_ROUTES
+from app.api.sessions import SESSION_ROUTES
+from app.api.traces import TRACE_ROUTES
+
+API_ROUTES = [
+    *HEALTH_ROUTES,
+    *PROJECT_ROUTES,
+    *OPENAPI_ROUTES,
+    *MODEL_ROUTES,
+    *SCORE_CONFIG_ROUTES,
+    *TRACE_ROUTES,
+    *OBSERVATION_ROUTES,
+    *SESSION_ROUTES,
+    *SCORE_ROUTES,
+    *METRICS_ROUTES,
+    *COMMENT_ROUTES,
+    *PROMPT_ROUTES,
+]

@@ -9,14 +9,11 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
-from app.api.reads import _storage
+from app.api.shared import project_scope
 from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
 from app.storage.postgres import notes
 from app.tracing import comments
-
-# --- comments ----------------------------------------------------------------------------------------
-
 
 CREATE_COMMENT = ApiDoc(
     body={
@@ -35,7 +32,7 @@ CREATE_COMMENT = ApiDoc(
 
 @post("/comments", status_code=200, opt=CREATE_COMMENT.opt)
 async def create_comment(request: Request[Any, Any, State]) -> dict[str, Any]:
-    storage, project_id = _storage(request)
+    storage, project_id = project_scope(request)
     body = await json_body(request)
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object")
@@ -59,7 +56,7 @@ async def list_comments(
     object_id: Annotated[str | None, Parameter(query="objectId")] = None,
     author_user_id: Annotated[str | None, Parameter(query="authorUserId")] = None,
 ) -> dict[str, Any]:
-    storage, project_id = _storage(request)
+    storage, project_id = project_scope(request)
     rows, total = await notes.list_comments(
         storage.postgres,
         project_id,
@@ -74,7 +71,7 @@ async def list_comments(
 
 @get("/comments/{comment_id:str}")
 async def get_comment(request: Request[Any, Any, State], comment_id: str) -> dict[str, Any]:
-    storage, project_id = _storage(request)
+    storage, project_id = project_scope(request)
     found = await notes.fetch_comment(storage.postgres, project_id, comment_id)
     if found is None:
         raise NotFound(f"comment {comment_id!r} not found")

@@ -10,14 +10,11 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
-from app.api.reads import READ, TIMESTAMP_PARAMS, _storage, _tuple
-from app.api.shapes import iso
+from app.api.shared import READ, TIMESTAMP_PARAMS, iso, optional, project_scope
 from app.errors import InvalidInput
 from app.storage import json_text
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries.common import EARLIEST_TIME, TimeRange, check_time
-
-# --- metrics -----------------------------------------------------------------------------------------
 
 _DAILY = (
     mq.MetricSpec(mq.Measure.COUNT, mq.Aggregation.COUNT),
@@ -42,15 +39,15 @@ async def metrics_daily(
     to_timestamp: Annotated[datetime | None, Parameter(query="toTimestamp")] = None,
 ) -> dict[str, Any]:
     """Per day (newest first): traces, observations, cost, and usage per model (Langfuse's shape)."""
-    storage, project_id = _storage(request)
+    storage, project_id = project_scope(request)
     end = check_time(to_timestamp, "toTimestamp") if to_timestamp else datetime.now(UTC)
     # Without a start, the days up to this page's last, as far back as one query's buckets reach.
     start = from_timestamp or max(end - timedelta(days=min(page * limit, mq.MAX_BUCKETS - 1)), EARLIEST_TIME)
     filters = [
         mq.DimensionFilter(d, tuple(v))
         for d, v in (
-            (mq.Dimension.TRACE_NAME, _tuple(trace_name)),
-            (mq.Dimension.USER, _tuple(user_id)),
+            (mq.Dimension.TRACE_NAME, optional(trace_name)),
+            (mq.Dimension.USER, optional(user_id)),
             (mq.Dimension.TAG, tuple(tags or ())),
             (mq.Dimension.ENVIRONMENT, tuple(environment or ())),
         )
@@ -77,8 +74,16 @@ async def metrics_daily(
             project_id, mq.View.OBSERVATIONS, unique_traces, time, (), tuple(filters), daily, False
         ),
     )
+    days = _days(traces.rows, by_model.rows)
+    ordered = [d for _, d in sorted(days.items(), reverse=True) if d["countTraces"] or d["countObservations"]]
+    items = ordered[(page - 1) * limit : page * limit]
+    return {"data": items, "meta": page_meta(page, limit, len(ordered))}
+
+
+def _days(traces: list[dict[str, Any]], by_model: list[dict[str, Any]]) -> dict[date, dict[str, Any]]:
+    """Langfuse's daily entries from the traces per day and the usage per day and model."""
     days: dict[date, dict[str, Any]] = {}
-    for r in traces.rows:
+    for r in traces:
         days[r["time"].date()] = {
             "date": r["time"].date().isoformat(),
             "countTraces": r["traces_uniq"],
@@ -86,7 +91,7 @@ async def metrics_daily(
             "totalCost": 0.0,
             "usage": [],
         }
-    for r in by_model.rows:
+    for r in by_model:
         day = days.setdefault(
             r["time"].date(),
             {
@@ -110,9 +115,7 @@ async def metrics_daily(
                 "totalCost": r["total_cost_sum"],
             }
         )
-    ordered = [d for _, d in sorted(days.items(), reverse=True) if d["countTraces"] or d["countObservations"]]
-    items = ordered[(page - 1) * limit : page * limit]
-    return {"data": items, "meta": page_meta(page, limit, len(ordered))}
+    return days
 
 
 @get("/v2/metrics", opt=READ.opt)
@@ -121,7 +124,7 @@ async def metrics_v2(
 ) -> dict[str, Any]:
     """`query` is JSON: {view, metrics: [{measure, aggregation}], dimensions: [{field}], filters:
     [{column, operator: "any of"|"=", value}], timeDimension: {granularity}, fromTimestamp, toTimestamp}."""
-    storage, project_id = _storage(request)
+    storage, project_id = project_scope(request)
     req = metrics_request(project_id, query_json)
     result = await mq.run_metrics(storage.clickhouse, req)
     return {
@@ -147,40 +150,18 @@ def metrics_request(project_id: str, text: str) -> mq.MetricsRequest:
     if not isinstance(doc, dict):
         raise InvalidInput("query must be a JSON object")
 
-    def enum(kind: type[Any], value: Any, where: str) -> Any:
-        key = str(value).upper().replace("-", "_")
-        aliases = {
-            "TOTALCOST": "TOTAL_COST",
-            "INPUTTOKENS": "INPUT_TOKENS",
-            "OUTPUTTOKENS": "OUTPUT_TOKENS",
-            "TOTALTOKENS": "TOTAL_TOKENS",
-            "USERID": "USER",
-            "SESSIONID": "SESSION",
-            "PROVIDEDMODELNAME": "MODEL",
-            "TRACENAME": "TRACE_NAME",
-            "TAGS": "TAG",
-            "PROMPTNAME": "PROMPT_NAME",
-            "LATENCY_MS": "LATENCY",
-            "COUNT": "COUNT",
-        }
-        key = aliases.get(key.replace("_", ""), key)
-        try:
-            return kind(key)
-        except ValueError as exc:
-            raise InvalidInput(f"{where}: unknown value {value!r}") from exc
-
     view_name = str(doc.get("view", "")).lower()
-    view = _V2_NAMES.get(view_name) or enum(mq.View, view_name, "view")
+    view = _V2_NAMES.get(view_name) or _enum(mq.View, view_name, "view")
     metrics = tuple(
         mq.MetricSpec(
-            enum(mq.Measure, m.get("measure"), "metrics.measure"),
-            enum(mq.Aggregation, m.get("aggregation"), "metrics.aggregation"),
+            _enum(mq.Measure, m.get("measure"), "metrics.measure"),
+            _enum(mq.Aggregation, m.get("aggregation"), "metrics.aggregation"),
         )
         for m in doc.get("metrics") or []
         if isinstance(m, dict)
     )
     dimensions = tuple(
-        enum(mq.Dimension, d.get("field") if isinstance(d, dict) else d, "dimensions")
+        _enum(mq.Dimension, d.get("field") if isinstance(d, dict) else d, "dimensions")
         for d in doc.get("dimensions") or []
     )
     filters = []
@@ -189,7 +170,7 @@ def metrics_request(project_id: str, text: str) -> mq.MetricsRequest:
             raise InvalidInput("filters: each filter must be an object")
         value = f.get("value")
         values = tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
-        filters.append(mq.DimensionFilter(enum(mq.Dimension, f.get("column"), "filters.column"), values))
+        filters.append(mq.DimensionFilter(_enum(mq.Dimension, f.get("column"), "filters.column"), values))
     granularity = (
         (doc.get("timeDimension") or {}).get("granularity")
         if isinstance(doc.get("timeDimension"), dict)
@@ -207,10 +188,36 @@ def metrics_request(project_id: str, text: str) -> mq.MetricsRequest:
         time,
         dimensions,
         tuple(filters),
-        enum(mq.Granularity, granularity, "timeDimension.granularity") if granularity else None,
+        _enum(mq.Granularity, granularity, "timeDimension.granularity") if granularity else None,
         fill_gaps=False,
         limit=min(int(doc.get("limit") or 1000), mq.MAX_ROWS),
     )
+
+
+# Langfuse's names of measures and dimensions, upper-cased without separators, to ours.
+_ALIASES = {
+    "TOTALCOST": "TOTAL_COST",
+    "INPUTTOKENS": "INPUT_TOKENS",
+    "OUTPUTTOKENS": "OUTPUT_TOKENS",
+    "TOTALTOKENS": "TOTAL_TOKENS",
+    "USERID": "USER",
+    "SESSIONID": "SESSION",
+    "PROVIDEDMODELNAME": "MODEL",
+    "TRACENAME": "TRACE_NAME",
+    "TAGS": "TAG",
+    "PROMPTNAME": "PROMPT_NAME",
+    "LATENCY_MS": "LATENCY",
+    "COUNT": "COUNT",
+}
+
+
+def _enum(kind: type[Any], value: Any, where: str) -> Any:
+    key = str(value).upper().replace("-", "_")
+    key = _ALIASES.get(key.replace("_", ""), key)
+    try:
+        return kind(key)
+    except ValueError as exc:
+        raise InvalidInput(f"{where}: unknown value {value!r}") from exc
 
 
 def _parse_time(value: Any, field: str) -> datetime | None:

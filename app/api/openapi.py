@@ -1,4 +1,4 @@
-"""The public OpenAPI document: Litestar's, completed from each route's ApiDoc and the error rules.
+"""GET /api/public/openapi.json: Litestar's document, completed from each route's ApiDoc and the error rules.
 
 Litestar describes parameters and success answers from the handlers' signatures; the handlers read
 their bodies raw (so the domain names the bad field), so each route's ApiDoc supplies the body
@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar, Request, get
+from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.routes import HTTPRoute
@@ -139,3 +140,12 @@ def _complete(op: dict[str, Any], path: str, method: str, handler: HTTPRouteHand
             }
         else:
             responses[str(status)] = {"$ref": f"#/components/responses/{_BY_STATUS[status]}"}
+
+
+@get("/openapi.json", opt={"public": True}, include_in_schema=False)
+async def openapi_document(request: Request[Any, Any, State]) -> dict[str, Any]:
+    """The OpenAPI document of the public API."""
+    return public_document(request.app)
+
+
+OPENAPI_ROUTES = [openapi_document]

@@ -164,8 +164,8 @@ async def count_scores(ch: ClickHouse, req: ScoreListRequest) -> int:
     return count_of(await ch.query(compile_score_list(req, count=True)))
 
 
-async def list_scores(ch: ClickHouse, req: ScoreListRequest) -> Page[ScoreView]:
-    rows = await ch.query(compile_score_list(req))
+async def list_scores(ch: ClickHouse, req: ScoreListRequest, max_first: int = 100) -> Page[ScoreView]:
+    rows = await ch.query(compile_score_list(req, max_first))
     items = [score(r) for r in rows[: req.first]]
     end = None
     if items:

@@ -1,21 +1,17 @@
-"""GET /api/public/health and GET /api/public/projects (Langfuse API contract §1)."""
+"""GET /api/public/health: liveness, and which stores answer (Langfuse API contract §1)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import get
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Response
 
 from app import __version__
-from app.api.openapi import public_document
-from app.auth.caller import Caller
-from app.errors import NotFound
 from app.http_json import ApiDoc
 from app.storage import Storage
-from app.storage.postgres import accounts
 
 HEALTH_BODY = {
     "type": "object",
@@ -58,32 +54,4 @@ async def health(
     )
 
 
-@get("/projects")
-async def projects(request: Request[Any, Any, State]) -> dict[str, Any]:
-    """The project the API key belongs to, in the Langfuse shape."""
-    caller: Caller = request.state.caller
-    storage: Storage = request.app.state.storage
-    found = await accounts.fetch_project(storage.postgres, caller.project_id)
-    if found is None:
-        raise NotFound("project not found")
-    project, org = found
-    return {
-        "data": [
-            {
-                "id": project.id,
-                "name": project.name,
-                "organization": {"id": org.id, "name": org.name},
-                "metadata": {},
-                "retentionDays": project.retention_days,
-            }
-        ]
-    }
-
-
-@get("/openapi.json", opt={"public": True}, include_in_schema=False)
-async def openapi_document(request: Request[Any, Any, State]) -> dict[str, Any]:
-    """The OpenAPI document of the public API."""
-    return public_document(request.app)
-
-
-PUBLIC_ROUTES = [health, projects, openapi_document]
+HEALTH_ROUTES = [health]

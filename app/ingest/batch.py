@@ -1,0 +1,93 @@
+"""POST /api/public/ingestion: the Langfuse batch API, stored durably and enqueued before the answer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, post
+from litestar.datastructures import State
+from litestar.response import Response
+
+from app.auth.caller import Caller
+from app.errors import InvalidInput
+from app.http_json import ApiDoc, json_body
+from app.ingest.backpressure import backpressure
+from app.jobs.contracts import store_and_enqueue
+from app.storage import json_text
+from app.tracing import legacy, score_configs
+from app.tracing.pipeline import legacy_batch
+
+BATCH = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["batch"],
+        "properties": {
+            "batch": {
+                "type": "array",
+                "maxItems": legacy.MAX_EVENTS,
+                "items": {
+                    "type": "object",
+                    "required": ["id", "type", "timestamp", "body"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "type": {"type": "string", "enum": sorted(legacy.EVENT_TYPES)},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                        "body": {"type": "object", "description": "the trace, observation or score"},
+                        "metadata": {},
+                    },
+                },
+            },
+            "metadata": {},
+        },
+    },
+    answers={
+        207: {
+            "type": "object",
+            "required": ["successes", "errors"],
+            "properties": {
+                "successes": {"type": "array", "items": {"type": "object"}},
+                "errors": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    },
+)
+
+
+@post("/ingestion", status_code=207, opt=BATCH.opt)
+async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+    """Langfuse batch API: 207 with per-event successes and errors; a bad event never sinks the others."""
+    caller: Caller = request.state.caller
+    try:
+        doc = await json_body(request, deep_as_text=json_text.MAX_DEPTH + 4)  # batch → event → body → value
+        validated = legacy.validate_batch(doc, datetime.now(UTC))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    scores = [e for e in validated.events if e["type"] == "score-create"]
+    if any(e["body"].get("configId") for e in scores):
+        problems = await score_configs.check_scores(
+            request.app.state.storage, caller.project_id, [e["body"] for e in scores]
+        )
+        rejected = {id(e): p for e, p in zip(scores, problems, strict=True) if p}
+        validated.errors += [
+            legacy.EventError(e["id"], 400, f"body.{rejected[id(e)]}") for e in scores if id(e) in rejected
+        ]
+        validated.events = [e for e in validated.events if id(e) not in rejected]
+    if validated.events:
+        if (busy := await backpressure(request)) is not None:
+            return busy
+        batch, body = legacy_batch(caller.project_id, validated.events)
+        await store_and_enqueue(request.app.state, batch, body)
+    return Response(
+        {
+            "successes": [{"id": e["id"], "status": 201} for e in validated.events],
+            "errors": [
+                {"id": e.id, "status": e.status, "message": e.message, "error": e.error}
+                for e in validated.errors
+            ],
+        },
+        status_code=207,
+    )
+
+
+BATCH_ROUTES = [ingestion]
