@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -69,15 +70,17 @@ async def daily_usage(
         if v
     )
     daily, observations = mq.Granularity.DAY, mq.View.OBSERVATIONS
-    by_model = await mq.run_metrics(
-        ch,
-        mq.MetricsRequest(
-            project_id, observations, _DAILY, time, (mq.Dimension.MODEL,), filters, daily, False
-        ),
-    )
     unique_traces = (mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),)
-    traces = await mq.run_metrics(
-        ch, mq.MetricsRequest(project_id, observations, unique_traces, time, (), filters, daily, False)
+    by_model, traces = await asyncio.gather(  # side by side (the read lane runs both at once)
+        mq.run_metrics(
+            ch,
+            mq.MetricsRequest(
+                project_id, observations, _DAILY, time, (mq.Dimension.MODEL,), filters, daily, False
+            ),
+        ),
+        mq.run_metrics(
+            ch, mq.MetricsRequest(project_id, observations, unique_traces, time, (), filters, daily, False)
+        ),
     )
     days: dict[date, dict[str, Any]] = {}
     for r in traces.rows:

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import Parameter
 
+from app.analytics.usage import DailyUsage, UsageFilter, daily_usage
 from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.api.shared import READ, TIMESTAMP_PARAMS, iso, optional, project_scope
 from app.errors import InvalidInput
 from app.storage import json_text
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.clickhouse.queries.common import EARLIEST_TIME, TimeRange, check_time
-
-_DAILY = (
-    mq.MetricSpec(mq.Measure.COUNT, mq.Aggregation.COUNT),
-    mq.MetricSpec(mq.Measure.TOTAL_COST, mq.Aggregation.SUM),
-    mq.MetricSpec(mq.Measure.INPUT_TOKENS, mq.Aggregation.SUM),
-    mq.MetricSpec(mq.Measure.OUTPUT_TOKENS, mq.Aggregation.SUM),
-    mq.MetricSpec(mq.Measure.TOTAL_TOKENS, mq.Aggregation.SUM),
-    mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),
-)
 
 
 @get("/metrics/daily", opt=READ.opt)
@@ -43,79 +35,33 @@ async def metrics_daily(
     end = check_time(to_timestamp, "toTimestamp") if to_timestamp else datetime.now(UTC)
     # Without a start, the days up to this page's last, as far back as one query's buckets reach.
     start = from_timestamp or max(end - timedelta(days=min(page * limit, mq.MAX_BUCKETS - 1)), EARLIEST_TIME)
-    filters = [
-        mq.DimensionFilter(d, tuple(v))
-        for d, v in (
-            (mq.Dimension.TRACE_NAME, optional(trace_name)),
-            (mq.Dimension.USER, optional(user_id)),
-            (mq.Dimension.TAG, tuple(tags or ())),
-            (mq.Dimension.ENVIRONMENT, tuple(environment or ())),
-        )
-        if v
-    ]
-    time, daily = TimeRange.resolve(start, end, names=TIMESTAMP_PARAMS), mq.Granularity.DAY
-    by_model = await mq.run_metrics(
-        storage.clickhouse,
-        mq.MetricsRequest(
-            project_id,
-            mq.View.OBSERVATIONS,
-            _DAILY,
-            time,
-            (mq.Dimension.MODEL,),
-            tuple(filters),
-            daily,
-            False,
-        ),
-    )
-    unique_traces = (mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),)
-    traces = await mq.run_metrics(
-        storage.clickhouse,
-        mq.MetricsRequest(
-            project_id, mq.View.OBSERVATIONS, unique_traces, time, (), tuple(filters), daily, False
-        ),
-    )
-    days = _days(traces.rows, by_model.rows)
-    ordered = [d for _, d in sorted(days.items(), reverse=True) if d["countTraces"] or d["countObservations"]]
-    items = ordered[(page - 1) * limit : page * limit]
-    return {"data": items, "meta": page_meta(page, limit, len(ordered))}
+    only = UsageFilter(optional(trace_name), optional(user_id), tuple(tags or ()), tuple(environment or ()))
+    time = TimeRange.resolve(start, end, names=TIMESTAMP_PARAMS)
+    days = await daily_usage(storage.clickhouse, project_id, time, only)
+    items = [_day_json(d) for d in days[(page - 1) * limit : page * limit]]
+    return {"data": items, "meta": page_meta(page, limit, len(days))}
 
 
-def _days(traces: list[dict[str, Any]], by_model: list[dict[str, Any]]) -> dict[date, dict[str, Any]]:
-    """Langfuse's daily entries from the traces per day and the usage per day and model."""
-    days: dict[date, dict[str, Any]] = {}
-    for r in traces:
-        days[r["time"].date()] = {
-            "date": r["time"].date().isoformat(),
-            "countTraces": r["traces_uniq"],
-            "countObservations": 0,
-            "totalCost": 0.0,
-            "usage": [],
-        }
-    for r in by_model:
-        day = days.setdefault(
-            r["time"].date(),
+def _day_json(d: DailyUsage) -> dict[str, Any]:
+    """One day in Langfuse's shape."""
+    return {
+        "date": d.day.isoformat(),
+        "countTraces": d.traces,
+        "countObservations": d.observations,
+        "totalCost": d.total_cost,
+        "usage": [
             {
-                "date": r["time"].date().isoformat(),
-                "countTraces": 0,
-                "countObservations": 0,
-                "totalCost": 0.0,
-                "usage": [],
-            },
-        )
-        day["countObservations"] += r["count_count"]
-        day["totalCost"] += r["total_cost_sum"] or 0.0
-        day["usage"].append(
-            {
-                "model": r["model"] or None,
-                "inputUsage": r["input_tokens_sum"],
-                "outputUsage": r["output_tokens_sum"],
-                "totalUsage": r["total_tokens_sum"],
-                "countTraces": r["traces_uniq"],
-                "countObservations": r["count_count"],
-                "totalCost": r["total_cost_sum"],
+                "model": m.model,
+                "inputUsage": m.input_tokens,
+                "outputUsage": m.output_tokens,
+                "totalUsage": m.total_tokens,
+                "countTraces": m.traces,
+                "countObservations": m.observations,
+                "totalCost": m.total_cost,
             }
-        )
-    return days
+            for m in d.models
+        ],
+    }
 
 
 @get("/v2/metrics", opt=READ.opt)
