@@ -57,4 +57,3 @@ async def context_getter(request: Request[Any, Any, State]) -> Context:
 
 def _is_json(request: Request[Any, Any, State]) -> bool:
     return request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
-
