@@ -24,8 +24,10 @@ class Context(BaseContext, kw_only=True):
     loaders: Loaders
 
     def require(self) -> Caller:
-        """The caller, or Unauthorized."""
-        return require_caller(self)
+        """The caller, or Unauthorized (a GraphiQL page load carries none)."""
+        if self.caller is None:
+            raise Unauthorized("Not authenticated.")
+        return self.caller
 
 
 async def context_getter(request: Request[Any, Any, State]) -> Context:
@@ -55,10 +57,3 @@ async def context_getter(request: Request[Any, Any, State]) -> Context:
 
 def _is_json(request: Request[Any, Any, State]) -> bool:
     return request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json"
-
-
-def require_caller(context: Context) -> Caller:
-    """The caller, or Unauthorized (a GraphiQL page load carries none)."""
-    if context.caller is None:
-        raise Unauthorized("Not authenticated.")
-    return context.caller

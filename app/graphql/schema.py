@@ -1,4 +1,5 @@
-"""build_schema(): queries, mutations and the limits every request runs under."""
+"""build_schema(): the Query and Mutation roots assembled from the per-noun mixins, and the limits and
+error masking every request runs under."""
 
 from __future__ import annotations
 
@@ -9,27 +10,28 @@ from typing import Any
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.types import Info
 
-from app.auth import keys
-from app.errors import NotFound, StoreUnavailable, UserError
-from app.graphql.context import Context, require_caller
+from app.errors import StoreUnavailable, UserError
 from app.graphql.cost import QueryCostLimiter
-from app.graphql.types import llm_connection as lc
-from app.graphql.types import reads as r
-from app.graphql.types.api_key import (
-    ApiKey,
-    CreateApiKeyInput,
-    CreateApiKeyPayload,
-    RevokeApiKeyInput,
-    RevokeApiKeyPayload,
-)
-from app.graphql.types.project import AuthMethod, Project, ProjectRole, Viewer
-from app.graphql.types.prompt import PromptMutation, PromptQuery
-from app.playground import connections
+from app.graphql.mutations.api_key import ApiKeyMutationMixin
+from app.graphql.mutations.comment import CommentMutationMixin
+from app.graphql.mutations.llm_connection import LlmConnectionMutationMixin
+from app.graphql.mutations.prompt import PromptMutationMixin
+from app.graphql.mutations.score import ScoreMutationMixin
+from app.graphql.mutations.score_config import ScoreConfigMutationMixin
+from app.graphql.mutations.trace import TraceMutationMixin
+from app.graphql.queries.api_key import ApiKeyQueryMixin
+from app.graphql.queries.llm_connection import LlmConnectionQueryMixin
+from app.graphql.queries.metrics import MetricsQueryMixin
+from app.graphql.queries.observation import ObservationQueryMixin
+from app.graphql.queries.project import ProjectQueryMixin
+from app.graphql.queries.prompt import PromptQueryMixin
+from app.graphql.queries.score import ScoreQueryMixin
+from app.graphql.queries.score_config import ScoreConfigQueryMixin
+from app.graphql.queries.session import SessionQueryMixin
+from app.graphql.queries.trace import TraceQueryMixin
+from app.graphql.queries.user import UserQueryMixin
 from app.storage import unavailable_store
-from app.storage.postgres import accounts
-from app.storage.postgres.models import Role
 
 log = logging.getLogger(__name__)
 MAX_DEPTH = 12
@@ -38,94 +40,33 @@ MAX_TOKENS = 5000
 
 
 @strawberry.type(description="Read the caller's project.")
-class Query(r.ReadQuery, PromptQuery):
-    @strawberry.field(description="The caller and the project their credentials grant.")
-    async def viewer(self, info: Info[Context, None]) -> Viewer:
-        caller = require_caller(info.context)
-        storage = info.context.storage
-        found = await accounts.fetch_project(storage.postgres, caller.project_id)
-        if found is None:
-            raise NotFound("project not found")
-        user = await accounts.fetch_user(storage.postgres, caller.user_id) if caller.user_id else None
-        return Viewer(
-            project=Project.from_rows(*found),
-            role=ProjectRole(caller.role.value),
-            auth_method=AuthMethod.SESSION if caller.user_id else AuthMethod.API_KEY,
-            user_email=user.email if user else None,
-        )
-
-    @strawberry.field(description="The caller's project (the one its credentials grant).")
-    async def project(self, info: Info[Context, None]) -> Project:
-        caller = require_caller(info.context)
-        found = await accounts.fetch_project(info.context.storage.postgres, caller.project_id)
-        if found is None:
-            raise NotFound("project not found")
-        return Project.from_rows(*found)
-
-    @strawberry.field(description="The project's API keys, newest first (admin role).")
-    async def api_keys(self, info: Info[Context, None]) -> list[ApiKey]:
-        caller = require_caller(info.context)
-        caller.require(Role.ADMIN)
-        rows = await accounts.list_api_keys(info.context.storage.postgres, caller.project_id)
-        return [ApiKey.from_row(r) for r in rows]
-
-    @strawberry.field(description="The project's LLM connections (for the playground), by name.")
-    async def llm_connections(self, info: Info[Context, None]) -> list[lc.LlmConnection]:
-        caller = require_caller(info.context)
-        views = await connections.list_connections(info.context.storage, caller.project_id)
-        return [lc.LlmConnection.from_view(v) for v in views]
+class Query(
+    TraceQueryMixin,
+    ObservationQueryMixin,
+    SessionQueryMixin,
+    UserQueryMixin,
+    ScoreQueryMixin,
+    ScoreConfigQueryMixin,
+    MetricsQueryMixin,
+    PromptQueryMixin,
+    ProjectQueryMixin,
+    ApiKeyQueryMixin,
+    LlmConnectionQueryMixin,
+):
+    pass
 
 
 @strawberry.type(description="Change the caller's project.")
-class Mutation(r.ReadMutation, PromptMutation):
-    @strawberry.mutation(description="Create an API key; the secret is returned once (admin role).")
-    async def create_api_key(
-        self, info: Info[Context, None], input: CreateApiKeyInput
-    ) -> CreateApiKeyPayload:
-        caller = require_caller(info.context)
-        caller.require(Role.ADMIN)
-        issued = await keys.issue_api_key(info.context.storage, caller.project_id, input.note)
-        return CreateApiKeyPayload(api_key=ApiKey.from_row(issued.key), secret_key=issued.secret_key)
-
-    @strawberry.mutation(description="Revoke an API key of the project at once (admin role).")
-    async def revoke_api_key(
-        self, info: Info[Context, None], input: RevokeApiKeyInput
-    ) -> RevokeApiKeyPayload:
-        caller = require_caller(info.context)
-        caller.require(Role.ADMIN)
-        key = await keys.revoke_api_key(info.context.storage, caller.project_id, input.public_key)
-        return RevokeApiKeyPayload(api_key=ApiKey.from_row(key))
-
-    @strawberry.mutation(description="Create an LLM connection; its API key is kept encrypted (admin role).")
-    async def create_llm_connection(
-        self, info: Info[Context, None], input: lc.CreateLlmConnectionInput
-    ) -> lc.CreateLlmConnectionPayload:
-        caller = require_caller(info.context)
-        caller.require(Role.ADMIN)
-        view = await connections.create_connection(info.context.storage, caller.project_id, input.as_input())
-        return lc.CreateLlmConnectionPayload(llm_connection=lc.LlmConnection.from_view(view))
-
-    @strawberry.mutation(description="Change an LLM connection (admin role).")
-    async def update_llm_connection(
-        self, info: Info[Context, None], input: lc.UpdateLlmConnectionInput
-    ) -> lc.UpdateLlmConnectionPayload:
-        caller = require_caller(info.context)
-        caller.require(Role.ADMIN)
-        storage, connection_id = info.context.storage, str(input.id)
-        current = await connections.fetch_connection(storage, caller.project_id, connection_id)
-        view = await connections.update_connection(
-            storage, caller.project_id, connection_id, input.as_input(current)
-        )
-        return lc.UpdateLlmConnectionPayload(llm_connection=lc.LlmConnection.from_view(view))
-
-    @strawberry.mutation(description="Delete an LLM connection (admin role).")
-    async def delete_llm_connection(
-        self, info: Info[Context, None], input: lc.DeleteLlmConnectionInput
-    ) -> lc.DeleteLlmConnectionPayload:
-        caller = require_caller(info.context)
-        caller.require(Role.ADMIN)
-        await connections.delete_connection(info.context.storage, caller.project_id, str(input.id))
-        return lc.DeleteLlmConnectionPayload(deleted_id=input.id)
+class Mutation(
+    ScoreMutationMixin,
+    ScoreConfigMutationMixin,
+    TraceMutationMixin,
+    CommentMutationMixin,
+    PromptMutationMixin,
+    ApiKeyMutationMixin,
+    LlmConnectionMutationMixin,
+):
+    pass
 
 
 def _should_mask(error: GraphQLError) -> bool:

@@ -1,4 +1,4 @@
-"""Inputs and types every list shares: time ranges, number ranges, page info, metadata filters."""
+"""Inputs and types every list shares: time ranges, number ranges, tags, metadata filters, sort direction."""
 
 from __future__ import annotations
 
@@ -64,12 +64,6 @@ class MetadataFilterInput:
 
 def metadata_filters(values: list[MetadataFilterInput] | None) -> tuple[MetadataFilter, ...]:
     return tuple(MetadataFilter(m.key, m.value) for m in values or [])
-
-
-@strawberry.type(description="Where a page ends and whether another follows.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="True when `after: endCursor` gives more.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last item of this page.")
 
 
 @strawberry.enum(description="Sort direction.")

@@ -11,8 +11,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.graphql.context import Context
-from app.graphql.types.common import PageInfo, TimeRangeInput
+from app.graphql.types.common import TimeRangeInput
 from app.graphql.types.metrics import Granularity
+from app.graphql.types.pagination import PageInfo
 from app.graphql.types.score import Score
 from app.graphql.types.trace import Trace
 from app.storage.clickhouse.queries import groups as q

@@ -11,7 +11,6 @@ from strawberry.scalars import JSON
 from app.graphql.types.common import (
     MetadataFilterInput,
     NumberRangeInput,
-    PageInfo,
     TagFilterInput,
     TimeRangeInput,
     as_json,
@@ -19,6 +18,7 @@ from app.graphql.types.common import (
     number_range,
     tag_filter,
 )
+from app.graphql.types.pagination import PageInfo
 from app.storage.clickhouse.queries import observations as q
 from app.storage.clickhouse.queries.rows import ObservationView, json_or_text
 

@@ -1,7 +1,4 @@
-"""Prompt types, queries and mutations: versions, labels, dependencies, diffs and per-version metrics.
-
-Resolvers only translate: arguments → one call into app.prompts or the storage layer → types.
-"""
+"""Prompt types: versions with their dependencies and per-version metrics, lists, diffs, inputs, payloads."""
 
 from __future__ import annotations
 
@@ -14,15 +11,15 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.types import observation as o
-from app.graphql.types.common import PageInfo, TimeRangeInput, as_json
+from app.graphql.types.common import TimeRangeInput, as_json
 from app.graphql.types.common import time_range as resolve_time
+from app.graphql.types.pagination import PageInfo, connection
 from app.prompts import service
 from app.prompts.diff import PromptDiff as DiffValue
 from app.storage.clickhouse.queries import prompts as pq
 from app.storage.clickhouse.queries.common import Cursor, TimeRange, page_size
 from app.storage.postgres import prompts as repo
 from app.storage.postgres.models import Prompt as PromptRow
-from app.storage.postgres.models import Role
 
 
 @strawberry.enum(description="What a prompt holds.")
@@ -172,15 +169,12 @@ class PromptVersion:
             after,
         )
         page = await pq.list_prompt_generations(info.context.storage.clickhouse, req)
-        edges = [
-            o.ObservationEdge(
-                node=o.Observation.from_view(v),
-                cursor=Cursor("START_TIME", int(v.start_time.timestamp() * 1_000_000), v.id).encode(),
-            )
-            for v in page.items
-        ]
-        return o.ObservationConnection(
-            edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=page.end_cursor)
+        return connection(
+            o.ObservationConnection,
+            o.ObservationEdge,
+            page,
+            o.Observation.from_view,
+            lambda v: Cursor("START_TIME", int(v.start_time.timestamp() * 1_000_000), v.id).encode(),
         )
 
 
@@ -204,6 +198,17 @@ class PromptSummary:
     labels: list[str] = strawberry.field(description="Labels over all versions.")
     tags: list[str] = strawberry.field(description="Tags.")
     last_updated_at: datetime = strawberry.field(description="Last change of any version (UTC).")
+
+    @classmethod
+    def from_summary(cls, s: repo.PromptSummary) -> PromptSummary:
+        return cls(
+            name=s.name,
+            type=PromptKind(s.type),
+            versions=s.versions,
+            labels=s.labels,
+            tags=s.tags,
+            last_updated_at=s.last_updated_at,
+        )
 
 
 @strawberry.type(description="A prompt in a list, with its cursor.")
@@ -294,134 +299,3 @@ class SetProtectedPromptLabelsInput:
 @strawberry.type(description="The project's protected prompt labels.")
 class SetProtectedPromptLabelsPayload:
     labels: list[str] = strawberry.field(description="Protected labels.")
-
-
-def _summary(s: repo.PromptSummary) -> PromptSummary:
-    return PromptSummary(
-        name=s.name,
-        type=PromptKind(s.type),
-        versions=s.versions,
-        labels=s.labels,
-        tags=s.tags,
-        last_updated_at=s.last_updated_at,
-    )
-
-
-@strawberry.type
-class PromptQuery:
-    @strawberry.field(description="Prompts in name order, with their versions and labels.")
-    async def prompts(
-        self,
-        info: Info[Context, None],
-        filter: PromptFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> PromptConnection:
-        caller = info.context.require()
-        size = page_size(first)
-        f = repo.PromptFilter(
-            name_contains=filter.name_contains if filter else None,
-            label=filter.label if filter else None,
-            tag=filter.tag if filter else None,
-        )
-        last = Cursor.decode(after, "NAME").id if after else None
-        rows = await repo.list_prompts(
-            info.context.storage.postgres, caller.project_id, f, size + 1, after=last
-        )
-        edges = [PromptEdge(node=_summary(s), cursor=Cursor("NAME", 0, s.name).encode()) for s in rows[:size]]
-        return PromptConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
-            ),
-        )
-
-    @strawberry.field(description="One prompt with every version; `selected` is the version asked for.")
-    async def prompt(
-        self, info: Info[Context, None], name: str, version: int | None = None, label: str | None = None
-    ) -> Prompt | None:
-        caller = info.context.require()
-        rows = await repo.list_versions(info.context.storage.postgres, caller.project_id, name)
-        if not rows:
-            return None
-        selected = next(
-            (
-                r
-                for r in rows
-                if (version is None or r.version == version) and (label is None or label in r.labels)
-            ),
-            None,
-        )
-        if selected is None:
-            return None
-        versions = [PromptVersion.from_row(r) for r in rows]
-        return Prompt(
-            name=name,
-            type=PromptKind(rows[0].type),
-            tags=rows[0].tags,
-            labels=sorted({label for r in rows for label in r.labels}),
-            versions=versions,
-            selected=versions[rows.index(selected)],
-        )
-
-    @strawberry.field(description="A line diff between two versions of a prompt (content and config).")
-    async def prompt_diff(
-        self, info: Info[Context, None], name: str, from_version: int, to_version: int
-    ) -> PromptDiff:
-        caller = info.context.require()
-        found = await service.diff(info.context.storage, caller.project_id, name, from_version, to_version)
-        return PromptDiff.from_value(found)
-
-    @strawberry.field(description="Labels only admins (and API keys) may set, move or remove.")
-    async def protected_prompt_labels(self, info: Info[Context, None]) -> list[str]:
-        caller = info.context.require()
-        return await repo.list_protected_labels(info.context.storage.postgres, caller.project_id)
-
-
-@strawberry.type
-class PromptMutation:
-    @strawberry.mutation(description="Create a prompt version (member role; protected labels: admin).")
-    async def create_prompt_version(
-        self, info: Info[Context, None], input: CreatePromptVersionInput
-    ) -> CreatePromptVersionPayload:
-        caller = info.context.require()
-        body = {
-            "name": input.name,
-            "type": input.type.value,
-            "prompt": input.prompt,
-            "config": input.config,
-            "labels": input.labels,
-            "tags": input.tags,
-            "commitMessage": input.commit_message,
-        }
-        row = await service.create_prompt(info.context.storage, caller, body)
-        return CreatePromptVersionPayload(prompt_version=PromptVersion.from_row(row))
-
-    @strawberry.mutation(description="Set the labels of a version (member role; protected labels: admin).")
-    async def set_prompt_labels(
-        self, info: Info[Context, None], input: SetPromptLabelsInput
-    ) -> SetPromptLabelsPayload:
-        caller = info.context.require()
-        row = await service.set_labels(
-            info.context.storage, caller, input.name, input.version, input.labels, replace=True
-        )
-        return SetPromptLabelsPayload(prompt_version=PromptVersion.from_row(row))
-
-    @strawberry.mutation(
-        description="Delete a prompt version (member role; one with a protected label: admin)."
-    )
-    async def delete_prompt_version(
-        self, info: Info[Context, None], input: DeletePromptVersionInput
-    ) -> DeletePromptVersionPayload:
-        caller = info.context.require()
-        await service.delete_prompt(info.context.storage, caller, input.name, version=input.version)
-        return DeletePromptVersionPayload(name=input.name, version=input.version)
-
-    @strawberry.mutation(description="Replace the project's protected prompt labels (admin role).")
-    async def set_protected_prompt_labels(
-        self, info: Info[Context, None], input: SetProtectedPromptLabelsInput
-    ) -> SetProtectedPromptLabelsPayload:
-        caller = info.context.require()
-        caller.require(Role.ADMIN)
-        labels = await service.set_protected_labels(info.context.storage, caller, input.labels)
-        return SetProtectedPromptLabelsPayload(labels=labels)

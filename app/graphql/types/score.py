@@ -7,7 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from app.graphql.types.common import NumberRangeInput, PageInfo, TimeRangeInput, as_json, number_range
+from app.graphql.types.common import NumberRangeInput, TimeRangeInput, as_json, number_range
+from app.graphql.types.pagination import PageInfo
 from app.storage.clickhouse.queries import scores as q
 from app.storage.clickhouse.queries.rows import ScoreView
 

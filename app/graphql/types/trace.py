@@ -14,7 +14,6 @@ from app.graphql.context import Context
 from app.graphql.types.common import (
     MetadataFilterInput,
     NumberRangeInput,
-    PageInfo,
     TagFilterInput,
     as_json,
     metadata_filters,
@@ -22,6 +21,7 @@ from app.graphql.types.common import (
     tag_filter,
 )
 from app.graphql.types.observation import Observation, TraceObservation
+from app.graphql.types.pagination import PageInfo
 from app.graphql.types.score import Score
 from app.storage.clickhouse.queries import traces as q
 from app.storage.clickhouse.queries.common import NumberRange

@@ -1,0 +1,42 @@
+"""Mutation fields over score configs: create, archive and restore (member role)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.permissions import IsMember
+from app.graphql.types import score_config as sc
+from app.tracing import score_configs
+
+
+@strawberry.type
+class ScoreConfigMutationMixin:
+    @strawberry.mutation(description="Create a score config (member role).", permission_classes=[IsMember])
+    async def create_score_config(
+        self, info: Info[Context, None], input: sc.CreateScoreConfigInput
+    ) -> sc.ScoreConfigPayload:
+        caller = info.context.require()
+        body = {
+            "name": input.name,
+            "dataType": input.data_type,
+            "categories": input.categories,
+            "minValue": input.min_value,
+            "maxValue": input.max_value,
+            "description": input.description,
+        }
+        config = await score_configs.create(info.context.storage, caller.project_id, body)
+        return sc.ScoreConfigPayload(score_config=sc.ScoreConfig.from_row(config))
+
+    @strawberry.mutation(
+        description="Archive or restore a score config (member role).", permission_classes=[IsMember]
+    )
+    async def archive_score_config(
+        self, info: Info[Context, None], input: sc.ArchiveScoreConfigInput
+    ) -> sc.ScoreConfigPayload:
+        caller = info.context.require()
+        config = await score_configs.update(
+            info.context.storage, caller.project_id, input.id, {"isArchived": input.archived}
+        )
+        return sc.ScoreConfigPayload(score_config=sc.ScoreConfig.from_row(config))

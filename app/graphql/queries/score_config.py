@@ -1,0 +1,21 @@
+"""Query fields over score configs: the project's list."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.graphql.context import Context
+from app.graphql.types.score_config import ScoreConfig
+from app.storage.postgres import score_configs as config_repo
+
+
+@strawberry.type
+class ScoreConfigQueryMixin:
+    @strawberry.field(description="The project's score configs, newest first.")
+    async def score_configs(
+        self, info: Info[Context, None], include_archived: bool = True
+    ) -> list[ScoreConfig]:
+        caller = info.context.require()
+        rows = await config_repo.list_score_configs(info.context.storage.postgres, caller.project_id, 1000, 0)
+        return [ScoreConfig.from_row(c) for c in rows if include_archived or not c.is_archived]
