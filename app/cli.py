@@ -18,7 +18,7 @@ import uvicorn
 from app.errors import AppError
 from app.settings import Settings
 from app.storage import Storage, open_storage
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 
 
 class _Server(uvicorn.Server):

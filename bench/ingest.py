@@ -183,7 +183,7 @@ def raw_baseline(spans: list, runs: int = 3) -> float:  # type: ignore[type-arg]
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
     from app.storage.clickhouse.migrate import load_migrations
-    from app.storage.clickhouse.rows import OBSERVATION_COLUMNS, TRACE_COLUMNS, as_json_line
+    from app.storage.clickhouse.write_rows import OBSERVATION_COLUMNS, TRACE_COLUMNS, as_json_line
     from app.tracing.pipeline import RawBatch, map_otlp
 
     lines, trace_lines = [], []

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth.keys import issue_api_key
 from app.main import create_app
 from app.storage import Storage
-from app.storage.postgres.models import Prompt
+from app.storage.postgres.tables import Prompt
 from bench.report import record
 from bench.stores import bench_project
 

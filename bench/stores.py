@@ -10,7 +10,7 @@ from pathlib import Path
 from app.auth import accounts as domain
 from app.settings import Settings
 from app.storage import Storage, open_storage
-from app.storage.postgres.models import Organization, Project
+from app.storage.postgres.tables import Organization, Project
 
 
 @contextlib.asynccontextmanager

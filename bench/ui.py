@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth import accounts as domain
 from app.main import create_app
 from app.storage.clickhouse.query import CompiledQuery, dangerous_raw_sql
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from bench.report import record
 from bench.stores import bench_project
 

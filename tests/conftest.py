@@ -19,7 +19,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.storage import Storage, open_storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 
 # The newest Alembic revision (version files are numbered like their revision ids).
 POSTGRES_HEAD = sorted((Path(__file__).parents[1] / "sql" / "postgres" / "versions").glob("[0-9]*.py"))[

@@ -12,7 +12,7 @@ from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
 from app.api.shared import project_scope
 from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
-from app.storage.postgres import notes
+from app.storage.postgres import trace_notes
 from app.tracing import comments
 
 CREATE_COMMENT = ApiDoc(
@@ -57,7 +57,7 @@ async def list_comments(
     author_user_id: Annotated[str | None, Parameter(query="authorUserId")] = None,
 ) -> dict[str, Any]:
     storage, project_id = project_scope(request)
-    rows, total = await notes.list_comments(
+    rows, total = await trace_notes.list_comments(
         storage.postgres,
         project_id,
         object_type=object_type,
@@ -72,7 +72,7 @@ async def list_comments(
 @get("/comments/{comment_id:str}")
 async def get_comment(request: Request[Any, Any, State], comment_id: str) -> dict[str, Any]:
     storage, project_id = project_scope(request)
-    found = await notes.fetch_comment(storage.postgres, project_id, comment_id)
+    found = await trace_notes.fetch_comment(storage.postgres, project_id, comment_id)
     if found is None:
         raise NotFound(f"comment {comment_id!r} not found")
     return comments.to_api(found)

@@ -18,7 +18,7 @@ from app.api.shared import READ, iso, optional, project_scope
 from app.errors import InvalidInput, NotFound
 from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries.common import TimeRange
-from app.storage.clickhouse.queries.rows import ObservationView, json_or_text
+from app.storage.clickhouse.queries.views import ObservationView, json_or_text
 from app.tracing import values
 
 MAX_V2_LIMIT = 1_000

@@ -16,7 +16,7 @@ from app.api.paging import MAX_LIMIT, MAX_PAGE, MAX_PAGED_ROWS, page_meta, rows_
 from app.api.shared import READ, TIMESTAMP_PARAMS, iso, optional, project_scope
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries.common import NumberRange, TimeRange
-from app.storage.clickhouse.queries.rows import ScoreView
+from app.storage.clickhouse.queries.views import ScoreView
 
 
 def _score_request(

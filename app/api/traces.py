@@ -19,7 +19,7 @@ from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TagFilter, TagMatch, TimeRange
-from app.storage.clickhouse.queries.rows import TraceView, json_or_text
+from app.storage.clickhouse.queries.views import TraceView, json_or_text
 from app.tracing import reads
 
 

@@ -7,7 +7,7 @@ from app.auth.passwords import hash_password
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import Organization, Project, Role, User
+from app.storage.postgres.tables import Organization, Project, Role, User
 
 MAX_NAME = 255
 

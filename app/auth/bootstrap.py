@@ -12,7 +12,7 @@ from app.settings import Settings
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres.engine import STARTUP_LOCK
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 
 DEFAULT_ORG = "Default Organization"
 DEFAULT_PROJECT = "Default Project"

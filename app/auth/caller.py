@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.errors import Forbidden
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from app.errors import Gone, NotFound
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres import invitations as repo
-from app.storage.postgres.models import Invitation, Role, User, utcnow
+from app.storage.postgres.tables import Invitation, Role, User, utcnow
 
 MAX_TOKEN = 128
 

@@ -15,7 +15,7 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput, NotFound, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import ApiKey, Role
+from app.storage.postgres.tables import ApiKey, Role
 
 # API-key callers may read and write project data but not manage keys or members.
 API_KEY_ROLE = Role.MEMBER

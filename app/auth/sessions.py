@@ -11,7 +11,7 @@ from app.auth.passwords import verify_password
 from app.errors import Forbidden, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import User
+from app.storage.postgres.tables import User
 
 COOKIE = "lh_session"
 

@@ -19,7 +19,7 @@ from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.postgres import dashboards as repo
-from app.storage.postgres.models import Dashboard, Role
+from app.storage.postgres.tables import Dashboard, Role
 
 
 @dataclass

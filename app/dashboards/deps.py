@@ -21,7 +21,7 @@ from app.auth.caller import Caller
 from app.errors import Forbidden, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import Role, User
+from app.storage.postgres.tables import Role, User
 
 FORM = Body(media_type=RequestEncodingType.URL_ENCODED)
 _SESSION = "ui_session"  # the request-scoped state key the resolved session is kept under

@@ -17,7 +17,7 @@ from app.dashboards.deps import FORM, UiSession, page, requires_admin
 from app.errors import UserError
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import Invitation, Role
+from app.storage.postgres.tables import Invitation, Role
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # a link that grants access
 

@@ -22,7 +22,7 @@ from app.playground.prompts import NewPromptVersion, PlaygroundHooks, open_promp
 from app.playground.runs import PlaygroundState, state_from_form
 from app.playground.template import ChatMessage, PromptContent
 from app.storage import Storage, json_text
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from app.tracing.pipeline import legacy_batch
 
 

@@ -30,7 +30,7 @@ from app.prompts.diff import PromptDiff
 from app.storage import Storage, json_text
 from app.storage.clickhouse.queries import prompts as pq
 from app.storage.postgres import prompts as repo
-from app.storage.postgres.models import Prompt, Role
+from app.storage.postgres.tables import Prompt, Role
 
 PAGE_SIZE = 50
 GENERATIONS_PAGE = 20

@@ -19,7 +19,7 @@ from app.storage import Storage
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries.common import NumberRange
 from app.storage.postgres import score_configs as score_config_repo
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from app.tracing import score_configs, scores
 
 

@@ -18,7 +18,7 @@ from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TimeRange, lookup_range
-from app.storage.clickhouse.queries.rows import ScoreView
+from app.storage.clickhouse.queries.views import ScoreView
 from app.tracing import reads
 
 

@@ -18,7 +18,7 @@ from app.playground.connections import ConnectionInput
 from app.storage import Storage
 from app.storage.postgres import accounts
 from app.storage.postgres import model_definitions as model_repo
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from app.tracing import model_catalog
 
 

@@ -25,8 +25,8 @@ from app.errors import InvalidInput
 from app.storage import Storage
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import NumberRange, TagFilter
-from app.storage.clickhouse.queries.rows import TraceView
-from app.storage.postgres.models import Role
+from app.storage.clickhouse.queries.views import TraceView
+from app.storage.postgres.tables import Role
 from app.tracing import comments, media, reads, scores
 
 TRACE_COLUMNS = ("input", "output", "user", "session", "latency", "tokens", "cost", "tags")

@@ -8,7 +8,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from app.graphql.context import Context
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 
 
 class _RoleAtLeast(BasePermission):

@@ -12,7 +12,7 @@ from app.auth.encryption import decrypt, encrypt
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import llm_connections as repo
-from app.storage.postgres.models import LlmConnection
+from app.storage.postgres.tables import LlmConnection
 
 Provider = Literal["openai", "anthropic"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)

@@ -6,7 +6,7 @@ import difflib
 import json
 from dataclasses import dataclass
 
-from app.storage.postgres.models import Prompt
+from app.storage.postgres.tables import Prompt
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from app.storage import Storage
 from app.storage.clickhouse.queries.common import TimeRange
 from app.storage.postgres import accounts
 from app.storage.postgres import prompts as repo
-from app.storage.postgres.models import Prompt, PromptDependency, Role
+from app.storage.postgres.tables import Prompt, PromptDependency, Role
 
 LATEST, PRODUCTION, RESERVED_NAME = repo.LATEST, "production", "new"
 NAME_MAX, LABEL_MAX, TAG_MAX, MAX_ITEMS = 255, 36, 255, 100

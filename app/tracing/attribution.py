@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from app.storage.clickhouse.observations import CARRIED_COLUMNS as CARRIED
-from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
+from app.storage.clickhouse.writes import CARRIED_COLUMNS as CARRIED
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ from typing import Any
 
 from app.errors import InvalidInput
 from app.storage import Storage
-from app.storage.postgres import notes
-from app.storage.postgres.models import Comment
+from app.storage.postgres import trace_notes
+from app.storage.postgres.tables import Comment
 
 OBJECT_TYPES = ("TRACE", "OBSERVATION", "SESSION", "PROMPT")
 MAX_CONTENT = 5_000
@@ -35,12 +35,12 @@ async def create(
         content=content,
         author_user_id=author_user_id,
     )
-    return await notes.create_comment(storage.postgres, comment)
+    return await trace_notes.create_comment(storage.postgres, comment)
 
 
 async def for_object(storage: Storage, project_id: str, object_type: str, object_id: str) -> list[Comment]:
     """The newest comments on one object."""
-    rows, _ = await notes.list_comments(
+    rows, _ = await trace_notes.list_comments(
         storage.postgres, project_id, object_type=object_type, object_id=object_id, limit=100
     )
     return rows

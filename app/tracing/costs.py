@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from app.storage.clickhouse.rows import ObservationRow
+from app.storage.clickhouse.write_rows import ObservationRow
 from app.tracing.numbers import MAX_COST, make_storable
 
 PRICED_TYPES = frozenset({"GENERATION", "EMBEDDING"})

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.storage import json_text
-from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
 from app.tracing.mapping import normalize_environment, parse_time
 from app.tracing.numbers import DROPPED, map_problem, merge_notes, storable_costs, storable_usage
 from app.tracing.otlp import EARLIEST, LATEST_AHEAD, LEVELS

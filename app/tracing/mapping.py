@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
 from app.storage.json_text import bound_depth, too_deep
 from app.tracing.numbers import DROPPED, map_problem, storable_costs, storable_usage
 from app.tracing.otlp import Attributes, Span

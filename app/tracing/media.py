@@ -16,7 +16,7 @@ from app.auth.signing import sign, verify
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import media as repo
-from app.storage.postgres.models import Media, MediaLink, utcnow
+from app.storage.postgres.tables import Media, MediaLink, utcnow
 from app.tracing.mapping import parse_time
 
 URL_SECONDS = 3600

@@ -11,7 +11,7 @@ from typing import Any
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import model_definitions as repo
-from app.storage.postgres.models import ModelDefinition
+from app.storage.postgres.tables import ModelDefinition
 from app.tracing.costs import ModelPrice, builtin_prices
 from app.tracing.mapping import parse_time
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.storage.clickhouse.rows import ObservationRow
+from app.storage.clickhouse.write_rows import ObservationRow
 
 DROPPED = "langhouse.dropped"
 # Usage is stored as UInt64 and summed as Int64 by the aggregates: a trillion units of one type in one

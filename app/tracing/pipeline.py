@@ -16,20 +16,20 @@ from typing import Any
 
 from app.settings import Settings
 from app.storage import Storage
-from app.storage.clickhouse.observations import (
-    fetch_current_observations,
-    fetch_trace_attributes,
-    insert_observation_lines,
-    insert_scores,
-    insert_trace_lines,
-)
-from app.storage.clickhouse.rows import (
+from app.storage.clickhouse.write_rows import (
     OBSERVATION_COLUMNS,
     ObservationRow,
     ScoreRow,
     TraceRow,
     as_json_line,
     as_values,
+)
+from app.storage.clickhouse.writes import (
+    fetch_current_observations,
+    fetch_trace_attributes,
+    insert_observation_lines,
+    insert_scores,
+    insert_trace_lines,
 )
 from app.tracing import attribution, legacy, model_catalog, scores
 from app.tracing.attribution import merge_per_trace

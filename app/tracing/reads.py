@@ -11,20 +11,20 @@ from datetime import UTC, datetime
 
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
-from app.storage.clickhouse.observations import (
+from app.storage.clickhouse.queries import scores as score_queries
+from app.storage.clickhouse.queries import traces as trace_queries
+from app.storage.clickhouse.queries.common import Page
+from app.storage.clickhouse.queries.views import ObservationView, ScoreView, TraceTotals, TraceView
+from app.storage.clickhouse.query import CompiledQuery
+from app.storage.clickhouse.write_rows import TraceRow
+from app.storage.clickhouse.writes import (
     fetch_current_observations,
     fetch_score,
     insert_observations,
     insert_scores,
     insert_traces,
 )
-from app.storage.clickhouse.queries import scores as score_queries
-from app.storage.clickhouse.queries import traces as trace_queries
-from app.storage.clickhouse.queries.common import Page
-from app.storage.clickhouse.queries.rows import ObservationView, ScoreView, TraceTotals, TraceView
-from app.storage.clickhouse.query import CompiledQuery
-from app.storage.clickhouse.rows import TraceRow
-from app.storage.postgres import notes
+from app.storage.postgres import trace_notes
 from app.tracing.writer import PROJECT_LOCK_SECONDS
 
 MAX_DELETE = 1_000
@@ -36,7 +36,7 @@ async def list_traces(
 ) -> Page[TraceView]:
     """A page of traces; `bookmarked` keeps the project's bookmarked ones only."""
     if bookmarked:
-        ids = await notes.bookmarked_trace_ids(storage.postgres, req.project_id)
+        ids = await trace_notes.bookmarked_trace_ids(storage.postgres, req.project_id)
         if not ids:
             return Page([], False)
         if req.filter.ids:
@@ -48,7 +48,7 @@ async def list_traces(
 
 
 async def _apply_flags(storage: Storage, project_id: str, traces: list[TraceView]) -> None:
-    flags = await notes.trace_flags(storage.postgres, project_id, [t.id for t in traces])
+    flags = await trace_notes.trace_flags(storage.postgres, project_id, [t.id for t in traces])
     for t in traces:
         flag = flags.get(t.id)
         if flag is not None:
@@ -164,7 +164,9 @@ async def set_flags(
 ) -> TraceView:
     if await fetch_trace(storage, project_id, trace_id) is None:
         raise NotFound(f"trace {trace_id!r} not found")
-    await notes.set_trace_flag(storage.postgres, project_id, trace_id, bookmarked=bookmarked, public=public)
+    await trace_notes.set_trace_flag(
+        storage.postgres, project_id, trace_id, bookmarked=bookmarked, public=public
+    )
     trace = await fetch_trace(storage, project_id, trace_id)
     assert trace is not None
     return trace
@@ -208,5 +210,5 @@ async def delete_traces(storage: Storage, project_id: str, trace_ids: list[str])
                 for t in found
             ],
         )
-    await notes.delete_trace_flags(storage.postgres, project_id, found_ids)
+    await trace_notes.delete_trace_flags(storage.postgres, project_id, found_ids)
     return found_ids

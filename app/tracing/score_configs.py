@@ -8,7 +8,7 @@ from typing import Any
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import score_configs as repo
-from app.storage.postgres.models import ScoreConfig
+from app.storage.postgres.tables import ScoreConfig
 from app.tracing.scores import data_type_of
 
 CONFIG_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT")

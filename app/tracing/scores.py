@@ -10,8 +10,8 @@ from typing import Any
 
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
-from app.storage.clickhouse.observations import fetch_score, insert_scores
-from app.storage.clickhouse.rows import ScoreRow
+from app.storage.clickhouse.write_rows import ScoreRow
+from app.storage.clickhouse.writes import fetch_score, insert_scores
 from app.tracing.mapping import normalize_environment
 from app.tracing.numbers import is_finite_number
 

@@ -7,7 +7,7 @@ import json
 from app.errors import NotFound
 from app.storage import Storage
 from app.storage.clickhouse.queries import observations as oq
-from app.storage.clickhouse.rows import ObservationRow, TraceRow
+from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
 
 TRUNCATED_KEY = "langhouse.truncated"
 """Metadata entry naming, per truncated field, the original's size and blob key."""

@@ -23,7 +23,8 @@ from typing import NamedTuple
 from app.errors import RowsRefused
 from app.storage import Storage
 from app.storage.clickhouse.client import ClickHouse
-from app.storage.clickhouse.observations import (
+from app.storage.clickhouse.write_rows import ObservationRow, TraceRow, as_json_line
+from app.storage.clickhouse.writes import (
     StoredObservation,
     fetch_current_observations,
     fetch_stored_in_traces,
@@ -31,7 +32,6 @@ from app.storage.clickhouse.observations import (
     insert_observation_lines,
     insert_trace_lines,
 )
-from app.storage.clickhouse.rows import ObservationRow, TraceRow, as_json_line
 from app.tracing.attribution import (
     TraceAttributes,
     attribute,

@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.storage.postgres.engine import STARTUP_LOCK
-from app.storage.postgres.models import SQLModel
+from app.storage.postgres.tables import SQLModel
 
 target_metadata = SQLModel.metadata
 

@@ -16,7 +16,7 @@ from app.storage import Storage
 from app.storage.clickhouse.migrate import load_migrations
 from app.storage.clickhouse.query import dangerous_raw_sql
 from app.storage.postgres import accounts
-from app.storage.postgres.models import ApiKey, Membership, Organization, Project
+from app.storage.postgres.tables import ApiKey, Membership, Organization, Project
 from tests.conftest import POSTGRES_HEAD
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, assert_aggregates_match_raw, login, make_user
 from tests.integration.reads_data import TRACES, gql, seed
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from app.storage import Storage
-from app.storage.clickhouse.observations import fetch_trace_attributes
 from app.storage.clickhouse.query import CompiledQuery
+from app.storage.clickhouse.writes import fetch_trace_attributes
 from tests.conftest import ProjectFixture, assert_aggregates_match_raw, jobs_done
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]

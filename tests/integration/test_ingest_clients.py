@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from app.storage.clickhouse.query import CompiledQuery
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import LiveServer, ProjectFixture, jobs_done, login, make_user, wait_for
 from tests.integration.test_ingest_otlp import _otel_provider
 

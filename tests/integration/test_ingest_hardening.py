@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from app.storage import Storage
 from app.storage.clickhouse.query import CompiledQuery
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, login, make_user, wait_for
 
 pytestmark = pytest.mark.integration

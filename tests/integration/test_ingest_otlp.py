@@ -241,8 +241,8 @@ async def test_backpressure_answers_503_with_retry_after(client, storage, projec
 async def test_existence_check_is_exact_for_span_ids_and_any_other_ids(storage: Storage, project) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from app.storage.clickhouse.observations import fetch_existing_observation_keys, insert_observations
-    from app.storage.clickhouse.rows import ObservationRow
+    from app.storage.clickhouse.write_rows import ObservationRow
+    from app.storage.clickhouse.writes import fetch_existing_observation_keys, insert_observations
 
     now = datetime.now(UTC)
     trace = "ab" * 16

@@ -10,7 +10,7 @@ import pytest
 
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import Invitation, Role, utcnow
+from app.storage.postgres.tables import Invitation, Role, utcnow
 from tests.conftest import ProjectFixture, csrf_token, login, make_user
 
 pytestmark = pytest.mark.integration

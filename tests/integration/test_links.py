@@ -16,7 +16,7 @@ from app.main import create_app
 from app.settings import Settings
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import (
     LiveServer,
     ProjectFixture,

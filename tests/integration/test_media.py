@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.storage.clickhouse.query import CompiledQuery
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import LiveServer, ProjectFixture, login, make_user, wait_for
 
 pytestmark = pytest.mark.integration

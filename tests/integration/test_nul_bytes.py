@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, csrf_token, login, make_user
 
 pytestmark = pytest.mark.integration

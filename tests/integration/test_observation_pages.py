@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.storage import Storage
-from app.storage.clickhouse.observations import insert_observations
 from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries.common import TimeRange
-from app.storage.clickhouse.rows import ObservationRow
+from app.storage.clickhouse.write_rows import ObservationRow
+from app.storage.clickhouse.writes import insert_observations
 from tests.conftest import ProjectFixture
 
 pytestmark = pytest.mark.integration

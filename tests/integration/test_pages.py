@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from markupsafe import escape
 
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, csrf_token, jobs_done, login, make_user, wait_for
 from tests.integration.reads_data import seed
 

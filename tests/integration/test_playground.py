@@ -13,7 +13,7 @@ from sqlalchemy import text
 from app.auth.encryption import decrypt
 from app.main import create_app
 from app.playground.prompts import NewPromptVersion, PlaygroundHooks, PlaygroundPrompt, open_prompt
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from app.tracing import model_catalog
 from tests.conftest import LiveServer, ProjectFixture, csrf_token, login, make_user, wait_for
 from tests.integration.fake_llm import API_KEY, COMPLETION_TOKENS, PROMPT_TOKENS, REPLY, FakeLlm, fake_llm

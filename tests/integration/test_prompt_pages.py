@@ -17,7 +17,7 @@ from app.auth.caller import Caller
 from app.prompts import service
 from app.storage import Storage
 from app.storage.postgres import prompts as repo
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, csrf_token, jobs_done, login, make_user
 
 pytestmark = [pytest.mark.integration]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.storage import Storage
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, login, make_project, make_user
 from tests.integration.reads_data import gql
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.storage import Storage
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, csrf_token, login, make_user
 
 pytestmark = pytest.mark.integration
@@ -191,7 +191,7 @@ async def test_graphiql_page_is_served_to_browsers(client) -> None:
 
 async def test_a_user_without_projects_gets_a_clear_403_not_a_login_loop(client, storage: Storage) -> None:
     from app.auth import accounts as domain
-    from app.storage.postgres.models import Role as R
+    from app.storage.postgres.tables import Role as R
 
     email = f"lonely-{id(client)}-{__import__('secrets').token_hex(3)}@example.com"
     await domain.create_user(storage, email, "lonely-password", None, R.MEMBER)

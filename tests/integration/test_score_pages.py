@@ -13,7 +13,7 @@ import pytest
 from app.storage import Storage
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries.common import TimeRange
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import LiveServer, ProjectFixture, csrf_token, login, make_user, wait_for
 from tests.integration.reads_data import Seeded, seed
 

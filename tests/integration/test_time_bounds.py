@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, login, make_user
 
 pytestmark = pytest.mark.integration

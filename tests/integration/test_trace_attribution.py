@@ -14,7 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from app.jobs import ingest
 from app.jobs.contracts import JobQueue
 from app.storage import Storage
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 from tests.conftest import (
     LiveServer,
     ProjectFixture,

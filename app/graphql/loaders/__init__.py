@@ -14,8 +14,8 @@ from app.graphql.loaders.scores_by_session import scores_by_session
 from app.graphql.loaders.scores_by_trace import scores_by_trace
 from app.graphql.loaders.tree_by_trace import tree_by_trace
 from app.storage import Storage
-from app.storage.clickhouse.queries.rows import ScoreView
-from app.storage.postgres.models import PromptDependency
+from app.storage.clickhouse.queries.views import ScoreView
+from app.storage.postgres.tables import PromptDependency
 from app.tracing.reads import ObservationNode
 
 

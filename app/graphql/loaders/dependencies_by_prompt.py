@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.storage import Storage
-from app.storage.postgres.models import PromptDependency
 from app.storage.postgres.prompts import dependencies_of
+from app.storage.postgres.tables import PromptDependency
 
 
 async def dependencies_by_prompt(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from app.storage import Storage
-from app.storage.clickhouse.queries.rows import ScoreView
 from app.storage.clickhouse.queries.scores import scores_of
+from app.storage.clickhouse.queries.views import ScoreView
 
 
 async def scores_by_session(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from app.storage.postgres.models import ApiKey as ApiKeyRow
+from app.storage.postgres.tables import ApiKey as ApiKeyRow
 
 
 @strawberry.type(description="A project API key. The secret is never readable after creation.")

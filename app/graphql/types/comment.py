@@ -6,7 +6,7 @@ from datetime import datetime
 
 import strawberry
 
-from app.storage.postgres.models import Comment as CommentRow
+from app.storage.postgres.tables import Comment as CommentRow
 
 
 @strawberry.type(description="A comment on a trace, observation, session or prompt.")

@@ -20,7 +20,7 @@ from app.graphql.types.common import (
 )
 from app.graphql.types.pagination import PageInfo
 from app.storage.clickhouse.queries import observations as q
-from app.storage.clickhouse.queries.rows import ObservationView, json_or_text
+from app.storage.clickhouse.queries.views import ObservationView, json_or_text
 
 
 @strawberry.type(description="A span, generation, event, agent, tool… of a trace.")

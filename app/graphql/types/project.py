@@ -6,8 +6,8 @@ from enum import Enum
 
 import strawberry
 
-from app.storage.postgres.models import Organization as OrganizationRow
-from app.storage.postgres.models import Project as ProjectRow
+from app.storage.postgres.tables import Organization as OrganizationRow
+from app.storage.postgres.tables import Project as ProjectRow
 
 
 @strawberry.enum(description="A member's role in a project, from most to least powerful.")

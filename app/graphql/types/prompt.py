@@ -19,7 +19,7 @@ from app.prompts.diff import PromptDiff as DiffValue
 from app.storage.clickhouse.queries import prompts as pq
 from app.storage.clickhouse.queries.common import Cursor, TimeRange, page_size
 from app.storage.postgres import prompts as repo
-from app.storage.postgres.models import Prompt as PromptRow
+from app.storage.postgres.tables import Prompt as PromptRow
 
 
 @strawberry.enum(description="What a prompt holds.")

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 from app.graphql.types.common import NumberRangeInput, TimeRangeInput, as_json, number_range
 from app.graphql.types.pagination import PageInfo
 from app.storage.clickhouse.queries import scores as q
-from app.storage.clickhouse.queries.rows import ScoreView
+from app.storage.clickhouse.queries.views import ScoreView
 
 
 @strawberry.type(

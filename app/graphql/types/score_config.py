@@ -8,7 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.graphql.types.common import as_json
-from app.storage.postgres.models import ScoreConfig as ScoreConfigRow
+from app.storage.postgres.tables import ScoreConfig as ScoreConfigRow
 
 
 @strawberry.type(description="What scores of a name may hold: type, range, categories.")

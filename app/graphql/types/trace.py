@@ -25,7 +25,7 @@ from app.graphql.types.pagination import PageInfo
 from app.graphql.types.score import Score
 from app.storage.clickhouse.queries import traces as q
 from app.storage.clickhouse.queries.common import NumberRange
-from app.storage.clickhouse.queries.rows import TraceView
+from app.storage.clickhouse.queries.views import TraceView
 from app.tracing import reads
 
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, InvalidInput
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import ApiKey, Membership, Organization, Project, Role, User, utcnow
+from app.storage.postgres.tables import ApiKey, Membership, Organization, Project, Role, User, utcnow
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import Dashboard, utcnow
 from app.storage.postgres.scoped import delete_in_project, fetch_in_project
+from app.storage.postgres.tables import Dashboard, utcnow
 
 
 async def list_dashboards(pg: Postgres, project_id: str) -> list[Dashboard]:

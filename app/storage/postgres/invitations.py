@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from app.errors import Conflict
 from app.storage.postgres.accounts import put_membership
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import Invitation, Role, User, utcnow
+from app.storage.postgres.tables import Invitation, Role, User, utcnow
 
 
 def _visible(organization_id: str, project_id: str) -> ColumnElement[bool]:

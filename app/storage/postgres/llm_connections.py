@@ -7,8 +7,8 @@ from sqlmodel import col, select
 
 from app.errors import Conflict
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import LlmConnection, utcnow
 from app.storage.postgres.scoped import delete_in_project, fetch_in_project
+from app.storage.postgres.tables import LlmConnection, utcnow
 
 MAX_CONNECTIONS = 200
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import Media, MediaLink
+from app.storage.postgres.tables import Media, MediaLink
 
 
 async def fetch_media(pg: Postgres, project_id: str, media_id: str) -> Media | None:

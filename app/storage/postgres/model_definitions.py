@@ -6,8 +6,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import ModelDefinition
 from app.storage.postgres.scoped import delete_in_project, fetch_in_project
+from app.storage.postgres.tables import ModelDefinition
 
 
 async def list_models(

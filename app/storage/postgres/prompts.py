@@ -19,7 +19,7 @@ from sqlmodel.sql.expression import Select
 
 from app.errors import InvalidInput, NotFound
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import Prompt, PromptDependency, ProtectedLabel, utcnow
+from app.storage.postgres.tables import Prompt, PromptDependency, ProtectedLabel, utcnow
 
 LATEST = "latest"
 # Checks a change against the versions it touches (raises to refuse it); runs under the name's lock.

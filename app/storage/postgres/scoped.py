@@ -7,7 +7,7 @@ from typing import TypeVar
 from sqlmodel import select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import Comment, Dashboard, LlmConnection, ModelDefinition
+from app.storage.postgres.tables import Comment, Dashboard, LlmConnection, ModelDefinition
 
 Row = TypeVar("Row", Comment, Dashboard, LlmConnection, ModelDefinition)
 

@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import ScoreConfig, utcnow
+from app.storage.postgres.tables import ScoreConfig, utcnow
 
 
 async def list_score_configs(pg: Postgres, project_id: str, limit: int, offset: int) -> list[ScoreConfig]:

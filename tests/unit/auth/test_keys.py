@@ -10,7 +10,7 @@ from app.auth.caller import Caller
 from app.auth.keys import display_secret, hash_secret, parse_basic
 from app.auth.passwords import hash_password, verify_password
 from app.errors import Forbidden, InvalidInput, Unauthorized
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 
 
 def b64(raw: str) -> str:

@@ -11,7 +11,7 @@ from app.auth.caller import Caller
 from app.errors import Forbidden, Unauthorized
 from app.graphql.context import Context
 from app.graphql.permissions import IsAdmin, IsMember
-from app.storage.postgres.models import Role
+from app.storage.postgres.tables import Role
 
 
 def _info(role: Role | None) -> Any:

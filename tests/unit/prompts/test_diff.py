@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.prompts.diff import content_lines, diff_versions
-from app.storage.postgres.models import Prompt
+from app.storage.postgres.tables import Prompt
 
 
 def _p(version: int, prompt: str | list[dict[str, object]], config: dict[str, object]) -> Prompt:

@@ -39,7 +39,7 @@ def test_readers_get_a_value_error_not_a_recursion_error() -> None:
 
 def test_every_reader_of_stored_text_survives_deep_nesting() -> None:
     from app.dashboards.display import pretty
-    from app.storage.clickhouse.queries.rows import json_or_text, metadata
+    from app.storage.clickhouse.queries.views import json_or_text, metadata
     from app.tracing.chat import chat_messages
 
     assert json_or_text(DEEP) == DEEP and metadata(["m"], [DEEP]) == {"m": DEEP}

@@ -23,7 +23,7 @@ from app.storage.clickhouse.queries.common import (
     TimeRange,
     page_size,
 )
-from app.storage.clickhouse.queries.rows import score_label
+from app.storage.clickhouse.queries.views import score_label
 
 T1 = datetime(2026, 11, 20, 10, tzinfo=UTC)
 TIME = TimeRange(T1, T1 + timedelta(hours=2))

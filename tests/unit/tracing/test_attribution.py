@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from app.storage.clickhouse.rows import ObservationRow, TraceRow, as_json_line
+from app.storage.clickhouse.write_rows import ObservationRow, TraceRow, as_json_line
 from app.tracing.attribution import (
     TraceAttributes,
     after,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.errors import InvalidInput
-from app.storage.clickhouse.rows import ObservationRow
+from app.storage.clickhouse.write_rows import ObservationRow
 from app.tracing.costs import ModelPrice, builtin_prices, count_tokens, enrich, match_model
 from app.tracing.model_catalog import validate
 

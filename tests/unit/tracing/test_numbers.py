@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from app.storage.clickhouse.client import refused_reason
-from app.storage.clickhouse.rows import ObservationRow
+from app.storage.clickhouse.write_rows import ObservationRow
 from app.tracing import legacy
 from app.tracing.costs import builtin_prices, enrich
 from app.tracing.mapping import cost_details_noted, usage_details_noted, usage_problem

@@ -25,7 +25,7 @@ from app.storage.clickhouse.queries.common import (
     keyset,
     where,
 )
-from app.storage.clickhouse.queries.rows import decimal_map, int_map, utc
+from app.storage.clickhouse.queries.views import decimal_map, int_map, utc
 from app.storage.clickhouse.query import CompiledQuery
 
 GroupKey = Literal["session_id", "user_id"]

@@ -38,7 +38,7 @@ from app.storage.clickhouse.queries.metric_registry import (
     Rollup,
     View,
 )
-from app.storage.clickhouse.queries.rows import utc
+from app.storage.clickhouse.queries.views import utc
 from app.storage.clickhouse.query import CompiledQuery
 
 MAX_ROWS = 5_000

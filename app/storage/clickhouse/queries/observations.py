@@ -31,7 +31,7 @@ from app.storage.clickhouse.queries.common import (
     text_search,
     where,
 )
-from app.storage.clickhouse.queries.rows import (
+from app.storage.clickhouse.queries.views import (
     ObservationView,
     count_of,
     decimal_map,

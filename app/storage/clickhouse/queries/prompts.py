@@ -17,7 +17,7 @@ from typing import Any
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries.common import PROJECT, Page, Params, TimeRange, where
-from app.storage.clickhouse.queries.rows import ObservationView
+from app.storage.clickhouse.queries.views import ObservationView
 from app.storage.clickhouse.query import CompiledQuery
 
 SCORE_LAG = timedelta(days=7)

@@ -23,7 +23,7 @@ from app.storage.clickhouse.queries.common import (
     keyset,
     where,
 )
-from app.storage.clickhouse.queries.rows import ScoreView, count_of, metadata, utc
+from app.storage.clickhouse.queries.views import ScoreView, count_of, metadata, utc
 from app.storage.clickhouse.query import CompiledQuery
 
 SORT = "TIMESTAMP"

@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any, assert_never, cast
 
 from app.storage.clickhouse.client import ClickHouse
-from app.storage.clickhouse.observations import FOLD_TRACE_ATTRIBUTES
 from app.storage.clickhouse.queries import observations as obs
 from app.storage.clickhouse.queries.common import (
     PROJECT,
@@ -32,7 +31,7 @@ from app.storage.clickhouse.queries.common import (
     text_search,
     where,
 )
-from app.storage.clickhouse.queries.rows import (
+from app.storage.clickhouse.queries.views import (
     ObservationView,
     TraceTotals,
     TraceView,
@@ -44,6 +43,7 @@ from app.storage.clickhouse.queries.rows import (
     utc_or_none,
 )
 from app.storage.clickhouse.query import CompiledQuery
+from app.storage.clickhouse.writes import FOLD_TRACE_ATTRIBUTES
 
 OBSERVATIONS_BEFORE = timedelta(hours=1)
 OBSERVATIONS_AFTER = timedelta(days=1)

@@ -1,4 +1,4 @@
-"""Writes to the observation and trace tables, and the existence check that makes them exactly-once."""
+"""Writes to the observation, trace and score tables, and the existence check that makes them exactly-once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import cast
 
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.query import CompiledQuery
-from app.storage.clickhouse.rows import (
+from app.storage.clickhouse.write_rows import (
     OBSERVATION_COLUMNS,
     SCORE_COLUMNS,
     TRACE_COLUMNS,

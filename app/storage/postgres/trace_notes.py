@@ -6,8 +6,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.models import Comment, TraceFlag, utcnow
 from app.storage.postgres.scoped import fetch_in_project
+from app.storage.postgres.tables import Comment, TraceFlag, utcnow
 
 MAX_BOOKMARKS = 10_000
 
