@@ -30,6 +30,7 @@ class _Server(uvicorn.Server):
 
 
 async def _serve_async(settings: Settings) -> None:
+    from app.jobs.contracts import open_job_queue
     from app.main import create_app, run_platform
 
     loop = asyncio.get_running_loop()
@@ -43,9 +44,13 @@ async def _serve_async(settings: Settings) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
-    async with open_storage(settings) as storage, run_platform(storage, settings):
+    async with (
+        open_storage(settings) as storage,
+        open_job_queue(storage) as jobs,
+        run_platform(storage, settings),
+    ):
         config = uvicorn.Config(
-            create_app(settings, storage),
+            create_app(settings, storage, jobs=jobs),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,

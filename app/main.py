@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from litestar import Litestar, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -34,6 +35,7 @@ from app.dashboards.router import ui_router
 from app.errors import AppError, StoreUnavailable, TooManyRequests, UserError
 from app.graphql.app import graphql_controller
 from app.ingest import INGEST_ROUTES
+from app.jobs.contracts import JobQueue, open_job_queue
 from app.jobs.worker import build_worker, close_worker
 from app.playground.prompts import PlaygroundHooks
 from app.settings import Settings
@@ -132,22 +134,37 @@ def _report_worker_exit(task: asyncio.Task[None]) -> None:
         log.error("the in-process job worker stopped", exc_info=task.exception())
 
 
+def _jobs(state: State) -> JobQueue:
+    queue: JobQueue = state.jobs
+    return queue
+
+
 async def _begin(request: Request[Any, Any, Any]) -> None:
     begin_request()
 
 
 def create_app(
-    settings: Settings, storage: Storage | None = None, playground: PlaygroundHooks | None = None
+    settings: Settings,
+    storage: Storage | None = None,
+    playground: PlaygroundHooks | None = None,
+    jobs: JobQueue | None = None,
 ) -> Litestar:
-    """Build the ASGI app. With `storage`, the caller owns the stores (CLI, tests); without it, the
-    lifespan opens them and runs the platform (migrations, init, worker) for the app's lifetime.
+    """Build the ASGI app. With `storage` and `jobs`, the caller owns the stores and the job queue (CLI,
+    tests); without them, the lifespan opens both and runs the platform (migrations, init, worker) for
+    the app's lifetime. Handlers get the queue injected (`jobs: JobQueue`).
     `playground` plugs prompt storage into the playground (open a prompt version, save a new one);
     by default the stored prompts (app.dashboards.prompt_hooks), `PlaygroundHooks()` switches it off."""
+    if (storage is None) != (jobs is None):
+        raise ValueError("pass both the stores and their job queue, or neither")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_storage(settings) as store, run_platform(store, settings):
-            app.state.storage = store
+        async with (
+            open_storage(settings) as store,
+            open_job_queue(store) as queue,
+            run_platform(store, settings),
+        ):
+            app.state.storage, app.state.jobs = store, queue
             yield
 
     return Litestar(
@@ -166,7 +183,8 @@ def create_app(
             create_static_files_router(path="/static/plotly", directories=[PLOTLY_JS_DIR]),
         ],
         lifespan=[] if storage else [lifespan],
-        state=State({"storage": storage, "playground_hooks": playground or STORAGE_HOOKS}),
+        state=State({"storage": storage, "jobs": jobs, "playground_hooks": playground or STORAGE_HOOKS}),
+        dependencies={"jobs": Provide(_jobs, sync_to_thread=False)},
         exception_handlers={Exception: _error_response},
         before_request=_begin,  # a request's ClickHouse reads are ordered by when it began
         before_send=[_security_headers],

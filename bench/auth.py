@@ -13,6 +13,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth.keys import authenticate_basic, issue_api_key
+from app.jobs.contracts import open_job_queue
 from app.main import create_app
 from bench.report import record
 from bench.stores import bench_project
@@ -34,7 +35,7 @@ async def timed(fn, n: int = N) -> list[float]:  # type: ignore[no-untyped-def]
 
 
 async def main() -> None:
-    async with bench_project() as (settings, storage, _org, project):
+    async with bench_project() as (settings, storage, _org, project), open_job_queue(storage) as jobs:
         issued = await issue_api_key(storage, project.id)
         header = "Basic " + base64.b64encode(f"{issued.key.public_key}:{issued.secret_key}".encode()).decode()
         await authenticate_basic(storage, header)  # warm the cache
@@ -42,7 +43,7 @@ async def main() -> None:
         auth = await timed(lambda: authenticate_basic(storage, header))
         raw = await timed(lambda: storage.cache.get("bench:missing"))
 
-        transport = httpx.ASGITransport(app=create_app(settings, storage))
+        transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             health = await timed(lambda: client.get("/api/public/health"), 2000)
             gql = {"query": "{ __typename }"}

@@ -24,6 +24,7 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth.keys import issue_api_key
+from app.jobs.contracts import open_job_queue
 from app.main import create_app
 from app.storage import Storage
 from app.storage.postgres.tables import Prompt
@@ -65,7 +66,7 @@ async def seed(storage: Storage, project_id: str, names: int) -> None:
 
 async def main(names: int, requests: int) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    async with bench_project() as (settings, storage, _org, project):
+    async with bench_project() as (settings, storage, _org, project), open_job_queue(storage) as jobs:
         issued = await issue_api_key(storage, project.id)
         t0 = time.perf_counter()
         await seed(storage, project.id, names)
@@ -75,7 +76,7 @@ async def main(names: int, requests: int) -> None:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
         config = uvicorn.Config(
-            create_app(settings, storage), host="127.0.0.1", port=port, log_level="warning"
+            create_app(settings, storage, jobs=jobs), host="127.0.0.1", port=port, log_level="warning"
         )
         server = uvicorn.Server(config)
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

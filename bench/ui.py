@@ -23,6 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth import accounts as domain
+from app.jobs.contracts import open_job_queue
 from app.main import create_app
 from app.storage.clickhouse.query import CompiledQuery, dangerous_raw_sql
 from app.storage.postgres.tables import Role
@@ -98,7 +99,7 @@ async def main() -> None:
     parser.add_argument("--observations", type=int, default=10_000_000)
     args = parser.parse_args()
     n = args.observations
-    async with bench_project() as (settings, storage, org, project):
+    async with bench_project() as (settings, storage, org, project), open_job_queue(storage) as jobs:
         await domain.create_user(storage, "bench@example.com", "bench password", org, Role.OWNER)
         began = time.perf_counter()
         assert project.id.isalnum()  # generated here (hex); the only value put into this SQL text
@@ -116,7 +117,7 @@ async def main() -> None:
             await asyncio.sleep(1)
         settled = time.perf_counter() - settled - QUIET_S
         print(f"merges settled in {settled:.0f} s", flush=True)
-        transport = httpx.ASGITransport(app=create_app(settings, storage))
+        transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             page = await client.get("/login")
             token = page.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]

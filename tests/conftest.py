@@ -15,6 +15,7 @@ import pytest
 
 from app.auth import accounts as domain
 from app.auth.keys import issue_api_key
+from app.jobs.contracts import JobQueue, open_job_queue
 from app.main import create_app
 from app.settings import Settings
 from app.storage import Storage, open_storage
@@ -52,9 +53,16 @@ async def storage(settings: Settings) -> AsyncIterator[Storage]:
 
 
 @pytest.fixture(scope="session")
-async def client(settings: Settings, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
+async def jobs(storage: Storage) -> AsyncIterator[JobQueue]:
+    """The job queue on the test stores' Redis (the app gets it injected, as in production)."""
+    async with open_job_queue(storage) as queue:
+        yield queue
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, storage: Storage, jobs: JobQueue) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the app on the test loop; the test session owns the stores."""
-    transport = httpx.ASGITransport(app=create_app(settings, storage))
+    transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
 
@@ -145,7 +153,9 @@ async def worker(storage: Storage) -> AsyncIterator[None]:
 
 
 @pytest.fixture(scope="session")
-async def live_server(settings: Settings, storage: Storage, worker: None) -> AsyncIterator[LiveServer]:
+async def live_server(
+    settings: Settings, storage: Storage, jobs: JobQueue, worker: None
+) -> AsyncIterator[LiveServer]:
     """The app on a real port (plus the worker), on the test loop; sync clients call it from threads."""
     import asyncio
     import contextlib
@@ -153,7 +163,9 @@ async def live_server(settings: Settings, storage: Storage, worker: None) -> Asy
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(create_app(settings, storage), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings, storage, jobs=jobs), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     serving = asyncio.create_task(server.serve())

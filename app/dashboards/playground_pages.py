@@ -15,7 +15,7 @@ from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_logi
 from app.dashboards.figures import safe_json
 from app.dashboards.params import prompt_url
 from app.errors import InvalidInput, UserError
-from app.jobs.contracts import store_and_enqueue
+from app.jobs.contracts import JobQueue, store_and_enqueue
 from app.playground import connections, runs
 from app.playground.connections import ConnectionView
 from app.playground.prompts import NewPromptVersion, PlaygroundHooks, open_prompt, state_of
@@ -152,7 +152,9 @@ def _event(name: str, data: Any) -> str:
 
 
 @post("/playground/run", status_code=200)
-async def playground_run(request: Request[Any, Any, State], storage: Storage) -> Response[Any] | Stream:
+async def playground_run(
+    request: Request[Any, Any, State], storage: Storage, jobs: JobQueue
+) -> Response[Any] | Stream:
     """Run the prompt: `delta` events with the answer's text, then `done` with usage, cost, latency
     and the trace id (or the provider's error). Bad input answers JSON `{message, error}` before."""
     try:  # not a guard: refusals here answer JSON, as bad input does
@@ -170,7 +172,7 @@ async def playground_run(request: Request[Any, Any, State], storage: Storage) ->
                 yield _event("delta", {"text": item})
                 continue
             batch, body = legacy_batch(caller.project_id, runs.trace_events(prepared, item))
-            await store_and_enqueue(request.app.state, batch, body)
+            await store_and_enqueue(storage, jobs, batch, body)
             yield _event("done", item.summary())
 
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "X-Accel-Buffering": "no"}

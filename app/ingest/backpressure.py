@@ -8,15 +8,14 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.response import Response
 
-from app.jobs.contracts import job_queue
+from app.jobs.contracts import JobQueue
 from app.storage import Storage
 
 
-async def backpressure(request: Request[Any, Any, State]) -> Response[dict[str, str]] | None:
+async def backpressure(request: Request[Any, Any, State], jobs: JobQueue) -> Response[dict[str, str]] | None:
     """503 + Retry-After when the queue is over its limit: exporters retry, nothing is lost."""
     storage: Storage = request.app.state.storage
-    queue = await job_queue(request.app.state)
-    backlog = await queue.backlog()
+    backlog = await jobs.backlog()
     if backlog > storage.settings.ingest_max_backlog:
         return Response(
             {

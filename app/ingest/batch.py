@@ -13,7 +13,7 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.http_json import ApiDoc, json_body
 from app.ingest.backpressure import backpressure
-from app.jobs.contracts import store_and_enqueue
+from app.jobs.contracts import JobQueue, store_and_enqueue
 from app.storage import json_text
 from app.tracing import legacy, score_configs
 from app.tracing.pipeline import legacy_batch
@@ -55,7 +55,7 @@ BATCH = ApiDoc(
 
 
 @post("/ingestion", status_code=207, opt=BATCH.opt)
-async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+async def ingestion(request: Request[Any, Any, State], jobs: JobQueue) -> Response[dict[str, Any]]:
     """Langfuse batch API: 207 with per-event successes and errors; a bad event never sinks the others."""
     caller: Caller = request.state.caller
     try:
@@ -74,10 +74,10 @@ async def ingestion(request: Request[Any, Any, State]) -> Response[dict[str, Any
         ]
         validated.events = [e for e in validated.events if id(e) not in rejected]
     if validated.events:
-        if (busy := await backpressure(request)) is not None:
+        if (busy := await backpressure(request, jobs)) is not None:
             return busy
         batch, body = legacy_batch(caller.project_id, validated.events)
-        await store_and_enqueue(request.app.state, batch, body)
+        await store_and_enqueue(request.app.state.storage, jobs, batch, body)
     return Response(
         {
             "successes": [{"id": e["id"], "status": 201} for e in validated.events],

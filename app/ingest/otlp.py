@@ -12,7 +12,7 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.http_json import ApiDoc
 from app.ingest.backpressure import backpressure
-from app.jobs.contracts import store_and_enqueue
+from app.jobs.contracts import JobQueue, store_and_enqueue
 from app.tracing.otlp import check_export, decompress, export_response, rejection_message
 from app.tracing.pipeline import RawBatch
 
@@ -25,7 +25,7 @@ OTLP = ApiDoc(
 
 
 @post("/otel/v1/traces", status_code=200, opt=OTLP.opt)
-async def otlp_traces(request: Request[Any, Any, State]) -> Response[Any]:
+async def otlp_traces(request: Request[Any, Any, State], jobs: JobQueue) -> Response[Any]:
     """OTLP/HTTP trace export (protobuf or JSON, gzip or not): 200 `{}` once the batch is durable, or
     200 with OTLP `partial_success` when some spans were refused (400 when all were)."""
     caller: Caller = request.state.caller
@@ -44,9 +44,9 @@ async def otlp_traces(request: Request[Any, Any, State]) -> Response[Any]:
         if checked.rejected:  # 400 before anything is stored
             raise InvalidInput(rejection_message(checked.rejected))
         return Response({})
-    if (busy := await backpressure(request)) is not None:
+    if (busy := await backpressure(request, jobs)) is not None:
         return busy
-    await store_and_enqueue(request.app.state, batch, body)
+    await store_and_enqueue(request.app.state.storage, jobs, batch, body)
     if checked.rejected:
         content, media = export_response(checked.rejected, content_type)
         return Response(content, media_type=media)

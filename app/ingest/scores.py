@@ -14,7 +14,7 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.http_json import ApiDoc, json_body
 from app.ingest.backpressure import backpressure
-from app.jobs.contracts import store_and_enqueue
+from app.jobs.contracts import JobQueue, store_and_enqueue
 from app.storage import Storage
 from app.tracing import score_configs, scores
 from app.tracing.pipeline import legacy_batch
@@ -62,7 +62,7 @@ SCORES = ApiDoc(
 
 
 @post("/scores", status_code=200, opt=SCORES.opt)
-async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+async def create_scores(request: Request[Any, Any, State], jobs: JobQueue) -> Response[dict[str, Any]]:
     """One score → 200 `{id}`; a JSON array (SDK 5.x) → 202, or 207 with the rejected ones."""
     caller: Caller = request.state.caller
     doc = await json_body(request)
@@ -90,10 +90,10 @@ async def create_scores(request: Request[Any, Any, State]) -> Response[dict[str,
             }
         )
     if accepted:
-        if (busy := await backpressure(request)) is not None:
+        if (busy := await backpressure(request, jobs)) is not None:
             return busy
         batch, body = legacy_batch(caller.project_id, accepted)
-        await store_and_enqueue(request.app.state, batch, body)
+        await store_and_enqueue(request.app.state.storage, jobs, batch, body)
     if not isinstance(doc, list):
         return Response({"id": accepted[0]["id"]}, status_code=200)
     if errors:

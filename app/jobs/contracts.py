@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
+from app.storage import Storage
 from app.tracing.pipeline import RawBatch
 
 SYSTEM_PING: Final = "system.ping"
@@ -66,17 +69,17 @@ class JobQueue:
         await self.pool.aclose()
 
 
-async def job_queue(state: Any) -> JobQueue:
-    """The app's queue, connected on first use and kept on `state` (an app's State object)."""
-    queue: JobQueue | None = getattr(state, "job_queue", None)
-    if queue is None:
-        queue = await JobQueue.connect(state.storage.redis_url)
-        state.job_queue = queue
-    return queue
+@contextlib.asynccontextmanager
+async def open_job_queue(storage: Storage) -> AsyncIterator[JobQueue]:
+    """The job queue on the stores' Redis, opened beside them (app.main, app.cli) and closed after use."""
+    queue = await JobQueue.connect(storage.redis_url)
+    try:
+        yield queue
+    finally:
+        await queue.close()
 
 
-async def store_and_enqueue(state: Any, batch: RawBatch, body: bytes) -> None:
+async def store_and_enqueue(storage: Storage, jobs: JobQueue, batch: RawBatch, body: bytes) -> None:
     """Durable before acknowledged: the raw body is in the blob store before the job exists."""
-    await state.storage.blobs.put(batch.key, body)
-    queue = await job_queue(state)
-    await queue.enqueue(INGEST_BATCH, batch.to_payload(), job_id=batch.key)
+    await storage.blobs.put(batch.key, body)
+    await jobs.enqueue(INGEST_BATCH, batch.to_payload(), job_id=batch.key)

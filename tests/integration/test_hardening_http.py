@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from app.auth.keys import authenticate_basic
+from app.jobs.contracts import JobQueue
 from app.main import create_app
 from app.settings import Settings
 from app.storage import Storage
@@ -53,10 +54,10 @@ def low_limits(storage: Storage) -> Iterator[Settings]:
 
 
 @pytest.fixture
-async def remote(settings: Settings, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
+async def remote(settings: Settings, storage: Storage, jobs: JobQueue) -> AsyncIterator[httpx.AsyncClient]:
     """A client from an address of its own, so its failures are counted apart from other tests'."""
     address = f"203.0.113.{int(time.time() * 1000) % 250 + 1}"
-    transport = httpx.ASGITransport(app=create_app(settings, storage), client=(address, 4321))
+    transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs), client=(address, 4321))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
 

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 import httpx
 import pytest
 
+from app.jobs.contracts import JobQueue
 from app.main import create_app
 from app.settings import Settings
 from app.storage import Storage
@@ -96,9 +97,9 @@ async def login_next(c: httpx.AsyncClient, email: str, password: str, next_path:
 
 
 @pytest.fixture
-async def anonymous(settings: Settings, storage: Storage) -> AsyncIterator[httpx.AsyncClient]:
+async def anonymous(settings: Settings, storage: Storage, jobs: JobQueue) -> AsyncIterator[httpx.AsyncClient]:
     """A client of its own with no cookies at all (no session, no CSRF cookie)."""
-    transport = httpx.ASGITransport(app=create_app(settings, storage))
+    transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
 

@@ -328,7 +328,7 @@ async def test_inputs_follow_the_prompt_and_escape_names(client, storage, projec
 
 
 async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
-    settings, storage, project: ProjectFixture
+    settings, storage, jobs, project: ProjectFixture
 ) -> None:
     import httpx
 
@@ -351,7 +351,7 @@ async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
         saved.append((caller.project_id, new))
         return 3
 
-    app = create_app(settings, storage, PlaygroundHooks(load_prompt=load, save_version=save))
+    app = create_app(settings, storage, PlaygroundHooks(load_prompt=load, save_version=save), jobs)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t.local") as c:
         await login(c, *await make_user(storage, project, Role.MEMBER))
         page = await c.get("/playground", params={"prompt": "support", "version": 2})
@@ -384,10 +384,12 @@ async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
     )
 
 
-async def test_without_hooks_the_save_button_is_disabled(settings, storage, project: ProjectFixture) -> None:
+async def test_without_hooks_the_save_button_is_disabled(
+    settings, storage, jobs, project: ProjectFixture
+) -> None:
     import httpx
 
-    app = create_app(settings, storage, PlaygroundHooks())  # prompt storage switched off
+    app = create_app(settings, storage, PlaygroundHooks(), jobs)  # prompt storage switched off
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t.local") as client:
         await as_role(client, storage, project, Role.MEMBER)
         page = await client.get("/playground", params={"prompt": "support"})

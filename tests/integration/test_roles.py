@@ -231,7 +231,7 @@ async def test_repeated_failed_logins_for_one_email_are_blocked(
 
 
 async def test_repeated_failed_logins_from_one_address_are_blocked(
-    settings, storage: Storage, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
+    settings, storage: Storage, jobs, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import secrets
 
@@ -242,7 +242,7 @@ async def test_repeated_failed_logins_from_one_address_are_blocked(
     monkeypatch.setattr(
         storage, "settings", storage.settings.model_copy(update={"login_max_failures_per_ip": 3})
     )
-    app = create_app(settings, storage)
+    app = create_app(settings, storage, jobs=jobs)
 
     def from_address(ip: str) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=app, client=(ip, 40000))

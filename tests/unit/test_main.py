@@ -58,3 +58,11 @@ def test_the_default_app_opens_and_saves_prompts_through_prompt_storage(tmp_path
     hooks = create_app(settings).state.playground_hooks
     assert hooks is STORAGE_HOOKS and (hooks.load_prompt, hooks.save_version) == (load_prompt, save_version)
     assert create_app(settings, playground=PlaygroundHooks()).state.playground_hooks.save_version is None
+
+
+def test_stores_given_by_the_caller_come_with_their_job_queue(tmp_path: Path) -> None:
+    from app.main import create_app
+
+    settings = Settings(data_dir=tmp_path, secret_key="k" * 32)
+    with pytest.raises(ValueError, match="job queue"):
+        create_app(settings, storage=object())  # type: ignore[arg-type]
