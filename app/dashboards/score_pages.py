@@ -18,9 +18,9 @@ from app.errors import InvalidInput
 from app.storage import Storage
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries.common import NumberRange
-from app.storage.postgres import score_configs as score_config_repo
 from app.storage.postgres.tables import Role
 from app.tracing import score_configs, scores
+from app.tracing.score_configs import Category, ScoreConfigChange, ScoreConfigSpec
 
 
 @get("/scores")
@@ -28,7 +28,7 @@ async def scores_page(session: UiSession, storage: Storage, range: str | None = 
     project_id = session.caller.project_id
     key, time = time_range(range or "7d")
     analytics = await score_analytics(storage.clickhouse, project_id, time)
-    configs = await score_config_repo.list_score_configs(storage.postgres, project_id, 200, 0)
+    configs = await score_configs.list_configs(storage, project_id, 200)
     return page(
         session,
         "scores.html",
@@ -110,15 +110,15 @@ async def score_config_create(
             raise InvalidInput(f"{field} must be a number") from exc
 
     labels = [c.strip() for c in data.categories.split(",") if c.strip()]
-    body = {
-        "name": data.name,
-        "dataType": data.data_type,
-        "description": data.description or None,
-        "minValue": number(data.min_value, "minValue"),
-        "maxValue": number(data.max_value, "maxValue"),
-        "categories": [{"value": i, "label": label} for i, label in enumerate(labels)] or None,
-    }
-    await score_configs.create(storage, caller.project_id, body)
+    spec = ScoreConfigSpec(
+        name=data.name,
+        data_type=data.data_type,
+        description=data.description or None,
+        min_value=number(data.min_value, "minValue"),
+        max_value=number(data.max_value, "maxValue"),
+        categories=tuple(Category(float(i), label) for i, label in enumerate(labels)),
+    )
+    await score_configs.create_config(storage, caller.project_id, spec)
     return Redirect("/scores")
 
 
@@ -126,7 +126,8 @@ async def score_config_create(
 async def score_config_archive(
     caller: Caller, storage: Storage, config_id: str, data: Annotated[FlagForm, FORM]
 ) -> Redirect:
-    await score_configs.update(storage, caller.project_id, config_id, {"isArchived": data.value == "1"})
+    change = ScoreConfigChange(is_archived=data.value == "1")
+    await score_configs.update_config(storage, caller.project_id, config_id, change)
     return Redirect("/scores")
 
 

@@ -28,6 +28,8 @@ from app.storage.clickhouse.queries.common import NumberRange, TagFilter
 from app.storage.clickhouse.queries.views import TraceView
 from app.storage.postgres.tables import Role
 from app.tracing import comments, media, reads, scores
+from app.tracing.comments import NewComment
+from app.tracing.scores import NewScore
 
 TRACE_COLUMNS = ("input", "output", "user", "session", "latency", "tokens", "cost", "tags")
 
@@ -307,22 +309,22 @@ class ScoreForm:
 async def trace_add_score(
     caller: Caller, storage: Storage, trace_id: str, data: Annotated[ScoreForm, FORM]
 ) -> Redirect:
-    value: Any = data.value
+    value: float | str = data.value
     if data.data_type in ("NUMERIC", "BOOLEAN"):
         try:
             value = float(data.value)
         except ValueError as exc:
             raise InvalidInput("value must be a number for NUMERIC and BOOLEAN scores") from exc
-    body = {
-        "traceId": trace_id,
-        "name": data.name,
-        "value": value,
-        "dataType": data.data_type,
-        "source": "ANNOTATION",
-        "observationId": data.observation_id or None,
-        "comment": data.comment or None,
-    }
-    await scores.create_score(storage, caller.project_id, {k: v for k, v in body.items() if v is not None})
+    score = NewScore(
+        trace_id=trace_id,
+        name=data.name,
+        value=value,
+        data_type=data.data_type,
+        source="ANNOTATION",
+        observation_id=data.observation_id or None,
+        comment=data.comment or None,
+    )
+    await scores.create_score(storage, caller.project_id, score)
     return Redirect(f"/traces/{trace_id}")
 
 
@@ -351,7 +353,8 @@ class CommentForm:
 async def trace_comment(
     caller: Caller, storage: Storage, trace_id: str, data: Annotated[CommentForm, FORM]
 ) -> Redirect:
-    await comments.create(storage, caller.project_id, "TRACE", trace_id, data.content, caller.user_id)
+    new = NewComment("TRACE", trace_id, data.content, caller.user_id)
+    await comments.create(storage, caller.project_id, new)
     return Redirect(f"/traces/{trace_id}")
 
 

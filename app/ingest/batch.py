@@ -15,8 +15,9 @@ from app.http_json import ApiDoc, json_body
 from app.ingest.backpressure import backpressure
 from app.jobs.contracts import JobQueue, store_and_enqueue
 from app.storage import json_text
-from app.tracing import legacy, score_configs
+from app.tracing import legacy, scores
 from app.tracing.pipeline import legacy_batch
+from app.tracing.score_json import parse_score
 
 BATCH = ApiDoc(
     body={
@@ -63,14 +64,14 @@ async def ingestion(request: Request[Any, Any, State], jobs: JobQueue) -> Respon
         validated = legacy.validate_batch(doc, datetime.now(UTC))
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
-    scores = [e for e in validated.events if e["type"] == "score-create"]
-    if any(e["body"].get("configId") for e in scores):
-        problems = await score_configs.check_scores(
-            request.app.state.storage, caller.project_id, [e["body"] for e in scores]
+    events = [e for e in validated.events if e["type"] == "score-create"]
+    if any(e["body"].get("configId") for e in events):
+        problems = await scores.check_scores(
+            request.app.state.storage, caller.project_id, [parse_score(e["body"]) for e in events]
         )
-        rejected = {id(e): p for e, p in zip(scores, problems, strict=True) if p}
+        rejected = {id(e): p for e, p in zip(events, problems, strict=True) if p}
         validated.errors += [
-            legacy.EventError(e["id"], 400, f"body.{rejected[id(e)]}") for e in scores if id(e) in rejected
+            legacy.EventError(e["id"], 400, f"body.{rejected[id(e)]}") for e in events if id(e) in rejected
         ]
         validated.events = [e for e in validated.events if id(e) not in rejected]
     if validated.events:

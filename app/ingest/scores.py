@@ -16,9 +16,10 @@ from app.http_json import ApiDoc, json_body
 from app.ingest.backpressure import backpressure
 from app.jobs.contracts import JobQueue, store_and_enqueue
 from app.storage import Storage
-from app.tracing import score_configs, scores
+from app.tracing import scores
 from app.tracing.pipeline import legacy_batch
-from app.tracing.scores import score_problem
+from app.tracing.score_json import parse_score
+from app.tracing.scores import NewScore
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 SCORE = {
@@ -61,6 +62,19 @@ SCORES = ApiDoc(
 )
 
 
+async def _problems(storage: Storage, project_id: str, items: list[Any]) -> list[str | None]:
+    """Why each score's JSON is refused (its shape, its rules, its config; naming the field), or None."""
+    parsed: list[NewScore | str] = []
+    for item in items:
+        try:
+            parsed.append(parse_score(item))
+        except InvalidInput as exc:
+            parsed.append(str(exc))
+    valid = [p for p in parsed if isinstance(p, NewScore)]
+    checked = iter(await scores.check_scores(storage, project_id, valid))
+    return [p if isinstance(p, str) else next(checked) for p in parsed]
+
+
 @post("/scores", status_code=200, opt=SCORES.opt)
 async def create_scores(request: Request[Any, Any, State], jobs: JobQueue) -> Response[dict[str, Any]]:
     """One score → 200 `{id}`; a JSON array (SDK 5.x) → 202, or 207 with the rejected ones."""
@@ -69,12 +83,8 @@ async def create_scores(request: Request[Any, Any, State], jobs: JobQueue) -> Re
     items = doc if isinstance(doc, list) else [doc]
     now = datetime.now(UTC).isoformat()
     accepted, errors = [], []
-    checkable = [item if isinstance(item, dict) and not score_problem(item) else {} for item in items]
-    config_problems = await score_configs.check_scores(
-        request.app.state.storage, caller.project_id, checkable
-    )
-    for index, item in enumerate(items):
-        problem = score_problem(item) or config_problems[index]
+    problems = await _problems(request.app.state.storage, caller.project_id, items)
+    for index, (item, problem) in enumerate(zip(items, problems, strict=True)):
         if problem:
             if not isinstance(doc, list):
                 raise InvalidInput(problem)

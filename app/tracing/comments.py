@@ -1,10 +1,10 @@
-"""Comments on traces, observations, sessions and prompts: validation and storage."""
+"""Comments on traces, observations, sessions and prompts: the rules, storage and reads."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import trace_notes
 from app.storage.postgres.tables import Comment
@@ -13,27 +13,31 @@ OBJECT_TYPES = ("TRACE", "OBSERVATION", "SESSION", "PROMPT")
 MAX_CONTENT = 5_000
 
 
-async def create(
-    storage: Storage,
-    project_id: str,
-    object_type: Any,
-    object_id: Any,
-    content: Any,
-    author_user_id: str | None,
-) -> Comment:
-    kind = object_type.upper() if isinstance(object_type, str) else object_type
+@dataclass(frozen=True, slots=True)
+class NewComment:
+    """A comment to store on one object (`object_type` in any case)."""
+
+    object_type: str
+    object_id: str
+    content: str
+    author_user_id: str | None = None
+
+
+async def create(storage: Storage, project_id: str, new: NewComment) -> Comment:
+    """Store a comment; InvalidInput names what breaks the rules."""
+    kind = new.object_type.upper()
     if kind not in OBJECT_TYPES:
         raise InvalidInput(f"objectType must be one of {', '.join(OBJECT_TYPES)}")
-    if not isinstance(object_id, str) or not object_id:
+    if not new.object_id:
         raise InvalidInput("objectId is required")
-    if not isinstance(content, str) or not 1 <= len(content.strip()) <= MAX_CONTENT:
+    if not 1 <= len(new.content.strip()) <= MAX_CONTENT:
         raise InvalidInput(f"content must be 1 to {MAX_CONTENT} characters")
     comment = Comment(
         project_id=project_id,
         object_type=kind,
-        object_id=object_id,
-        content=content,
-        author_user_id=author_user_id,
+        object_id=new.object_id,
+        content=new.content,
+        author_user_id=new.author_user_id,
     )
     return await trace_notes.create_comment(storage.postgres, comment)
 
@@ -46,14 +50,31 @@ async def for_object(storage: Storage, project_id: str, object_type: str, object
     return rows
 
 
-def to_api(c: Comment) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "projectId": c.project_id,
-        "objectType": c.object_type,
-        "objectId": c.object_id,
-        "content": c.content,
-        "authorUserId": c.author_user_id,
-        "createdAt": c.created_at.isoformat(),
-        "updatedAt": c.updated_at.isoformat(),
-    }
+async def list_comments(
+    storage: Storage,
+    project_id: str,
+    *,
+    object_type: str | None,
+    object_id: str | None,
+    author_user_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Comment], int]:
+    """One page of the project's comments, newest first, and how many match in all."""
+    return await trace_notes.list_comments(
+        storage.postgres,
+        project_id,
+        object_type=object_type,
+        object_id=object_id,
+        author_user_id=author_user_id,
+        limit=limit,
+        offset=offset,
+    )
+
+
+async def get_comment(storage: Storage, project_id: str, comment_id: str) -> Comment:
+    """One comment of the project; NotFound if there is none with that id."""
+    found = await trace_notes.fetch_comment(storage.postgres, project_id, comment_id)
+    if found is None:
+        raise NotFound(f"comment {comment_id!r} not found")
+    return found

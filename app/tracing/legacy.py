@@ -17,7 +17,7 @@ from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
 from app.tracing.mapping import normalize_environment, parse_time
 from app.tracing.numbers import DROPPED, map_problem, merge_notes, storable_costs, storable_usage
 from app.tracing.otlp import EARLIEST, LATEST_AHEAD, LEVELS
-from app.tracing.scores import score_problem
+from app.tracing.score_json import score_json_problem
 from app.tracing.values import NOTE_KEY
 
 OBSERVATION_EVENT_TYPES = {
@@ -97,7 +97,7 @@ def _event_problem(event: Any, now: datetime) -> str | None:
     if kind == "sdk-log":
         return None
     if kind == "score-create":
-        problem = score_problem(body)
+        problem = score_json_problem(body)
         return f"body.{problem}" if problem else None
     if not isinstance(body.get("id"), str) or not body["id"]:
         return f"body.id is required for {kind}"

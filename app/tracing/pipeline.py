@@ -36,6 +36,7 @@ from app.tracing.attribution import merge_per_trace
 from app.tracing.costs import ModelPrice, enrich
 from app.tracing.mapping import map_span, parse_time
 from app.tracing.otlp import decompress, parse_export
+from app.tracing.score_json import parse_score
 from app.tracing.values import bound_values
 from app.tracing.writer import (
     PROJECT_LOCK_SECONDS,
@@ -293,5 +294,6 @@ def _trace_of(obs_id: str, fields: dict[str, Any], stored: dict[str, Observation
 
 
 def score_row(project_id: str, event: dict[str, Any], now: datetime) -> ScoreRow:
-    """A validated score-create event as a row (see app.tracing.scores for validation)."""
-    return scores.build_row(project_id, event["body"], parse_time(event["timestamp"]) or now, now)
+    """A validated score-create event as a row, scored at the event's time."""
+    score = replace(parse_score(event["body"]), timestamp=parse_time(event["timestamp"]))
+    return scores.build_row(project_id, score, now)

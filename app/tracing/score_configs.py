@@ -1,146 +1,164 @@
-"""Score configs: validation, the public API shape, and checking a score against its config."""
+"""Score configs: what a score of a given name may hold. Created, changed, listed and read here."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from enum import Enum
 
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import score_configs as repo
 from app.storage.postgres.tables import ScoreConfig
-from app.tracing.scores import data_type_of
 
 CONFIG_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT")
 
 
-def _number(value: Any, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise InvalidInput(f"{field} must be a finite number")
-    return float(value)
+@dataclass(frozen=True, slots=True)
+class Category:
+    """One allowed value of a CATEGORICAL config: a score holds its label."""
+
+    value: float
+    label: str
 
 
-def _categories(value: Any) -> list[dict[str, object]]:
-    if not isinstance(value, list) or not value:
-        raise InvalidInput("categories are required for dataType CATEGORICAL: [{value, label}, ...]")
-    out: list[dict[str, object]] = []
-    for i, c in enumerate(value):
-        if (
-            not isinstance(c, dict)
-            or not isinstance(c.get("label"), str)
-            or _number(c.get("value"), f"categories[{i}].value") is None
-        ):
+@dataclass(frozen=True, slots=True)
+class ScoreConfigSpec:
+    """A new score config. Bounds apply to NUMERIC only, categories to CATEGORICAL only (BOOLEAN gets
+    True/False); categories given for other types are ignored."""
+
+    name: str
+    data_type: str
+    categories: tuple[Category, ...] = ()
+    min_value: float | None = None
+    max_value: float | None = None
+    description: str | None = None
+
+
+class Unchanged(Enum):
+    """A field a change leaves as it is."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreConfigChange:
+    """What may change on a config: archived or not, and its description (None clears it)."""
+
+    is_archived: bool | Unchanged = UNCHANGED
+    description: str | Unchanged | None = UNCHANGED
+
+
+def categories_from_json(raw: object) -> tuple[Category, ...]:
+    """Categories from their JSON form `[{value: number, label: string}, ...]` (REST and GraphQL take
+    it); anything but a list is none. InvalidInput names the malformed entry."""
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for i, c in enumerate(raw):
+        value = c.get("value") if isinstance(c, dict) else None
+        if value is None or not isinstance(c.get("label"), str):
             raise InvalidInput(f"categories[{i}] must be {{value: number, label: string}}")
-        out.append({"value": float(c["value"]), "label": c["label"]})
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput(f"categories[{i}].value must be a finite number")
+        out.append(Category(_finite(value, f"categories[{i}].value"), c["label"]))
+    return tuple(out)
+
+
+def _finite(value: float, field: str) -> float:
+    try:
+        if math.isfinite(value):
+            return float(value)
+    except OverflowError:  # an int too large for a float
+        pass
+    raise InvalidInput(f"{field} must be a finite number")
+
+
+def _bound(value: float | None, field: str) -> float | None:
+    return None if value is None else _finite(value, field)
+
+
+def _categories(spec: ScoreConfigSpec) -> list[dict[str, object]] | None:
+    if spec.data_type == "BOOLEAN":
+        return [{"value": 1.0, "label": "True"}, {"value": 0.0, "label": "False"}]
+    if spec.data_type != "CATEGORICAL":
+        return None
+    if not spec.categories:
+        raise InvalidInput("categories are required for dataType CATEGORICAL: [{value, label}, ...]")
+    out: list[dict[str, object]] = [
+        {"value": _finite(c.value, f"categories[{i}].value"), "label": c.label}
+        for i, c in enumerate(spec.categories)
+    ]
     if len({c["label"] for c in out}) != len(out) or len({c["value"] for c in out}) != len(out):
         raise InvalidInput("categories must have unique labels and values")
     return out
 
 
-def validate(body: Any) -> ScoreConfig:
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
+def _checked(spec: ScoreConfigSpec) -> ScoreConfig:
+    """The spec as an unsaved row, or InvalidInput naming what breaks the rules."""
+    if not spec.name.strip() or len(spec.name) > 255:
         raise InvalidInput("name is required (1 to 255 characters)")
-    kind = body.get("dataType")
-    if kind not in CONFIG_TYPES:
+    if spec.data_type not in CONFIG_TYPES:
         raise InvalidInput(f"dataType must be one of {', '.join(CONFIG_TYPES)}")
-    low, high = _number(body.get("minValue"), "minValue"), _number(body.get("maxValue"), "maxValue")
+    low, high = _bound(spec.min_value, "minValue"), _bound(spec.max_value, "maxValue")
     if low is not None and high is not None and low > high:
         raise InvalidInput("minValue must not be greater than maxValue")
-    if kind != "NUMERIC" and (low is not None or high is not None):
+    if spec.data_type != "NUMERIC" and (low is not None or high is not None):
         raise InvalidInput("minValue and maxValue apply to dataType NUMERIC only")
-    categories = _categories(body.get("categories")) if kind == "CATEGORICAL" else None
-    if kind == "BOOLEAN":
-        categories = [{"value": 1.0, "label": "True"}, {"value": 0.0, "label": "False"}]
-    description = body.get("description")
-    if description is not None and not isinstance(description, str):
-        raise InvalidInput("description must be a string")
     return ScoreConfig(
         project_id="",
-        name=name.strip(),
-        data_type=kind,
-        categories=categories,
+        name=spec.name.strip(),
+        data_type=spec.data_type,
+        categories=_categories(spec),
         min_value=low,
         max_value=high,
-        description=description,
+        description=spec.description,
     )
 
 
-def to_api(config: ScoreConfig) -> dict[str, Any]:
-    return {
-        "id": config.id,
-        "projectId": config.project_id,
-        "name": config.name,
-        "dataType": config.data_type,
-        "categories": config.categories,
-        "minValue": config.min_value,
-        "maxValue": config.max_value,
-        "description": config.description,
-        "isArchived": config.is_archived,
-        "createdAt": config.created_at.isoformat(),
-        "updatedAt": config.updated_at.isoformat(),
-    }
-
-
-async def create(storage: Storage, project_id: str, body: Any) -> ScoreConfig:
-    config = validate(body)
+async def create_config(storage: Storage, project_id: str, spec: ScoreConfigSpec) -> ScoreConfig:
+    """Store a new config in the project; InvalidInput names what breaks the rules."""
+    config = _checked(spec)
     config.project_id = project_id
     return await repo.create_score_config(storage.postgres, config)
 
 
-async def update(storage: Storage, project_id: str, config_id: str, body: Any) -> ScoreConfig:
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
+async def update_config(
+    storage: Storage, project_id: str, config_id: str, change: ScoreConfigChange
+) -> ScoreConfig:
+    """Archive, restore or describe a config; NotFound if the project has no such config."""
     changes: dict[str, object] = {}
-    if "isArchived" in body:
-        if not isinstance(body["isArchived"], bool):
-            raise InvalidInput("isArchived must be true or false")
-        changes["is_archived"] = body["isArchived"]
-    if "description" in body:
-        changes["description"] = body["description"]
-    unknown = set(body) - {"isArchived", "description"}
-    if unknown:
-        raise InvalidInput(f"only isArchived and description can change; not {', '.join(sorted(unknown))}")
+    if not isinstance(change.is_archived, Unchanged):
+        changes["is_archived"] = change.is_archived
+    if not isinstance(change.description, Unchanged):
+        changes["description"] = change.description
     config = await repo.update_score_config(storage.postgres, project_id, config_id, changes)
     if config is None:
         raise NotFound(f"no score config {config_id!r}")
     return config
 
 
-def problem_with_config(score: dict[str, Any], config: ScoreConfig | None) -> str | None:
-    """Why a score breaks its config (type, range, category, archived), or None."""
-    if config is None:
-        return f"configId {score.get('configId')!r} does not exist in this project"
-    if config.is_archived:
-        return f"score config {config.name!r} is archived"
-    kind = str(score["dataType"]).upper() if score.get("dataType") else config.data_type
-    if kind != config.data_type:
-        return f"dataType {kind} does not match the config's {config.data_type}"
-    if score.get("name") != config.name:
-        return f"name must be {config.name!r} (the config's name)"
-    value = score.get("value")
-    if config.data_type == "NUMERIC" and isinstance(value, int | float):
-        if config.min_value is not None and value < config.min_value:
-            return f"value {value} is below the config's minValue {config.min_value}"
-        if config.max_value is not None and value > config.max_value:
-            return f"value {value} is above the config's maxValue {config.max_value}"
-    if config.data_type == "CATEGORICAL":
-        labels = [str(c["label"]) for c in config.categories or []]
-        if str(value) not in labels:
-            return f"value {value!r} is not one of the config's categories: {', '.join(labels)}"
-    if config.data_type != data_type_of({**score, "dataType": kind}):
-        return "dataType does not match the config"
-    return None
+async def list_configs(storage: Storage, project_id: str, limit: int, offset: int = 0) -> list[ScoreConfig]:
+    """The project's configs, newest first (archived ones included)."""
+    return await repo.list_score_configs(storage.postgres, project_id, limit, offset)
 
 
-async def check_scores(storage: Storage, project_id: str, scores: list[dict[str, Any]]) -> list[str | None]:
-    """For each score body, why it breaks its config (if it names one)."""
-    ids = sorted({str(s["configId"]) for s in scores if s.get("configId")})
-    configs = await repo.fetch_score_configs(storage.postgres, project_id, ids)
-    return [
-        problem_with_config(s, configs.get(str(s["configId"]))) if s.get("configId") else None for s in scores
-    ]
+async def count_configs(storage: Storage, project_id: str) -> int:
+    """How many configs the project has (archived ones included)."""
+    return await repo.count_score_configs(storage.postgres, project_id)
+
+
+async def get_config(storage: Storage, project_id: str, config_id: str) -> ScoreConfig:
+    """One config of the project; NotFound if there is none with that id."""
+    found = await fetch_configs(storage, project_id, [config_id])
+    if config_id not in found:
+        raise NotFound(f"no score config {config_id!r}")
+    return found[config_id]
+
+
+async def fetch_configs(storage: Storage, project_id: str, ids: list[str]) -> dict[str, ScoreConfig]:
+    """Config id → config, for those of `ids` the project has."""
+    return await repo.fetch_score_configs(storage.postgres, project_id, ids)

@@ -1,10 +1,10 @@
-"""Scores: validation of the public shapes and conversion to rows."""
+"""Scores: the rules a score obeys (alone and against its config), conversion to rows, writes."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,51 +12,57 @@ from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.clickhouse.write_rows import ScoreRow
 from app.storage.clickhouse.writes import fetch_score, insert_scores
+from app.storage.postgres.tables import ScoreConfig
 from app.tracing.mapping import normalize_environment
 from app.tracing.numbers import is_finite_number
+from app.tracing.score_configs import fetch_configs
 
 DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT", "CORRECTION")
 SOURCES = ("API", "EVAL", "ANNOTATION")
 MAX_TEXT = 500
 
 
-def data_type_of(body: dict[str, Any]) -> str:
-    declared = body.get("dataType")
-    if isinstance(declared, str):
-        return declared.upper()
-    return "CATEGORICAL" if isinstance(body.get("value"), str) else "NUMERIC"
+@dataclass(frozen=True, slots=True)
+class NewScore:
+    """A score to store. `data_type` None is inferred from the value (a string CATEGORICAL, else
+    NUMERIC); `id` None gets a new one; `timestamp` None is when it is stored."""
+
+    name: str
+    value: float | str | bool | None
+    data_type: str | None = None
+    trace_id: str | None = None
+    observation_id: str | None = None
+    session_id: str | None = None
+    dataset_run_id: str | None = None
+    comment: str | None = None
+    config_id: str | None = None
+    queue_id: str | None = None
+    environment: str | None = None
+    source: str = "API"
+    id: str | None = None
+    timestamp: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
 
 
-_TEXT_FIELDS = (
-    "id",
-    "traceId",
-    "observationId",
-    "sessionId",
-    "datasetRunId",
-    "comment",
-    "configId",
-    "queueId",
-    "environment",
-)
+def data_type_of(score: NewScore) -> str:
+    """The declared data type (upper case), else the one the value implies."""
+    if score.data_type is not None:
+        return score.data_type.upper()
+    return "CATEGORICAL" if isinstance(score.value, str) else "NUMERIC"
 
 
-def score_problem(body: Any) -> str | None:
-    """Why a score body is invalid (naming the field), or None."""
-    if not isinstance(body, dict):
-        return "score must be an object"
-    if not isinstance(body.get("name"), str) or not body["name"].strip():
+def score_problem(score: NewScore) -> str | None:
+    """Why a score breaks the rules (what it scores, its value for its data type, its source), or None."""
+    if not score.name.strip():
         return "name is required"
-    for field in _TEXT_FIELDS:  # stored in text columns: anything else would fail the write later
-        if body.get(field) is not None and not isinstance(body[field], str):
-            return f"{field} must be a string"
-    if not any(body.get(k) for k in ("traceId", "sessionId", "observationId", "datasetRunId")):
+    if not (score.trace_id or score.session_id or score.observation_id or score.dataset_run_id):
         return "one of traceId, sessionId, datasetRunId is required"
-    if body.get("observationId") and not body.get("traceId"):
+    if score.observation_id and not score.trace_id:
         return "observationId needs traceId"
-    kind = data_type_of(body)
+    kind = data_type_of(score)
     if kind not in DATA_TYPES:
         return f"dataType must be one of {', '.join(DATA_TYPES)}"
-    value = body.get("value")
+    value = score.value
     if value is None:
         return "value is required"
     if kind == "NUMERIC" and not is_finite_number(value):
@@ -65,42 +71,69 @@ def score_problem(body: Any) -> str | None:
         return f"value must be a finite number (a Float64) for dataType {kind}"
     if kind == "BOOLEAN" and value not in (0, 1):
         return "value must be 0 or 1 for dataType BOOLEAN"
-    if kind in ("CATEGORICAL", "TEXT", "CORRECTION") and not isinstance(value, str | int | float):
-        return f"value must be a string for dataType {kind}"
     if kind == "TEXT" and not 1 <= len(str(value)) <= MAX_TEXT:
         return f"value must be 1 to {MAX_TEXT} characters for dataType TEXT"
-    source = body.get("source", "API")
-    if source not in SOURCES:
+    if score.source not in SOURCES:
         return f"source must be one of {', '.join(SOURCES)}"
     return None
 
 
-def build_row(project_id: str, body: dict[str, Any], timestamp: datetime, now: datetime) -> ScoreRow:
-    """A validated score body as a row; string values keep their text, numbers their value."""
-    kind = data_type_of(body)
-    value = body["value"]
-    raw_metadata = body.get("metadata")
-    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
-    numeric = None if isinstance(value, str) else float(value)
+def config_problem(score: NewScore, config: ScoreConfig | None) -> str | None:
+    """Why a score breaks its config (missing, archived, type, name, range, category), or None."""
+    if config is None:
+        return f"configId {score.config_id!r} does not exist in this project"
+    if config.is_archived:
+        return f"score config {config.name!r} is archived"
+    kind = score.data_type.upper() if score.data_type else config.data_type
+    if kind != config.data_type:
+        return f"dataType {kind} does not match the config's {config.data_type}"
+    if score.name != config.name:
+        return f"name must be {config.name!r} (the config's name)"
+    value = score.value
+    if config.data_type == "NUMERIC" and isinstance(value, int | float):
+        if config.min_value is not None and value < config.min_value:
+            return f"value {value} is below the config's minValue {config.min_value}"
+        if config.max_value is not None and value > config.max_value:
+            return f"value {value} is above the config's maxValue {config.max_value}"
+    if config.data_type == "CATEGORICAL":
+        labels = [str(c["label"]) for c in config.categories or []]
+        if str(value) not in labels:
+            return f"value {value!r} is not one of the config's categories: {', '.join(labels)}"
+    return None
+
+
+async def check_scores(storage: Storage, project_id: str, scores: list[NewScore]) -> list[str | None]:
+    """For each score, why it would be refused (its rules, then the config it names), or None."""
+    ids = sorted({s.config_id for s in scores if s.config_id})
+    configs = await fetch_configs(storage, project_id, ids)
+    return [
+        score_problem(s) or (config_problem(s, configs.get(s.config_id)) if s.config_id else None)
+        for s in scores
+    ]
+
+
+def build_row(project_id: str, score: NewScore, now: datetime) -> ScoreRow:
+    """A valid score as a row written at `now`; string values keep their text, numbers their value."""
+    value = score.value
     return ScoreRow(
         project_id=project_id,
-        id=str(body.get("id") or uuid.uuid4()),
-        timestamp=timestamp,
-        name=body["name"].strip(),
-        trace_id=body.get("traceId"),
-        observation_id=body.get("observationId"),
-        session_id=body.get("sessionId"),
-        dataset_run_id=body.get("datasetRunId"),
-        value=numeric,
-        string_value=str(value) if isinstance(value, str) else None,
-        data_type=kind,
-        source=str(body.get("source", "API")),
-        comment=body.get("comment"),
-        metadata_names=list(metadata),
-        metadata_values=[v if isinstance(v, str) else json.dumps(v) for v in metadata.values()],
-        config_id=body.get("configId"),
-        queue_id=body.get("queueId"),
-        environment=normalize_environment(body.get("environment") or "default"),
+        id=score.id or str(uuid.uuid4()),
+        timestamp=score.timestamp or now,
+        name=score.name.strip(),
+        trace_id=score.trace_id,
+        observation_id=score.observation_id,
+        session_id=score.session_id,
+        dataset_run_id=score.dataset_run_id,
+        value=None if isinstance(value, str) or value is None else float(value),
+        string_value=value if isinstance(value, str) else None,
+        data_type=data_type_of(score),
+        source=score.source,
+        comment=score.comment,
+        metadata_names=list(score.metadata),
+        metadata_values=[v if isinstance(v, str) else json.dumps(v) for v in score.metadata.values()],
+        config_id=score.config_id,
+        queue_id=score.queue_id,
+        environment=normalize_environment(score.environment or "default"),
         event_ts=now,
     )
 
@@ -113,14 +146,11 @@ async def delete_score(storage: Storage, project_id: str, score_id: str) -> None
     await insert_scores(storage.clickhouse, [replace(row, is_deleted=1, event_ts=datetime.now(UTC))])
 
 
-async def create_score(storage: Storage, project_id: str, body: dict[str, Any]) -> ScoreRow:
-    """Validate a score (shape, then its config) and store it now; InvalidInput names the problem."""
-    from app.tracing.score_configs import check_scores
-
-    problem = score_problem(body) or (await check_scores(storage, project_id, [body]))[0]
+async def create_score(storage: Storage, project_id: str, score: NewScore) -> ScoreRow:
+    """Check a score (its rules, then its config) and store it now; InvalidInput names the problem."""
+    problem = (await check_scores(storage, project_id, [score]))[0]
     if problem:
         raise InvalidInput(problem)
-    now = datetime.now(UTC)
-    row = build_row(project_id, body, now, now)
+    row = build_row(project_id, score, datetime.now(UTC))
     await insert_scores(storage.clickhouse, [row])
     return row

@@ -9,6 +9,7 @@ from app.graphql.context import Context
 from app.graphql.permissions import IsMember
 from app.graphql.types import comment as c
 from app.tracing import comments
+from app.tracing.comments import NewComment
 
 
 @strawberry.type
@@ -21,12 +22,6 @@ class CommentMutationMixin:
         self, info: Info[Context, None], input: c.CreateCommentInput
     ) -> c.CreateCommentPayload:
         caller = info.context.require()
-        comment = await comments.create(
-            info.context.storage,
-            caller.project_id,
-            input.object_type,
-            input.object_id,
-            input.content,
-            caller.user_id,
-        )
+        new = NewComment(input.object_type, input.object_id, input.content, caller.user_id)
+        comment = await comments.create(info.context.storage, caller.project_id, new)
         return c.CreateCommentPayload(comment=c.Comment.from_row(comment))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from app.errors import InvalidInput
 from app.graphql.context import Context
 from app.graphql.permissions import IsMember
 from app.graphql.types import score as s
 from app.storage.clickhouse.queries import scores as sq
 from app.tracing import scores
+from app.tracing.scores import NewScore
 
 
 @strawberry.type
@@ -21,23 +23,21 @@ class ScoreMutationMixin:
         self, info: Info[Context, None], input: s.CreateScoreInput
     ) -> s.CreateScorePayload:
         caller = info.context.require()
-        body = {
-            k: v
-            for k, v in {
-                "id": input.id,
-                "name": input.name,
-                "value": input.value,
-                "traceId": input.trace_id,
-                "observationId": input.observation_id,
-                "sessionId": input.session_id,
-                "dataType": input.data_type,
-                "configId": input.config_id,
-                "comment": input.comment,
-                "source": "ANNOTATION" if caller.user_id else "API",
-            }.items()
-            if v is not None
-        }
-        row = await scores.create_score(info.context.storage, caller.project_id, body)
+        if not isinstance(input.value, str | int | float | None):
+            raise InvalidInput("value must be a number or a string")
+        score = NewScore(
+            id=input.id,
+            name=input.name,
+            value=input.value,
+            trace_id=input.trace_id,
+            observation_id=input.observation_id,
+            session_id=input.session_id,
+            data_type=input.data_type,
+            config_id=input.config_id,
+            comment=input.comment,
+            source="ANNOTATION" if caller.user_id else "API",
+        )
+        row = await scores.create_score(info.context.storage, caller.project_id, score)
         page = await sq.list_scores(
             info.context.storage.clickhouse,
             sq.ScoreListRequest(caller.project_id, None, sq.ScoreFilter(ids=(row.id,)), 1),

@@ -7,7 +7,7 @@ from strawberry.types import Info
 
 from app.graphql.context import Context
 from app.graphql.types.score_config import ScoreConfig
-from app.storage.postgres import score_configs as config_repo
+from app.tracing import score_configs as configs
 
 
 @strawberry.type
@@ -17,5 +17,5 @@ class ScoreConfigQueryMixin:
         self, info: Info[Context, None], include_archived: bool = True
     ) -> list[ScoreConfig]:
         caller = info.context.require()
-        rows = await config_repo.list_score_configs(info.context.storage.postgres, caller.project_id, 1000, 0)
+        rows = await configs.list_configs(info.context.storage, caller.project_id, 1000)
         return [ScoreConfig.from_row(c) for c in rows if include_archived or not c.is_archived]
