@@ -16,7 +16,7 @@ import orjson
 from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
 from app.storage.json_text import bound_depth, too_deep
 from app.tracing.numbers import DROPPED, map_problem, storable_costs, storable_usage
-from app.tracing.otlp import Attributes, Span
+from app.tracing.span import Attributes, Span
 from app.tracing.values import NOTE_KEY
 
 OBSERVATION_TYPES = frozenset(
@@ -348,7 +348,7 @@ def map_span(
     decode = _sdk_major(span, sdk_version) >= 5
     obs_type = observation_type(a)
     level_attr = a.get(OBS_PREFIX + "level")
-    # Other values were refused with the span (otlp.span_problem).
+    # Other values were refused with the span (span.span_problem).
     level = str(level_attr).upper() if level_attr else ("ERROR" if span.status_code == 2 else "DEFAULT")
     raw_in, raw_out = input_output(span)
     metadata = _decoded_metadata(a, OBS_PREFIX, decode)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.tracing.mapping import map_span, normalize_environment, observation_type, usage_details
-from app.tracing.otlp import Span, SpanEvent
+from app.tracing.span import Span, SpanEvent
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
