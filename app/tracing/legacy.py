@@ -16,8 +16,8 @@ from app.storage import json_text
 from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
 from app.tracing.mapping import normalize_environment, parse_time
 from app.tracing.numbers import DROPPED, map_problem, merge_notes, storable_costs, storable_usage
-from app.tracing.otlp import EARLIEST, LATEST_AHEAD, LEVELS
 from app.tracing.score_json import score_json_problem
+from app.tracing.span import EARLIEST, LATEST_AHEAD, LEVELS
 from app.tracing.values import NOTE_KEY
 
 OBSERVATION_EVENT_TYPES = {

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from app.storage.clickhouse.write_rows import ObservationRow, TraceRow
-from app.storage.json_text import bound_depth, too_deep
-from app.tracing.numbers import DROPPED, map_problem, storable_costs, storable_usage
-from app.tracing.otlp import Attributes, Span
+from app.storage.json_text import bound_depth
+from app.tracing.numbers import DROPPED
+from app.tracing.span import Attributes, Span
+from app.tracing.span_attributes import OBS_PREFIX, TRACE_PREFIX, first_value, maybe_json
+from app.tracing.usage import cost_details_noted, usage_details_noted
 from app.tracing.values import NOTE_KEY
 
 OBSERVATION_TYPES = frozenset(
@@ -55,24 +55,13 @@ _ENV = re.compile(r"^[a-z0-9_-]+$")
 _INDEXED = re.compile(
     r"^(gen_ai\.prompt|gen_ai\.completion|llm\.input_messages|llm\.output_messages)\.(\d+)\.(.+)$"
 )
-OBS_PREFIX = "langfuse.observation."
-TRACE_PREFIX = "langfuse.trace."
 
 
 def ns_to_datetime(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC)
 
 
-def _first(attrs: Attributes, *keys: str) -> Any:
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
-# What JSON text can start with (json.loads also takes NaN and Infinity), and a JSON object or array.
-_MAYBE_JSON = re.compile(r"\s*[\[{\"0-9tfnNI-]")
+# A JSON object or array (only those can nest).
 _CONTAINER = re.compile(r"\s*[\[{]")
 
 
@@ -84,23 +73,6 @@ def _json_or_str(value: Any) -> str | None:
     if isinstance(value, str):  # only an object or an array can nest
         return bound_depth(value) if _CONTAINER.match(value) else value
     return bound_depth(json.dumps(value, ensure_ascii=False, default=str))
-
-
-def _maybe_json(value: Any) -> Any:
-    """A JSON string decoded, anything else as it is. orjson first (several times faster); the standard
-    parser for what orjson refuses but JSON-in-Python allows (NaN, Infinity, integers past 64 bits).
-    Text nested deeper than json_text.MAX_DEPTH stays text."""
-    if isinstance(value, str):
-        if not _MAYBE_JSON.match(value) or too_deep(value):  # plain text fails both parsers: skip them
-            return value
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            try:
-                return json.loads(value)
-            except ValueError:
-                return value
-    return value
 
 
 def normalize_environment(value: Any) -> str:
@@ -125,9 +97,9 @@ def observation_type(attrs: Attributes) -> str:
     operation = attrs.get("gen_ai.operation.name")
     if isinstance(operation, str) and operation in _GEN_AI_OPERATIONS:
         return _GEN_AI_OPERATIONS[operation]
-    if _first(attrs, "gen_ai.tool.name", "gen_ai.tool.call.id") is not None:
+    if first_value(attrs, "gen_ai.tool.name", "gen_ai.tool.call.id") is not None:
         return "TOOL"
-    return "GENERATION" if _first(attrs, *_MODEL_KEYS) is not None else "SPAN"
+    return "GENERATION" if first_value(attrs, *_MODEL_KEYS) is not None else "SPAN"
 
 
 def _indexed_messages(attrs: Attributes, prefix: str) -> list[dict[str, Any]] | None:
@@ -145,21 +117,21 @@ def _event_messages(span: Span) -> tuple[list[Any] | None, list[Any] | None]:
     inputs, outputs = [], []
     for event in span.events:
         if event.name == "gen_ai.choice":
-            outputs.append({k.removeprefix("gen_ai."): _maybe_json(v) for k, v in event.attributes.items()})
+            outputs.append({k.removeprefix("gen_ai."): maybe_json(v) for k, v in event.attributes.items()})
         elif event.name.startswith("gen_ai.") and event.name.endswith(".message"):
             role = event.name.removeprefix("gen_ai.").removesuffix(".message")
             inputs.append(
                 {
                     "role": role,
-                    **{k.removeprefix("gen_ai."): _maybe_json(v) for k, v in event.attributes.items()},
+                    **{k.removeprefix("gen_ai."): maybe_json(v) for k, v in event.attributes.items()},
                 }
             )
     return inputs or None, outputs or None
 
 
 def _genai_input(a: Attributes) -> Any:
-    messages = _maybe_json(a.get("gen_ai.input.messages"))
-    system = _maybe_json(a.get("gen_ai.system_instructions"))
+    messages = maybe_json(a.get("gen_ai.input.messages"))
+    system = maybe_json(a.get("gen_ai.system_instructions"))
     if messages is not None and system is not None:
         messages = [
             {"role": "system", "content": system},
@@ -180,24 +152,26 @@ def input_output(span: Span) -> tuple[Any, Any]:
     event_in, event_out = _event_messages(span) if span.events else (None, None)
     indexed = any(k.startswith(_INDEXED_PREFIXES) for k in a)
     if raw_in is None:
-        raw_in = event_in if event_in is not None else _first(a, "input.value", "traceloop.entity.input")
+        raw_in = event_in if event_in is not None else first_value(a, "input.value", "traceloop.entity.input")
     if raw_in is None and indexed:
         raw_in = _indexed_messages(a, "gen_ai.prompt") or _indexed_messages(a, "llm.input_messages")
     if raw_in is None:
         raw_in = _genai_input(a)
     if raw_out is None:
-        raw_out = event_out if event_out is not None else _first(a, "output.value", "traceloop.entity.output")
+        raw_out = (
+            event_out if event_out is not None else first_value(a, "output.value", "traceloop.entity.output")
+        )
     if raw_out is None and indexed:
         raw_out = _indexed_messages(a, "gen_ai.completion") or _indexed_messages(a, "llm.output_messages")
     if raw_out is None:
-        raw_out = _maybe_json(a.get("gen_ai.output.messages"))
+        raw_out = maybe_json(a.get("gen_ai.output.messages"))
     return raw_in, raw_out
 
 
 def _decoded_metadata(attrs: Attributes, prefix: str, decode_values: bool) -> dict[str, Any]:
     """`<prefix>metadata` (a JSON object) merged with `<prefix>metadata.<k>` entries."""
     out: dict[str, Any] = {}
-    whole = _maybe_json(attrs.get(prefix + "metadata"))
+    whole = maybe_json(attrs.get(prefix + "metadata"))
     if isinstance(whole, dict):
         out.update(whole)
     elif whole is not None:
@@ -205,7 +179,7 @@ def _decoded_metadata(attrs: Attributes, prefix: str, decode_values: bool) -> di
     dotted = prefix + "metadata."
     for key, value in attrs.items():
         if key.startswith(dotted):
-            out[key[len(dotted) :]] = _maybe_json(value) if decode_values else value
+            out[key[len(dotted) :]] = maybe_json(value) if decode_values else value
     return out
 
 
@@ -228,87 +202,8 @@ def _non_negative_int(value: Any) -> int | None:
     return value if value >= 0 else None
 
 
-def usage_details(attrs: Attributes) -> dict[str, int]:
-    """Usage counts by type (see `usage_details_noted`)."""
-    return usage_details_noted(attrs)[0]
-
-
-def usage_details_noted(attrs: Attributes) -> tuple[dict[str, int], dict[str, str]]:
-    """Usage counts by type, and a note for each value that was no storable count (numbers.py)."""
-    provided = _maybe_json(attrs.get(OBS_PREFIX + "usage_details"))
-    if isinstance(provided, dict):
-        return storable_usage(provided)
-    notes: dict[str, str] = {}
-
-    def get(*keys: str) -> int | None:
-        for key in keys:
-            value = attrs.get(key)
-            if value is None or value == "":
-                continue
-            counts, problems = storable_usage({key: value}, "attributes")
-            notes.update(problems)
-            if counts:
-                return counts[key]
-        return None
-
-    prompt = get("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-    completion = get(
-        "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"
-    )
-    total = get("gen_ai.usage.total_tokens", "llm.token_count.total")
-    cache_read = get(
-        "gen_ai.usage.cache_read_input_tokens",
-        "gen_ai.usage.input_tokens_details.cached_tokens",
-        "llm.token_count.prompt_details.cache_read",
-    )
-    cache_write = get(
-        "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write"
-    )
-    reasoning = get(
-        "gen_ai.usage.output_tokens_details.reasoning_tokens", "llm.token_count.completion_details.reasoning"
-    )
-    usage: dict[str, int] = {}
-    if prompt is not None:
-        usage["input"] = max(prompt - (cache_read or 0) - (cache_write or 0), 0)
-    if completion is not None:
-        usage["output"] = max(completion - (reasoning or 0), 0)
-    if cache_read is not None:
-        usage["input_cached_tokens"] = cache_read
-    if cache_write is not None:
-        usage["input_cache_creation"] = cache_write
-    if reasoning is not None:
-        usage["output_reasoning_tokens"] = reasoning
-    if total is not None:
-        usage["total"] = total
-    elif usage:
-        usage["total"] = sum(v for k, v in usage.items())
-    return usage, notes
-
-
-def usage_problem(attrs: Attributes) -> str | None:
-    """Why a span's provided usage holds a value that is no number (for intake to refuse it), or None."""
-    provided = _maybe_json(attrs.get(OBS_PREFIX + "usage_details"))
-    if isinstance(provided, dict):
-        return map_problem(provided, OBS_PREFIX + "usage_details")
-    return None
-
-
-def cost_details(attrs: Attributes) -> dict[str, Decimal]:
-    """Costs by type, USD (see `cost_details_noted`)."""
-    return cost_details_noted(attrs)[0]
-
-
-def cost_details_noted(attrs: Attributes) -> tuple[dict[str, Decimal], dict[str, str]]:
-    """Costs by type (USD), and a note for each value that was no storable cost (numbers.py)."""
-    provided = _maybe_json(attrs.get(OBS_PREFIX + "cost_details"))
-    if isinstance(provided, dict):
-        return storable_costs(provided)
-    total = _first(attrs, "gen_ai.usage.cost", "llm.cost.total")
-    return storable_costs({"total": total}) if total is not None else ({}, {})
-
-
 def _tags(value: Any) -> list[str]:
-    value = _maybe_json(value) if isinstance(value, str) and value.startswith("[") else value
+    value = maybe_json(value) if isinstance(value, str) and value.startswith("[") else value
     if isinstance(value, list | tuple):
         items = value
     elif isinstance(value, str):
@@ -324,7 +219,7 @@ def _bool(value: Any) -> bool:
 
 def parse_time(value: Any) -> datetime | None:
     """An ISO 8601 time (JSON-quoted or not; 'Z' allowed) as an aware datetime, else None."""
-    value = _maybe_json(value)
+    value = maybe_json(value)
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -348,12 +243,12 @@ def map_span(
     decode = _sdk_major(span, sdk_version) >= 5
     obs_type = observation_type(a)
     level_attr = a.get(OBS_PREFIX + "level")
-    # Other values were refused with the span (otlp.span_problem).
+    # Other values were refused with the span (span.span_problem).
     level = str(level_attr).upper() if level_attr else ("ERROR" if span.status_code == 2 else "DEFAULT")
     raw_in, raw_out = input_output(span)
     metadata = _decoded_metadata(a, OBS_PREFIX, decode)
     experiment = {
-        k.removeprefix("langfuse.experiment."): _maybe_json(v)
+        k.removeprefix("langfuse.experiment."): maybe_json(v)
         for k, v in a.items()
         if k.startswith("langfuse.experiment.")
     }
@@ -380,10 +275,10 @@ def map_span(
         metadata[NOTE_KEY] = (
             f"endTime {ns_to_datetime(span.end_ns).isoformat()} was before startTime; stored as startTime"
         )
-    model = _first(a, *_MODEL_KEYS)
-    params = _maybe_json(a.get(OBS_PREFIX + "model.parameters"))
+    model = first_value(a, *_MODEL_KEYS)
+    params = maybe_json(a.get(OBS_PREFIX + "model.parameters"))
     if params is None:
-        params = _maybe_json(a.get("llm.invocation_parameters"))
+        params = maybe_json(a.get("llm.invocation_parameters"))
     if params is None:
         params = {
             k.removeprefix("gen_ai.request."): v
@@ -396,16 +291,16 @@ def map_span(
     # The app root (first span of this app in a trace that started upstream) speaks for the trace.
     speaks_for_trace = is_root or _bool(a.get("langfuse.internal.is_app_root"))
     environment = normalize_environment(
-        _first(a, "langfuse.environment", "deployment.environment.name", "deployment.environment")
-        or _first(r, "langfuse.environment", "deployment.environment.name", "deployment.environment")
+        first_value(a, "langfuse.environment", "deployment.environment.name", "deployment.environment")
+        or first_value(r, "langfuse.environment", "deployment.environment.name", "deployment.environment")
     )
-    release = _first(a, "langfuse.release") or _first(r, "langfuse.release")
-    version = _first(a, "langfuse.version") or _first(r, "service.version")
-    user_id = _first(a, "langfuse.user.id", "user.id")
-    session_id = _first(a, "langfuse.session.id", "session.id", "gen_ai.conversation.id")
+    release = first_value(a, "langfuse.release") or first_value(r, "langfuse.release")
+    version = first_value(a, "langfuse.version") or first_value(r, "service.version")
+    user_id = first_value(a, "langfuse.user.id", "user.id")
+    session_id = first_value(a, "langfuse.session.id", "session.id", "gen_ai.conversation.id")
     tags = _tags(a.get(TRACE_PREFIX + "tags"))
     public = _bool(a.get(TRACE_PREFIX + "public"))
-    trace_name = _first(a, TRACE_PREFIX + "name") or (span.name if speaks_for_trace else None)
+    trace_name = first_value(a, TRACE_PREFIX + "name") or (span.name if speaks_for_trace else None)
     usage, usage_notes = usage_details_noted(a)
     costs, cost_notes = cost_details_noted(a)
     if usage_notes or cost_notes:
@@ -417,12 +312,12 @@ def map_span(
         trace_id=span.trace_id,
         parent_observation_id=None if is_root else span.parent_span_id,
         type=obs_type,
-        name=str(_first(a, "gen_ai.tool.name") or span.name),
+        name=str(first_value(a, "gen_ai.tool.name") or span.name),
         start_time=ns_to_datetime(span.start_ns),
         end_time=ns_to_datetime(end_ns),
         completion_start_time=parse_time(a.get(OBS_PREFIX + "completion_start_time")),
         level=level,
-        status_message=_first(a, OBS_PREFIX + "status_message") or span.status_message or None,
+        status_message=first_value(a, OBS_PREFIX + "status_message") or span.status_message or None,
         version=None if version is None else str(version),
         environment=environment,
         release=None if release is None else str(release),

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.clickhouse.queries import scores as score_queries
+from app.storage.clickhouse.queries import trace_page
 from app.storage.clickhouse.queries import traces as trace_queries
 from app.storage.clickhouse.queries.common import Page
 from app.storage.clickhouse.queries.views import ObservationView, ScoreView, TraceTotals, TraceView
@@ -42,7 +43,7 @@ async def list_traces(
         if req.filter.ids:
             ids = sorted(set(ids) & set(req.filter.ids)) or ["\x00"]
         req = replace(req, filter=replace(req.filter, ids=tuple(ids)))
-    page = await trace_queries.list_traces(storage.clickhouse, req)
+    page = await trace_page.list_traces(storage.clickhouse, req)
     await _apply_flags(storage, req.project_id, page.items)
     return page
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.tracing.mapping import map_span, normalize_environment, observation_type, usage_details
-from app.tracing.otlp import Span, SpanEvent
+from app.tracing.mapping import map_span, normalize_environment, observation_type
+from app.tracing.span import Span, SpanEvent
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -72,25 +72,6 @@ def test_environment_normalisation(value: object, expected: str) -> None:
 )
 def test_observation_type_first_match_wins(attrs: dict, expected: str) -> None:
     assert observation_type(attrs) == expected
-
-
-def test_usage_normalisation_subtracts_cache_and_reasoning() -> None:
-    attrs = {
-        "gen_ai.usage.input_tokens": 100,
-        "gen_ai.usage.cache_read_input_tokens": 30,
-        "gen_ai.usage.output_tokens": 50,
-        "gen_ai.usage.output_tokens_details.reasoning_tokens": 20,
-    }
-    assert usage_details(attrs) == {
-        "input": 70,
-        "output": 30,
-        "input_cached_tokens": 30,
-        "output_reasoning_tokens": 20,
-        "total": 150,
-    }
-    assert usage_details({"langfuse.observation.usage_details": '{"input": 3, "bad": -1, "x": "y"}'}) == {
-        "input": 3
-    }
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ from app.storage.clickhouse.client import refused_reason
 from app.storage.clickhouse.write_rows import ObservationRow
 from app.tracing import legacy
 from app.tracing.costs import builtin_prices, enrich
-from app.tracing.mapping import cost_details_noted, usage_details_noted, usage_problem
 from app.tracing.numbers import (
     DROPPED,
     MAX_COST,
@@ -24,6 +23,7 @@ from app.tracing.numbers import (
     usage_count,
 )
 from app.tracing.scores import NewScore, score_problem
+from app.tracing.usage import cost_details_noted, usage_details_noted, usage_problem
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 

@@ -1,4 +1,6 @@
-"""Traces: the list (filters, sorts, keyset pages) and one trace with its observations.
+"""Traces: the list query (filters, sorts, keyset pages), counts, and one trace with its observations.
+
+`trace_page` runs the list query for one page (and its newest-first fast path).
 
 A trace is its trace-level updates (table `traces`, folded per id) plus what its observations add
 up to. Observations are read in a window around the traces' time range: a trace's spans start
@@ -7,8 +9,8 @@ within minutes of it; the window is one hour before to one day after.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, assert_never, cast
@@ -21,7 +23,6 @@ from app.storage.clickhouse.queries.common import (
     Cursor,
     MetadataFilter,
     NumberRange,
-    Page,
     Params,
     TagFilter,
     TimeRange,
@@ -242,7 +243,8 @@ def compile_trace_list(req: TraceListRequest, *, count: bool = False) -> Compile
     )
 
 
-def _totals(row: dict[str, Any]) -> TraceTotals:
+def trace_totals(row: dict[str, Any]) -> TraceTotals:
+    """A trace's totals from a row of the list or totals query (none for a trace without observations)."""
     if not row.get("has_observations", True):
         return TraceTotals()
     return TraceTotals(
@@ -259,7 +261,8 @@ def _totals(row: dict[str, Any]) -> TraceTotals:
     )
 
 
-def _trace(row: dict[str, Any], totals: TraceTotals) -> TraceView:
+def trace_view(row: dict[str, Any], totals: TraceTotals) -> TraceView:
+    """A trace from its folded row (input and output when the query read them)."""
     return TraceView(
         id=str(row["id"]),
         timestamp=utc(row["ts"]),
@@ -320,126 +323,6 @@ async def count_over_time(
     return {utc(r["time"]): int(str(r["traces"])) for r in rows}
 
 
-CANDIDATE_FACTOR = 4  # candidate rows read per page row
-CANDIDATE_TRACES = 1.5  # traces folded per page row, at most
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(t: datetime) -> int:
-    return (t - _EPOCH) // timedelta(microseconds=1)
-
-
-_ROW_FILTERS = ("names", "user_ids", "session_ids", "environments", "releases", "versions")
-_ROW_COLUMNS = {
-    "names": "name",
-    "user_ids": "user_id",
-    "session_ids": "session_id",
-    "environments": "environment",
-    "releases": "release",
-    "versions": "version",
-}
-
-
-def _row_filters(f: TraceFilter) -> list[tuple[str, tuple[str, ...]]]:
-    return [(_ROW_COLUMNS[name], getattr(f, name)) for name in _ROW_FILTERS if getattr(f, name)]
-
-
-def _fast_path(req: TraceListRequest) -> bool:
-    """Newest first, filtered (if at all) only by trace attributes that every row can be tested on."""
-    cleared: dict[str, Any] = {name: () for name in _ROW_FILTERS}
-    unfiltered = replace(req.filter, **cleared)
-    return req.sort is TraceSort.TIMESTAMP and req.descending and unfiltered == TraceFilter()
-
-
-def compile_trace_candidates(req: TraceListRequest, limit: int) -> CompiledQuery:
-    """The newest trace rows of the window (after the cursor): read in sort-key order, stopping early."""
-    params = Params(req.project_id)
-    preds = [
-        PROJECT,
-        f"timestamp >= {params.bind(req.time.start, 'DateTime64(6)')}",
-        f"timestamp < {params.bind(req.time.end, 'DateTime64(6)')}",
-    ]
-    if req.after:
-        cursor = Cursor.decode(req.after, req.sort.value)
-        keyset(params, "ts", "Int64", "id", cursor, True)  # validates the cursor's value
-        preds.append(f"toUnixTimestamp64Micro(timestamp) <= {params.bind(cursor.value, 'Int64')}")
-    for column, values in _row_filters(req.filter):
-        # A trace's folded value is one of its rows' values: its newest such row is a candidate.
-        preds.append(in_list(params, column, values))
-    # Newest first in the table's own order (read in reverse, stopping early); for one user's or
-    # session's traces, plain time order, which the projection sorted by them serves (migration 0008).
-    by_owner = req.filter.user_ids or req.filter.session_ids
-    order = "timestamp DESC" if by_owner else "toStartOfMinute(timestamp) DESC, timestamp DESC"
-    sql = (
-        f"SELECT id, toUnixTimestamp64Micro(timestamp) AS ts_us FROM traces WHERE {where(preds)} "
-        f"ORDER BY {order} LIMIT {params.bind(limit, 'UInt32')}"
-    )
-    return CompiledQuery(sql, params.values, "traces.candidates")
-
-
-def compile_trace_starts(project_id: str, trace_ids: tuple[str, ...]) -> CompiledQuery:
-    """Each trace's first row time (the `trace_starts` rollup, keyed by id)."""
-    return CompiledQuery(
-        f"SELECT id, min(start) AS start FROM trace_starts WHERE {PROJECT} AND id IN {{ids:Array(String)}} "
-        "GROUP BY id LIMIT {limit:UInt32}",
-        {"project_id": project_id, "ids": list(trace_ids), "limit": len(trace_ids)},
-        "traces.starts",
-    )
-
-
-async def _newest_page(ch: ClickHouse, req: TraceListRequest) -> list[dict[str, Any]] | None:
-    """The newest-first list without folding every trace of the window: fold only the traces of the
-    newest (matching) rows. None when those cannot prove the page exact (then fold them all)."""
-    limit = CANDIDATE_FACTOR * (req.first + 1)
-    candidates = await ch.query(compile_trace_candidates(req, limit))
-    if not candidates:
-        return []
-    # The traces of the newest rows, up to 1.5 pages of them: the rows after the cut belong to other
-    # traces and are no newer than the last row kept, as is every row that was not a candidate.
-    ids: dict[str, None] = {}
-    kept = candidates
-    for n, r in enumerate(candidates):
-        if str(r["id"]) not in ids and len(ids) == int(CANDIDATE_TRACES * (req.first + 1)):
-            kept = candidates[:n]
-            break
-        ids[str(r["id"])] = None
-    # No row of these traces is older than the first row of the oldest: fold from there, not from the
-    # window's start (on a large project that is a few minutes of rows instead of a day's).
-    time = req.time
-    starts = await ch.query(compile_trace_starts(req.project_id, tuple(ids)))
-    if len(starts) == len(ids):
-        time = replace(time, start=max(time.start, min(utc(r["start"]) for r in starts)))
-    narrowed = replace(req, time=time, filter=replace(req.filter, ids=tuple(ids)))
-    rows = await ch.query(compile_trace_list(narrowed))
-    if len(kept) == len(candidates) < limit:  # every row after the cursor was a candidate
-        return rows
-    # A trace left out has no row newer than the last row kept, so it starts no later than that.
-    threshold = int(str(kept[-1]["ts_us"]))
-    page = rows[: req.first + 1]
-    if len(page) == req.first + 1 and all(
-        int(utc(r["ts"]).timestamp() * 1_000_000) > threshold for r in page
-    ):
-        return rows
-    return None
-
-
-async def list_traces(ch: ClickHouse, req: TraceListRequest) -> Page[TraceView]:
-    rows = None
-    if _fast_path(req):
-        rows = await _newest_page(ch, req)
-    if rows is None:
-        rows = await ch.query(compile_trace_list(req))
-    traces = [_trace(r, _totals(r)) for r in rows[: req.first]]
-    if req.with_observation_ids:
-        for trace, r in zip(traces, rows, strict=False):
-            trace.observation_ids = sorted(str(i) for i in cast(list[str], r["observation_ids"]))
-    has_next = len(rows) > req.first
-    end = (
-        Cursor(req.sort.value, cursor_value(req.sort, traces[-1]), traces[-1].id).encode() if traces else None
-    )
-    return Page(traces, has_next, end)
-
-
 # --- one trace ------------------------------------------------------------------------------
 
 _ONE = (
@@ -470,7 +353,7 @@ async def fetch_totals(ch: ClickHouse, project_id: str, trace_ids: list[str]) ->
     if not trace_ids:
         return {}
     rows = await ch.query(compile_trace_totals(project_id, trace_ids))
-    return {str(r["trace_id"]): _totals(r) for r in rows if int(str(r["observation_count"])) > 0}
+    return {str(r["trace_id"]): trace_totals(r) for r in rows if int(str(r["observation_count"])) > 0}
 
 
 async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceView | None:
@@ -484,7 +367,7 @@ async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceVi
     for _, names, values in sorted(updates, key=lambda u: u[0]):
         merged.update(metadata(list(names), list(values)))
     totals = (await fetch_totals(ch, project_id, [trace_id])).get(trace_id, TraceTotals())
-    trace = _trace(row, totals)
+    trace = trace_view(row, totals)
     trace.metadata = merged
     return trace
 
