@@ -19,8 +19,9 @@ from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
 from app.prompts import service
 from app.prompts.compose import MAX_VERSION
+from app.prompts.content import new_content
 from app.storage.clickhouse.queries.common import check_time
-from app.storage.postgres import prompts as repo
+from app.storage.postgres.tables import Prompt
 
 PREFIX = "/api/public/v2/prompts/"
 
@@ -96,10 +97,92 @@ SET_LABELS = ApiDoc(
 DELETE_PROMPT = ApiDoc(errors={403: "The prompt carries a protected label."})
 
 
+def _labels(value: object, field: str, *, allow_latest: bool) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(f"{field} must be a list of at most {service.MAX_ITEMS} labels")
+    for label in value:
+        if not isinstance(label, str):
+            limit = service.LABEL_MAX
+            raise InvalidInput(
+                f"{field}: label {label!r} must be 1 to {limit} characters of a-z, 0-9, '_', '-' or '.'"
+            )
+    return service.validate_labels(value, field, allow_latest=allow_latest)
+
+
+def _tags(value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise InvalidInput(f"tags must be a list of at most {service.MAX_ITEMS} strings")
+    if not all(isinstance(t, str) for t in value):
+        raise InvalidInput(f"tags must be non-empty strings of at most {service.TAG_MAX} characters")
+    return tuple(service.validate_tags(value) or ())
+
+
+def parse_new_version(body: object) -> service.NewPromptVersion:
+    """A create body (the Langfuse shape) as a NewPromptVersion, or InvalidInput naming the field."""
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    content = new_content(body.get("type") or "text", body.get("prompt"))
+    config = body.get("config")
+    if config is not None and not isinstance(config, dict):
+        raise InvalidInput("config must be a JSON object")
+    commit = body.get("commitMessage")
+    if commit is not None and not isinstance(commit, str):
+        raise InvalidInput("commitMessage must be a string")
+    name = body.get("name")
+    if not isinstance(name, str):
+        raise InvalidInput("name is required")
+    return service.NewPromptVersion(
+        name=service.validate_new_name(name),
+        content=content,
+        config=config or {},
+        labels=tuple(_labels(body.get("labels"), "labels", allow_latest=True)),
+        tags=_tags(body.get("tags")),
+        commit_message=commit,
+    )
+
+
+def to_api(p: Prompt | service.ServedPrompt) -> dict[str, Any]:
+    """The Langfuse `Prompt` shape (plus id, author and times)."""
+    served = p if isinstance(p, service.ServedPrompt) else service.ServedPrompt.of(p)
+    return {
+        "id": served.prompt_id,
+        "projectId": served.project_id,
+        "name": served.name,
+        "version": served.version,
+        "type": served.type,
+        "prompt": served.prompt,
+        "config": served.config,
+        "labels": served.labels,
+        "tags": served.tags,
+        "commitMessage": served.commit_message,
+        "resolutionGraph": served.resolution_graph,
+        "createdBy": served.created_by,
+        "createdAt": served.created_at.isoformat(),
+        "updatedAt": served.updated_at.isoformat(),
+    }
+
+
+def summary_to_api(s: service.PromptSummary) -> dict[str, Any]:
+    """The Langfuse `PromptMeta` shape of a list item."""
+    return {
+        "name": s.name,
+        "type": s.type,
+        "versions": s.versions,
+        "labels": s.labels,
+        "tags": s.tags,
+        "lastUpdatedAt": s.last_updated_at.isoformat(),
+        "lastConfig": s.last_config,
+    }
+
+
 @post("/v2/prompts", status_code=201, opt=CREATE_PROMPT.opt)
 async def create_prompt(request: Request[Any, Any, State]) -> dict[str, Any]:
-    row = await service.create_prompt(request.app.state.storage, _caller(request), await json_body(request))
-    return service.to_api(row)
+    new = parse_new_version(await json_body(request))
+    return to_api(await service.create_prompt(request.app.state.storage, _caller(request), new))
 
 
 @get("/v2/prompts/{rest:path}")
@@ -109,7 +192,7 @@ async def get_prompt(
     label: str | None = None,
     resolve: bool = True,
 ) -> dict[str, Any]:
-    return await service.get_prompt(
+    served = await service.get_prompt(
         request.app.state.storage,
         _caller(request).project_id,
         _prompt_name(request),
@@ -117,6 +200,7 @@ async def get_prompt(
         label=label,
         resolve_refs=resolve,
     )
+    return to_api(served)
 
 
 @get("/v2/prompts")
@@ -130,17 +214,17 @@ async def list_prompts(
     page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
-    pg, project_id = request.app.state.storage.postgres, _caller(request).project_id
-    f = repo.PromptFilter(
+    storage, project_id = request.app.state.storage, _caller(request).project_id
+    f = service.PromptFilter(
         name=name,
         label=label,
         tag=tag,
         updated_from=from_updated_at and check_time(from_updated_at, "fromUpdatedAt"),
         updated_to=to_updated_at and check_time(to_updated_at, "toUpdatedAt"),
     )
-    rows = await repo.list_prompts(pg, project_id, f, limit, offset=(page - 1) * limit)
-    total = await repo.count_prompts(pg, project_id, f)
-    return {"data": [service.summary_to_api(s) for s in rows], "meta": page_meta(page, limit, total)}
+    rows = await service.list_prompts(storage, project_id, f, limit, offset=(page - 1) * limit)
+    total = await service.count_prompts(storage, project_id, f)
+    return {"data": [summary_to_api(s) for s in rows], "meta": page_meta(page, limit, total)}
 
 
 @patch("/v2/prompts/{rest:path}", opt=SET_LABELS.opt)
@@ -149,10 +233,11 @@ async def update_prompt_version(request: Request[Any, Any, State]) -> dict[str, 
     body = await json_body(request)
     if not isinstance(body, dict) or "newLabels" not in body:
         raise InvalidInput("newLabels is required: a list of labels")
+    labels = _labels(body["newLabels"], "newLabels", allow_latest=False)
     row = await service.set_labels(
-        request.app.state.storage, _caller(request), name, version, body["newLabels"], replace=False
+        request.app.state.storage, _caller(request), name, version, labels, replace=False
     )
-    return service.to_api(row)
+    return to_api(row)
 
 
 @delete("/v2/prompts/{rest:path}", status_code=204, opt=DELETE_PROMPT.opt)

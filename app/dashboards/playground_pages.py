@@ -18,9 +18,9 @@ from app.errors import InvalidInput, UserError
 from app.jobs.contracts import JobQueue, store_and_enqueue
 from app.playground import connections, runs
 from app.playground.connections import ConnectionView
-from app.playground.prompts import NewPromptVersion, PlaygroundHooks, open_prompt, state_of
+from app.playground.prompts import PlaygroundHooks, PlaygroundVersion, open_prompt, state_of
 from app.playground.runs import PlaygroundState, state_from_form
-from app.playground.template import ChatMessage, PromptContent
+from app.prompts.content import ChatMessage, PromptContent
 from app.storage import Storage, json_text
 from app.storage.postgres.tables import Role
 from app.tracing.pipeline import legacy_batch
@@ -192,7 +192,7 @@ async def playground_save(
     form = await form_lists(request)
     state = state_from_form(form)
     commit = (form.get("commit_message") or [""])[0].strip() or None
-    new = NewPromptVersion.of(state, caller.user_id, commit)
+    new = PlaygroundVersion.of(state, caller.user_id, commit)
     number = await save(storage, caller, new)
     saved = replace(state, prompt_version=number)
     notice = f"Saved as version {number} of {new.name!r}."

@@ -1,19 +1,21 @@
 """The playground's prompt hooks backed by prompt storage: open a stored version, save a new one.
 
-They join app.playground and app.prompts, which do not import each other; create_app uses them."""
+They join app.playground and app.prompts.service (the playground uses only app.prompts.content);
+create_app uses them."""
 
 from __future__ import annotations
 
 from app.auth.caller import Caller
 from app.errors import NotFound
 from app.playground.prompts import (
-    NewPromptVersion,
     PlaygroundHooks,
     PlaygroundPrompt,
+    PlaygroundVersion,
     merged_config,
     open_prompt,
 )
 from app.prompts import service
+from app.prompts.content import content_from_langfuse
 from app.storage import Storage
 
 
@@ -30,7 +32,7 @@ async def load_prompt(
     return open_prompt(found.type, resolved.prompt, found.config, found.name, found.version)
 
 
-async def save_version(storage: Storage, caller: Caller, new: NewPromptVersion) -> int:
+async def save_version(storage: Storage, caller: Caller, new: PlaygroundVersion) -> int:
     """Create the next version through the prompt service (roles, validation, `latest`), authored by
     the caller; the config keeps the opened version's keys the playground does not edit."""
     stored: dict[str, object] = {}
@@ -42,14 +44,13 @@ async def save_version(storage: Storage, caller: Caller, new: NewPromptVersion) 
             stored = base.config
         except NotFound:
             pass  # a new prompt name, or the version was deleted meanwhile
-    body = {
-        "name": new.name,
-        "type": new.type,
-        "prompt": new.prompt,
-        "config": merged_config(stored, new.config),
-        "commitMessage": new.commit_message,
-    }
-    return (await service.create_prompt(storage, caller, body)).version
+    version = service.NewPromptVersion(
+        name=new.name,
+        content=content_from_langfuse(new.type, new.prompt),
+        config=merged_config(stored, new.config),
+        commit_message=new.commit_message,
+    )
+    return (await service.create_prompt(storage, caller, version)).version
 
 
 STORAGE_HOOKS = PlaygroundHooks(load_prompt=load_prompt, save_version=save_version)

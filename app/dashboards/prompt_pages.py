@@ -1,8 +1,8 @@
 """Prompt management pages: the list (folders, filters, pages), one prompt (versions, content, labels,
 diff, metrics per version, linked generations) and the form that creates a version.
 
-Reads come from the prompt repository and the ClickHouse prompt queries; every write goes through
-app.prompts.service, which checks roles and protected labels. Names may contain '/' (folders), so the
+Versions, lists and labels come from app.prompts.service, which checks roles and protected labels on
+every write; metrics from the ClickHouse prompt queries. Names may contain '/' (folders), so the
 detail page takes the rest of the path, and actions name the prompt in the form, never in the path.
 """
 
@@ -24,12 +24,12 @@ from app.dashboards.params import prompt_url, query, url
 from app.dashboards.playground_pages import editor_rows
 from app.errors import InvalidInput, NotFound, UserError
 from app.playground.runs import NEW_CHAT, ROLES, content_from_form
-from app.playground.template import content_from_langfuse, content_to_langfuse, variables_of
+from app.playground.template import variables_of
 from app.prompts import service
+from app.prompts.content import content_from_langfuse
 from app.prompts.diff import PromptDiff
 from app.storage import Storage, json_text
 from app.storage.clickhouse.queries import prompts as pq
-from app.storage.postgres import prompts as repo
 from app.storage.postgres.tables import Prompt, Role
 
 PAGE_SIZE = 50
@@ -70,10 +70,10 @@ def _tags(text: str) -> list[str]:
 async def prompts_page(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Template:
     """Prompts by folder (a search lists matches at any depth below it), filtered by label and tag."""
     caller = session.caller
-    pg, q = storage.postgres, query(request)
+    q = query(request)
     folder = q.get("folder", "").strip("/")
     page_no = _whole(q.get("page"), "page") or 1
-    f = repo.PromptFilter(
+    f = service.PromptFilter(
         name_contains=q.get("search") or None,
         folder=folder or None,
         label=q.get("label") or None,
@@ -81,18 +81,17 @@ async def prompts_page(request: Request[Any, Any, State], session: UiSession, st
     )
     offset = (page_no - 1) * PAGE_SIZE
     if f.name_contains:
-        summaries = await repo.list_prompts(pg, caller.project_id, f, PAGE_SIZE, offset=offset)
-        entries = [repo.FolderEntry(s.name, False, 1) for s in summaries]
-        total = await repo.count_prompts(pg, caller.project_id, f)
+        summaries = await service.list_prompts(storage, caller.project_id, f, PAGE_SIZE, offset=offset)
+        entries = [service.FolderEntry(s.name, False, 1) for s in summaries]
+        total = await service.count_prompts(storage, caller.project_id, f)
     else:
-        entries = await repo.list_folder(pg, caller.project_id, f, PAGE_SIZE, offset)
+        entries, total = await service.list_folder(storage, caller.project_id, f, PAGE_SIZE, offset)
         names = tuple(e.name for e in entries if not e.is_folder)
         summaries = (
-            await repo.list_prompts(pg, caller.project_id, replace(f, names=names), len(names))
+            await service.list_prompts(storage, caller.project_id, replace(f, names=names), len(names))
             if names
             else []
         )
-        total = await repo.count_folder(pg, caller.project_id, f)
     filters = {k: q.get(k) for k in ("search", "label", "tag")}
     parts = folder.split("/") if folder else []
     return page(
@@ -112,7 +111,7 @@ async def prompts_page(request: Request[Any, Any, State], session: UiSession, st
         prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
         base_url=str(request.base_url).rstrip("/"),
-        protected=await repo.list_protected_labels(pg, caller.project_id),
+        protected=await service.list_protected_labels(storage, caller.project_id),
     )
 
 
@@ -210,11 +209,11 @@ async def _detail(
     caller, q = session.caller, query(request)
     if version is not None:
         q["version"] = str(version)
-    versions = await repo.list_versions(storage.postgres, caller.project_id, name)
+    versions = await service.list_versions(storage, caller.project_id, name)
     if not versions:
         raise NotFound(f"prompt {name!r} not found")
     selected = _selected(versions, q)
-    dependencies = await repo.dependencies_of(storage.postgres, caller.project_id, [selected.id])
+    dependencies = await service.dependencies_of(storage, caller.project_id, selected)
     resolved = (await service.resolve(storage, selected)).prompt if dependencies else None
     numbers = [v.version for v in versions]
     diff: PromptDiff | None = None
@@ -236,7 +235,7 @@ async def _detail(
         diff_lines=_diff_lines,
         diff_from=diff_from or (older[0] if older else numbers[-1]),
         diff_to=diff_to or selected.version,
-        protected=set(await repo.list_protected_labels(storage.postgres, caller.project_id)),
+        protected=set(await service.list_protected_labels(storage, caller.project_id)),
         editable_labels=" ".join(label for label in selected.labels if label != service.LATEST),
         prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
@@ -294,7 +293,7 @@ async def prompt_delete(
         await service.delete_prompt(storage, session.caller, data.name, version=version)
     except UserError as exc:
         return await _detail(request, session, storage, data.name, exc, version)
-    left = await repo.list_versions(storage.postgres, session.caller.project_id, data.name)
+    left = await service.list_versions(storage, session.caller.project_id, data.name)
     return Redirect(prompt_url(data.name) if left else "/prompts")
 
 
@@ -354,21 +353,23 @@ class Draft:
             based_on=_whole(one("based_on"), "based_on"),
         )
 
-    def body(self, form: dict[str, list[str]]) -> dict[str, Any]:
-        """The service's create body (the Langfuse shape); InvalidInput names the field that is wrong."""
+    def new_version(self, form: dict[str, list[str]]) -> service.NewPromptVersion:
+        """The version to create; InvalidInput names the field that is wrong."""
         try:
             config = json_text.loads(self.config) if self.config.strip() else {}
         except ValueError as exc:
             raise InvalidInput(f"config must be JSON: {exc}") from None
-        return {
-            "name": self.name,
-            "type": self.type,
-            "prompt": content_to_langfuse(content_from_form(form)),
-            "config": config,
-            "labels": _labels(self.labels),
-            "tags": _tags(self.tags),
-            "commitMessage": self.commit_message.strip() or None,
-        }
+        content = content_from_form(form)
+        if not isinstance(config, dict):
+            raise InvalidInput("config must be a JSON object")
+        return service.NewPromptVersion(
+            name=self.name,
+            content=content,
+            config=config,
+            labels=tuple(_labels(self.labels)),
+            tags=tuple(_tags(self.tags)),
+            commit_message=self.commit_message.strip() or None,
+        )
 
 
 def _form_page(session: UiSession, draft: Draft, error: str | None = None, status: int = 200) -> Template:
@@ -396,7 +397,7 @@ async def prompt_create(
     form = await form_lists(request)
     draft = Draft.posted(form)
     try:
-        created = await service.create_prompt(storage, session.caller, draft.body(form))
+        created = await service.create_prompt(storage, session.caller, draft.new_version(form))
     except UserError as exc:
         return _form_page(session, draft, str(exc), exc.status)
     return Redirect(prompt_url(created.name, version=created.version))

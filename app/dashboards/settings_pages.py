@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
 
 from litestar import get, post
 from litestar.response import Redirect, Template
@@ -12,12 +13,11 @@ from app.auth import accounts as domain
 from app.auth import keys
 from app.auth.caller import Caller
 from app.dashboards.deps import FORM, UiSession, page, requires_admin
-from app.errors import UserError
+from app.errors import InvalidInput, UserError
 from app.playground import connections
-from app.playground.connections import ConnectionInput
+from app.playground.connections import LlmConnectionSpec
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.storage.postgres import model_definitions as model_repo
 from app.storage.postgres.tables import Role
 from app.tracing import model_catalog
 
@@ -45,6 +45,20 @@ class ModelForm:
     match_pattern: str
     input_price: str = ""
     output_price: str = ""
+
+    def spec(self) -> model_catalog.ModelSpec:
+        """The model to create (priced per token); InvalidInput names a price that is not a number."""
+        prices: dict[str, Decimal] = {}
+        for usage_type, field, text in (
+            ("input", "input_price", self.input_price),
+            ("output", "output_price", self.output_price),
+        ):
+            if text.strip():
+                try:
+                    prices[usage_type] = Decimal(text.strip())
+                except InvalidOperation:
+                    raise InvalidInput(f"{field} must be a non-negative number") from None
+        return model_catalog.ModelSpec(self.model_name, self.match_pattern, prices)
 
 
 # --- API keys ---------------------------------------------------------------------------------------
@@ -120,27 +134,18 @@ async def member_reset(session: UiSession, storage: Storage, user_id: str) -> Te
 @get("/settings/models")
 async def models_page(session: UiSession, storage: Storage) -> Template:
     caller = session.caller
-    own = [model_catalog.to_api(m) for m in await model_repo.list_models(storage.postgres, caller.project_id)]
     return page(
         session,
         "models.html",
-        own=own,
-        builtins=model_catalog.builtins_api(),
+        own=await model_catalog.list_models(storage, caller.project_id),
+        builtins=model_catalog.builtins(),
         can_write=caller.role.at_least(Role.ADMIN),
     )
 
 
 @post("/settings/models", guards=[requires_admin])
 async def model_create(caller: Caller, storage: Storage, data: Annotated[ModelForm, FORM]) -> Redirect:
-    body: dict[str, Any] = {
-        "modelName": data.model_name,
-        "matchPattern": data.match_pattern,
-        "unit": "TOKENS",
-    }
-    for field, text in (("inputPrice", data.input_price), ("outputPrice", data.output_price)):
-        if text.strip():
-            body[field] = text.strip()
-    await model_catalog.create(storage, caller.project_id, body)
+    await model_catalog.create(storage, caller.project_id, data.spec())
     return Redirect("/settings/models")
 
 
@@ -161,8 +166,8 @@ class ConnectionForm:
     base_url: str = ""
     api_key: str = ""
 
-    def as_input(self) -> ConnectionInput:
-        return ConnectionInput(
+    def as_input(self) -> LlmConnectionSpec:
+        return LlmConnectionSpec(
             self.name,
             self.provider,
             self.base_url or None,

@@ -21,8 +21,8 @@ MAX_MODELS, MAX_MODEL_CHARS, MAX_KEY_CHARS, MAX_URL_CHARS = 100, 200, 4096, 2000
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionInput:
-    """What a client sends; on update, `api_key` None keeps the stored key."""
+class LlmConnectionSpec:
+    """A connection to create or the new values of one; on update, `api_key` None keeps the stored key."""
 
     name: str
     provider: str
@@ -76,7 +76,7 @@ def _base_url(provider: str, value: str | None) -> str:
     return url
 
 
-def _validated(data: ConnectionInput, creating: bool) -> ConnectionInput:
+def _validated(data: LlmConnectionSpec, creating: bool) -> LlmConnectionSpec:
     name = data.name.strip()
     if not name or len(name) > 255:
         raise InvalidInput("name is required (1 to 255 characters)")
@@ -90,7 +90,7 @@ def _validated(data: ConnectionInput, creating: bool) -> ConnectionInput:
         raise InvalidInput("apiKey is required")
     if key is not None and len(key) > MAX_KEY_CHARS:
         raise InvalidInput(f"apiKey must be at most {MAX_KEY_CHARS} characters")
-    return ConnectionInput(name, data.provider, _base_url(data.provider, data.base_url), models, key)
+    return LlmConnectionSpec(name, data.provider, _base_url(data.provider, data.base_url), models, key)
 
 
 async def list_connections(storage: Storage, project_id: str) -> list[ConnectionView]:
@@ -108,7 +108,7 @@ async def fetch_connection(storage: Storage, project_id: str, connection_id: str
     return ConnectionView.of(await _fetch(storage, project_id, connection_id))
 
 
-async def create_connection(storage: Storage, project_id: str, data: ConnectionInput) -> ConnectionView:
+async def create_connection(storage: Storage, project_id: str, data: LlmConnectionSpec) -> ConnectionView:
     valid = _validated(data, creating=True)
     assert valid.api_key is not None
     row = LlmConnection(
@@ -124,7 +124,7 @@ async def create_connection(storage: Storage, project_id: str, data: ConnectionI
 
 
 async def update_connection(
-    storage: Storage, project_id: str, connection_id: str, data: ConnectionInput
+    storage: Storage, project_id: str, connection_id: str, data: LlmConnectionSpec
 ) -> ConnectionView:
     row = await _fetch(storage, project_id, connection_id)
     valid = _validated(data, creating=False)

@@ -11,7 +11,7 @@ from app.auth.caller import Caller
 from app.errors import InvalidInput
 from app.playground.providers import ModelParams
 from app.playground.runs import PlaygroundState
-from app.playground.template import PromptContent, content_from_langfuse, content_to_langfuse
+from app.prompts.content import PromptContent, content_from_langfuse, content_to_langfuse
 from app.storage import Storage
 
 
@@ -69,12 +69,12 @@ def state_of(prompt: PlaygroundPrompt, connection_id: str = "") -> PlaygroundSta
 
 
 @dataclass(frozen=True, slots=True)
-class NewPromptVersion:
+class PlaygroundVersion:
     """What the playground asks prompt storage to save: the edited content and its model config."""
 
     name: str
     type: str
-    prompt: str | list[dict[str, str]]  # the Langfuse API shape
+    prompt: str | list[dict[str, object]]  # the stored (Langfuse API) shape
     config: dict[str, Any]
     based_on_version: int | None
     user_id: str | None
@@ -83,7 +83,7 @@ class NewPromptVersion:
     @classmethod
     def of(
         cls, state: PlaygroundState, user_id: str | None, commit_message: str | None = None
-    ) -> NewPromptVersion:
+    ) -> PlaygroundVersion:
         if not state.prompt_name:
             raise InvalidInput("prompt_name is required to save a prompt version")
         config: dict[str, Any] = {**state.params.as_dict(), **({"model": state.model} if state.model else {})}
@@ -100,7 +100,7 @@ class NewPromptVersion:
 
 PromptLoader = Callable[[Storage, str, str, int | None, str | None], Awaitable[PlaygroundPrompt | None]]
 """(storage, project_id, prompt name, version, label; neither: the latest) → the prompt, or None."""
-SaveVersion = Callable[[Storage, Caller, NewPromptVersion], Awaitable[int]]
+SaveVersion = Callable[[Storage, Caller, PlaygroundVersion], Awaitable[int]]
 """(storage, the logged-in caller (project, role, author), new version) → the number it created."""
 
 

@@ -16,15 +16,12 @@ from app.errors import InvalidInput
 from app.playground import connections
 from app.playground.providers import ChatRequest, ModelParams, ProviderError, Usage, stream_chat
 from app.playground.template import (
-    ChatItem,
-    ChatMessage,
-    Placeholder,
-    PromptContent,
     compile_prompt,
     parse_messages,
     placeholders_of,
     variables_of,
 )
+from app.prompts.content import ChatItem, ChatMessage, Placeholder, PromptContent
 from app.storage import Storage
 from app.tracing import model_catalog
 from app.tracing.costs import match_model, price_usage

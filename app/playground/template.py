@@ -1,43 +1,17 @@
-"""Prompt content and `{{variable}}` compilation, with the Langfuse SDK's semantics (`TemplateParser`):
-`{{ name }}` is the variable `name`; unknown variables stay as written; a None value becomes ""."""
+"""`{{variable}}` compilation of prompt content (app.prompts.content), with the Langfuse SDK's
+semantics (`TemplateParser`): `{{ name }}` is the variable `name`; unknown variables stay as written;
+a None value becomes ""."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from app.errors import InvalidInput
+from app.prompts.content import ChatMessage, Placeholder, PromptContent
 from app.storage import json_text
 
 OPENING, CLOSING = "{{", "}}"
-PromptType = Literal["text", "chat"]
-MAX_MESSAGES = 200
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    role: str
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class Placeholder:
-    """Where a list of chat messages given at compile time goes."""
-
-    name: str
-
-
-ChatItem = ChatMessage | Placeholder
-
-
-@dataclass(frozen=True, slots=True)
-class PromptContent:
-    """A text prompt, or a chat prompt of messages and placeholders."""
-
-    type: PromptType
-    text: str = ""
-    messages: tuple[ChatItem, ...] = ()
 
 
 def _next_variable(content: str, start: int) -> tuple[str, int, int] | None:
@@ -124,41 +98,3 @@ def compile_prompt(
             for message in placeholders.get(item.name, []):
                 out.append({**message, "content": compile_template(message["content"], variables)})
     return out
-
-
-def content_from_langfuse(prompt_type: str, prompt: Any) -> PromptContent:
-    """Prompt content in the Langfuse API shape: a string (text), or a list of `{role, content}` and
-    `{type: "placeholder", name}` entries (chat); InvalidInput names what is wrong."""
-    if prompt_type == "text":
-        if not isinstance(prompt, str):
-            raise InvalidInput("prompt must be a string for a text prompt")
-        return PromptContent("text", text=prompt)
-    if prompt_type != "chat":
-        raise InvalidInput("type must be 'text' or 'chat'")
-    if not isinstance(prompt, list) or len(prompt) > MAX_MESSAGES:
-        raise InvalidInput(f"prompt must be a list of at most {MAX_MESSAGES} messages for a chat prompt")
-    items: list[ChatItem] = []
-    for index, entry in enumerate(prompt):
-        if isinstance(entry, dict) and entry.get("type") == "placeholder":
-            if not isinstance(entry.get("name"), str) or not entry["name"].strip():
-                raise InvalidInput(f"prompt[{index}].name is required for a placeholder")
-            items.append(Placeholder(entry["name"].strip()))
-        elif isinstance(entry, dict) and isinstance(entry.get("role"), str):
-            if not isinstance(entry.get("content"), str):
-                raise InvalidInput(f"prompt[{index}].content must be a string")
-            items.append(ChatMessage(entry["role"], entry["content"]))
-        else:
-            raise InvalidInput(f"prompt[{index}] must be {{role, content}} or {{type: 'placeholder', name}}")
-    return PromptContent("chat", messages=tuple(items))
-
-
-def content_to_langfuse(content: PromptContent) -> str | list[dict[str, str]]:
-    """The inverse of `content_from_langfuse` (what a new prompt version stores)."""
-    if content.type == "text":
-        return content.text
-    return [
-        {"role": m.role, "content": m.content}
-        if isinstance(m, ChatMessage)
-        else {"type": "placeholder", "name": m.name}
-        for m in content.messages
-    ]

@@ -1,4 +1,4 @@
-"""Prompt management: versions, labels, composition of prompts, diffs and the Langfuse API shapes.
+"""Prompt management: versions, labels, content values, composition of prompts and diffs.
 
 May import app.settings, app.errors, app.auth (the caller) and app.storage; no transport layer or jobs.
 """

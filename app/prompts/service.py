@@ -1,4 +1,4 @@
-"""Prompt versions: validation, create, read (cached, composed), list, labels, delete, protected labels.
+"""Prompt versions: rules, create, read (cached, composed), list, labels, delete, protected labels.
 
 Writes need the member role. Protected labels (per project) may be set, moved or removed, and versions
 carrying them deleted, only by admins and owners; API keys may change them too, as in Langfuse (where
@@ -13,18 +13,21 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from app.auth.caller import Caller
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.prompts import compose
+from app.prompts.content import PromptContent, content_to_langfuse
 from app.prompts.diff import PromptDiff, diff_versions
 from app.storage import Storage
 from app.storage.clickhouse.queries.common import TimeRange
 from app.storage.postgres import accounts
 from app.storage.postgres import prompts as repo
+from app.storage.postgres.prompts import FolderEntry as FolderEntry
+from app.storage.postgres.prompts import PromptFilter as PromptFilter
+from app.storage.postgres.prompts import PromptSummary as PromptSummary
 from app.storage.postgres.tables import Prompt, PromptDependency, Role
 
 LATEST, PRODUCTION, RESERVED_NAME = repo.LATEST, "production", "new"
@@ -32,24 +35,64 @@ NAME_MAX, LABEL_MAX, TAG_MAX, MAX_ITEMS = 255, 36, 255, 100
 LABEL = re.compile(r"^[a-z0-9_\-.]+$")
 CACHE_TTL_SECONDS = 600
 METRICS_WINDOW = timedelta(days=90)
-PromptContent = str | list[dict[str, object]]
 
 
 @dataclass(frozen=True, slots=True)
-class NewPrompt:
-    """A validated create request."""
+class NewPromptVersion:
+    """A version to create: its content and config, labels to give it, and the prompt's tags (None
+    keeps the tags the prompt has)."""
 
     name: str
+    content: PromptContent
+    config: dict[str, object] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()
+    tags: tuple[str, ...] | None = None
+    commit_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServedPrompt:
+    """A version as read by name: its content with references inlined (unless not asked for) and the
+    graph of what was inlined (None: nothing was)."""
+
+    prompt_id: str
+    project_id: str
+    name: str
+    version: int
     type: str
-    prompt: PromptContent
+    prompt: str | list[dict[str, object]]
     config: dict[str, object]
     labels: list[str]
-    tags: list[str] | None
+    tags: list[str]
     commit_message: str | None
+    resolution_graph: dict[str, object] | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, p: Prompt, resolved: compose.Resolved | None = None) -> ServedPrompt:
+        return cls(
+            p.id,
+            p.project_id,
+            p.name,
+            p.version,
+            p.type,
+            resolved.prompt if resolved else p.prompt,
+            p.config,
+            p.labels,
+            p.tags,
+            p.commit_message,
+            resolved.graph if resolved else None,
+            p.created_by,
+            p.created_at,
+            p.updated_at,
+        )
 
 
-def validate_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
+def validate_name(name: str) -> str:
+    """The name, or InvalidInput saying which rule it breaks."""
+    if not name.strip():
         raise InvalidInput("name is required")
     if len(name) > NAME_MAX:
         raise InvalidInput(f"name must be at most {NAME_MAX} characters")
@@ -62,13 +105,12 @@ def validate_name(name: Any) -> str:
     return name
 
 
-def validate_labels(labels: Any, field: str, *, allow_latest: bool) -> list[str]:
-    if labels is None:
-        return []
-    if not isinstance(labels, list) or len(labels) > MAX_ITEMS:
+def validate_labels(labels: Sequence[str], field: str, *, allow_latest: bool) -> list[str]:
+    """The labels sorted and without repeats, or InvalidInput naming `field` (what the caller calls them)."""
+    if len(labels) > MAX_ITEMS:
         raise InvalidInput(f"{field} must be a list of at most {MAX_ITEMS} labels")
     for label in labels:
-        if not isinstance(label, str) or len(label) > LABEL_MAX or not LABEL.match(label):
+        if len(label) > LABEL_MAX or not LABEL.match(label):
             raise InvalidInput(
                 f"{field}: label {label!r} must be 1 to {LABEL_MAX} characters of a-z, 0-9, '_', '-' or '.'"
             )
@@ -77,105 +119,22 @@ def validate_labels(labels: Any, field: str, *, allow_latest: bool) -> list[str]
     return sorted(set(labels))
 
 
-def _tags(tags: Any) -> list[str] | None:
+def validate_tags(tags: Sequence[str] | None) -> list[str] | None:
+    """The tags sorted and without repeats (None stays None), or InvalidInput."""
     if tags is None:
         return None
-    if not isinstance(tags, list) or len(tags) > MAX_ITEMS:
+    if len(tags) > MAX_ITEMS:
         raise InvalidInput(f"tags must be a list of at most {MAX_ITEMS} strings")
-    if not all(isinstance(t, str) and 0 < len(t) <= TAG_MAX for t in tags):
+    if not all(0 < len(t) <= TAG_MAX for t in tags):
         raise InvalidInput(f"tags must be non-empty strings of at most {TAG_MAX} characters")
     return sorted(set(tags))
 
 
-def _message(i: int, m: Any) -> dict[str, object]:
-    if not isinstance(m, dict):
-        raise InvalidInput(
-            f"prompt[{i}] must be an object: {{role, content}} or {{type: 'placeholder', name}}"
-        )
-    if m.get("type") == "placeholder":
-        if not isinstance(m.get("name"), str) or not m["name"]:
-            raise InvalidInput(f"prompt[{i}].name is required for a placeholder")
-        return {"type": "placeholder", "name": m["name"]}
-    if m.get("type") not in (None, "chatmessage"):
-        raise InvalidInput(f"prompt[{i}].type must be 'chatmessage' or 'placeholder'")
-    if not isinstance(m.get("role"), str) or not m["role"]:
-        raise InvalidInput(f"prompt[{i}].role is required (a string)")
-    if not isinstance(m.get("content"), str):
-        raise InvalidInput(f"prompt[{i}].content is required (a string)")
-    return {"role": m["role"], "content": m["content"]}
-
-
-def validate_new(body: Any) -> NewPrompt:
-    """A create body (Langfuse shape) as a NewPrompt, or InvalidInput naming the field."""
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    kind = body.get("type") or "text"
-    if kind not in ("text", "chat"):
-        raise InvalidInput("type must be 'text' or 'chat'")
-    raw = body.get("prompt")
-    prompt: PromptContent
-    if kind == "text":
-        if not isinstance(raw, str):
-            raise InvalidInput("prompt must be a string for a text prompt")
-        prompt = raw
-    else:
-        if not isinstance(raw, list):
-            raise InvalidInput("prompt must be a list of messages for a chat prompt")
-        prompt = [_message(i, m) for i, m in enumerate(raw)]
-    config = body.get("config")
-    if config is not None and not isinstance(config, dict):
-        raise InvalidInput("config must be a JSON object")
-    commit = body.get("commitMessage")
-    if commit is not None and not isinstance(commit, str):
-        raise InvalidInput("commitMessage must be a string")
-    name = validate_name(body.get("name"))
-    if name == RESERVED_NAME:  # as in Langfuse: /prompts/new is the form for a new prompt
+def validate_new_name(name: str) -> str:
+    """The name of a version to create: the rules of `validate_name`, and not the reserved name."""
+    if validate_name(name) == RESERVED_NAME:  # as in Langfuse: /prompts/new is the form for a new prompt
         raise InvalidInput(f"name: '{RESERVED_NAME}' is reserved; choose another name")
-    return NewPrompt(
-        name=name,
-        type=kind,
-        prompt=prompt,
-        config=config or {},
-        labels=validate_labels(body.get("labels"), "labels", allow_latest=True),
-        tags=_tags(body.get("tags")),
-        commit_message=commit,
-    )
-
-
-# --- shapes -----------------------------------------------------------------------------------------
-
-
-def to_api(p: Prompt, resolved: compose.Resolved | None = None) -> dict[str, Any]:
-    """The Langfuse `Prompt` shape (plus id, author and times)."""
-    return {
-        "id": p.id,
-        "projectId": p.project_id,
-        "name": p.name,
-        "version": p.version,
-        "type": p.type,
-        "prompt": resolved.prompt if resolved else p.prompt,
-        "config": p.config,
-        "labels": p.labels,
-        "tags": p.tags,
-        "commitMessage": p.commit_message,
-        "resolutionGraph": resolved.graph if resolved else None,
-        "createdBy": p.created_by,
-        "createdAt": p.created_at.isoformat(),
-        "updatedAt": p.updated_at.isoformat(),
-    }
-
-
-def summary_to_api(s: repo.PromptSummary) -> dict[str, Any]:
-    """The Langfuse `PromptMeta` shape of a list item."""
-    return {
-        "name": s.name,
-        "type": s.type,
-        "versions": s.versions,
-        "labels": s.labels,
-        "tags": s.tags,
-        "lastUpdatedAt": s.last_updated_at.isoformat(),
-        "lastConfig": s.last_config,
-    }
+    return name
 
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -233,23 +192,78 @@ async def get_prompt(
     version: int | None = None,
     label: str | None = None,
     resolve_refs: bool = True,
-) -> dict[str, Any]:
-    """The API shape of a version by version or label (neither: `production`), composed unless
-    `resolve_refs` is false; served from the cache while no prompt of the project changed."""
+) -> ServedPrompt:
+    """A version by version or label (neither: `production`), composed unless `resolve_refs` is false;
+    served from the cache while no prompt of the project changed."""
     if version is not None and label is not None:
         raise InvalidInput("give either version or label, not both")
     if version is None and label is None:
         label = PRODUCTION
     generation, _ = await storage.cache.counter(_generation_key(project_id))
     digest = hashlib.sha256(f"{name}\x1f{version}\x1f{label}\x1f{resolve_refs}".encode()).hexdigest()
-    key = f"prompt:{project_id}:{generation}:{digest}"
+    key = f"prompt-version:{project_id}:{generation}:{digest}"
     cached = await storage.cache.get(key)
     if cached is not None:
-        return cached
+        return _from_cache(cached)
     found = await fetch_version(storage, project_id, name, version=version, label=label)
-    body = to_api(found, await resolve(storage, found) if resolve_refs else None)
-    await storage.cache.set(key, body, CACHE_TTL_SECONDS)
-    return body
+    served = ServedPrompt.of(found, await resolve(storage, found) if resolve_refs else None)
+    await storage.cache.set(key, _to_cache(served), CACHE_TTL_SECONDS)
+    return served
+
+
+def _to_cache(served: ServedPrompt) -> dict[str, object]:
+    fields = asdict(served)
+    return {
+        **fields,
+        "created_at": served.created_at.isoformat(),
+        "updated_at": served.updated_at.isoformat(),
+    }
+
+
+def _from_cache(fields: dict[str, object]) -> ServedPrompt:
+    times = {k: datetime.fromisoformat(str(fields[k])) for k in ("created_at", "updated_at")}
+    return ServedPrompt(**{**fields, **times})  # type: ignore[arg-type]
+
+
+async def list_prompts(
+    storage: Storage,
+    project_id: str,
+    f: PromptFilter,
+    limit: int,
+    *,
+    offset: int = 0,
+    after: str | None = None,
+) -> list[PromptSummary]:
+    """Prompt names in name order (after `after`, skipping `offset`), each with its matching versions."""
+    return await repo.list_prompts(storage.postgres, project_id, f, limit, offset=offset, after=after)
+
+
+async def count_prompts(storage: Storage, project_id: str, f: PromptFilter) -> int:
+    """How many prompt names have a version matching the filter."""
+    return await repo.count_prompts(storage.postgres, project_id, f)
+
+
+async def list_folder(
+    storage: Storage, project_id: str, f: PromptFilter, limit: int, offset: int = 0
+) -> tuple[list[FolderEntry], int]:
+    """A page of the subfolders and prompts directly in `f.folder`, and how many entries it has in all."""
+    entries = await repo.list_folder(storage.postgres, project_id, f, limit, offset)
+    return entries, await repo.count_folder(storage.postgres, project_id, f)
+
+
+async def list_versions(storage: Storage, project_id: str, name: str) -> list[Prompt]:
+    """Every version of a prompt, newest first."""
+    return await repo.list_versions(storage.postgres, project_id, name)
+
+
+async def dependencies_of(storage: Storage, project_id: str, version: Prompt) -> list[PromptDependency]:
+    """The references a version makes to other prompts."""
+    return await repo.dependencies_of(storage.postgres, project_id, [version.id])
+
+
+async def list_protected_labels(storage: Storage, project_id: str) -> list[str]:
+    """The project's protected labels."""
+    return await repo.list_protected_labels(storage.postgres, project_id)
 
 
 async def _changed(storage: Storage, project_id: str) -> None:
@@ -287,21 +301,23 @@ async def _guard(
     return check
 
 
-async def create_prompt(storage: Storage, caller: Caller, body: Any) -> Prompt:
+async def create_prompt(storage: Storage, caller: Caller, new: NewPromptVersion) -> Prompt:
     """Store a new version (Langfuse semantics: version max + 1, `latest`, labels move, tags shared).
     References must resolve (no cycle, no missing prompt) before anything is stored."""
-    new = validate_new(body)
-    guard = await _guard(storage, caller, lambda versions: set(new.labels) - {LATEST})
-    draft = compose.Node("", new.name, 0, new.type, new.prompt)
+    name, prompt = validate_new_name(new.name), content_to_langfuse(new.content)
+    labels = validate_labels(new.labels, "labels", allow_latest=True)
+    tags = validate_tags(new.tags)
+    guard = await _guard(storage, caller, lambda versions: set(labels) - {LATEST})
+    draft = compose.Node("", name, 0, new.content.type, prompt)
     await compose.resolve(draft, _fetcher(storage, caller.project_id))
     row = Prompt(
         project_id=caller.project_id,
-        name=new.name,
+        name=name,
         version=0,
-        type=new.type,
-        prompt=new.prompt,
+        type=new.content.type,
+        prompt=prompt,
         config=new.config,
-        labels=new.labels,
+        labels=labels,
         commit_message=new.commit_message,
         created_by=await _author(storage, caller),
     )
@@ -309,19 +325,19 @@ async def create_prompt(storage: Storage, caller: Caller, body: Any) -> Prompt:
         PromptDependency(
             project_id="", parent_id="", child_name=r.name, child_version=r.version, child_label=r.label
         )
-        for r in compose.references(new.prompt)
+        for r in compose.references(prompt)
     ]
-    created = await repo.create_version(storage.postgres, row, new.tags, deps, guard)
+    created = await repo.create_version(storage.postgres, row, tags, deps, guard)
     await _changed(storage, caller.project_id)
     return created
 
 
 async def set_labels(
-    storage: Storage, caller: Caller, name: str, version: int, labels: Any, *, replace: bool
+    storage: Storage, caller: Caller, name: str, version: int, labels: Sequence[str], *, replace: bool
 ) -> Prompt:
     """Give a version labels (moving them off other versions): added to its labels (the Langfuse
     PATCH), or with `replace` its whole set (`latest` stays where it is)."""
-    wanted = validate_labels(labels, "newLabels" if not replace else "labels", allow_latest=False)
+    wanted = validate_labels(labels, "labels", allow_latest=False)
 
     def new_labels(current: Prompt) -> list[str]:
         kept = [LATEST] if LATEST in current.labels else []
@@ -348,7 +364,7 @@ async def delete_prompt(
     return deleted
 
 
-async def set_protected_labels(storage: Storage, caller: Caller, labels: Any) -> list[str]:
+async def set_protected_labels(storage: Storage, caller: Caller, labels: Sequence[str]) -> list[str]:
     """Replace the project's protected labels (admin role; `latest` cannot be protected)."""
     caller.require(Role.ADMIN)
     return await repo.set_protected_labels(

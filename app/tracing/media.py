@@ -9,7 +9,8 @@ import binascii
 import hashlib
 import re
 import time
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 from app.auth.signing import sign, verify
@@ -17,9 +18,54 @@ from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import media as repo
 from app.storage.postgres.tables import Media, MediaLink, utcnow
-from app.tracing.mapping import parse_time
 
 URL_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class MediaAnnouncement:
+    """A file an SDK is about to upload: its type, size and base64 SHA-256, and where it is used
+    (a trace, optionally an observation, or a dataset item; `field` is input, output or metadata)."""
+
+    content_type: str
+    content_length: int
+    sha256_hash: str
+    field: str
+    trace_id: str | None = None
+    observation_id: str | None = None
+    dataset_item_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadTicket:
+    """The media id, and where to upload the bytes (None: the same bytes are stored already)."""
+
+    media_id: str
+    upload_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaUpload:
+    """How an SDK's upload went: the storage's HTTP status, its error, duration and time."""
+
+    upload_http_status: int
+    upload_http_error: str | None = None
+    upload_time_ms: int | None = None
+    uploaded_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    """An uploaded file and a signed URL a browser can load until `url_expires` (Unix seconds)."""
+
+    media_id: str
+    content_type: str
+    content_length: int
+    uploaded_at: datetime
+    url: str
+    url_expires: int
+
+
 ALLOWED_TYPES = frozenset(
     {
         "image/png",
@@ -112,32 +158,27 @@ def content_url(secret: str, project_id: str, media_id: str) -> str:
 
 
 async def announce(
-    storage: Storage, secret: str, project_id: str, body: Any, base_url: str
-) -> dict[str, Any]:
-    """POST /media: record the file and where it is used; an upload URL unless the same bytes are stored."""
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    content_type = body.get("contentType")
-    if content_type not in ALLOWED_TYPES:
-        raise InvalidInput(f"contentType {content_type!r} is not allowed")
-    length = body.get("contentLength")
+    storage: Storage, secret: str, project_id: str, new: MediaAnnouncement, base_url: str
+) -> UploadTicket:
+    """Record the file and where it is used; an upload URL unless the same bytes are stored."""
+    if new.content_type not in ALLOWED_TYPES:
+        raise InvalidInput(f"contentType {new.content_type!r} is not allowed")
     limit = storage.settings.media_max_bytes
-    if not isinstance(length, int) or isinstance(length, bool) or not 0 < length <= limit:
+    if not 0 < new.content_length <= limit:
         raise InvalidInput(f"contentLength must be between 1 and {limit} bytes")
-    if not isinstance(body.get("field"), str) or not body["field"]:
+    if not new.field:
         raise InvalidInput("field is required (input, output or metadata)")
-    if not (body.get("traceId") or body.get("datasetItemId")):
+    if not (new.trace_id or new.dataset_item_id):
         raise InvalidInput("traceId (or datasetItemId) is required")
-    sha = str(body.get("sha256Hash", ""))
-    media_id = media_id_for(sha)
+    media_id = media_id_for(new.sha256_hash)
     existing = await repo.fetch_media(storage.postgres, project_id, media_id)
     link = MediaLink(
         project_id=project_id,
         media_id=media_id,
-        trace_id=body.get("traceId"),
-        observation_id=body.get("observationId"),
-        dataset_item_id=body.get("datasetItemId"),
-        field=body["field"],
+        trace_id=new.trace_id,
+        observation_id=new.observation_id,
+        dataset_item_id=new.dataset_item_id,
+        field=new.field,
     )
     if (
         existing is not None
@@ -145,21 +186,20 @@ async def announce(
         and (existing.upload_http_status or 200) < 300
     ):
         await repo.save_media(storage.postgres, existing, link)
-        return {"mediaId": media_id, "uploadUrl": None}
-    extension = content_type.split("/")[1].split("+")[0]
+        return UploadTicket(media_id, None)
+    extension = new.content_type.split("/")[1].split("+")[0]
     media = Media(
         project_id=project_id,
         id=media_id,
-        sha256_hash=sha,
-        content_type=content_type,
-        content_length=length,
+        sha256_hash=new.sha256_hash,
+        content_type=new.content_type,
+        content_length=new.content_length,
         blob_key=f"media/{project_id}/{media_id}.{extension}",
     )
     await repo.save_media(storage.postgres, media, link)
     # Straight into S3 when the store can sign such a URL (services mode), else through Langhouse.
-    url = await storage.blobs.upload_url(media.blob_key, content_type, sha, URL_SECONDS)
-    url = url or _url(base_url, secret, "UPLOAD", project_id, media_id)[0]
-    return {"mediaId": media_id, "uploadUrl": url}
+    url = await storage.blobs.upload_url(media.blob_key, new.content_type, new.sha256_hash, URL_SECONDS)
+    return UploadTicket(media_id, url or _url(base_url, secret, "UPLOAD", project_id, media_id)[0])
 
 
 async def receive(
@@ -180,41 +220,27 @@ async def receive(
     await repo.save_media(storage.postgres, media)
 
 
-async def record_upload(storage: Storage, project_id: str, media_id: str, body: Any) -> None:
-    """PATCH /media/{id}: the SDK reports how its upload went."""
+async def record_upload(storage: Storage, project_id: str, media_id: str, upload: MediaUpload) -> None:
+    """Record how the SDK's upload went (a success only once the bytes are stored)."""
     media = await repo.fetch_media(storage.postgres, project_id, media_id)
     if media is None:
         raise NotFound(f"no media {media_id!r}")
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    status = body.get("uploadHttpStatus")
-    if not isinstance(status, int):
-        raise InvalidInput("uploadHttpStatus is required (an HTTP status code)")
-    if status < 300 and not await storage.blobs.exists(media.blob_key):
+    if upload.upload_http_status < 300 and not await storage.blobs.exists(media.blob_key):
         raise InvalidInput("uploadHttpStatus says the upload succeeded, but no file arrived")
-    media.upload_http_status = status
-    media.upload_http_error = body.get("uploadHttpError")
-    media.upload_time_ms = body.get("uploadTimeMs")
-    media.uploaded_at = parse_time(body.get("uploadedAt")) or media.uploaded_at or utcnow()
+    media.upload_http_status = upload.upload_http_status
+    media.upload_http_error = upload.upload_http_error
+    media.upload_time_ms = upload.upload_time_ms
+    media.uploaded_at = upload.uploaded_at or media.uploaded_at or utcnow()
     await repo.save_media(storage.postgres, media)
 
 
-async def describe(
-    storage: Storage, secret: str, project_id: str, media_id: str, base_url: str
-) -> dict[str, Any]:
-    """GET /media/{id}: the record and a signed URL a browser can load."""
+async def describe(storage: Storage, secret: str, project_id: str, media_id: str, base_url: str) -> MediaFile:
+    """An uploaded file with a signed URL a browser can load, or NotFound."""
     media = await repo.fetch_media(storage.postgres, project_id, media_id)
     if media is None or media.uploaded_at is None or (media.upload_http_status or 200) >= 300:
         raise NotFound(f"no uploaded media {media_id!r}")
     url, expires = _url(base_url, secret, "CONTENT", project_id, media_id)
-    return {
-        "mediaId": media.id,
-        "contentType": media.content_type,
-        "contentLength": media.content_length,
-        "uploadedAt": media.uploaded_at.isoformat(),
-        "url": url,
-        "urlExpiry": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
-    }
+    return MediaFile(media.id, media.content_type, media.content_length, media.uploaded_at, url, expires)
 
 
 async def content(

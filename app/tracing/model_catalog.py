@@ -1,19 +1,19 @@
-"""A project's model definitions: validation, the Langfuse API shape, and the prices the pipeline uses."""
+"""A project's model definitions (rules, create, list, delete), the built-in ones, and the prices the
+pipeline uses."""
 
 from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
 from app.storage.postgres import model_definitions as repo
 from app.storage.postgres.tables import ModelDefinition
 from app.tracing.costs import ModelPrice, builtin_prices
-from app.tracing.mapping import parse_time
 
 UNITS = ("TOKENS", "CHARACTERS", "MILLISECONDS", "SECONDS", "IMAGES", "REQUESTS")
 CACHE_SECONDS = 60.0
@@ -22,180 +22,167 @@ _cache: dict[str, tuple[float, tuple[ModelPrice, ...]]] = {}
 BUILTIN_CREATED_AT = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def _price(value: Any, field: str) -> Decimal:
-    if isinstance(value, dict):
-        value = value.get("price")
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(f"{field} must be a non-negative number") from None
-    if not number.is_finite() or number < 0:
-        raise InvalidInput(f"{field} must be a non-negative number")
-    return number
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A model definition to create: the model names it matches (a regular expression), from when,
+    the unit it is priced in, and its USD price per unit of each usage type (e.g. input, output)."""
+
+    model_name: str
+    match_pattern: str
+    prices: dict[str, Decimal]
+    unit: str = "TOKENS"
+    start_date: datetime | None = None
+    tokenizer: str | None = None  # a bundled encoding (see tokenizer_for) that counts missing usage
+    tokenizer_config: dict[str, object] | None = None  # kept as given, shown back
 
 
-def _tokenizer(body: dict[str, Any]) -> str | None:
-    """Langfuse's tokenizerId 'openai' + tokenizerConfig.tokenizerModel → a bundled encoding name."""
-    if body.get("tokenizerId") in (None, ""):
-        return None
-    if body["tokenizerId"] != "openai":
-        raise InvalidInput("tokenizerId must be 'openai' (the only tokenizer bundled) or omitted")
-    config = body.get("tokenizerConfig") or {}
-    import bpe_openai
-
-    try:
-        return str(bpe_openai.encoding_name_for_model(str(config.get("tokenizerModel", "gpt-4o"))))
-    except Exception as exc:
-        raise InvalidInput(f"tokenizerConfig.tokenizerModel is not supported: {exc}") from None
+def check_name(name: str, field: str) -> str:
+    """The model name without surrounding spaces: 1 to 255 characters, or InvalidInput naming `field`."""
+    if not name.strip() or len(name) > 255:
+        raise InvalidInput(f"{field} is required (1 to 255 characters)")
+    return name.strip()
 
 
-def _default_tier_prices(tiers: Any) -> dict[str, Decimal]:
-    """The prices of Langfuse's `pricingTiers` when they are one default tier (the only kind priced here)."""
-    if (
-        not isinstance(tiers, list)
-        or len(tiers) != 1
-        or not isinstance(tiers[0], dict)
-        or not tiers[0].get("isDefault")
-        or tiers[0].get("conditions")
-        or not isinstance(tiers[0].get("prices"), dict)
-    ):
-        raise InvalidInput(
-            "pricingTiers: only one default tier (isDefault true, no conditions, prices) is supported"
-        )
-    return {str(k): _price(v, f"pricingTiers[0].prices.{k}") for k, v in tiers[0]["prices"].items()}
-
-
-def validate(body: Any) -> ModelDefinition:
-    """A model definition from the public API body, or InvalidInput naming the field."""
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object")
-    name = body.get("modelName")
-    if not isinstance(name, str) or not name.strip() or len(name) > 255:
-        raise InvalidInput("modelName is required (1 to 255 characters)")
-    pattern = body.get("matchPattern")
-    if not isinstance(pattern, str) or not pattern:
-        raise InvalidInput("matchPattern is required (a regular expression matched against model names)")
+def check_pattern(pattern: str, field: str) -> str:
+    """A regular expression Python can compile, or InvalidInput naming `field`."""
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise InvalidInput(f"matchPattern is not a valid regular expression: {exc}") from None
-    unit = str(body.get("unit") or "TOKENS").upper()
+        raise InvalidInput(f"{field} is not a valid regular expression: {exc}") from None
+    return pattern
+
+
+def check_unit(unit: str, field: str) -> str:
     if unit not in UNITS:
-        raise InvalidInput(f"unit must be one of {', '.join(UNITS)}")
-    prices: dict[str, Decimal] = {}
-    if isinstance(body.get("prices"), dict):
-        prices = {str(k): _price(v, f"prices.{k}") for k, v in body["prices"].items()}
-    for field, usage_type in (("inputPrice", "input"), ("outputPrice", "output"), ("totalPrice", "total")):
-        if body.get(field) is not None:
-            prices[usage_type] = _price(body[field], field)
-    if not prices and body.get("pricingTiers") is not None:
-        prices = _default_tier_prices(body["pricingTiers"])
-    if not prices:
-        raise InvalidInput("give prices, or inputPrice / outputPrice / totalPrice")
-    start = None
-    if body.get("startDate") is not None:
-        start = parse_time(body["startDate"])
-        if start is None:
-            raise InvalidInput("startDate must be an ISO 8601 date-time")
-    return ModelDefinition(
-        project_id="",
-        model_name=name.strip(),
-        match_pattern=pattern,
-        start_date=start,
-        unit=unit,
-        prices={k: str(v) for k, v in prices.items()},
-        tokenizer_id=_tokenizer(body),
-        tokenizer_config=body.get("tokenizerConfig")
-        if isinstance(body.get("tokenizerConfig"), dict)
-        else None,
-    )
+        raise InvalidInput(f"{field} must be one of {', '.join(UNITS)}")
+    return unit
 
 
-def _api_shape(
-    model_id: str,
-    name: str,
-    pattern: str,
-    prices: dict[str, Decimal],
-    *,
-    start: datetime | None,
-    created: datetime,
-    unit: str,
-    tokenizer: str | None,
-    managed: bool,
-) -> dict[str, Any]:
-    """A model in the Langfuse shape: flat prices, `prices`, and the same prices as one default tier."""
-    flat = {k: float(v) for k, v in prices.items()}
-    return {
-        "id": model_id,
-        "modelName": name,
-        "matchPattern": pattern,
-        "startDate": _iso(start),
-        "createdAt": _iso(created),
-        "unit": unit,
-        "inputPrice": flat.get("input"),
-        "outputPrice": flat.get("output"),
-        "totalPrice": flat.get("total"),
-        "prices": {k: {"price": v} for k, v in flat.items()},
-        "tokenizerId": "openai" if tokenizer else None,
-        "tokenizerConfig": {"encoding": tokenizer} if tokenizer else None,
-        "isLangfuseManaged": managed,
-        "pricingTiers": [
-            {
-                "id": f"{model_id}:default",
-                "name": "Standard",
-                "isDefault": True,
-                "priority": 0,
-                "conditions": [],
-                "prices": flat,
-            }
-        ],
-    }
+def check_price(price: Decimal, field: str) -> Decimal:
+    """A finite, non-negative price, or InvalidInput naming `field`."""
+    if not price.is_finite() or price < 0:
+        raise InvalidInput(f"{field} must be a non-negative number")
+    return price
 
 
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.isoformat().replace("+00:00", "Z")
+def tokenizer_for(model: str) -> str:
+    """The bundled encoding of an OpenAI model's tokenizer; ValueError saying why when there is none."""
+    import bpe_openai
+
+    try:
+        return str(bpe_openai.encoding_name_for_model(model))
+    except Exception as exc:
+        raise ValueError(str(exc)) from None
 
 
-def to_api(model: ModelDefinition) -> dict[str, Any]:
-    return _api_shape(
-        model.id,
-        model.model_name,
-        model.match_pattern,
-        {k: Decimal(v) for k, v in model.prices.items()},
-        start=model.start_date,
-        created=model.created_at,
-        unit=model.unit,
-        tokenizer=model.tokenizer_id,
-        managed=False,
-    )
+@dataclass(frozen=True, slots=True)
+class ModelView:
+    """A model as clients see it: a project's own, or a built-in one (`managed`)."""
 
+    model_id: str
+    model_name: str
+    match_pattern: str
+    prices: dict[str, Decimal]
+    unit: str
+    start_date: datetime | None
+    created_at: datetime
+    tokenizer: str | None
+    managed: bool
 
-def builtins_api() -> list[dict[str, Any]]:
-    return [
-        _api_shape(
+    @classmethod
+    def of(cls, m: ModelDefinition) -> ModelView:
+        prices = {k: Decimal(v) for k, v in m.prices.items()}
+        return cls(
+            m.id,
+            m.model_name,
+            m.match_pattern,
+            prices,
+            m.unit,
+            m.start_date,
+            m.created_at,
+            m.tokenizer_id,
+            False,
+        )
+
+    @classmethod
+    def builtin(cls, m: ModelPrice) -> ModelView:
+        return cls(
             m.model_id,
             m.model_name,
             m.match_pattern,
             m.prices,
-            start=None,
-            created=BUILTIN_CREATED_AT,
-            unit="TOKENS",
-            tokenizer=m.tokenizer,
-            managed=True,
+            "TOKENS",
+            None,
+            BUILTIN_CREATED_AT,
+            m.tokenizer,
+            True,
         )
-        for m in builtin_prices()
-    ]
 
 
-async def create(storage: Storage, project_id: str, body: Any) -> ModelDefinition:
-    model = validate(body)
-    model.project_id = project_id
+def validate(spec: ModelSpec) -> ModelSpec:
+    """The spec with its name trimmed, or InvalidInput saying which rule it breaks."""
+    if not spec.match_pattern:
+        raise InvalidInput("match pattern is required (a regular expression matched against model names)")
+    check_pattern(spec.match_pattern, "match pattern")
+    check_unit(spec.unit, "unit")
+    if not spec.prices:
+        raise InvalidInput("a model needs at least one price")
+    for usage_type, price in spec.prices.items():
+        check_price(price, f"price of {usage_type}")
+    return replace(spec, model_name=check_name(spec.model_name, "model name"))
+
+
+async def create(storage: Storage, project_id: str, spec: ModelSpec) -> ModelView:
+    """Store a project model (admin checks are the caller's); prices apply from the next batch."""
+    valid = validate(spec)
+    model = ModelDefinition(
+        project_id=project_id,
+        model_name=valid.model_name,
+        match_pattern=valid.match_pattern,
+        start_date=valid.start_date,
+        unit=valid.unit,
+        prices={k: str(v) for k, v in valid.prices.items()},
+        tokenizer_id=valid.tokenizer,
+        tokenizer_config=valid.tokenizer_config,
+    )
     created = await repo.create_model(storage.postgres, model)
     _cache.pop(project_id, None)
-    return created
+    return ModelView.of(created)
+
+
+def builtins() -> list[ModelView]:
+    """The shipped models (read-only)."""
+    return [ModelView.builtin(m) for m in builtin_prices()]
+
+
+async def list_models(storage: Storage, project_id: str) -> list[ModelView]:
+    """The project's own models, newest first."""
+    return [ModelView.of(m) for m in await repo.list_models(storage.postgres, project_id)]
+
+
+async def list_models_page(
+    storage: Storage, project_id: str, limit: int, offset: int
+) -> tuple[list[ModelView], int]:
+    """A page of the project's models (newest first) followed by the built-in ones, and the total."""
+    own_total = await repo.count_models(storage.postgres, project_id)
+    shipped = builtins()
+    own = await repo.list_models(storage.postgres, project_id, limit, offset) if offset < own_total else []
+    page = [ModelView.of(m) for m in own]
+    if len(page) < limit:
+        first_builtin = max(0, offset - own_total)
+        page += shipped[first_builtin : first_builtin + limit - len(page)]
+    return page, own_total + len(shipped)
+
+
+async def fetch_model(storage: Storage, project_id: str, model_id: str) -> ModelView:
+    """A project model or a built-in one by id, or NotFound."""
+    model = await repo.fetch_model(storage.postgres, project_id, model_id)
+    if model is not None:
+        return ModelView.of(model)
+    found = next((m for m in builtins() if m.model_id == model_id), None)
+    if found is None:
+        raise NotFound(f"no model {model_id!r}")
+    return found
 
 
 async def delete(storage: Storage, project_id: str, model_id: str) -> None:

@@ -154,11 +154,13 @@ async def test_services_mode_uploads_straight_into_s3(storage, project: ProjectF
     services = dataclasses.replace(storage, blobs=blobs)
     pid = project.project_id
     try:
-        answer = await media.announce(services, "k", pid, ANNOUNCE_PNG, "http://langhouse.test")
-        url, media_id = answer["uploadUrl"], answer["mediaId"]
+        announced = media.MediaAnnouncement("image/png", len(PNG), sha(PNG), "input", trace_id="t")
+        answer = await media.announce(services, "k", pid, announced, "http://langhouse.test")
+        url, media_id = answer.upload_url, answer.media_id
+        assert url is not None
         assert url.startswith(f"{endpoint}/") and "Signature=" in url and "langhouse.test" not in url
         with pytest.raises(InvalidInput, match="no file arrived"):  # a success reported before the upload
-            await media.record_upload(services, pid, media_id, {"uploadHttpStatus": 200})
+            await media.record_upload(services, pid, media_id, media.MediaUpload(200))
         headers = {  # what the Langfuse SDK sends with its PUT
             "Content-Type": "image/png",
             "x-ms-blob-type": "BlockBlob",
@@ -166,14 +168,14 @@ async def test_services_mode_uploads_straight_into_s3(storage, project: ProjectF
         }
         async with httpx.AsyncClient() as sdk:
             assert (await sdk.put(url, content=PNG, headers=headers)).status_code == 200
-        await media.record_upload(services, pid, media_id, {"uploadHttpStatus": 200, "uploadTimeMs": 4})
+        await media.record_upload(services, pid, media_id, media.MediaUpload(200, upload_time_ms=4))
         info = await media.describe(services, "k", pid, media_id, "http://langhouse.test")
-        query = parse_qs(urlsplit(info["url"]).query)
+        query = parse_qs(urlsplit(info.url).query)
         data, content_type, _ = await media.content(
             services, "k", pid, media_id, int(query["expires"][0]), query["signature"][0]
         )
-        assert (data, content_type, info["contentLength"]) == (PNG, "image/png", len(PNG))
-        await media.record_upload(services, pid, media_id, {"uploadHttpStatus": 403})  # a later failure
+        assert (data, content_type, info.content_length) == (PNG, "image/png", len(PNG))
+        await media.record_upload(services, pid, media_id, media.MediaUpload(403))  # a later failure
         with pytest.raises(NotFound):
             await media.describe(services, "k", pid, media_id, "http://langhouse.test")
     finally:

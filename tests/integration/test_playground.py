@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from app.auth.encryption import decrypt
 from app.main import create_app
-from app.playground.prompts import NewPromptVersion, PlaygroundHooks, PlaygroundPrompt, open_prompt
+from app.playground.prompts import PlaygroundHooks, PlaygroundPrompt, PlaygroundVersion, open_prompt
 from app.storage.postgres.tables import Role
 from app.tracing import model_catalog
 from tests.conftest import LiveServer, ProjectFixture, csrf_token, login, make_user, wait_for
@@ -178,12 +178,11 @@ async def test_a_run_streams_the_answer_and_is_traced(
         await model_catalog.create(
             storage,
             project.project_id,
-            {
-                "modelName": "fake-model",
-                "matchPattern": "^fake-model$",
-                "inputPrice": 0.001,
-                "outputPrice": 0.002,
-            },
+            model_catalog.ModelSpec(
+                model_name="fake-model",
+                match_pattern="^fake-model$",
+                prices={"input": Decimal("0.001"), "output": Decimal("0.002")},
+            ),
         )
         conn_id = (await graphql(client, "{ llmConnections { id } }"))["data"]["llmConnections"][0]["id"]
         await as_role(client, storage, project, Role.MEMBER)  # members run prompts
@@ -332,7 +331,7 @@ async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
 ) -> None:
     import httpx
 
-    saved: list[tuple[str, NewPromptVersion]] = []
+    saved: list[tuple[str, PlaygroundVersion]] = []
 
     async def load(
         _storage, project_id: str, name: str, version: int | None, label: str | None
@@ -347,7 +346,7 @@ async def test_prompt_pages_open_prompts_and_save_versions_through_the_hooks(
             version or 2,
         )
 
-    async def save(_storage, caller, new: NewPromptVersion) -> int:  # type: ignore[no-untyped-def]
+    async def save(_storage, caller, new: PlaygroundVersion) -> int:  # type: ignore[no-untyped-def]
         saved.append((caller.project_id, new))
         return 3
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 import pytest
 
 from app.errors import InvalidInput
-from app.playground.prompts import NewPromptVersion, merged_config, open_prompt, state_of
+from app.playground.prompts import PlaygroundVersion, merged_config, open_prompt, state_of
 from app.playground.runs import state_from_form
 from app.playground.template import (
-    ChatMessage,
-    Placeholder,
-    PromptContent,
     compile_prompt,
     compile_template,
-    content_from_langfuse,
-    content_to_langfuse,
     find_variables,
     parse_messages,
     placeholders_of,
     variables_of,
+)
+from app.prompts.content import (
+    ChatMessage,
+    Placeholder,
+    PromptContent,
+    content_from_langfuse,
+    content_to_langfuse,
 )
 
 
@@ -131,7 +133,7 @@ def test_form_state_round_trip() -> None:
     )
     assert state.variables == {"tone": "brief"} and state.placeholders == {"history": "[]"}
     assert state.params.as_dict() == {"temperature": 0.5, "max_tokens": 100}
-    new = NewPromptVersion.of(state, "u1")
+    new = PlaygroundVersion.of(state, "u1")
     assert new.type == "chat" and new.config == {"temperature": 0.5, "max_tokens": 100, "model": "gpt-4o"}
     assert new.prompt[1] == {"type": "placeholder", "name": "history"} and new.based_on_version == 3
 

@@ -22,16 +22,7 @@ class PromptMutationMixin:
         self, info: Info[Context, None], input: p.CreatePromptVersionInput
     ) -> p.CreatePromptVersionPayload:
         caller = info.context.require()
-        body = {
-            "name": input.name,
-            "type": input.type.value,
-            "prompt": input.prompt,
-            "config": input.config,
-            "labels": input.labels,
-            "tags": input.tags,
-            "commitMessage": input.commit_message,
-        }
-        row = await service.create_prompt(info.context.storage, caller, body)
+        row = await service.create_prompt(info.context.storage, caller, input.as_new_version())
         return p.CreatePromptVersionPayload(prompt_version=p.PromptVersion.from_row(row))
 
     @strawberry.mutation(description="Set the labels of a version (member role; protected labels: admin).")

@@ -10,10 +10,9 @@ from app.graphql.types import prompt as p
 from app.graphql.types.pagination import connection
 from app.prompts import service
 from app.storage.clickhouse.queries.common import Cursor, Page, page_size
-from app.storage.postgres import prompts as repo
 
 
-def _cursor(s: repo.PromptSummary) -> str:
+def _cursor(s: service.PromptSummary) -> str:
     return Cursor("NAME", 0, s.name).encode()
 
 
@@ -29,15 +28,13 @@ class PromptQueryMixin:
     ) -> p.PromptConnection:
         caller = info.context.require()
         size = page_size(first)
-        f = repo.PromptFilter(
+        f = service.PromptFilter(
             name_contains=filter.name_contains if filter else None,
             label=filter.label if filter else None,
             tag=filter.tag if filter else None,
         )
         last = Cursor.decode(after, "NAME").id if after else None
-        rows = await repo.list_prompts(
-            info.context.storage.postgres, caller.project_id, f, size + 1, after=last
-        )
+        rows = await service.list_prompts(info.context.storage, caller.project_id, f, size + 1, after=last)
         items = rows[:size]
         page = Page(items, len(rows) > size, _cursor(items[-1]) if items else None)
         return connection(p.PromptConnection, p.PromptEdge, page, p.PromptSummary.from_summary, _cursor)
@@ -47,7 +44,7 @@ class PromptQueryMixin:
         self, info: Info[Context, None], name: str, version: int | None = None, label: str | None = None
     ) -> p.Prompt | None:
         caller = info.context.require()
-        rows = await repo.list_versions(info.context.storage.postgres, caller.project_id, name)
+        rows = await service.list_versions(info.context.storage, caller.project_id, name)
         if not rows:
             return None
         selected = next(
@@ -81,4 +78,4 @@ class PromptQueryMixin:
     @strawberry.field(description="Labels only admins (and API keys) may set, move or remove.")
     async def protected_prompt_labels(self, info: Info[Context, None]) -> list[str]:
         caller = info.context.require()
-        return await repo.list_protected_labels(info.context.storage.postgres, caller.project_id)
+        return await service.list_protected_labels(info.context.storage, caller.project_id)

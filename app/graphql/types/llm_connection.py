@@ -7,7 +7,7 @@ from enum import Enum
 
 import strawberry
 
-from app.playground.connections import ConnectionInput, ConnectionView
+from app.playground.connections import ConnectionView, LlmConnectionSpec
 
 
 @strawberry.enum(description="The API an LLM connection speaks.")
@@ -51,8 +51,8 @@ class CreateLlmConnectionInput:
     api_key: str = strawberry.field(description="The provider's API key; stored encrypted, never returned.")
     base_url: str | None = strawberry.field(default=None, description="Default: the provider's API.")
 
-    def as_input(self) -> ConnectionInput:
-        return ConnectionInput(self.name, self.provider.value, self.base_url, self.models, self.api_key)
+    def as_input(self) -> LlmConnectionSpec:
+        return LlmConnectionSpec(self.name, self.provider.value, self.base_url, self.models, self.api_key)
 
 
 @strawberry.type(description="The created connection.")
@@ -68,8 +68,8 @@ class UpdateLlmConnectionInput:
     models: list[str] | None = strawberry.field(default=None, description="New model names.")
     api_key: str | None = strawberry.field(default=None, description="New API key.")
 
-    def as_input(self, current: ConnectionView) -> ConnectionInput:
-        return ConnectionInput(
+    def as_input(self, current: ConnectionView) -> LlmConnectionSpec:
+        return LlmConnectionSpec(
             self.name if self.name is not None else current.name,
             current.provider,
             self.base_url if self.base_url is not None else current.base_url,

@@ -9,16 +9,17 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.errors import InvalidInput
 from app.graphql.context import Context
 from app.graphql.types import observation as o
 from app.graphql.types.common import TimeRangeInput, as_json
 from app.graphql.types.common import time_range as resolve_time
 from app.graphql.types.pagination import PageInfo, connection
 from app.prompts import service
+from app.prompts.content import new_content
 from app.prompts.diff import PromptDiff as DiffValue
 from app.storage.clickhouse.queries import prompts as pq
 from app.storage.clickhouse.queries.common import Cursor, TimeRange, page_size
-from app.storage.postgres import prompts as repo
 from app.storage.postgres.tables import Prompt as PromptRow
 
 
@@ -200,7 +201,7 @@ class PromptSummary:
     last_updated_at: datetime = strawberry.field(description="Last change of any version (UTC).")
 
     @classmethod
-    def from_summary(cls, s: repo.PromptSummary) -> PromptSummary:
+    def from_summary(cls, s: service.PromptSummary) -> PromptSummary:
         return cls(
             name=s.name,
             type=PromptKind(s.type),
@@ -260,6 +261,19 @@ class CreatePromptVersionInput:
         default=None, description="Tags for every version (omit to keep the current ones)."
     )
     commit_message: str | None = strawberry.field(default=None, description="Commit message.")
+
+    def as_new_version(self) -> service.NewPromptVersion:
+        """The version to create; InvalidInput names a `prompt` or `config` that is not the right JSON."""
+        if self.config is not None and not isinstance(self.config, dict):
+            raise InvalidInput("config must be a JSON object")
+        return service.NewPromptVersion(
+            name=self.name,
+            content=new_content(self.type.value, self.prompt),
+            config=self.config or {},
+            labels=tuple(self.labels or ()),
+            tags=tuple(self.tags) if self.tags is not None else None,
+            commit_message=self.commit_message,
+        )
 
 
 @strawberry.type(description="The version created.")

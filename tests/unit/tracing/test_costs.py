@@ -7,10 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.errors import InvalidInput
 from app.storage.clickhouse.write_rows import ObservationRow
 from app.tracing.costs import ModelPrice, builtin_prices, count_tokens, enrich, match_model
-from app.tracing.model_catalog import validate
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -122,24 +120,6 @@ def test_unpriced_and_non_generation_rows_are_left_alone() -> None:
     unknown = gen("in-house-llm", usage_details={"input": 5})
     enrich(unknown, builtin_prices())
     assert unknown.cost_details == {} and unknown.internal_model_id is None
-
-
-@pytest.mark.parametrize(
-    ("body", "needle"),
-    [
-        ({}, "modelName"),
-        ({"modelName": "m"}, "matchPattern"),
-        ({"modelName": "m", "matchPattern": "("}, "not a valid regular expression"),
-        ({"modelName": "m", "matchPattern": "m", "unit": "BANANAS"}, "unit"),
-        ({"modelName": "m", "matchPattern": "m"}, "prices"),
-        ({"modelName": "m", "matchPattern": "m", "inputPrice": -1}, "inputPrice"),
-        ({"modelName": "m", "matchPattern": "m", "inputPrice": 1, "startDate": "soon"}, "startDate"),
-        ({"modelName": "m", "matchPattern": "m", "inputPrice": 1, "tokenizerId": "claude"}, "tokenizerId"),
-    ],
-)
-def test_model_validation_names_the_field(body: dict, needle: str) -> None:
-    with pytest.raises(InvalidInput, match=needle):
-        validate(body)
 
 
 @pytest.mark.parametrize(
