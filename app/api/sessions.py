@@ -17,7 +17,7 @@ from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TimeRange, lookup_range
 from app.storage.clickhouse.queries.groups import GroupView
-from app.tracing import reads
+from app.tracing import trace_service
 
 
 @get("/sessions", opt=READ.opt)
@@ -58,7 +58,7 @@ async def get_session(request: Request[Any, Any, State], session_id: str) -> dic
         first=MAX_LIMIT,
         with_io=True,
     )
-    traces = await reads.list_traces(storage, req)
+    traces = await trace_service.list_traces(storage, req)
     return {**session_json(found, project_id), "traces": [trace_json(t, project_id) for t in traces.items]}
 
 

@@ -20,7 +20,7 @@ from app.http_json import ApiDoc, json_body
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TagFilter, TagMatch, TimeRange
 from app.storage.clickhouse.queries.views import TraceView, json_or_text
-from app.tracing import reads
+from app.tracing import trace_service
 
 
 def _trace_request(
@@ -101,10 +101,10 @@ async def list_traces(
     )
     req = replace(req, with_observation_ids=True)
     result, total = await asyncio.gather(
-        reads.list_traces(storage, req), tq.count_traces(storage.clickhouse, req)
+        trace_service.list_traces(storage, req), tq.count_traces(storage.clickhouse, req)
     )
     items = result.items[(page - 1) * limit :]
-    scores = await reads.score_ids(storage, project_id, [t.id for t in items])
+    scores = await trace_service.score_ids(storage, project_id, [t.id for t in items])
     data = []
     for t in items:
         body = trace_json(t, project_id)
@@ -116,7 +116,7 @@ async def list_traces(
 @get("/traces/{trace_id:str}", opt=READ.opt)
 async def get_trace(request: Request[Any, Any, State], trace_id: str) -> dict[str, Any]:
     storage, project_id = project_scope(request)
-    detail = await reads.trace_detail(storage, project_id, trace_id)
+    detail = await trace_service.trace_detail(storage, project_id, trace_id)
     body = trace_json(detail.trace, project_id)
     body["observations"] = [observation_json(o, project_id) for o in detail.observations]
     body["scores"] = [score_json(s, project_id) for s in detail.scores]
@@ -126,7 +126,7 @@ async def get_trace(request: Request[Any, Any, State], trace_id: str) -> dict[st
 @delete("/traces/{trace_id:str}", status_code=200)
 async def delete_trace(request: Request[Any, Any, State], trace_id: str) -> dict[str, Any]:
     storage, project_id = project_scope(request)
-    if not await reads.delete_traces(storage, project_id, [trace_id]):
+    if not await trace_service.delete_traces(storage, project_id, [trace_id]):
         raise NotFound(f"trace {trace_id!r} not found")
     return {"message": "Trace deleted successfully"}
 
@@ -147,7 +147,7 @@ async def delete_traces(request: Request[Any, Any, State]) -> dict[str, Any]:
     ids = body.get("traceIds") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise InvalidInput("traceIds must be a list of trace ids")
-    await reads.delete_traces(storage, project_id, ids)
+    await trace_service.delete_traces(storage, project_id, ids)
     return {"message": "Traces deleted successfully"}
 
 

@@ -17,7 +17,7 @@ from app.dashboards.trace_pages import share_path
 from app.errors import NotFound, Unauthorized
 from app.storage import Storage
 from app.storage.postgres import accounts
-from app.tracing import reads
+from app.tracing import trace_service
 
 # Langfuse sections with a Langhouse page of the same meaning (list pages).
 SECTIONS = {
@@ -78,7 +78,7 @@ async def langfuse_link(
     if not member:
         trace_id = _trace_id(rest)
         if trace_id is not None:
-            trace = await reads.fetch_trace(storage, project_id, trace_id)
+            trace = await trace_service.fetch_trace(storage, project_id, trace_id)
             if trace is not None and trace.public:
                 return Redirect(share_path(project_id, trace_id))
         if found is None:

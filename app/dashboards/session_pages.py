@@ -19,7 +19,7 @@ from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TimeRange, lookup_range
 from app.storage.clickhouse.queries.views import ScoreView
-from app.tracing import reads
+from app.tracing import trace_service
 
 
 async def group_list(
@@ -66,7 +66,7 @@ async def session_page(session: UiSession, storage: Storage, session_id: str) ->
     req = tq.TraceListRequest(
         project_id, time, tq.TraceFilter(session_ids=(session_id,)), descending=False, first=100, with_io=True
     )
-    turns = (await reads.list_traces(storage, req)).items
+    turns = (await trace_service.list_traces(storage, req)).items
     all_scores = await sq.scores_of(storage.clickhouse, project_id, trace_ids=tuple(t.id for t in turns))
     turn_scores = {t.id: [s for s in all_scores if s.trace_id == t.id] for t in turns}
     session_scores = await sq.scores_of(storage.clickhouse, project_id, session_ids=(session_id,))

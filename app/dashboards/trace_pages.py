@@ -27,7 +27,7 @@ from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import NumberRange, TagFilter
 from app.storage.clickhouse.queries.views import TraceView
 from app.storage.postgres.tables import Role
-from app.tracing import comments, media, reads, scores
+from app.tracing import comments, media, scores, trace_service
 from app.tracing.comments import NewComment
 from app.tracing.scores import NewScore
 
@@ -78,7 +78,7 @@ async def traces_page(request: Request[Any, Any, State], session: UiSession, sto
         q.get("after") or None,
         with_io=True,
     )
-    found = await reads.list_traces(storage, req, bookmarked=q.get("bookmarked") == "1")
+    found = await trace_service.list_traces(storage, req, bookmarked=q.get("bookmarked") == "1")
     chosen = [c for c in request.query_params.getall("cols", []) if c in TRACE_COLUMNS]
     params: dict[str, Any] = {k: v for k, v in q.items() if k not in ("after", "cols")}
     params["cols"] = chosen
@@ -156,7 +156,7 @@ async def traces_export(
     async def rows() -> AsyncIterator[dict[str, Any]]:
         after, sent = None, 0
         while sent < EXPORT_MAX_ROWS:
-            page = await reads.list_traces(storage, replace(base, after=after), bookmarked=bookmarked)
+            page = await trace_service.list_traces(storage, replace(base, after=after), bookmarked=bookmarked)
             for t in page.items:
                 yield _export_row(t)
             sent += len(page.items)
@@ -194,7 +194,7 @@ async def traces_export(
 
 def _trace_view(
     storage: Storage,
-    detail: reads.TraceDetail,
+    detail: trace_service.TraceDetail,
     project_id: str,
     obs: str | None,
     *,
@@ -245,7 +245,7 @@ async def trace_page(
     obs: str | None = None,
 ) -> Template:
     caller = session.caller
-    detail = await reads.trace_detail(storage, caller.project_id, trace_id)
+    detail = await trace_service.trace_detail(storage, caller.project_id, trace_id)
     notes = await comments.for_object(storage, caller.project_id, "TRACE", trace_id)
     base_url = str(request.base_url).rstrip("/")
     return page(
@@ -264,7 +264,7 @@ async def public_trace_page(
     storage: Storage, project_id: str, trace_id: str, obs: str | None = None
 ) -> Template:
     """A shared trace, read-only and without login; 404 (as for no trace) once it is not public."""
-    detail = await reads.trace_detail(storage, project_id, trace_id, shared_only=True)
+    detail = await trace_service.trace_detail(storage, project_id, trace_id, shared_only=True)
     return Template(
         "public_trace.html",
         context={**_trace_view(storage, detail, project_id, obs, shared=True), "version": __version__},
@@ -276,12 +276,14 @@ async def public_trace_page(
 GRAPH_TYPES = {"AGENT", "TOOL", "CHAIN", "RETRIEVER", "GENERATION"}
 
 
-def _agent_graph(roots: list[reads.ObservationNode]) -> str | None:
+def _agent_graph(roots: list[trace_service.ObservationNode]) -> str | None:
     """The agent graph of a trace with agents or tools: those observations (and chains, retrievers,
     generations), each linked to its nearest such ancestor. None for traces without agents or tools."""
     nodes: list[tuple[str, str, str]] = []
     edges: list[tuple[str, str]] = []
-    stack: list[tuple[reads.ObservationNode, str | None, int]] = [(r, None, 0) for r in reversed(roots)]
+    stack: list[tuple[trace_service.ObservationNode, str | None, int]] = [
+        (r, None, 0) for r in reversed(roots)
+    ]
     while stack:
         node, parent, layer = stack.pop()
         o = node.observation
@@ -332,7 +334,7 @@ async def trace_add_score(
 async def trace_bookmark(
     caller: Caller, storage: Storage, trace_id: str, data: Annotated[FlagForm, FORM]
 ) -> Redirect:
-    await reads.set_flags(storage, caller.project_id, trace_id, bookmarked=data.value == "1")
+    await trace_service.set_flags(storage, caller.project_id, trace_id, bookmarked=data.value == "1")
     return Redirect(f"/traces/{trace_id}")
 
 
@@ -340,7 +342,7 @@ async def trace_bookmark(
 async def trace_public(
     caller: Caller, storage: Storage, trace_id: str, data: Annotated[FlagForm, FORM]
 ) -> Redirect:
-    await reads.set_flags(storage, caller.project_id, trace_id, public=data.value == "1")
+    await trace_service.set_flags(storage, caller.project_id, trace_id, public=data.value == "1")
     return Redirect(f"/traces/{trace_id}")
 
 

@@ -16,7 +16,7 @@ from app.dashboards.session_pages import group_list
 from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import traces as tq
-from app.tracing import reads
+from app.tracing import trace_service
 
 
 @get("/users")
@@ -31,7 +31,7 @@ async def user_page(session: UiSession, storage: Storage, user_id: str, range: s
     found = await gq.fetch_group(storage.clickhouse, project_id, "user_id", user_id, time)
     usage = await user_usage(storage.clickhouse, project_id, user_id, time)
     req = tq.TraceListRequest(project_id, time, tq.TraceFilter(user_ids=(user_id,)), first=PAGE)
-    traces = (await reads.list_traces(storage, req)).items
+    traces = (await trace_service.list_traces(storage, req)).items
     return page(
         session,
         "user.html",

@@ -1,4 +1,5 @@
-"""Tracing domain: decoding OTLP and Langfuse batches, mapping to rows, enrichment, exactly-once writes.
+"""Tracing domain: OTLP and Langfuse batch decoding, mapping to rows, costs, attribution, exactly-once writes;
+traces, scores, score configs, comments, media and model prices as typed domain operations.
 
-May import app.settings, app.errors and app.storage; used by app.ingest (HTTP) and app.jobs (worker).
+May import app.settings, app.errors and app.storage; used by every transport and by app.jobs (the worker).
 """

@@ -16,7 +16,7 @@ from app.graphql.loaders.tree_by_trace import tree_by_trace
 from app.storage import Storage
 from app.storage.clickhouse.queries.views import ScoreView
 from app.storage.postgres.tables import PromptDependency
-from app.tracing.reads import ObservationNode
+from app.tracing.trace_service import ObservationNode
 
 
 @dataclass(slots=True)

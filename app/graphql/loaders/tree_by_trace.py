@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.storage import Storage
 from app.storage.clickhouse.queries.traces import fetch_trace_observations
-from app.tracing.reads import ObservationNode, observation_tree
+from app.tracing.trace_service import ObservationNode, observation_tree
 
 
 async def tree_by_trace(

@@ -8,7 +8,7 @@ from strawberry.types import Info
 from app.graphql.context import Context
 from app.graphql.permissions import IsMember
 from app.graphql.types import trace as t
-from app.tracing import reads
+from app.tracing import trace_service
 
 
 @strawberry.type
@@ -21,7 +21,7 @@ class TraceMutationMixin:
         self, info: Info[Context, None], input: t.DeleteTracesInput
     ) -> t.DeleteTracesPayload:
         caller = info.context.require()
-        deleted = await reads.delete_traces(info.context.storage, caller.project_id, input.trace_ids)
+        deleted = await trace_service.delete_traces(info.context.storage, caller.project_id, input.trace_ids)
         return t.DeleteTracesPayload(deleted_ids=deleted)
 
     @strawberry.mutation(
@@ -29,7 +29,7 @@ class TraceMutationMixin:
     )
     async def bookmark_trace(self, info: Info[Context, None], input: t.BookmarkTraceInput) -> t.TracePayload:
         caller = info.context.require()
-        view = await reads.set_flags(
+        view = await trace_service.set_flags(
             info.context.storage, caller.project_id, input.trace_id, bookmarked=input.bookmarked
         )
         return t.TracePayload(trace=t.Trace.from_view(view))
@@ -41,7 +41,7 @@ class TraceMutationMixin:
         self, info: Info[Context, None], input: t.SetTracePublicInput
     ) -> t.TracePayload:
         caller = info.context.require()
-        view = await reads.set_flags(
+        view = await trace_service.set_flags(
             info.context.storage, caller.project_id, input.trace_id, public=input.public
         )
         return t.TracePayload(trace=t.Trace.from_view(view))

@@ -12,7 +12,7 @@ from app.graphql.types.common import time_range as resolve_time
 from app.graphql.types.pagination import connection
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import Cursor, page_size
-from app.tracing import reads
+from app.tracing import trace_service
 
 IO_FIELDS = {"input", "output"}
 
@@ -44,7 +44,7 @@ class TraceQueryMixin:
             after,
             with_io=selects_any(info.selected_fields, IO_FIELDS),
         )
-        page = await reads.list_traces(
+        page = await trace_service.list_traces(
             info.context.storage, req, bookmarked=bool(filter and filter.bookmarked)
         )
         return connection(
@@ -58,5 +58,5 @@ class TraceQueryMixin:
     @strawberry.field(description="One trace by id, with its tree, timeline, totals and scores.")
     async def trace(self, info: Info[Context, None], id: strawberry.ID) -> t.Trace | None:
         caller = info.context.require()
-        view = await reads.fetch_trace(info.context.storage, caller.project_id, str(id))
+        view = await trace_service.fetch_trace(info.context.storage, caller.project_id, str(id))
         return None if view is None else t.Trace.from_view(view)

@@ -20,7 +20,7 @@ from app.storage.clickhouse.queries import groups as q
 from app.storage.clickhouse.queries import metrics as m
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import TimeRange
-from app.tracing import reads
+from app.tracing import trace_service
 
 MAX_SESSION_TRACES = 100
 
@@ -88,7 +88,7 @@ class Session(Group):
             first=MAX_SESSION_TRACES,
             with_io=True,
         )
-        page = await reads.list_traces(info.context.storage, req)
+        page = await trace_service.list_traces(info.context.storage, req)
         return [Trace.from_view(t) for t in page.items]
 
     @strawberry.field(description="Scores given to the session itself.")

@@ -26,10 +26,10 @@ from app.graphql.types.score import Score
 from app.storage.clickhouse.queries import traces as q
 from app.storage.clickhouse.queries.common import NumberRange
 from app.storage.clickhouse.queries.views import TraceView
-from app.tracing import reads
+from app.tracing import trace_service
 
 
-def node(n: reads.ObservationNode) -> TraceObservation:
+def node(n: trace_service.ObservationNode) -> TraceObservation:
     return TraceObservation(
         observation=Observation.from_view(n.observation),
         depth=n.depth,
@@ -39,7 +39,7 @@ def node(n: reads.ObservationNode) -> TraceObservation:
     )
 
 
-def _flat(nodes: list[reads.ObservationNode]) -> list[reads.ObservationNode]:
+def _flat(nodes: list[trace_service.ObservationNode]) -> list[trace_service.ObservationNode]:
     out, stack = [], list(reversed(nodes))
     while stack:
         n = stack.pop()
