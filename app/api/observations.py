@@ -4,7 +4,7 @@ and read the whole original of a truncated input or output."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -162,7 +162,6 @@ def observation_json(
     o: ObservationView, project_id: str, groups: Sequence[str] | None = None
 ) -> dict[str, Any]:
     """An observation in the Langfuse shape; `groups` (v2 `fields`) picks field groups, None all."""
-    usage = o.usage_details
     out: dict[str, Any] = {
         "id": o.id,
         "traceId": o.trace_id,
@@ -172,61 +171,63 @@ def observation_json(
         "parentObservationId": o.parent_observation_id,
         "type": o.type,
     }
-    chosen = set(groups) if groups is not None else None
-
-    def want(group: str) -> bool:
-        return chosen is None or group in chosen
-
-    if want("basic"):
-        out |= {
-            "name": o.name,
-            "level": o.level,
-            "statusMessage": o.status_message,
-            "version": o.version,
-            "environment": o.environment,
-            "userId": o.user_id,
-            "sessionId": o.session_id,
-            "isRootObservation": o.parent_observation_id is None,
-        }
-    if want("time"):
-        out |= {"completionStartTime": iso(o.completion_start_time)}
-    if want("io"):
-        out |= {"input": json_or_text(o.input), "output": json_or_text(o.output)}
-    if want("metadata"):
-        out |= {"metadata": o.metadata}
-    if want("model"):
-        out |= {
-            "model": o.model,
-            "internalModelId": o.internal_model_id,
-            "modelId": o.internal_model_id,
-            "modelParameters": json_or_text(o.model_parameters),
-        }
-    if want("usage"):
-        costs = {k: float(v) for k, v in o.cost_details.items()}
-        out |= {
-            "usageDetails": usage,
-            "costDetails": costs,
-            "totalCost": num(o.total_cost),
-            "usage": {
-                "input": usage.get("input", 0),
-                "output": usage.get("output", 0),
-                "total": usage.get("total", 0),
-                "unit": "TOKENS",
-            },
-            "calculatedTotalCost": num(o.total_cost),
-            "calculatedInputCost": costs.get("input"),
-            "calculatedOutputCost": costs.get("output"),
-        }
-    if want("prompt"):
-        out |= {"promptId": None, "promptName": o.prompt_name, "promptVersion": o.prompt_version}
-    if want("metrics"):
-        ttft = None
-        if o.completion_start_time is not None:
-            ttft = (o.completion_start_time - o.start_time).total_seconds()
-        out |= {"latency": None if o.latency_ms is None else o.latency_ms / 1000, "timeToFirstToken": ttft}
-    if want("trace_context"):
-        out |= {"tags": o.tags, "release": o.release, "traceName": o.trace_name}
+    for group, fields in _GROUPS.items():
+        if groups is None or group in groups:
+            out |= fields(o)
     return out
+
+
+def _usage(o: ObservationView) -> dict[str, Any]:
+    usage, costs = o.usage_details, {k: float(v) for k, v in o.cost_details.items()}
+    return {
+        "usageDetails": usage,
+        "costDetails": costs,
+        "totalCost": num(o.total_cost),
+        "usage": {
+            "input": usage.get("input", 0),
+            "output": usage.get("output", 0),
+            "total": usage.get("total", 0),
+            "unit": "TOKENS",
+        },
+        "calculatedTotalCost": num(o.total_cost),
+        "calculatedInputCost": costs.get("input"),
+        "calculatedOutputCost": costs.get("output"),
+    }
+
+
+def _metrics(o: ObservationView) -> dict[str, Any]:
+    ttft = None
+    if o.completion_start_time is not None:
+        ttft = (o.completion_start_time - o.start_time).total_seconds()
+    return {"latency": None if o.latency_ms is None else o.latency_ms / 1000, "timeToFirstToken": ttft}
+
+
+# The v2 field groups, in the order their fields appear.
+_GROUPS: dict[str, Callable[[ObservationView], dict[str, Any]]] = {
+    "basic": lambda o: {
+        "name": o.name,
+        "level": o.level,
+        "statusMessage": o.status_message,
+        "version": o.version,
+        "environment": o.environment,
+        "userId": o.user_id,
+        "sessionId": o.session_id,
+        "isRootObservation": o.parent_observation_id is None,
+    },
+    "time": lambda o: {"completionStartTime": iso(o.completion_start_time)},
+    "io": lambda o: {"input": json_or_text(o.input), "output": json_or_text(o.output)},
+    "metadata": lambda o: {"metadata": o.metadata},
+    "model": lambda o: {
+        "model": o.model,
+        "internalModelId": o.internal_model_id,
+        "modelId": o.internal_model_id,
+        "modelParameters": json_or_text(o.model_parameters),
+    },
+    "usage": _usage,
+    "prompt": lambda o: {"promptId": None, "promptName": o.prompt_name, "promptVersion": o.prompt_version},
+    "metrics": _metrics,
+    "trace_context": lambda o: {"tags": o.tags, "release": o.release, "traceName": o.trace_name},
+}
 
 
 OBSERVATION_ROUTES = [get_observation_original, list_observations, get_observation]
