@@ -38,11 +38,11 @@ async def metrics_daily(
     only = UsageFilter(optional(trace_name), optional(user_id), tuple(tags or ()), tuple(environment or ()))
     time = TimeRange.resolve(start, end, names=TIMESTAMP_PARAMS)
     days = await daily_usage(storage.clickhouse, project_id, time, only)
-    items = [_day_json(d) for d in days[(page - 1) * limit : page * limit]]
+    items = [day_json(d) for d in days[(page - 1) * limit : page * limit]]
     return {"data": items, "meta": page_meta(page, limit, len(days))}
 
 
-def _day_json(d: DailyUsage) -> dict[str, Any]:
+def day_json(d: DailyUsage) -> dict[str, Any]:
     """One day in Langfuse's shape."""
     return {
         "date": d.day.isoformat(),

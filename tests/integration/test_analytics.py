@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.analytics.usage import UsageFilter, daily_usage
+from app.api.metrics import day_json
 from app.storage.clickhouse.queries.common import TimeRange
 from tests.conftest import ProjectFixture
 from tests.integration.reads_data import TRACES, seed
@@ -28,27 +29,7 @@ async def test_daily_usage_folds_days_and_models_as_the_rest_daily_metrics(
             auth=project.auth,
         )
         assert r.status_code == 200, r.text
-        assert [
-            {
-                "date": d.day.isoformat(),
-                "countTraces": d.traces,
-                "countObservations": d.observations,
-                "totalCost": d.total_cost,
-                "usage": [
-                    {
-                        "model": m.model,
-                        "inputUsage": m.input_tokens,
-                        "outputUsage": m.output_tokens,
-                        "totalUsage": m.total_tokens,
-                        "countTraces": m.traces,
-                        "countObservations": m.observations,
-                        "totalCost": m.total_cost,
-                    }
-                    for m in d.models
-                ],
-            }
-            for d in days
-        ] == r.json()["data"]
+        assert [day_json(d) for d in days] == r.json()["data"]
     assert (
         sum(d.observations for d in await daily_usage(storage.clickhouse, project.project_id, time))
         == 2 * TRACES

@@ -41,6 +41,16 @@ async def group_page(
     return page, time, lambda v: Cursor(sort_key.value, gq.cursor_value(sort_key, v), v.id).encode()
 
 
+async def one_group(
+    info: Info[Context, None], key: gq.GroupKey, group_id: str, time_range: TimeRangeInput | None
+) -> tuple[gq.GroupView | None, TimeRange]:
+    """One session or user over the given window (else the last 90 days), and that window."""
+    caller = info.context.require()
+    time = lookup_window(time_range)
+    view = await gq.fetch_group(info.context.storage.clickhouse, caller.project_id, key, group_id, time)
+    return view, time
+
+
 def lookup_window(value: TimeRangeInput | None) -> TimeRange:
     """Single session/user reads: the given range, else the last 90 days."""
     if value is None or (value.from_ is None and value.to is None):

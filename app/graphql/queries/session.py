@@ -6,11 +6,10 @@ import strawberry
 from strawberry.types import Info
 
 from app.graphql.context import Context
-from app.graphql.queries.group import group_page, lookup_window
+from app.graphql.queries.group import group_page, one_group
 from app.graphql.types import group as g
 from app.graphql.types.common import SortDirection, TimeRangeInput
 from app.graphql.types.pagination import connection
-from app.storage.clickhouse.queries import groups as gq
 
 
 @strawberry.type
@@ -34,9 +33,5 @@ class SessionQueryMixin:
     async def session(
         self, info: Info[Context, None], id: strawberry.ID, time_range: TimeRangeInput | None = None
     ) -> g.Session | None:
-        caller = info.context.require()
-        time = lookup_window(time_range)
-        view = await gq.fetch_group(
-            info.context.storage.clickhouse, caller.project_id, "session_id", str(id), time
-        )
+        view, time = await one_group(info, "session_id", str(id), time_range)
         return None if view is None else g.Session.from_view(view, time)
