@@ -81,6 +81,21 @@ def _time_problem(value: Any, name: str, now: datetime) -> str | None:
     return None
 
 
+_TEXT_FIELDS = (
+    "traceId",
+    "parentObservationId",
+    "name",
+    "userId",
+    "sessionId",
+    "release",
+    "version",
+    "environment",
+    "statusMessage",
+    "model",
+    "promptName",
+)
+
+
 def _event_problem(event: Any, now: datetime) -> str | None:
     if not isinstance(event, dict):
         return "event must be an object"
@@ -107,6 +122,12 @@ def _event_problem(event: Any, now: datetime) -> str | None:
     level = body.get("level")
     if level is not None and level not in LEVELS:
         return f"body.level {level!r} is not one of {', '.join(LEVELS)}"
+    for name in _TEXT_FIELDS:  # stored as text: another type would fail the whole batch when written
+        if body.get(name) is not None and not isinstance(body[name], str):
+            return f"body.{name} must be a string, not {type(body[name]).__name__}"
+    tags = body.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        return "body.tags must be a list of strings"
     return numbers_problem(body)  # (updates may omit traceId: the stored observation has it)
 
 

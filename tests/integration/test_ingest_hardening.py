@@ -139,13 +139,18 @@ async def test_legacy_batch_refuses_bad_events_alone(client, storage, worker, pr
         event(4, level="LOUD"),
         event(5, startTime=now.isoformat(), endTime=(now - timedelta(seconds=5)).isoformat()),
         event(6, input="DEEP"),
+        event(7, traceId={"not": "an id"}),  # text fields of another type: refused, not a failed batch
+        event(8, name=12, sessionId=["a"]),
+        event(9, tags=["ok", 3]),
     ]
     raw = json.dumps({"batch": batch}).replace('"DEEP"', "[" * 2000 + "]" * 2000)
     headers = {"content-type": "application/json"}
     r = await client.post("/api/public/ingestion", content=raw, headers=headers, auth=project.auth)
     assert r.status_code == 207
     errors = {e["id"]: e["message"] for e in r.json()["errors"]}
-    assert set(errors) == {"e2", "e3", "e4"}
+    assert set(errors) == {"e2", "e3", "e4", "e7", "e8", "e9"}
+    assert "body.traceId must be a string" in errors["e7"] and "body.name must be a string" in errors["e8"]
+    assert "body.tags must be a list of strings" in errors["e9"]
     assert "body.startTime" in errors["e2"] and "outside the accepted range" in errors["e3"]
     assert "body.level 'LOUD'" in errors["e4"]
     rows = await stored(storage, project.project_id, trace, 3)
