@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -69,23 +68,30 @@ async def daily_usage(
         )
         if v
     )
-    daily, observations = mq.Granularity.DAY, mq.View.OBSERVATIONS
-    unique_traces = (mq.MetricSpec(mq.Measure.TRACES, mq.Aggregation.UNIQ),)
-    by_model, traces = await asyncio.gather(  # side by side (the read lane runs both at once)
-        mq.run_metrics(
-            ch,
-            mq.MetricsRequest(
-                project_id, observations, _DAILY, time, (mq.Dimension.MODEL,), filters, daily, False
-            ),
-        ),
-        mq.run_metrics(
-            ch, mq.MetricsRequest(project_id, observations, unique_traces, time, (), filters, daily, False)
-        ),
+    request = mq.MetricsRequest(
+        project_id,
+        mq.View.OBSERVATIONS,
+        _DAILY,
+        time,
+        (mq.Dimension.MODEL,),
+        filters,
+        mq.Granularity.DAY,
+        fill_gaps=False,
+        subtotals=True,  # each day's distinct traces over all models, in the same scan
     )
+    rows = (await mq.run_metrics(ch, request)).rows
     days: dict[date, dict[str, Any]] = {}
-    for r in traces.rows:
-        days[r["time"].date()] = {"traces": r["traces_uniq"], "observations": 0, "cost": 0.0, "models": []}
-    for r in by_model.rows:
+    for r in rows:
+        if r["subtotal"]:
+            days[r["time"].date()] = {
+                "traces": r["traces_uniq"],
+                "observations": 0,
+                "cost": 0.0,
+                "models": [],
+            }
+    for r in rows:
+        if r["subtotal"]:
+            continue
         day = days.setdefault(r["time"].date(), {"traces": 0, "observations": 0, "cost": 0.0, "models": []})
         day["observations"] += r["count_count"]
         day["cost"] += r["total_cost_sum"] or 0.0

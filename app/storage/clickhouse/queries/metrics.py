@@ -90,6 +90,8 @@ class MetricsRequest:
     fill_gaps: bool = True
     limit: int = MAX_ROWS
     top: bool = False  # rows by the first metric, largest first (with `limit`: the top N)
+    # Also one row per time bucket over all dimension values, marked `subtotal` (one scan for both).
+    subtotals: bool = False
 
 
 @dataclass(slots=True)
@@ -255,8 +257,13 @@ def compile_metrics(req: MetricsRequest) -> tuple[CompiledQuery, Granularity | N
     for d in req.dimensions:
         group.append(f"{dims[d]} AS {d.value.lower()}")
         columns.append(d.value.lower())
+    subtotals = req.subtotals and granularity is not None and bool(req.dimensions)
+    if subtotals:
+        selects.append(f"grouping({', '.join(columns[1:])}) != 0 AS subtotal")
     select = ", ".join([*group, *selects])
     group_by = f" GROUP BY {', '.join(columns)}" if columns else ""
+    if subtotals:
+        group_by = f" GROUP BY GROUPING SETS (({', '.join(columns)}), (time))"
     if columns and req.view is View.OBSERVATIONS:  # a group whose rows were all cancelled (rewritten) is gone
         group_by += " HAVING sum(observations) != 0" if rollup is not None else " HAVING sum(sign) != 0"
     order = f" ORDER BY {', '.join(columns)}" if columns else ""
@@ -345,6 +352,8 @@ async def run_metrics(ch: ClickHouse, req: MetricsRequest) -> MetricsResult:
             item[name] = str(r[name])
         for m, alias in specs:
             item[alias] = _value(m, r[alias])
+        if "subtotal" in r:
+            item["subtotal"] = bool(r["subtotal"])
         out.append(item)
     if granularity is not None and req.fill_gaps:
         out = _fill(out, req, granularity, dim_names)
