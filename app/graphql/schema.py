@@ -15,12 +15,16 @@ from app.errors import StoreUnavailable, UserError
 from app.graphql.cost import QueryCostLimiter
 from app.graphql.mutations.api_key import ApiKeyMutationMixin
 from app.graphql.mutations.comment import CommentMutationMixin
+from app.graphql.mutations.dataset import DatasetMutationMixin
+from app.graphql.mutations.experiment import ExperimentMutationMixin
 from app.graphql.mutations.llm_connection import LlmConnectionMutationMixin
 from app.graphql.mutations.prompt import PromptMutationMixin
 from app.graphql.mutations.score import ScoreMutationMixin
 from app.graphql.mutations.score_config import ScoreConfigMutationMixin
 from app.graphql.mutations.trace import TraceMutationMixin
 from app.graphql.queries.api_key import ApiKeyQueryMixin
+from app.graphql.queries.dataset import DatasetQueryMixin
+from app.graphql.queries.experiment import ExperimentQueryMixin
 from app.graphql.queries.llm_connection import LlmConnectionQueryMixin
 from app.graphql.queries.metrics import MetricsQueryMixin
 from app.graphql.queries.observation import ObservationQueryMixin
@@ -52,6 +56,8 @@ class Query(
     ProjectQueryMixin,
     ApiKeyQueryMixin,
     LlmConnectionQueryMixin,
+    DatasetQueryMixin,
+    ExperimentQueryMixin,
 ):
     pass
 
@@ -65,6 +71,8 @@ class Mutation(
     PromptMutationMixin,
     ApiKeyMutationMixin,
     LlmConnectionMutationMixin,
+    DatasetMutationMixin,
+    ExperimentMutationMixin,
 ):
     pass
 
