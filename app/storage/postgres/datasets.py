@@ -119,8 +119,11 @@ async def _current(s: AsyncSession, project_id: str, item_id: str) -> DatasetIte
     return (await s.exec(stmt.with_for_update())).first()
 
 
-async def _replace(s: AsyncSession, current: DatasetItem | None, new: DatasetItem) -> DatasetItem:
-    """Close `current` and store `new` as the current version, strictly later than the one it closes."""
+async def _replace(
+    s: AsyncSession, current: DatasetItem | None, new: DatasetItem, *, fresh: bool = False
+) -> DatasetItem:
+    """Close `current` and store `new` as the current version, strictly later than the one it closes
+    (`fresh`: the first version of an item, created now)."""
     now = utcnow()
     if current is not None:
         now = max(now, current.valid_from + TICK)
@@ -128,6 +131,8 @@ async def _replace(s: AsyncSession, current: DatasetItem | None, new: DatasetIte
         s.add(current)
         await s.flush()  # the old version stops being current before the new one is
     new.valid_from, new.valid_to = now, None
+    if fresh:
+        new.created_at = now
     s.add(new)
     try:
         await s.commit()
@@ -141,9 +146,10 @@ async def write_item_version(pg: Postgres, project_id: str, item_id: str, build:
     async with pg.session() as s:
         await _lock(s, "dataset-item", project_id, item_id)
         current = await _current(s, project_id, item_id)
-        new = build(None if current is None or current.is_deleted else current)
+        live = None if current is None or current.is_deleted else current
+        new = build(live)
         new.project_id, new.item_id = project_id, item_id
-        return await _replace(s, current, new)
+        return await _replace(s, current, new, fresh=live is None)
 
 
 async def delete_item(pg: Postgres, project_id: str, item_id: str) -> bool:
