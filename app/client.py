@@ -4,6 +4,9 @@
     lh = Langhouse("http://localhost:3000", "pk-lh-…", "sk-lh-…")   # or LANGHOUSE_* / LANGFUSE_* env
     lh.traces(filter={"userIds": ["u-1"]})                             # a DataFrame, one row per trace
     lh.metrics("OBSERVATIONS", [("TOTAL_COST", "SUM")], dimensions=["MODEL"], granularity="DAY")
+    lh.dataset_items("qa")                                             # one row per item
+    lh.experiment_items(lh.experiments()["id"][0])                     # one row per item run
+    scores, items = lh.compare(baseline_id, [other_id])                # per score / per item
 
 pandas is an optional dependency (`pip install 'langhouse[notebook]'`).
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 
@@ -48,10 +51,72 @@ query($first: Int, $after: String, $filter: ScoreFilterInput) {
 }
 """
 _METRICS = "query($q: MetricsQueryInput!) { metrics(query: $q) { columns rows servedFrom } }"
+_DATASETS = """
+query($first: Int, $after: String) {
+  datasets(first: $first, after: $after) {
+    edges { node { id name description metadata itemCount createdAt updatedAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+_DATASET_ITEMS = """
+query($name: String!, $version: DateTime, $first: Int, $after: String) {
+  dataset(name: $name) {
+    items(first: $first, after: $after, version: $version) {
+      edges { node { id status input expectedOutput metadata sourceTraceId sourceObservationId
+        version createdAt updatedAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+_SUMMARY = "summary { itemCount errorCount totalCost avgLatencyMs scores { name mean count } }"
+_EXPERIMENTS = f"""
+query($filter: ExperimentFilterInput, $first: Int, $after: String) {{
+  experiments(filter: $filter, first: $first, after: $after) {{
+    edges {{ node {{ id name description metadata datasetId startTime endTime {_SUMMARY} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+_EXPERIMENT_ITEMS = """
+query($id: ID!, $first: Int, $after: String) {
+  experiment(id: $id) {
+    items(first: $first, after: $after) {
+      edges { node { id traceId itemId startTime level input output expectedOutput totalCost latencyMs
+        scores { name value } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+_COMPARE = """
+fragment Metric on ScoreComparison {
+  name kind unit
+  runs { experimentId mean ciLow ciHigh count }
+  deltas { experimentId delta ciLow ciHigh pValue adjustedPValue significant pairedItems }
+}
+query($baseline: ID!, $others: [ID!]!) {
+  compareExperiments(baseline: $baseline, others: $others) {
+    runs { experimentId name }
+    scores { ...Metric } cost { ...Metric } latency { ...Metric }
+    items { itemKey input expectedOutput
+      runs { experimentId repetitions output scores { name value } totalCost latencyMs }
+      flags { name experimentId flag } }
+  }
+}
+"""
 
 
 class LanghouseError(RuntimeError):
     """The server answered with an error (its message is kept)."""
+
+
+class ComparisonFrames(NamedTuple):
+    """A comparison of runs: one row per (score, run), and one row per (item, run)."""
+
+    scores: pd.DataFrame
+    items: pd.DataFrame
 
 
 def _env(*names: str) -> str | None:
@@ -100,13 +165,19 @@ class Langhouse:
         data: dict[str, Any] = body["data"]
         return data
 
-    def _walk(self, query: str, field: str, variables: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    def _walk(
+        self, query: str, field: str, variables: dict[str, Any], limit: int, *, inner: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every node of a connection at `field` (or `field`.`inner`), page by page, at most `limit`."""
         rows: list[dict[str, Any]] = []
         after = None
         while len(rows) < limit:
-            page = self.query(query, {**variables, "first": min(PAGE, limit - len(rows)), "after": after})[
-                field
-            ]
+            data = self.query(query, {**variables, "first": min(PAGE, limit - len(rows)), "after": after})
+            page = data[field]
+            if page is None:
+                raise LanghouseError(f"{field} not found")
+            if inner is not None:
+                page = page[inner]
             rows += [e["node"] for e in page["edges"]]
             if not page["pageInfo"]["hasNextPage"]:
                 break
@@ -172,6 +243,91 @@ class Langhouse:
         }
         result = self.query(_METRICS, {"q": q})["metrics"]
         return _frame(result["rows"], ("time",), columns=result["columns"])
+
+    def datasets(self, limit: int = 1000) -> pd.DataFrame:
+        """Datasets (newest first), one row each with its item count."""
+        return _frame(self._walk(_DATASETS, "datasets", {}, limit), ("createdAt", "updatedAt"))
+
+    def dataset_items(
+        self, name: str, version: datetime | str | None = None, limit: int = 10_000
+    ) -> pd.DataFrame:
+        """Active items of a dataset (newest first), as they are now or as they were at `version`."""
+        when = version.isoformat() if isinstance(version, datetime) else version
+        rows = self._walk(_DATASET_ITEMS, "dataset", {"name": name, "version": when}, limit, inner="items")
+        return _frame(rows, ("version", "createdAt", "updatedAt"))
+
+    def experiments(
+        self, start: datetime | str | None = None, end: datetime | str | None = None, limit: int = 1000
+    ) -> pd.DataFrame:
+        """Experiments (newest first; default those started in the last 90 days), one row each with its
+        summary flattened: `itemCount`, `totalCost`, `avgLatencyMs`, and `score.<name>` (the mean)."""
+        rows = self._walk(_EXPERIMENTS, "experiments", {"filter": _time_range(start, end)}, limit)
+        for r in rows:
+            summary = r.pop("summary")
+            r.update({k: v for k, v in summary.items() if k != "scores"})
+            r.update({f"score.{s['name']}": s["mean"] for s in summary["scores"]})
+        return _frame(rows, ("startTime", "endTime"))
+
+    def experiment_items(self, experiment_id: str, limit: int = 10_000) -> pd.DataFrame:
+        """Item runs of an experiment, one row each: output, expected output, cost, latency, and
+        `score.<name>` columns."""
+        rows = self._walk(_EXPERIMENT_ITEMS, "experiment", {"id": experiment_id}, limit, inner="items")
+        for r in rows:
+            r.update({f"score.{s['name']}": s["value"] for s in r.pop("scores")})
+        return _frame(rows, ("startTime",))
+
+    def compare(self, baseline: str, others: list[str]) -> ComparisonFrames:
+        """Compare runs against a baseline: `scores` has one row per (score, run) with its mean and 95 % CI,
+        and for the other runs the paired delta from the baseline, its CI, p-value, Holm-adjusted p-value and
+        whether it is significant; `items` has one row per (item, run) with output and `score.<name>`."""
+        result = self.query(_COMPARE, {"baseline": baseline, "others": others})["compareExperiments"]
+        names = {r["experimentId"]: r["name"] for r in result["runs"]}
+        score_rows = []
+        for s in [*result["scores"], result["cost"], result["latency"]]:
+            deltas = {d["experimentId"]: d for d in s["deltas"]}
+            for r in s["runs"]:
+                d = deltas.get(r["experimentId"], {})
+                score_rows.append(
+                    {
+                        "score": s["name"],
+                        "kind": s["kind"],
+                        "unit": s["unit"],
+                        "experimentId": r["experimentId"],
+                        "run": names.get(r["experimentId"]),
+                        "baseline": r["experimentId"] == baseline,
+                        "mean": r["mean"],
+                        "ciLow": r["ciLow"],
+                        "ciHigh": r["ciHigh"],
+                        "count": r["count"],
+                        "delta": d.get("delta"),
+                        "deltaCiLow": d.get("ciLow"),
+                        "deltaCiHigh": d.get("ciHigh"),
+                        "pValue": d.get("pValue"),
+                        "adjustedPValue": d.get("adjustedPValue"),
+                        "significant": d.get("significant"),
+                        "pairedItems": d.get("pairedItems"),
+                    }
+                )
+        item_rows = []
+        for item in result["items"]:
+            flags = {(f["experimentId"], f["name"]): f["flag"] for f in item["flags"]}
+            for r in item["runs"]:
+                run_id = r["experimentId"]
+                row = {
+                    "itemKey": item["itemKey"],
+                    "experimentId": run_id,
+                    "run": names.get(run_id),
+                    "input": item["input"],
+                    "expectedOutput": item["expectedOutput"],
+                    "repetitions": r["repetitions"],
+                    "output": r["output"],
+                    "totalCost": r["totalCost"],
+                    "latencyMs": r["latencyMs"],
+                }
+                row.update({f"score.{s['name']}": s["value"] for s in r["scores"]})
+                row.update({f"flag.{name}": flag for (rid, name), flag in flags.items() if rid == run_id})
+                item_rows.append(row)
+        return ComparisonFrames(_frame(score_rows, ()), _frame(item_rows, ()))
 
     def close(self) -> None:
         self._http.close()

@@ -40,8 +40,25 @@ READS = {
     "timeline",
     "usageOverTime",
     "generations",
+    "experiments",
+    "experiment",
+    "compareExperiments",
+    "runs",
+    "items",
+    "summary",
 }
-CONNECTIONS = {"traces", "observations", "sessions", "users", "scores", "generations"}
+CONNECTIONS = {
+    "traces",
+    "observations",
+    "sessions",
+    "users",
+    "scores",
+    "generations",
+    "datasets",
+    "experiments",
+    "runs",
+    "items",
+}
 NESTED = {"observationTree", "timeline", "children", "versions"}
 
 
@@ -68,7 +85,7 @@ def document_cost(selections: Any, variables: dict[str, Any], multiplier: int = 
         if name in READS:
             cost += multiplier
         inner_multiplier = multiplier
-        if name in CONNECTIONS and (node.arguments is not None):
+        if name in CONNECTIONS:  # without `first` the page is DEFAULT_FIRST long
             inner_multiplier = multiplier * _first(node, variables)
         elif name in NESTED:
             inner_multiplier = multiplier * NESTED_LIST

@@ -3,15 +3,40 @@ items made from traces."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import strawberry
 from strawberry.types import Info
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.evaluation import datasets as ds
 from app.evaluation.trace_items import TraceItemSpec, add_trace_to_dataset
 from app.graphql.context import Context
 from app.graphql.permissions import IsMember
 from app.graphql.types import dataset as d
+
+# The domain names fields as Python does; clients know them by their GraphQL names.
+_GRAPHQL_NAMES = {
+    "input_schema": "inputSchema",
+    "expected_output_schema": "expectedOutputSchema",
+    "expected_output": "expectedOutput",
+    "source_trace_id": "sourceTraceId",
+    "source_observation_id": "sourceObservationId",
+}
+
+
+@contextmanager
+def _graphql_names() -> Iterator[None]:
+    """Name the field of an InvalidInput as the GraphQL input does."""
+    try:
+        yield
+    except InvalidInput as exc:
+        text = str(exc)
+        for snake, camel in _GRAPHQL_NAMES.items():
+            if text.startswith(snake):
+                raise InvalidInput(camel + text[len(snake) :]) from exc
+        raise
 
 
 async def _dataset(info: Info[Context, None], project_id: str, dataset_id: str) -> ds.DatasetView:
@@ -37,8 +62,11 @@ class DatasetMutationMixin:
         caller = info.context.require()
         spec = input.as_spec()
         if await ds.fetch_dataset(info.context.storage, caller.project_id, name=spec.name) is not None:
-            raise Conflict(f"name: a dataset named {spec.name!r} already exists; change it with updateDataset")
-        view = await ds.upsert_dataset(info.context.storage, caller.project_id, spec)
+            raise Conflict(
+                f"name: a dataset named {spec.name!r} already exists; change it with updateDataset"
+            )
+        with _graphql_names():
+            view = await ds.upsert_dataset(info.context.storage, caller.project_id, spec)
         return d.CreateDatasetPayload(dataset=d.Dataset.from_view(view))
 
     @strawberry.mutation(
@@ -50,7 +78,10 @@ class DatasetMutationMixin:
     ) -> d.UpdateDatasetPayload:
         caller = info.context.require()
         current = await _dataset(info, caller.project_id, str(input.id))
-        view = await ds.upsert_dataset(info.context.storage, caller.project_id, input.merged(current))
+        with _graphql_names():
+            view = await ds.upsert_dataset(
+                info.context.storage, caller.project_id, input.as_spec(current.name)
+            )
         return d.UpdateDatasetPayload(dataset=d.Dataset.from_view(view))
 
     @strawberry.mutation(
@@ -72,7 +103,8 @@ class DatasetMutationMixin:
         self, info: Info[Context, None], input: d.UpsertDatasetItemInput
     ) -> d.UpsertDatasetItemPayload:
         caller = info.context.require()
-        view = await ds.upsert_item(info.context.storage, caller.project_id, input.as_spec())
+        with _graphql_names():
+            view = await ds.upsert_item(info.context.storage, caller.project_id, input.as_spec())
         return d.UpsertDatasetItemPayload(item=d.DatasetItem.from_view(view))
 
     @strawberry.mutation(
@@ -110,5 +142,6 @@ class DatasetMutationMixin:
     ) -> d.AddTraceToDatasetPayload:
         caller = info.context.require()
         spec = TraceItemSpec(input.trace_id, input.dataset_name, input.observation_id, input.item_id)
-        view = await add_trace_to_dataset(info.context.storage, caller.project_id, spec)
+        with _graphql_names():
+            view = await add_trace_to_dataset(info.context.storage, caller.project_id, spec)
         return d.AddTraceToDatasetPayload(item=d.DatasetItem.from_view(view))

@@ -26,7 +26,9 @@ class DatasetQueryMixin:
             return await ds.list_datasets_page(info.context.storage, caller.project_id, page, limit)
 
         rows, total = await numbered_page(fetch, offset, size)
-        return position_connection(d.DatasetConnection, d.DatasetEdge, rows, offset, total, d.Dataset.from_view)
+        return position_connection(
+            d.DatasetConnection, d.DatasetEdge, rows, offset, total, d.Dataset.from_view
+        )
 
     @strawberry.field(description="One dataset by name or by id (give exactly one); null when not found.")
     async def dataset(

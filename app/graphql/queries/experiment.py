@@ -36,7 +36,9 @@ class ExperimentQueryMixin:
         filt = e.experiment_filter(filter)
 
         async def fetch(cursor: str | None, limit: int) -> tuple[list[ex.ExperimentView], str | None]:
-            return await ex.list_experiments_page(info.context.storage, caller.project_id, filt, cursor, limit)
+            return await ex.list_experiments_page(
+                info.context.storage, caller.project_id, filt, cursor, limit
+            )
 
         rows, nxt = await resumed_page(fetch, after, page_size(first))
         return resumed_connection(
@@ -75,4 +77,4 @@ class ExperimentQueryMixin:
             runs.append(found)
         # The statistics (bootstrap intervals) are CPU work: off the event loop.
         result = await asyncio.to_thread(compare_runs, runs[0], runs[1:])
-        return c.Comparison.from_value(result)
+        return c.Comparison.from_value(result, {r.experiment_id: r.name for r in runs})

@@ -24,6 +24,7 @@ from app.graphql.types.pagination import (
 )
 from app.storage.clickhouse.queries.common import page_size
 
+
 @strawberry.enum(description="Whether experiments use an item.")
 class DatasetItemStatus(Enum):
     ACTIVE = "ACTIVE"
@@ -79,7 +80,7 @@ class DatasetItemEdge:
     cursor: str = strawberry.field(description="Pass as `after` to continue after it.")
 
 
-@strawberry.type(description="A page of dataset items, oldest first.")
+@strawberry.type(description="A page of dataset items, newest first.")
 class DatasetItemConnection:
     edges: list[DatasetItemEdge] = strawberry.field(description="Items with cursors.")
     page_info: PageInfo = strawberry.field(description="Paging.")
@@ -117,7 +118,7 @@ class Dataset:
         return await info.context.loaders.item_count_by_dataset.load(str(self.id))
 
     @strawberry.field(
-        description="Items, oldest first: the current versions (or those current at `version`), active ones "
+        description="Items, newest first: the current versions (or those current at `version`), active ones "
         "unless `status` says otherwise, optionally only those whose text contains `search`."
     )
     async def items(
@@ -172,7 +173,7 @@ class DatasetEdge:
     cursor: str = strawberry.field(description="Pass as `after` to continue after it.")
 
 
-@strawberry.type(description="A page of datasets.")
+@strawberry.type(description="A page of datasets, newest first.")
 class DatasetConnection:
     edges: list[DatasetEdge] = strawberry.field(description="Datasets with cursors.")
     page_info: PageInfo = strawberry.field(description="Paging.")
@@ -199,8 +200,6 @@ class CreateDatasetInput:
 
     def as_spec(self) -> ds.DatasetSpec:
         """The dataset to create; InvalidInput names a field that is not the right JSON."""
-        if not self.name.strip():
-            raise InvalidInput("name must not be empty")
         return ds.DatasetSpec(
             name=self.name,
             description=self.description,
@@ -222,18 +221,14 @@ class UpdateDatasetInput:
         default=None, description="JSON Schema every expected output must meet."
     )
 
-    def merged(self, current: ds.DatasetView) -> ds.DatasetSpec:
-        """The dataset after the change."""
+    def as_spec(self, name: str) -> ds.DatasetSpec:
+        """The change to dataset `name` (None fields keep their values)."""
         return ds.DatasetSpec(
-            name=current.name,
-            description=self.description if self.description is not None else current.description,
-            metadata=self.metadata if self.metadata is not None else current.metadata,
-            input_schema=_schema(self.input_schema, "inputSchema")
-            if self.input_schema is not None
-            else current.input_schema,
-            expected_output_schema=_schema(self.expected_output_schema, "expectedOutputSchema")
-            if self.expected_output_schema is not None
-            else current.expected_output_schema,
+            name=name,
+            description=self.description,
+            metadata=self.metadata,
+            input_schema=_schema(self.input_schema, "inputSchema"),
+            expected_output_schema=_schema(self.expected_output_schema, "expectedOutputSchema"),
         )
 
 
@@ -258,8 +253,6 @@ class UpsertDatasetItemInput:
     status: DatasetItemStatus | None = strawberry.field(default=None, description="ACTIVE or ARCHIVED.")
 
     def as_spec(self) -> ds.ItemSpec:
-        if self.id is not None and not 1 <= len(self.id) <= 255:
-            raise InvalidInput("id must be 1 to 255 characters")
         return ds.ItemSpec(
             dataset_name=self.dataset_name,
             id=self.id,

@@ -156,7 +156,9 @@ class Experiment:
 
     @strawberry.field(description="Mean scores, errors, cost and latency over its item runs.")
     async def summary(self, info: Info[Context, None]) -> ExperimentSummary:
-        return ExperimentSummary.from_value(await info.context.loaders.summary_by_experiment.load(str(self.id)))
+        return ExperimentSummary.from_value(
+            await info.context.loaders.summary_by_experiment.load(str(self.id))
+        )
 
     @strawberry.field(description="Its item runs, with outputs, expected outputs, scores, cost and latency.")
     async def items(

@@ -52,7 +52,7 @@ def position_after(after: str | None) -> int:
 async def numbered_page(
     fetch: Callable[[int, int], Awaitable[tuple[list[V], int]]], offset: int, size: int
 ) -> tuple[list[V], int]:
-    """`size` items from `offset` of a list read by (1-based page, limit), and the total; two reads at most."""
+    """`size` items from `offset` of a list read by (1-based page, limit), and the total (2 reads at most)."""
     number, skip = divmod(offset, size)
     items, total = await fetch(number + 1, size)
     items = items[skip:]
@@ -95,7 +95,11 @@ async def resumed_page(
     skip = 0
     if after is not None:
         found = Cursor.decode(after, RESUME)
-        if not isinstance(found.value, int) or isinstance(found.value, bool) or not 0 <= found.value <= MAX_PAGE:
+        if (
+            not isinstance(found.value, int)
+            or isinstance(found.value, bool)
+            or not 0 <= found.value <= MAX_PAGE
+        ):
             raise InvalidInput("after: not a cursor returned by this API")
         base, skip = found.id or None, found.value
     if skip == 0:

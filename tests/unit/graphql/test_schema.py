@@ -44,3 +44,14 @@ def test_query_cost_counts_reads_times_the_lists_they_run_in() -> None:
     )
     deep = "{ traces(first: 100) { edges { node { observationTree { children { observation { id } } } } } } }"
     assert cost(deep) > MAX_COST
+    # Runs of every dataset, and item runs of every run: each level multiplies what it selects.
+    runs = (
+        "{ datasets(first: 10) { edges { node { runs(first: 10) {"
+        " edges { node { summary { itemCount } } } } } } } }"
+    )
+    assert cost(runs) == 10 + 100
+    nested = (
+        "{ datasets { edges { node { runs { edges { node {"
+        " items { edges { node { id } } } } } } } } } }"
+    )
+    assert cost(nested) > MAX_COST
