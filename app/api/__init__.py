@@ -4,6 +4,7 @@ May import app.settings, errors, http_json, storage, auth, tracing and prompts; 
 """
 
 from app.api.comments import COMMENT_ROUTES
+from app.api.experiments import EXPERIMENT_ROUTES
 from app.api.health import HEALTH_ROUTES
 from app.api.metrics import METRICS_ROUTES
 from app.api.models import MODEL_ROUTES
@@ -29,4 +30,5 @@ API_ROUTES = [
     *METRICS_ROUTES,
     *COMMENT_ROUTES,
     *PROMPT_ROUTES,
+    *EXPERIMENT_ROUTES,
 ]
