@@ -88,7 +88,9 @@ async def _run_scores(
     storage: Storage, project_id: str, experiment_ids: list[str], limit: int
 ) -> dict[str, list[dict[str, Any]]]:
     async def one(experiment_id: str) -> list[dict[str, Any]]:
-        req = sq.ScoreListRequest(project_id, None, sq.ScoreFilter(dataset_run_ids=(experiment_id,)), limit, None)
+        req = sq.ScoreListRequest(
+            project_id, None, sq.ScoreFilter(dataset_run_ids=(experiment_id,)), limit, None
+        )
         found = await sq.list_scores(storage.clickhouse, req)
         return [score_v3_json(s, project_id) for s in found.items]
 
@@ -102,7 +104,9 @@ async def _item_scores(
     """Each item run's own scores (its observation's) and its trace's, at most `limit` each."""
 
     async def one(item: ex.ExperimentItemView) -> list[dict[str, Any]]:
-        req = sq.ScoreListRequest(project_id, None, sq.ScoreFilter(trace_ids=(item.trace_id,)), MAX_LIMIT, None)
+        req = sq.ScoreListRequest(
+            project_id, None, sq.ScoreFilter(trace_ids=(item.trace_id,)), MAX_LIMIT, None
+        )
         found = await sq.list_scores(storage.clickhouse, req)
         mine = [s for s in found.items if s.observation_id in (None, item.id)]
         return [score_v3_json(s, project_id) for s in mine[:limit]]
@@ -139,7 +143,11 @@ async def list_experiments(
         dataset_ids=comma_list(dataset_id) + conditions.get("datasetId", ()),
     )
     found, next_cursor = await ex.list_experiments_page(storage, project_id, filt, cursor, limit)
-    scores = await _run_scores(storage, project_id, [e.id for e in found], score_limit) if "scores" in groups else {}
+    scores = (
+        await _run_scores(storage, project_id, [e.id for e in found], score_limit)
+        if "scores" in groups
+        else {}
+    )
     data = []
     for e in found:
         out: dict[str, Any] = {

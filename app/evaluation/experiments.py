@@ -31,7 +31,9 @@ BINARY_TYPES = frozenset({"BOOLEAN", "CATEGORICAL"})
 def experiment_id(project_id: str, dataset_id: str, run_name: str) -> str:
     """The stable id of a dataset's run, as the SDK and Langfuse derive it (16 hex digits)."""
     payload = json.dumps(
-        ["langfuse-experiment-v1", project_id, dataset_id, run_name], separators=(",", ":"), ensure_ascii=False
+        ["langfuse-experiment-v1", project_id, dataset_id, run_name],
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -166,7 +168,11 @@ async def list_experiments_page(
         end_us, key = _decode_cursor(cursor)
         after = eq.ExperimentKey(end_us, key)
     rows_filter = eq.ExperimentRowFilter(
-        filt.start, filt.end, experiment_ids=filt.ids, experiment_names=filt.names, dataset_ids=filt.dataset_ids
+        filt.start,
+        filt.end,
+        experiment_ids=filt.ids,
+        experiment_names=filt.names,
+        dataset_ids=filt.dataset_ids,
     )
     rows = await eq.list_experiment_rows(storage.clickhouse, project_id, rows_filter, after, limit + 1)
     page = rows[:limit]
@@ -212,7 +218,9 @@ async def _fill_legacy(storage: Storage, project_id: str, rows: list[dict[str, A
         obs = by_id.get((str(r["trace_id"]), str(r["observation_id"]))) or roots.get(str(r["trace_id"]))
         if obs is None:
             continue
-        r.update(start_time=obs.start_time, end_time=obs.end_time, level=obs.level, environment=obs.environment)
+        r.update(
+            start_time=obs.start_time, end_time=obs.end_time, level=obs.level, environment=obs.environment
+        )
         if "output" in r:
             r["output"] = obs.output
             if r.get("input") is None:
@@ -237,7 +245,9 @@ def _item_view(row: dict[str, Any]) -> ExperimentItemView:
         expected_output=_json_value(row.get("expected_output")),
         item_metadata=_json_object(row.get("item_metadata")),
         experiment_metadata=_json_object(row.get("experiment_metadata")),
-        experiment_description=None if row["experiment_description"] is None else str(row["experiment_description"]),
+        experiment_description=None
+        if row["experiment_description"] is None
+        else str(row["experiment_description"]),
     )
 
 
@@ -382,4 +392,3 @@ async def delete_experiment(storage: Storage, project_id: str, experiment_id: st
         await eq.insert_experiment_items(ch, markers)
         deleted = True
     return deleted
-

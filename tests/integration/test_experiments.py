@@ -105,7 +105,11 @@ def api_scores(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
 async def _items_landed(server: LiveServer, project: ProjectFixture, experiment_id: str, n: int) -> Any:
     async def check() -> Any:
         page = await asyncio.to_thread(
-            api_items, server, project, experiment_id=experiment_id, fields="core,dataset,io,itemMetadata,experimentMetadata,scores"
+            api_items,
+            server,
+            project,
+            experiment_id=experiment_id,
+            fields="core,dataset,io,itemMetadata,experimentMetadata,scores",
         )
         return page if len(page.data) >= n else None
 
@@ -134,12 +138,16 @@ async def test_local_data_experiment_reads_back_through_the_sdk_models(
     assert first.experiment_dataset_id is None and first.level == "DEFAULT"
     boom = by_input["boom"][0]
     assert boom.level == "ERROR" and "task failed" in str(boom.output)
-    # Item scores are the task span's: exact on every successful item, length but on "b" (its evaluator failed).
+    # Item scores are the task span's: exact on every successful item, length but on "b" (evaluator failed).
     names = {it.input: sorted(s.name for s in it.scores or []) for it in page.data}
     assert names == {"a": ["exact", "length"], "b": ["exact"], "boom": []}
-    assert all(s.subject.id == first.id for s in first.scores or [] if s.subject and s.subject.kind == "observation")
+    assert all(
+        s.subject.id == first.id for s in first.scores or [] if s.subject and s.subject.kind == "observation"
+    )
 
-    exps = await asyncio.to_thread(api_experiments, live_server, project, id=eid, fields="core,metadata,scores")
+    exps = await asyncio.to_thread(
+        api_experiments, live_server, project, id=eid, fields="core,metadata,scores"
+    )
     assert [e.id for e in exps.data] == [eid]
     e = exps.data[0]
     assert e.name == "run-local" and e.item_count == 4 and e.dataset_id is None
@@ -218,7 +226,12 @@ async def test_cursor_pages_filters_and_bad_input(
     seen: list[str] = []
     cursor = None
     while True:
-        params = {"fromStartTime": since, "experimentId": eid, "limit": 2, **({"cursor": cursor} if cursor else {})}
+        params = {
+            "fromStartTime": since,
+            "experimentId": eid,
+            "limit": 2,
+            **({"cursor": cursor} if cursor else {}),
+        }
         r = await client.get("/api/public/experiment-items", params=params, auth=project.auth)
         assert r.status_code == 200, r.text
         seen += [i["id"] for i in r.json()["data"]]

@@ -15,9 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from app.storage.clickhouse.client import ClickHouse
-from app.storage.clickhouse.query import MAX_RESULT_ROWS, CompiledQuery
 from app.storage.clickhouse.queries.common import PROJECT, Params, in_list, where
 from app.storage.clickhouse.queries.views import utc, utc_or_none
+from app.storage.clickhouse.query import MAX_RESULT_ROWS, CompiledQuery
 
 MAX_ITEMS_PER_EXPERIMENT = 100_000
 ITEM_CHUNK = MAX_RESULT_ROWS
@@ -148,9 +148,8 @@ def compile_experiment_items(
     params = Params(project_id)
     preds = [PROJECT, f"experiment_id = {params.bind(experiment_id, 'String')}"]
     if after is not None:
-        preds.append(
-            f"(trace_id, observation_id) > ({params.bind(after[0], 'String')}, {params.bind(after[1], 'String')})"
-        )
+        trace, observation = params.bind(after[0], "String"), params.bind(after[1], "String")
+        preds.append(f"(trace_id, observation_id) > ({trace}, {observation})")
     columns = _ITEM_CORE + (f", {_ITEM_IO}" if io else "")
     sql = (
         f"SELECT {columns} FROM experiment_items FINAL WHERE {where(preds)} "
@@ -279,7 +278,9 @@ async def run_scores(
     ]
 
 
-def compile_trace_costs(project_id: str, trace_ids: Sequence[str], start: datetime, end: datetime) -> CompiledQuery:
+def compile_trace_costs(
+    project_id: str, trace_ids: Sequence[str], start: datetime, end: datetime
+) -> CompiledQuery:
     """Each trace's total cost (USD) over its live observations starting in [start, end]."""
     params = Params(project_id)
     sql = (
@@ -333,7 +334,12 @@ def compile_linked_observations(
 
 
 async def linked_observations(
-    ch: ClickHouse, project_id: str, trace_ids: Sequence[str], ids: Sequence[str], start: datetime, end: datetime
+    ch: ClickHouse,
+    project_id: str,
+    trace_ids: Sequence[str],
+    ids: Sequence[str],
+    start: datetime,
+    end: datetime,
 ) -> list[LinkedObservation]:
     if not trace_ids:
         return []
