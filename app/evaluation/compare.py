@@ -1,0 +1,218 @@
+"""Compare experiment runs against a baseline: means with intervals, paired deltas, tests, per-item flags.
+
+Items are the sampling unit. Repetitions (several results with one item_key in a run) are averaged per item
+first, so every mean below is a mean of per-item means and every interval resamples items (a cluster
+bootstrap: the spread between repetitions is inside each item's mean). Pair figures use only the items a metric
+has in both runs; the rest are counted as `unpaired`. Intervals, resample counts and tests: app/evaluation/stats.
+
+The tests of one comparison, one per (score, run), form Holm's family; cost and latency get the same intervals
+and a raw p-value but stay out of the family (they are reported, not tested for a verdict: `p_adjusted` is None
+and `significant` False for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from app.errors import InvalidInput
+from app.evaluation import stats
+from app.evaluation.item_table import DEFAULT_TOLERANCE, Flag, ItemRow, ItemTable, build_item_table
+from app.evaluation.results import RunResults
+
+__all__ = ["Comparison", "DeltaStat", "Flag", "ItemRow", "ItemTable", "RunStat", "ScoreComparison", "compare_runs"]
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+MetricKind = Literal["numeric", "boolean", "cost", "latency"]
+ALPHA = 0.05
+MAX_OTHERS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RunStat:
+    """One run's mean of one metric over its items, with its 95 % percentile bootstrap interval."""
+
+    experiment_id: str
+    n: int  # items holding a value (repetitions averaged first)
+    repetitions: int  # results holding a value (>= n; more when items were run several times)
+    mean: float | None  # mean of per-item means, in the metric's unit; None when n = 0
+    ci_low: float | None  # 2.5th bootstrap percentile, metric's unit; None when n < 2
+    ci_high: float | None  # 97.5th bootstrap percentile, metric's unit; None when n < 2
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaStat:
+    """One run against the baseline on one metric, paired by item: mean difference, interval and test."""
+
+    experiment_id: str
+    n_paired: int  # items with a value in both runs
+    unpaired: int  # items with a value in only one of the two runs (left out of every figure below)
+    delta: float | None  # mean over paired items of (run - baseline), metric's unit; None when n_paired = 0
+    ci_low: float | None  # paired bootstrap 2.5th percentile of delta; None when n_paired < 2
+    ci_high: float | None  # paired bootstrap 97.5th percentile of delta; None when n_paired < 2
+    method: stats.TestMethod | None  # the test behind p_value; None when there is no pair
+    p_value: float | None  # raw two-sided p-value (probability, 0-1)
+    p_adjusted: float | None  # Holm-adjusted over the comparison's score tests; None for cost and latency
+    significant: bool  # p_adjusted < 0.05
+    discordant: tuple[int, int] | None  # McNemar's pairs (baseline 1 -> run 0, baseline 0 -> run 1), else None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreComparison:
+    """One metric across the runs: each run's mean, and each other run's paired delta to the baseline."""
+
+    name: str  # the score name, or "cost" / "latency" for those two
+    kind: MetricKind  # numeric scores, boolean scores (0/1), cost, latency
+    unit: str  # "score" (the score's own scale), "fraction" (booleans: share of 1s), "USD", "ms"
+    runs: tuple[RunStat, ...]  # baseline first, then the other runs in the order given
+    deltas: tuple[DeltaStat, ...]  # one per other run, in the order given
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """A baseline run against 1-4 other runs: per-metric statistics and per-item rows."""
+
+    baseline_id: str
+    run_ids: tuple[str, ...]  # baseline first, then the other runs in the order given
+    scores: tuple[ScoreComparison, ...]  # one per score name, sorted by name
+    cost: ScoreComparison  # USD per item (not in Holm's family)
+    latency: ScoreComparison  # ms per item (not in Holm's family)
+    items: ItemTable  # every item of any run (baseline's order, then new items): flags, sort, rows
+    resamples: int  # bootstrap resamples behind every interval
+    seed: int
+
+
+def compare_runs(
+    baseline: RunResults,
+    others: list[RunResults],
+    *,
+    seed: int = 0,
+    tolerances: Mapping[str, float] | None = None,
+    lower_is_better: frozenset[str] = frozenset(),
+) -> Comparison:
+    """Compare `others` with `baseline`; deterministic for a given seed.
+
+    A per-item difference beyond the score's tolerance (absolute, in the score's unit; DEFAULT_TOLERANCE unless
+    `tolerances` names it) flags the item "improved" or "regressed"; higher is better except for the score names
+    in `lower_is_better`. For booleans, any flip of a 0/1 value is beyond the tolerance.
+    """
+    import numpy as np
+
+    if not 1 <= len(others) <= MAX_OTHERS:
+        raise InvalidInput(f"others: compare 1 to {MAX_OTHERS} runs with the baseline, got {len(others)}")
+    runs = (baseline, *others)
+    key_lists = [[r.item_key for r in run.items] for run in runs]
+    keys = tuple(dict.fromkeys(key for key_list in key_lists for key in key_list))
+    index = {key: i for i, key in enumerate(keys)}
+    n = len(keys)
+    positions = tuple(np.array([index[k] for k in key_list], dtype=np.intp) for key_list in key_lists)
+    score_dicts = [[r.scores for r in run.items] for run in runs]
+    names = sorted(set().union(*(d for dicts in score_dicts for d in dicts)))
+    booleans = set().union(*(r.boolean_scores for run in runs for r in run.items))
+    metrics: list[tuple[str, MetricKind]] = [(name, "boolean" if name in booleans else "numeric") for name in names]
+    metrics += [("cost", "cost"), ("latency", "latency")]
+    # means: metrics x items x runs of per-item means (NaN when absent); counts: results with a value.
+    means = np.full((len(metrics), n, len(runs)), np.nan)
+    counts = np.zeros((len(metrics), len(runs)), dtype=np.int64)
+    for col, (run, pos, dicts) in enumerate(zip(runs, positions, score_dicts, strict=True)):
+        for m, (name, kind) in enumerate(metrics):
+            if kind == "cost":
+                raw = [r.total_cost for r in run.items]
+            elif kind == "latency":
+                raw = [r.latency_ms for r in run.items]
+            else:
+                raw = [d.get(name) for d in dicts]
+            values = np.array(raw, dtype=np.float64).reshape(-1)
+            ok = np.isfinite(values)
+            sums = np.bincount(pos[ok], weights=values[ok], minlength=n)
+            hits = np.bincount(pos[ok], minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means[m, :, col] = sums / hits
+            counts[m, col] = int(ok.sum())
+    tables = [(means[m], counts[m].tolist()) for m in range(len(metrics))]
+    width = 2 * len(runs) - 1  # each run's values, then each other run's per-item differences
+    series = np.empty((n, width * len(metrics)))
+    for m, (table, _) in enumerate(tables):
+        series[:, m * width : m * width + len(runs)] = table
+        series[:, m * width + len(runs) : (m + 1) * width] = table[:, 1:] - table[:, :1]
+    resamples = stats.resample_count(n)
+    intervals = stats.bootstrap_intervals(series, resamples=resamples, seed=seed)
+
+    # Tests: McNemar for 0/1 pairs, sign flips otherwise (all in one call, so one shared draw).
+    tests: dict[tuple[int, int], tuple[float | None, stats.TestMethod | None, tuple[int, int] | None]] = {}
+    flip_keys: list[tuple[int, int]] = []
+    flip_diffs: list[npt.NDArray[np.float64]] = []
+    for m, ((_, kind), (table, _)) in enumerate(zip(metrics, tables, strict=True)):
+        for j in range(1, len(runs)):
+            paired = ~np.isnan(table[:, 0]) & ~np.isnan(table[:, j])
+            base, other = table[paired, 0], table[paired, j]
+            binary = np.all((base == 0) | (base == 1)) and np.all((other == 0) | (other == 1))
+            if kind == "boolean" and binary and base.size:
+                worse, better = int(np.sum(base > other)), int(np.sum(base < other))
+                tests[m, j] = (stats.mcnemar_exact(worse, better), "mcnemar_exact", (worse, better))
+            else:
+                flip_keys.append((m, j))
+                flip_diffs.append(other - base)
+    for key, (p, method) in zip(flip_keys, stats.sign_flip_pvalues(flip_diffs, seed=seed + 1), strict=True):
+        tests[key] = (p, method, None)
+    family = [k for k, (p, _, _) in tests.items() if p is not None and metrics[k[0]][1] in ("numeric", "boolean")]
+    adjusted = dict(zip(family, stats.holm([tests[k][0] or 0.0 for k in family]), strict=True))
+
+    def number(x: float) -> float | None:
+        return None if np.isnan(x) else float(x)
+
+    comparisons: list[ScoreComparison] = []
+    for m, ((name, kind), (table, counts)) in enumerate(zip(metrics, tables, strict=True)):
+        base_col = m * width
+        run_stats = tuple(
+            RunStat(
+                experiment_id=run.experiment_id,
+                n=int(np.sum(~np.isnan(table[:, r]))),
+                repetitions=counts[r],
+                mean=number(np.nanmean(table[:, r])) if np.any(~np.isnan(table[:, r])) else None,
+                ci_low=number(intervals[base_col + r, 0]),
+                ci_high=number(intervals[base_col + r, 1]),
+            )
+            for r, run in enumerate(runs)
+        )
+        deltas = []
+        for j in range(1, len(runs)):
+            col = base_col + len(runs) + j - 1
+            diff = series[:, col]
+            p, method, discordant = tests[m, j]
+            p_adj = adjusted.get((m, j))
+            deltas.append(
+                DeltaStat(
+                    experiment_id=runs[j].experiment_id,
+                    n_paired=int(np.sum(~np.isnan(diff))),
+                    unpaired=int(np.sum(np.isnan(table[:, 0]) != np.isnan(table[:, j]))),
+                    delta=number(np.nanmean(diff)) if np.any(~np.isnan(diff)) else None,
+                    ci_low=number(intervals[col, 0]),
+                    ci_high=number(intervals[col, 1]),
+                    method=method,
+                    p_value=p,
+                    p_adjusted=p_adj,
+                    significant=p_adj is not None and p_adj < ALPHA,
+                    discordant=discordant,
+                )
+            )
+        unit = {"numeric": "score", "boolean": "fraction", "cost": "USD", "latency": "ms"}[kind]
+        comparisons.append(ScoreComparison(name, kind, unit, run_stats, tuple(deltas)))
+
+    rows = build_item_table(keys, runs, positions, tuple(names), means, tolerances or {}, lower_is_better)
+    return Comparison(
+        baseline_id=baseline.experiment_id,
+        run_ids=tuple(run.experiment_id for run in runs),
+        scores=tuple(comparisons[: len(names)]),
+        cost=comparisons[-2],
+        latency=comparisons[-1],
+        items=rows,
+        resamples=resamples,
+        seed=seed,
+    )
+
+
