@@ -96,13 +96,16 @@ fragment Metric on ScoreComparison {
   runs { experimentId mean ciLow ciHigh count }
   deltas { experimentId delta ciLow ciHigh pValue adjustedPValue significant pairedItems }
 }
-query($baseline: ID!, $others: [ID!]!) {
+query($baseline: ID!, $others: [ID!]!, $first: Int, $after: String) {
   compareExperiments(baseline: $baseline, others: $others) {
     runs { experimentId name }
     scores { ...Metric } cost { ...Metric } latency { ...Metric }
-    items { itemKey input expectedOutput
-      runs { experimentId repetitions output scores { name value } totalCost latencyMs }
-      flags { name experimentId flag } }
+    items(first: $first, after: $after) {
+      edges { node { itemKey input expectedOutput
+        runs { experimentId repetitions output scores { name value } totalCost latencyMs }
+        flags { name experimentId flag } } }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 }
 """
@@ -280,7 +283,14 @@ class Langhouse:
         """Compare runs against a baseline: `scores` has one row per (score, run) with its mean and 95 % CI,
         and for the other runs the paired delta from the baseline, its CI, p-value, Holm-adjusted p-value and
         whether it is significant; `items` has one row per (item, run) with output and `score.<name>`."""
-        result = self.query(_COMPARE, {"baseline": baseline, "others": others})["compareExperiments"]
+        variables = {"baseline": baseline, "others": others}
+        result = self.query(_COMPARE, {**variables, "first": PAGE})["compareExperiments"]
+        compared = [e["node"] for e in result["items"]["edges"]]
+        page = result["items"]["pageInfo"]
+        while page["hasNextPage"]:  # each page recomputes the (seeded, so identical) comparison
+            more = self.query(_COMPARE, {**variables, "first": PAGE, "after": page["endCursor"]})
+            compared += [e["node"] for e in more["compareExperiments"]["items"]["edges"]]
+            page = more["compareExperiments"]["items"]["pageInfo"]
         names = {r["experimentId"]: r["name"] for r in result["runs"]}
         score_rows = []
         for s in [*result["scores"], result["cost"], result["latency"]]:
@@ -309,7 +319,7 @@ class Langhouse:
                     }
                 )
         item_rows = []
-        for item in result["items"]:
+        for item in compared:
             flags = {(f["experimentId"], f["name"]): f["flag"] for f in item["flags"]}
             for r in item["runs"]:
                 run_id = r["experimentId"]

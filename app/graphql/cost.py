@@ -85,7 +85,7 @@ def document_cost(selections: Any, variables: dict[str, Any], multiplier: int = 
         if name in READS:
             cost += multiplier
         inner_multiplier = multiplier
-        if name in CONNECTIONS:  # without `first` the page is DEFAULT_FIRST long
+        if name in CONNECTIONS and (node.arguments is not None):
             inner_multiplier = multiplier * _first(node, variables)
         elif name in NESTED:
             inner_multiplier = multiplier * NESTED_LIST

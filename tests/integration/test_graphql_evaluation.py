@@ -326,9 +326,9 @@ query($b: ID!, $o: [ID!]!) {
   compareExperiments(baseline: $b, others: $o) {
     baselineId runs { experimentId name baseline } resamples
     scores { ...M } cost { ...M } latency { ...M }
-    items { itemKey input expectedOutput regressions improvements
+    items { totalCount edges { node { itemKey input expectedOutput regressions improvements
       runs { experimentId repetitions output traceIds scores { name value } }
-      flags { name experimentId flag } }
+      flags { name experimentId flag } } } }
   }
 }
 """
@@ -409,13 +409,30 @@ async def test_experiments_runs_and_comparison(
     )
     assert 0 <= delta["pValue"] <= 1 and delta["adjustedPValue"] >= delta["pValue"]
     assert compared["cost"]["kind"] == "COST" and compared["latency"]["unit"] == "ms"
-    rows = {i["itemKey"]: i for i in compared["items"]}
+    ranked = [e["node"] for e in compared["items"]["edges"]]
+    assert [i["regressions"] for i in ranked] == [1, 1, 1, 0]  # most regressions first
+    rows = {i["itemKey"]: i for i in ranked}
     assert sorted(rows) == ["i-0", "i-1", "i-2", "i-3"]
     assert rows["i-1"]["regressions"] == 1 and rows["i-1"]["flags"] == [
         {"name": "exact", "experimentId": bad, "flag": "REGRESSED"}
     ]
     assert rows["i-0"]["flags"][0]["flag"] == "SAME"
     assert [r["output"] for r in rows["i-1"]["runs"]] == ["B", "?"]
+
+    flagged = (
+        "query($b: ID!, $o: [ID!]!, $f: ItemFlag, $s: String) {"
+        " compareExperiments(baseline: $b, others: $o) {"
+        " items(flag: $f, score: $s) { totalCount edges { node { itemKey } } } } }"
+    )
+    regressed = await gql(client, project, flagged, {"b": good, "o": [bad], "f": "REGRESSED", "s": "exact"})
+    found = regressed["compareExperiments"]["items"]
+    assert found["totalCount"] == 3 and {e["node"]["itemKey"] for e in found["edges"]} == {
+        "i-1",
+        "i-2",
+        "i-3",
+    }
+    assert "score: 'nope'" in await errors(client, project, flagged, b=good, o=[bad], f="SAME", s="nope")
+    assert "flag:" in await errors(client, project, flagged, b=good, o=[bad], s="exact")
 
     # 2 to 5 runs in all, each once, each known.
     assert "others: compare 2 to 5 experiments" in await errors(client, project, COMPARE, b=good, o=[])

@@ -7,9 +7,13 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
+from app.errors import InvalidInput
 from app.evaluation import compare as cmp
+from app.evaluation.item_table import ItemRow, ItemTable
 from app.evaluation.results import ItemResult
 from app.graphql.types.common import as_json
+from app.graphql.types.pagination import PageInfo, position_after, position_connection
+from app.storage.clickhouse.queries.common import page_size
 
 
 @strawberry.enum(description="What a compared metric measures.")
@@ -142,7 +146,7 @@ class ComparedItem:
     improvements: int = strawberry.field(description="Flags that are IMPROVED.")
 
     @classmethod
-    def from_value(cls, row: cmp.ItemRow, run_ids: tuple[str, ...]) -> ComparedItem:
+    def from_value(cls, row: ItemRow, run_ids: tuple[str, ...]) -> ComparedItem:
         first: ItemResult | None = next((r[0] for r in row.results if r), None)
         runs = [
             ComparedItemRun(
@@ -152,9 +156,9 @@ class ComparedItem:
                 outputs=[as_json(r.output) for r in results],
                 trace_ids=[r.trace_id for r in results],
                 scores=[
-                    ComparedScore(name=name, value=values[i])
+                    ComparedScore(name=name, value=value)
                     for name, values in sorted(row.scores.items())
-                    if values[i] is not None
+                    if (value := values[i]) is not None
                 ],
                 total_cost=row.cost[i],
                 latency_ms=row.latency_ms[i],
@@ -178,6 +182,19 @@ class ComparedItem:
         )
 
 
+@strawberry.type(description="An item in a list, with its cursor.")
+class ComparedItemEdge:
+    node: ComparedItem = strawberry.field(description="The item.")
+    cursor: str = strawberry.field(description="Pass as `after` to continue after it.")
+
+
+@strawberry.type(description="A page of compared items, most regressions first.")
+class ComparedItemConnection:
+    edges: list[ComparedItemEdge] = strawberry.field(description="Items with cursors.")
+    page_info: PageInfo = strawberry.field(description="Paging.")
+    total_count: int | None = strawberry.field(description="Items matching, over every page.")
+
+
 @strawberry.type(description="A compared run.")
 class ComparedRun:
     experiment_id: str = strawberry.field(description="Experiment id.")
@@ -187,6 +204,7 @@ class ComparedRun:
 
 @strawberry.type(description="Experiments compared item by item against a baseline.")
 class Comparison:
+    table: strawberry.Private[ItemTable]
     baseline_id: str = strawberry.field(description="The baseline experiment.")
     runs: list[ComparedRun] = strawberry.field(description="The runs, baseline first.")
     scores: list[ScoreComparison] = strawberry.field(
@@ -194,14 +212,12 @@ class Comparison:
     )
     cost: ScoreComparison = strawberry.field(description="Cost per item, USD (reported, not tested).")
     latency: ScoreComparison = strawberry.field(description="Latency per item, ms (reported, not tested).")
-    items: list[ComparedItem] = strawberry.field(
-        description="Every item of any run: the baseline's order, then new items of the others."
-    )
     resamples: int = strawberry.field(description="Bootstrap resamples behind every interval.")
 
     @classmethod
     def from_value(cls, c: cmp.Comparison, names: dict[str, str]) -> Comparison:
         return cls(
+            table=c.items,
             baseline_id=c.baseline_id,
             runs=[
                 ComparedRun(experiment_id=r, name=names.get(r, r), baseline=r == c.baseline_id)
@@ -210,6 +226,34 @@ class Comparison:
             scores=[ScoreComparison.from_value(s) for s in c.scores],
             cost=ScoreComparison.from_value(c.cost),
             latency=ScoreComparison.from_value(c.latency),
-            items=[ComparedItem.from_value(i, c.run_ids) for i in c.items],
             resamples=c.resamples,
+        )
+
+    @strawberry.field(
+        description="Every item of any run, most regressions first (ties: the baseline's order, then new "
+        "items of the others); `flag` keeps items flagged so, on `score` and in run `experimentId` if given."
+    )
+    def items(
+        self,
+        first: int | None = None,
+        after: str | None = None,
+        flag: ItemFlag | None = None,
+        score: str | None = None,
+        experiment_id: str | None = None,
+    ) -> ComparedItemConnection:
+        run_ids = tuple(r.experiment_id for r in self.runs)
+        if experiment_id is not None and experiment_id not in run_ids[1:]:
+            raise InvalidInput(f"experimentId: {experiment_id!r} is not a compared run (the baseline aside)")
+        if flag is None and (score is not None or experiment_id is not None):
+            raise InvalidInput("flag: give the flag that `score` or `experimentId` narrows")
+        size, offset = page_size(first), position_after(after)
+        order = self.table.order(flag=None if flag is None else flag.value, score=score, run_id=experiment_id)
+        rows = [self.table.row(i) for i in order[offset : offset + size]]
+        return position_connection(
+            ComparedItemConnection,
+            ComparedItemEdge,
+            rows,
+            offset,
+            len(order),
+            lambda r: ComparedItem.from_value(r, run_ids),
         )

@@ -51,7 +51,7 @@ def test_query_cost_counts_reads_times_the_lists_they_run_in() -> None:
     )
     assert cost(runs) == 10 + 100
     nested = (
-        "{ datasets { edges { node { runs { edges { node {"
-        " items { edges { node { id } } } } } } } } } }"
+        "{ datasets(first: 50) { edges { node { runs(first: 50) { edges { node {"
+        " items(first: 50) { edges { node { id } } } } } } } } } }"
     )
     assert cost(nested) > MAX_COST
