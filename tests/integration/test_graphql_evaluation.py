@@ -462,3 +462,60 @@ async def test_experiments_runs_and_comparison(
     assert f"id: experiment '{bad}' not found" in await errors(
         client, project, "mutation($id: ID!) { deleteExperiment(input: {id: $id}) { id } }", id=bad
     )
+
+
+EVALUATION_QUERIES = ["datasets", "dataset", "datasetItem", "experiments", "experiment", "compareExperiments"]
+EVALUATION_MUTATIONS = [
+    "createDataset",
+    "updateDataset",
+    "deleteDataset",
+    "upsertDatasetItem",
+    "archiveDatasetItem",
+    "deleteDatasetItem",
+    "addTraceToDataset",
+    "deleteExperiment",
+]
+
+
+def generated_evaluation_documents(examples: int) -> list[str]:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from hypothesis_graphql import mutations, queries
+
+    from tests.integration.test_graphql_fuzz import JSON_VALUES, SCHEMA
+
+    found: list[str] = []
+    custom = {"JSON": JSON_VALUES}
+
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        st.one_of(
+            queries(SCHEMA, fields=EVALUATION_QUERIES, custom_scalars=custom),
+            mutations(SCHEMA, fields=EVALUATION_MUTATIONS, custom_scalars=custom),
+        )
+    )
+    def collect(document: str) -> None:
+        found.append(document)
+
+    collect()
+    return found
+
+
+async def test_generated_evaluation_documents_get_answers_not_crashes(
+    client, storage, project: ProjectFixture
+) -> None:
+    await make_dataset(client, project, "a", [("0", "q", "a")])
+    documents = generated_evaluation_documents(150)
+    assert len(documents) >= 75
+    for document in documents:
+        r = await client.post("/api/graphql", json={"query": document}, auth=project.auth)
+        assert r.status_code < 500, (document, r.text)
+        for error in r.json().get("errors") or []:
+            assert error["message"] != "internal error", (document, error)
+            assert "Traceback" not in error["message"] and "DB::Exception" not in error["message"]
