@@ -54,7 +54,11 @@ def run_on_dataset(server: LiveServer, project: ProjectFixture) -> Any:
             name="qa",
             run_name=RUN,
             task=lambda *, item, **_: str(item.expected_output),
-            evaluators=[lambda *, output, expected_output, **_: Evaluation(name="exact", value=output == expected_output)],
+            evaluators=[
+                lambda *, output, expected_output, **_: Evaluation(
+                    name="exact", value=output == expected_output
+                )
+            ],
         )
     finally:
         lf.shutdown()
@@ -81,9 +85,11 @@ async def test_legacy_run_items_and_sdk5_runs_share_one_experiment(
     posted = r.json()
     assert posted["datasetRunId"] == stable and posted["datasetRunName"] == RUN
     assert posted["datasetItemId"] == "item-1" and posted["observationId"] == seeded["task_id"]
-    assert set(posted) == {
-        "id", "datasetRunId", "datasetRunName", "datasetItemId", "traceId", "observationId", "createdAt", "updatedAt"
-    }  # fmt: skip
+    assert set(posted) == {"id", "datasetRunId", "datasetRunName", "datasetItemId", "traceId"} | {
+        "observationId",
+        "createdAt",
+        "updatedAt",
+    }
     again = await client.post("/api/public/dataset-run-items", json=body, auth=project.auth)
     assert again.json()["id"] == posted["id"]  # the same link is the same run item
 
@@ -119,7 +125,9 @@ async def test_legacy_run_items_and_sdk5_runs_share_one_experiment(
 
     # Legacy reads: run items by dataset id and run name; runs by dataset name (an encoded '/') and by id.
     r = await client.get(
-        "/api/public/dataset-run-items", params={"datasetId": ds_id, "runName": RUN, "limit": 2}, auth=project.auth
+        "/api/public/dataset-run-items",
+        params={"datasetId": ds_id, "runName": RUN, "limit": 2},
+        auth=project.auth,
     )
     assert r.status_code == 200 and r.json()["meta"]["totalItems"] == 3 and len(r.json()["data"]) == 2
     runs_path = f"/api/public/datasets/{quote(DATASET, safe='')}/runs"
@@ -127,7 +135,16 @@ async def test_legacy_run_items_and_sdk5_runs_share_one_experiment(
     assert r.status_code == 200, r.text
     (run,) = r.json()["data"]
     assert run["id"] == stable and run["datasetName"] == DATASET and run["datasetId"] == ds_id
-    assert set(run) >= {"id", "name", "description", "metadata", "datasetId", "datasetName", "createdAt", "updatedAt"}
+    assert set(run) >= {
+        "id",
+        "name",
+        "description",
+        "metadata",
+        "datasetId",
+        "datasetName",
+        "createdAt",
+        "updatedAt",
+    }
     r = await client.get(f"{runs_path}/{RUN}", auth=project.auth)
     assert r.status_code == 200 and len(r.json()["datasetRunItems"]) == 3
     assert {i["datasetRunId"] for i in r.json()["datasetRunItems"]} == {stable}
