@@ -68,7 +68,11 @@ def main() -> None:
             "Run comparison statistics",
             f"python bench/compare.py --items {args.items} --repeat {args.repeat}",
             [
-                (f"compare_runs, 5 runs x {args.items:,} items x 3 scores, median", f"{median:.0f} ms", "< 150 ms"),
+                (
+                    f"compare_runs, 5 runs x {args.items:,} items x 3 scores, median",
+                    f"{median:.0f} ms",
+                    "< 150 ms",
+                ),
                 (f"compare_runs, worst of {args.repeat}", f"{worst:.0f} ms", ""),
             ],
         )

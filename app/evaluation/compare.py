@@ -1,27 +1,37 @@
 """Compare experiment runs against a baseline: means with intervals, paired deltas, tests, per-item flags.
 
-Items are the sampling unit. Repetitions (several results with one item_key in a run) are averaged per item
-first, so every mean below is a mean of per-item means and every interval resamples items (a cluster
-bootstrap: the spread between repetitions is inside each item's mean). Pair figures use only the items a metric
-has in both runs; the rest are counted as `unpaired`. Intervals, resample counts and tests: app/evaluation/stats.
+Items are the sampling unit. Repetitions (several results with one item_key in a run) are averaged per
+item first, so every mean below is a mean of per-item means and every interval resamples items (a cluster
+bootstrap: the spread between repetitions is inside each item's mean). Pair figures use only the items a
+metric has in both runs; the rest are counted as `unpaired`. Intervals, resample counts and tests:
+app/evaluation/stats.py.
 
-The tests of one comparison, one per (score, run), form Holm's family; cost and latency get the same intervals
-and a raw p-value but stay out of the family (they are reported, not tested for a verdict: `p_adjusted` is None
-and `significant` False for them).
+The tests of one comparison, one per (score, run), form Holm's family; cost and latency get the same
+intervals and a raw p-value but stay out of the family (they are reported, not tested for a verdict:
+`p_adjusted` is None and `significant` False for them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.errors import InvalidInput
 from app.evaluation import stats
-from app.evaluation.item_table import DEFAULT_TOLERANCE, Flag, ItemRow, ItemTable, build_item_table
+from app.evaluation.item_table import Flag, ItemRow, ItemTable, build_item_table
 from app.evaluation.results import RunResults
 
-__all__ = ["Comparison", "DeltaStat", "Flag", "ItemRow", "ItemTable", "RunStat", "ScoreComparison", "compare_runs"]
+__all__ = [
+    "Comparison",
+    "DeltaStat",
+    "Flag",
+    "ItemRow",
+    "ItemTable",
+    "RunStat",
+    "ScoreComparison",
+    "compare_runs",
+]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,7 +68,9 @@ class DeltaStat:
     p_value: float | None  # raw two-sided p-value (probability, 0-1)
     p_adjusted: float | None  # Holm-adjusted over the comparison's score tests; None for cost and latency
     significant: bool  # p_adjusted < 0.05
-    discordant: tuple[int, int] | None  # McNemar's pairs (baseline 1 -> run 0, baseline 0 -> run 1), else None
+    discordant: (
+        tuple[int, int] | None
+    )  # McNemar's pairs (baseline 1 -> run 0, baseline 0 -> run 1), else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +108,9 @@ def compare_runs(
 ) -> Comparison:
     """Compare `others` with `baseline`; deterministic for a given seed.
 
-    A per-item difference beyond the score's tolerance (absolute, in the score's unit; DEFAULT_TOLERANCE unless
-    `tolerances` names it) flags the item "improved" or "regressed"; higher is better except for the score names
-    in `lower_is_better`. For booleans, any flip of a 0/1 value is beyond the tolerance.
+    A per-item difference beyond the score's tolerance (absolute, in the score's unit; DEFAULT_TOLERANCE
+    unless `tolerances` names it) flags the item "improved" or "regressed"; higher is better except for the
+    score names in `lower_is_better`. For booleans, any flip of a 0/1 value is beyond the tolerance.
     """
     import numpy as np
 
@@ -113,7 +125,9 @@ def compare_runs(
     score_dicts = [[r.scores for r in run.items] for run in runs]
     names = sorted(set().union(*(d for dicts in score_dicts for d in dicts)))
     booleans = set().union(*(r.boolean_scores for run in runs for r in run.items))
-    metrics: list[tuple[str, MetricKind]] = [(name, "boolean" if name in booleans else "numeric") for name in names]
+    metrics: list[tuple[str, MetricKind]] = [
+        (name, "boolean" if name in booleans else "numeric") for name in names
+    ]
     metrics += [("cost", "cost"), ("latency", "latency")]
     # means: metrics x items x runs of per-item means (NaN when absent); counts: results with a value.
     means = np.full((len(metrics), n, len(runs)), np.nan)
@@ -159,10 +173,12 @@ def compare_runs(
                 flip_diffs.append(other - base)
     for key, (p, method) in zip(flip_keys, stats.sign_flip_pvalues(flip_diffs, seed=seed + 1), strict=True):
         tests[key] = (p, method, None)
-    family = [k for k, (p, _, _) in tests.items() if p is not None and metrics[k[0]][1] in ("numeric", "boolean")]
+    family = [
+        k for k, (p, _, _) in tests.items() if p is not None and metrics[k[0]][1] in ("numeric", "boolean")
+    ]
     adjusted = dict(zip(family, stats.holm([tests[k][0] or 0.0 for k in family]), strict=True))
 
-    def number(x: float) -> float | None:
+    def number(x: float | np.floating[Any]) -> float | None:
         return None if np.isnan(x) else float(x)
 
     comparisons: list[ScoreComparison] = []
@@ -214,5 +230,3 @@ def compare_runs(
         resamples=resamples,
         seed=seed,
     )
-
-
