@@ -13,6 +13,7 @@ intervals and a raw p-value but stay out of the family (they are reported, not t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -119,9 +120,17 @@ def compare_runs(
     runs = (baseline, *others)
     key_lists = [[r.item_key for r in run.items] for run in runs]
     keys = tuple(dict.fromkeys(key for key_list in key_lists for key in key_list))
-    index = {key: i for i, key in enumerate(keys)}
     n = len(keys)
-    positions = tuple(np.array([index[k] for k in key_list], dtype=np.intp) for key_list in key_lists)
+    index = {key: i for i, key in enumerate(keys)}
+    # A run listing the baseline's keys in its order, each once (the common case), needs no lookups.
+    in_order = np.arange(len(key_lists[0]), dtype=np.intp)
+    plain = len(set(key_lists[0])) == len(key_lists[0])
+    positions = tuple(
+        in_order
+        if plain and key_list == key_lists[0]
+        else np.array([index[k] for k in key_list], dtype=np.intp)
+        for key_list in key_lists
+    )
     score_dicts = [[r.scores for r in run.items] for run in runs]
     names = sorted(set().union(*(d for dicts in score_dicts for d in dicts)))
     booleans = set().union(*(r.boolean_scores for run in runs for r in run.items))
@@ -142,10 +151,13 @@ def compare_runs(
                 raw = [d.get(name) for d in dicts]
             values = np.array(raw, dtype=np.float64).reshape(-1)
             ok = np.isfinite(values)
-            sums = np.bincount(pos[ok], weights=values[ok], minlength=n)
-            hits = np.bincount(pos[ok], minlength=n)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means[m, :, col] = sums / hits
+            if pos is in_order:  # one result per item, in table order: nothing to average
+                means[m, : len(values), col] = np.where(ok, values, np.nan)
+            else:
+                sums = np.bincount(pos[ok], weights=values[ok], minlength=n)
+                hits = np.bincount(pos[ok], minlength=n)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    means[m, :, col] = sums / hits
             counts[m, col] = int(ok.sum())
     tables = [(means[m], counts[m].tolist()) for m in range(len(metrics))]
     width = 2 * len(runs) - 1  # each run's values, then each other run's per-item differences
@@ -181,15 +193,19 @@ def compare_runs(
     def number(x: float | np.floating[Any]) -> float | None:
         return None if np.isnan(x) else float(x)
 
+    with warnings.catch_warnings():  # a series without values has no mean: NaN, reported as None
+        warnings.simplefilter("ignore", RuntimeWarning)
+        series_means = np.nanmean(series, axis=0)
+    series_counts = np.sum(~np.isnan(series), axis=0).tolist()
     comparisons: list[ScoreComparison] = []
     for m, ((name, kind), (table, counts)) in enumerate(zip(metrics, tables, strict=True)):
         base_col = m * width
         run_stats = tuple(
             RunStat(
                 experiment_id=run.experiment_id,
-                n=int(np.sum(~np.isnan(table[:, r]))),
+                n=series_counts[base_col + r],
                 repetitions=counts[r],
-                mean=number(np.nanmean(table[:, r])) if np.any(~np.isnan(table[:, r])) else None,
+                mean=number(series_means[base_col + r]),
                 ci_low=number(intervals[base_col + r, 0]),
                 ci_high=number(intervals[base_col + r, 1]),
             )
@@ -198,15 +214,14 @@ def compare_runs(
         deltas = []
         for j in range(1, len(runs)):
             col = base_col + len(runs) + j - 1
-            diff = series[:, col]
             p, method, discordant = tests[m, j]
             p_adj = adjusted.get((m, j))
             deltas.append(
                 DeltaStat(
                     experiment_id=runs[j].experiment_id,
-                    n_paired=int(np.sum(~np.isnan(diff))),
+                    n_paired=series_counts[col],
                     unpaired=int(np.sum(np.isnan(table[:, 0]) != np.isnan(table[:, j]))),
-                    delta=number(np.nanmean(diff)) if np.any(~np.isnan(diff)) else None,
+                    delta=number(series_means[col]),
                     ci_low=number(intervals[col, 0]),
                     ci_high=number(intervals[col, 1]),
                     method=method,

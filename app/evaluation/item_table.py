@@ -43,7 +43,7 @@ class ItemRow:
     improvements: int  # how many of `flags` are "improved"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # arrays have no truth value: tables compare by identity
 class ItemTable:
     """Every item of a comparison, column by column (read-only numpy arrays); `row(i)` builds one ItemRow."""
 

@@ -18,10 +18,12 @@ items), ~0.19 at 200.
 from __future__ import annotations
 
 import math
+import threading
+import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,8 +40,36 @@ RESAMPLE_CELLS = 4_000_000  # items x resamples drawn per comparison: the time b
 CHUNK_CELLS = 1_000_000  # weights held at once (4 MB of float32)
 PERMUTATIONS = 5000  # Monte-Carlo sign flips (p-value resolution 1/5001; SE 0.003 at p = 0.05)
 EXACT_FLIP_MAX = 12  # up to 2^12 sign patterns are enumerated: the exact permutation p-value
-NORMAL_FLIP_MIN = 200  # from here the sign-flip distribution is taken as normal (see sign_flip_pvalue)
+NORMAL_FLIP_MIN = 200  # from here the sign-flip distribution is taken as normal (see sign_flip_pvalues)
 _POISSON_BYTE_THRESHOLDS = (94, 188, 235, 251, 255)
+
+
+class _OneBlasThread:
+    """Hold BLAS at one thread while any comparison computes; restore it when the last one leaves.
+
+    The limit is process-wide, so nested or concurrent users share one limiter: each restoring its own
+    "original" would leave the count at whatever the last one saw.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._limiter = _blas_controller().limit(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
 
 
 @cache
@@ -49,12 +79,13 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-@contextmanager
-def single_blas_thread() -> Iterator[None]:
+_one_blas_thread = _OneBlasThread()
+
+
+def single_blas_thread() -> AbstractContextManager[None]:
     """Run the block with one BLAS thread: these products are small, and threads that wait for a busy core
     (other requests, other processes) made them 3-5x slower on the 2-core machine, never faster."""
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        yield
+    return _one_blas_thread.held()
 
 
 def resample_count(n_items: int) -> int:
@@ -105,7 +136,9 @@ def bootstrap_intervals(values: FloatArray, *, resamples: int, seed: int) -> Flo
     means += centre
     means[~np.isfinite(means)] = np.nan  # resamples that drew none of a series' items
     if np.isnan(means).any():  # nanpercentile goes column by column: only when a resample missed a series
-        out[usable] = np.nanpercentile(means, [2.5, 97.5], axis=0).T
+        with warnings.catch_warnings():  # a series no resample drew stays NaN: its interval is None
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[usable] = np.nanpercentile(means, [2.5, 97.5], axis=0).T
     else:
         out[usable] = np.percentile(means, [2.5, 97.5], axis=0).T
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -250,3 +251,27 @@ def test_between_one_and_four_other_runs() -> None:
     with pytest.raises(InvalidInput, match="others"):
         compare_runs(base, [base] * 5)
     assert len(compare_runs(base, [base] * 4).run_ids) == 5
+
+
+def test_blas_limit_is_restored_after_nested_use() -> None:
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    with stats.single_blas_thread():
+        with stats.single_blas_thread():
+            assert set(blas_threads()) <= {1}
+        assert set(blas_threads()) <= {1}  # the inner exit does not lift the outer hold
+    assert blas_threads() == before
+
+
+def test_importing_the_module_does_not_import_numpy() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, app.evaluation.compare; print('numpy' in sys.modules, 'threadpoolctl' in sys.modules)"
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
+    assert out.stdout.split() == ["False", "False"]
