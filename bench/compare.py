@@ -8,6 +8,7 @@ the median CPU time (on a shared machine the wall time also counts waiting for a
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     runs = synthetic(5, args.items, seed=1)
+    load = os.getloadavg()[0]
     compare_runs(runs[0], runs[1:], seed=0)  # warm-up: numpy import, first-touch allocations
     samples, cpu = [], []
     for k in range(args.repeat):
@@ -78,6 +80,7 @@ def main() -> None:
                 ),
                 ("compare_runs, median CPU time (the process's own work)", f"{median_cpu:.0f} ms", ""),
                 (f"compare_runs, worst of {args.repeat}", f"{worst:.0f} ms", ""),
+                ("machine load at the start (1-minute average)", f"{load:.1f} on {os.cpu_count()} cores", ""),
             ],
         )
 

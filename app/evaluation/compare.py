@@ -149,7 +149,13 @@ def compare_runs(
                 raw = [r.latency_ms for r in run.items]
             else:
                 raw = [d.get(name) for d in dicts]
-            values = np.array(raw, dtype=np.float64).reshape(-1)
+            try:
+                values = np.array(raw, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError) as error:
+                field = name if kind in ("numeric", "boolean") else kind
+                raise InvalidInput(
+                    f"{field}: run {run.experiment_id} holds a value that is not a number"
+                ) from error
             ok = np.isfinite(values)
             if pos is in_order:  # one result per item, in table order: nothing to average
                 means[m, : len(values), col] = np.where(ok, values, np.nan)

@@ -275,3 +275,9 @@ def test_importing_the_module_does_not_import_numpy() -> None:
     root = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_value_that_is_not_a_number_is_refused_naming_the_score() -> None:
+    base = run("base", [result("a", {"tone": "friendly"})])  # type: ignore[dict-item]
+    with pytest.raises(InvalidInput, match="tone"):
+        compare_runs(base, [base])
