@@ -38,9 +38,12 @@ MAX_RESAMPLES = 2000
 MIN_RESAMPLES = 200
 RESAMPLE_CELLS = 4_000_000  # items x resamples drawn per comparison: the time budget
 CHUNK_CELLS = 1_000_000  # weights held at once (4 MB of float32)
-PERMUTATIONS = 5000  # Monte-Carlo sign flips (p-value resolution 1/5001; SE 0.003 at p = 0.05)
+PERMUTATIONS = 5000  # Monte-Carlo sign flips (p-value resolution 1/5001; SE 0.003 at p = 0.05) ...
+MIN_PERMUTATIONS = 1000  # ... down to this when long arrays need them (PERMUTATION_CELLS // pairs)
+PERMUTATION_CELLS = 5_000_000
 EXACT_FLIP_MAX = 12  # up to 2^12 sign patterns are enumerated: the exact permutation p-value
 NORMAL_FLIP_MIN = 200  # from here the sign-flip distribution is taken as normal (see sign_flip_pvalues)
+NORMAL_FLIP_MAX_KURTOSIS = 0.2  # ... while its excess kurtosis, -2 sum(d^4) / sum(d^2)^2, stays this small
 _POISSON_BYTE_THRESHOLDS = (94, 188, 235, 251, 255)
 
 
@@ -150,45 +153,51 @@ def sign_flip_pvalues(
     """Return the two-sided sign-flip permutation p-value of the mean of each array of paired differences.
 
     Under the null hypothesis the differences are symmetric about zero, so every sign pattern is equally
-    likely. Up to EXACT_FLIP_MAX pairs all patterns are enumerated (exact); below NORMAL_FLIP_MIN,
-    PERMUTATIONS random patterns shared by all arrays give (1 + hits) / (1 + PERMUTATIONS), a valid p-value;
-    from NORMAL_FLIP_MIN on, the permutation distribution of sum(d) is taken as normal with variance sum(d^2)
-    (it is exactly symmetric, so the approximation errs by O(1/n), not O(1/sqrt n)), which keeps the
-    resolution Holm needs at any n.
+    likely. Zero differences are dropped first (their sign changes nothing). Up to EXACT_FLIP_MAX nonzero
+    pairs all patterns are enumerated (exact); below NORMAL_FLIP_MIN, PERMUTATIONS random patterns shared by
+    all arrays give (1 + hits) / (1 + PERMUTATIONS), a valid p-value (fewer patterns for long arrays, see
+    MIN_PERMUTATIONS); from NORMAL_FLIP_MIN on, the permutation
+    distribution of sum(d) is taken as normal with variance sum(d^2) (it is exactly symmetric, so the
+    approximation errs by O(1/n), not O(1/sqrt n)), which keeps the resolution Holm needs at any n; unless a
+    few pairs dominate (the distribution's excess kurtosis -2 sum(d^4) / sum(d^2)^2 is beyond
+    NORMAL_FLIP_MAX_KURTOSIS: e.g. fewer than 10 equal outliers), when random patterns are used.
     """
     import numpy as np
 
     answers: list[tuple[float | None, TestMethod | None]] = [(None, None)] * len(diffs)
-    monte_carlo: list[int] = []
-    for i, d in enumerate(diffs):
-        m = d.size
-        if m == 0:
+    monte_carlo: list[tuple[int, FloatArray]] = []
+    for i, all_pairs in enumerate(diffs):
+        if all_pairs.size == 0:
             continue
+        d = all_pairs[all_pairs != 0]
+        m = d.size
         observed = abs(float(d.sum()))
-        if not np.any(d):
-            answers[i] = (1.0, "sign_flip_exact" if m <= EXACT_FLIP_MAX else "sign_flip_normal")
-        elif m <= EXACT_FLIP_MAX:
+        if m <= EXACT_FLIP_MAX:
             patterns = ((np.arange(2**m)[:, None] >> np.arange(m)) & 1) * 2.0 - 1.0
             hits = np.abs(patterns @ d) >= observed * (1 - 1e-9)
             answers[i] = (float(hits.mean()), "sign_flip_exact")
-        elif m < NORMAL_FLIP_MIN:
-            monte_carlo.append(i)
+            continue
+        squares = d * d
+        total = float(squares.sum())
+        kurtosis = 2 * float(np.dot(squares, squares)) / total**2
+        if m < NORMAL_FLIP_MIN or kurtosis > NORMAL_FLIP_MAX_KURTOSIS:
+            monte_carlo.append((i, d))
         else:
-            z = observed / math.sqrt(float(np.dot(d, d)))
-            answers[i] = (math.erfc(z / math.sqrt(2)), "sign_flip_normal")
+            answers[i] = (math.erfc(observed / math.sqrt(2 * total)), "sign_flip_normal")
     if monte_carlo:
-        width = max(diffs[i].size for i in monte_carlo)
+        width = max(d.size for _, d in monte_carlo)
         padded = np.zeros((width, len(monte_carlo)))
-        for col, i in enumerate(monte_carlo):
-            padded[: diffs[i].size, col] = diffs[i]
+        for col, (_, d) in enumerate(monte_carlo):
+            padded[: d.size, col] = d
         rng = np.random.default_rng(seed)
-        signs = rng.integers(0, 2, size=(PERMUTATIONS, width), dtype=np.int8) * 2.0 - 1.0
+        count = max(MIN_PERMUTATIONS, min(PERMUTATIONS, PERMUTATION_CELLS // width))
+        signs = rng.integers(0, 2, size=(count, width), dtype=np.int8) * 2.0 - 1.0
         with single_blas_thread():
             flipped = np.abs(signs @ padded)
         observed_all = np.abs(padded.sum(axis=0)) * (1 - 1e-9)
         hits = (flipped >= observed_all).sum(axis=0)
-        for col, i in enumerate(monte_carlo):
-            answers[i] = ((1 + int(hits[col])) / (1 + PERMUTATIONS), "sign_flip_monte_carlo")
+        for col, (i, _) in enumerate(monte_carlo):
+            answers[i] = ((1 + int(hits[col])) / (1 + count), "sign_flip_monte_carlo")
     return answers
 
 
