@@ -4,6 +4,7 @@ May import app.settings, errors, http_json, storage, auth, tracing, prompts, eva
 """
 
 from app.api.comments import COMMENT_ROUTES
+from app.api.dataset_runs import DATASET_RUN_ROUTES
 from app.api.datasets import DATASET_ROUTES
 from app.api.experiments import EXPERIMENT_ROUTES
 from app.api.health import HEALTH_ROUTES
@@ -33,4 +34,5 @@ API_ROUTES = [
     *PROMPT_ROUTES,
     *EXPERIMENT_ROUTES,
     *DATASET_ROUTES,
+    *DATASET_RUN_ROUTES,
 ]

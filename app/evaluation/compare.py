@@ -1,27 +1,38 @@
 """Compare experiment runs against a baseline: means with intervals, paired deltas, tests, per-item flags.
 
-Items are the sampling unit. Repetitions (several results with one item_key in a run) are averaged per item
-first, so every mean below is a mean of per-item means and every interval resamples items (a cluster
-bootstrap: the spread between repetitions is inside each item's mean). Pair figures use only the items a metric
-has in both runs; the rest are counted as `unpaired`. Intervals, resample counts and tests: app/evaluation/stats.
+Items are the sampling unit. Repetitions (several results with one item_key in a run) are averaged per
+item first, so every mean below is a mean of per-item means and every interval resamples items (a cluster
+bootstrap: the spread between repetitions is inside each item's mean). Pair figures use only the items a
+metric has in both runs; the rest are counted as `unpaired`. Intervals, resample counts and tests:
+app/evaluation/stats.py.
 
-The tests of one comparison, one per (score, run), form Holm's family; cost and latency get the same intervals
-and a raw p-value but stay out of the family (they are reported, not tested for a verdict: `p_adjusted` is None
-and `significant` False for them).
+The tests of one comparison, one per (score, run), form Holm's family; cost and latency get the same
+intervals and a raw p-value but stay out of the family (they are reported, not tested for a verdict:
+`p_adjusted` is None and `significant` False for them).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.errors import InvalidInput
 from app.evaluation import stats
-from app.evaluation.item_table import DEFAULT_TOLERANCE, Flag, ItemRow, ItemTable, build_item_table
+from app.evaluation.item_table import Flag, ItemRow, ItemTable, build_item_table
 from app.evaluation.results import RunResults
 
-__all__ = ["Comparison", "DeltaStat", "Flag", "ItemRow", "ItemTable", "RunStat", "ScoreComparison", "compare_runs"]
+__all__ = [
+    "Comparison",
+    "DeltaStat",
+    "Flag",
+    "ItemRow",
+    "ItemTable",
+    "RunStat",
+    "ScoreComparison",
+    "compare_runs",
+]
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,7 +69,9 @@ class DeltaStat:
     p_value: float | None  # raw two-sided p-value (probability, 0-1)
     p_adjusted: float | None  # Holm-adjusted over the comparison's score tests; None for cost and latency
     significant: bool  # p_adjusted < 0.05
-    discordant: tuple[int, int] | None  # McNemar's pairs (baseline 1 -> run 0, baseline 0 -> run 1), else None
+    discordant: (
+        tuple[int, int] | None
+    )  # McNemar's pairs (baseline 1 -> run 0, baseline 0 -> run 1), else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +109,9 @@ def compare_runs(
 ) -> Comparison:
     """Compare `others` with `baseline`; deterministic for a given seed.
 
-    A per-item difference beyond the score's tolerance (absolute, in the score's unit; DEFAULT_TOLERANCE unless
-    `tolerances` names it) flags the item "improved" or "regressed"; higher is better except for the score names
-    in `lower_is_better`. For booleans, any flip of a 0/1 value is beyond the tolerance.
+    A per-item difference beyond the score's tolerance (absolute, in the score's unit; DEFAULT_TOLERANCE
+    unless `tolerances` names it) flags the item "improved" or "regressed"; higher is better except for the
+    score names in `lower_is_better`. For booleans, any flip of a 0/1 value is beyond the tolerance.
     """
     import numpy as np
 
@@ -107,13 +120,23 @@ def compare_runs(
     runs = (baseline, *others)
     key_lists = [[r.item_key for r in run.items] for run in runs]
     keys = tuple(dict.fromkeys(key for key_list in key_lists for key in key_list))
-    index = {key: i for i, key in enumerate(keys)}
     n = len(keys)
-    positions = tuple(np.array([index[k] for k in key_list], dtype=np.intp) for key_list in key_lists)
+    index = {key: i for i, key in enumerate(keys)}
+    # A run listing the baseline's keys in its order, each once (the common case), needs no lookups.
+    in_order = np.arange(len(key_lists[0]), dtype=np.intp)
+    plain = len(set(key_lists[0])) == len(key_lists[0])
+    positions = tuple(
+        in_order
+        if plain and key_list == key_lists[0]
+        else np.array([index[k] for k in key_list], dtype=np.intp)
+        for key_list in key_lists
+    )
     score_dicts = [[r.scores for r in run.items] for run in runs]
     names = sorted(set().union(*(d for dicts in score_dicts for d in dicts)))
     booleans = set().union(*(r.boolean_scores for run in runs for r in run.items))
-    metrics: list[tuple[str, MetricKind]] = [(name, "boolean" if name in booleans else "numeric") for name in names]
+    metrics: list[tuple[str, MetricKind]] = [
+        (name, "boolean" if name in booleans else "numeric") for name in names
+    ]
     metrics += [("cost", "cost"), ("latency", "latency")]
     # means: metrics x items x runs of per-item means (NaN when absent); counts: results with a value.
     means = np.full((len(metrics), n, len(runs)), np.nan)
@@ -126,12 +149,21 @@ def compare_runs(
                 raw = [r.latency_ms for r in run.items]
             else:
                 raw = [d.get(name) for d in dicts]
-            values = np.array(raw, dtype=np.float64).reshape(-1)
+            try:
+                values = np.array(raw, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError) as error:
+                field = name if kind in ("numeric", "boolean") else kind
+                raise InvalidInput(
+                    f"{field}: run {run.experiment_id} holds a value that is not a number"
+                ) from error
             ok = np.isfinite(values)
-            sums = np.bincount(pos[ok], weights=values[ok], minlength=n)
-            hits = np.bincount(pos[ok], minlength=n)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                means[m, :, col] = sums / hits
+            if pos is in_order:  # one result per item, in table order: nothing to average
+                means[m, : len(values), col] = np.where(ok, values, np.nan)
+            else:
+                sums = np.bincount(pos[ok], weights=values[ok], minlength=n)
+                hits = np.bincount(pos[ok], minlength=n)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    means[m, :, col] = sums / hits
             counts[m, col] = int(ok.sum())
     tables = [(means[m], counts[m].tolist()) for m in range(len(metrics))]
     width = 2 * len(runs) - 1  # each run's values, then each other run's per-item differences
@@ -159,21 +191,27 @@ def compare_runs(
                 flip_diffs.append(other - base)
     for key, (p, method) in zip(flip_keys, stats.sign_flip_pvalues(flip_diffs, seed=seed + 1), strict=True):
         tests[key] = (p, method, None)
-    family = [k for k, (p, _, _) in tests.items() if p is not None and metrics[k[0]][1] in ("numeric", "boolean")]
+    family = [
+        k for k, (p, _, _) in tests.items() if p is not None and metrics[k[0]][1] in ("numeric", "boolean")
+    ]
     adjusted = dict(zip(family, stats.holm([tests[k][0] or 0.0 for k in family]), strict=True))
 
-    def number(x: float) -> float | None:
+    def number(x: float | np.floating[Any]) -> float | None:
         return None if np.isnan(x) else float(x)
 
+    with warnings.catch_warnings():  # a series without values has no mean: NaN, reported as None
+        warnings.simplefilter("ignore", RuntimeWarning)
+        series_means = np.nanmean(series, axis=0)
+    series_counts = np.sum(~np.isnan(series), axis=0).tolist()
     comparisons: list[ScoreComparison] = []
     for m, ((name, kind), (table, counts)) in enumerate(zip(metrics, tables, strict=True)):
         base_col = m * width
         run_stats = tuple(
             RunStat(
                 experiment_id=run.experiment_id,
-                n=int(np.sum(~np.isnan(table[:, r]))),
+                n=series_counts[base_col + r],
                 repetitions=counts[r],
-                mean=number(np.nanmean(table[:, r])) if np.any(~np.isnan(table[:, r])) else None,
+                mean=number(series_means[base_col + r]),
                 ci_low=number(intervals[base_col + r, 0]),
                 ci_high=number(intervals[base_col + r, 1]),
             )
@@ -182,15 +220,14 @@ def compare_runs(
         deltas = []
         for j in range(1, len(runs)):
             col = base_col + len(runs) + j - 1
-            diff = series[:, col]
             p, method, discordant = tests[m, j]
             p_adj = adjusted.get((m, j))
             deltas.append(
                 DeltaStat(
                     experiment_id=runs[j].experiment_id,
-                    n_paired=int(np.sum(~np.isnan(diff))),
+                    n_paired=series_counts[col],
                     unpaired=int(np.sum(np.isnan(table[:, 0]) != np.isnan(table[:, j]))),
-                    delta=number(np.nanmean(diff)) if np.any(~np.isnan(diff)) else None,
+                    delta=number(series_means[col]),
                     ci_low=number(intervals[col, 0]),
                     ci_high=number(intervals[col, 1]),
                     method=method,
@@ -214,5 +251,3 @@ def compare_runs(
         resamples=resamples,
         seed=seed,
     )
-
-

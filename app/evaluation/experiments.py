@@ -8,21 +8,51 @@ its output, level and latency are read from the observation it names (else its t
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import json
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
+from app.evaluation import datasets
+from app.evaluation.encoding import decode_cursor, encode_cursor, json_object, json_value
+from app.evaluation.experiment_types import (
+    ExperimentFilter,
+    ExperimentItemFilter,
+    ExperimentItemView,
+    ExperimentSummary,
+    ExperimentView,
+    RunItemSpec,
+    RunItemView,
+)
 from app.evaluation.results import ItemResult, RunResults
-from app.storage import Storage, json_text
+from app.storage import Storage
 from app.storage.clickhouse.queries import experiments as eq
+from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries.views import json_or_text, utc, utc_or_none
 
+__all__ = [
+    "ExperimentFilter",
+    "ExperimentItemFilter",
+    "ExperimentItemView",
+    "ExperimentSummary",
+    "ExperimentView",
+    "RunItemSpec",
+    "RunItemView",
+    "delete_experiment",
+    "experiment_id",
+    "experiment_results",
+    "experiment_run_items",
+    "experiment_summaries",
+    "fetch_experiment",
+    "list_dataset_experiments",
+    "list_experiment_items_page",
+    "list_experiments_page",
+    "record_run_item",
+    "run_item_id",
+]
 SCORE_CHUNK = 5_000  # traces per score or cost read (one row per trace comes back)
 # Score types compared as proportions (McNemar), not as mean differences.
 BINARY_TYPES = frozenset({"BOOLEAN", "CATEGORICAL"})
@@ -38,120 +68,12 @@ def experiment_id(project_id: str, dataset_id: str, run_name: str) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class ExperimentView:
-    """One experiment over the item runs read: run name, description, metadata, dataset, time span."""
-
-    id: str
-    name: str
-    description: str | None
-    metadata: dict[str, Any] | None
-    dataset_id: str | None
-    start_time: datetime
-    end_time: datetime
-    item_count: int
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentSummary:
-    """An experiment's figures: item runs, errors, mean item score per name (mean, n), cost (USD), latency."""
-
-    experiment_id: str
-    item_count: int
-    error_count: int
-    scores: dict[str, tuple[float, int]]
-    total_cost: float
-    avg_latency_ms: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentItemView:
-    """One item run: its root observation (id), trace, item and experiment, input/output/expected."""
-
-    id: str
-    trace_id: str
-    experiment_id: str
-    experiment_name: str
-    item_id: str
-    dataset_id: str | None
-    item_version: datetime | None
-    start_time: datetime
-    end_time: datetime | None
-    level: str
-    environment: str
-    input: Any
-    output: Any
-    expected_output: Any
-    item_metadata: dict[str, Any] | None
-    experiment_metadata: dict[str, Any] | None
-    experiment_description: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentFilter:
-    """Experiments with item runs starting in [start, end), optionally only these ids, names, datasets."""
-
-    start: datetime
-    end: datetime | None = None
-    ids: tuple[str, ...] = ()
-    names: tuple[str, ...] = ()
-    dataset_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ExperimentItemFilter:
-    """Item runs starting in [start, end), optionally of these experiments, items, datasets, traces."""
-
-    start: datetime
-    end: datetime | None = None
-    experiment_ids: tuple[str, ...] = ()
-    item_ids: tuple[str, ...] = ()
-    dataset_ids: tuple[str, ...] = ()
-    trace_ids: tuple[str, ...] = ()
-    experiment_names: tuple[str, ...] = ()
-
-
-def _encode_cursor(value: int, key: str) -> str:
-    raw = json.dumps(["v1", value, key], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(text: str) -> tuple[int, str]:
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        version, value, key = json_text.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise InvalidInput("cursor: not a cursor returned by this API") from exc
-    if version != "v1" or not isinstance(value, int) or isinstance(value, bool) or not isinstance(key, str):
-        raise InvalidInput("cursor: not a cursor returned by this API")
-    return value, key
-
-
-def _json_object(text: Any) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        value = json_text.loads(str(text))
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _json_value(text: Any) -> Any:
-    if text is None:
-        return None
-    try:
-        return json_text.loads(str(text))
-    except ValueError:
-        return str(text)
-
-
 def _experiment(row: dict[str, Any]) -> ExperimentView:
     return ExperimentView(
         id=str(row["experiment_id"]),
         name=str(row["name"]),
         description=None if row["description"] is None else str(row["description"]),
-        metadata=_json_object(row["metadata"]),
+        metadata=json_object(row["metadata"]),
         dataset_id=str(row["run_dataset_id"]) or None,
         start_time=utc(row["first_start"]),
         end_time=utc(row["last_end"]),
@@ -165,7 +87,7 @@ async def list_experiments_page(
     """Experiments with item runs starting in the filter's range, latest activity first; the next cursor."""
     after = None
     if cursor:
-        end_us, key = _decode_cursor(cursor)
+        end_us, key = decode_cursor(cursor)
         after = eq.ExperimentKey(end_us, key)
     rows_filter = eq.ExperimentRowFilter(
         filt.start,
@@ -179,7 +101,7 @@ async def list_experiments_page(
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = _encode_cursor(int(str(last["end_us"])), str(last["experiment_id"]))
+        next_cursor = encode_cursor(int(str(last["end_us"])), str(last["experiment_id"]))
     return [_experiment(r) for r in page], next_cursor
 
 
@@ -242,9 +164,9 @@ def _item_view(row: dict[str, Any]) -> ExperimentItemView:
         environment=str(row["environment"]),
         input=json_or_text(row.get("input")),
         output=json_or_text(row.get("output")),
-        expected_output=_json_value(row.get("expected_output")),
-        item_metadata=_json_object(row.get("item_metadata")),
-        experiment_metadata=_json_object(row.get("experiment_metadata")),
+        expected_output=json_value(row.get("expected_output")),
+        item_metadata=json_object(row.get("item_metadata")),
+        experiment_metadata=json_object(row.get("experiment_metadata")),
         experiment_description=None
         if row["experiment_description"] is None
         else str(row["experiment_description"]),
@@ -262,7 +184,7 @@ async def list_experiment_items_page(
 ) -> tuple[list[ExperimentItemView], str | None]:
     """Item runs starting in the filter's range, newest first; the next cursor. `io=False` skips
     input, output and expected output (the columns that cost)."""
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows_filter = eq.ExperimentRowFilter(
         filt.start,
         filt.end,
@@ -276,9 +198,18 @@ async def list_experiment_items_page(
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = _encode_cursor(int(str(page[-1]["start_us"])), str(page[-1]["row_key"]))
+        next_cursor = encode_cursor(int(str(page[-1]["start_us"])), str(page[-1]["row_key"]))
     await _fill_legacy(storage, project_id, page)
     return [_item_view(r) for r in page], next_cursor
+
+
+async def experiment_run_items(
+    storage: Storage, project_id: str, experiment_id: str, limit: int
+) -> list[ExperimentItemView]:
+    """The experiment's item runs without input/output, in key order, at most `limit` of them."""
+    rows = (await eq.experiment_item_rows(storage.clickhouse, project_id, experiment_id, io=False))[:limit]
+    await _fill_legacy(storage, project_id, rows)
+    return [_item_view(r) for r in rows]
 
 
 def _chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
@@ -328,7 +259,7 @@ async def _item_results(
                 observation_id=observation_id or None,
                 input=json_or_text(r.get("input")),
                 output=json_or_text(r.get("output")),
-                expected_output=_json_value(r.get("expected_output")),
+                expected_output=json_value(r.get("expected_output")),
                 scores={name: sum(v) / len(v) for name, v in values.items()},
                 boolean_scores=frozenset(binary),
                 total_cost=costs.get(trace_id),
@@ -387,8 +318,81 @@ async def delete_experiment(storage: Storage, project_id: str, experiment_id: st
         rows = await eq.current_item_rows(ch, project_id, experiment_id)
         if not rows:
             break
-        now = datetime.now().astimezone()
+        now = datetime.now(UTC)
         markers = [[*(r[c] for c in eq.EXPERIMENT_ITEM_COLUMNS[:-2]), now, 1] for r in rows]
         await eq.insert_experiment_items(ch, markers)
         deleted = True
     return deleted
+
+
+def run_item_id(experiment_id: str, trace_id: str, observation_id: str | None) -> str:
+    """A run item's stable id: the same link posted again is the same run item."""
+    key = json.dumps([experiment_id, trace_id, observation_id or ""], separators=(",", ":"))
+    return str(uuid.UUID(hashlib.sha256(key.encode()).hexdigest()[:32]))
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+
+async def record_run_item(storage: Storage, project_id: str, spec: RunItemSpec) -> RunItemView:
+    """Link a trace (or observation) to a dataset item under a run, creating the run (the experiment
+    with the stable id) when new. A description or metadata given replaces the run's; omitted, it keeps
+    them. InvalidInput naming the field; NotFound for an unknown item or observation."""
+    if not spec.run_name.strip():
+        raise InvalidInput("runName must not be empty")
+    if not spec.trace_id and not spec.observation_id:
+        raise InvalidInput("traceId or observationId is required")
+    item = await datasets.fetch_item(storage, project_id, spec.dataset_item_id)
+    if item is None or item.deleted:
+        raise NotFound(f"datasetItemId: dataset item {spec.dataset_item_id!r} not found")
+    trace_id = spec.trace_id
+    if not trace_id:
+        found = await oq.fetch_observation(storage.clickhouse, project_id, str(spec.observation_id))
+        if found is None:
+            raise NotFound(f"observationId: observation {spec.observation_id!r} not found")
+        trace_id = found.trace_id
+    eid = experiment_id(project_id, item.dataset_id, spec.run_name)
+    description, metadata = spec.run_description, spec.metadata
+    if description is None or metadata is None:
+        current = await fetch_experiment(storage, project_id, eid)
+        if current is not None:
+            description = current.description if description is None else description
+            metadata = current.metadata if metadata is None else metadata
+    now = datetime.now(UTC)
+    created = spec.created_at or now
+    row: list[object] = [
+        project_id,
+        eid,
+        spec.run_name,
+        description,
+        _json_text(metadata) or "",
+        item.dataset_id,
+        item.id,
+        spec.dataset_version,
+        _json_text(item.metadata) or "",
+        _json_text(item.expected_output),
+        trace_id,
+        spec.observation_id or "",
+        created,
+        None,
+        "DEFAULT",
+        "default",
+        _json_text(item.input),
+        None,
+        "api",
+        now,
+        0,
+    ]
+    await eq.insert_experiment_items(storage.clickhouse, [row])
+    return RunItemView(
+        id=run_item_id(eid, trace_id, spec.observation_id),
+        experiment_id=eid,
+        run_name=spec.run_name,
+        dataset_id=item.dataset_id,
+        dataset_item_id=item.id,
+        trace_id=trace_id,
+        observation_id=spec.observation_id,
+        created_at=created,
+        updated_at=now,
+    )

@@ -28,16 +28,22 @@ class ItemRow:
     """One item across the runs, as the compare view shows it."""
 
     item_key: str
-    results: tuple[tuple[ItemResult, ...], ...]  # per run (baseline first): its results (outputs, traces); () if none
-    scores: dict[str, tuple[float | None, ...]]  # per score, per run: the mean over repetitions; None if absent
+    results: tuple[
+        tuple[ItemResult, ...], ...
+    ]  # per run (baseline first): its results (outputs, traces); () if none
+    scores: dict[
+        str, tuple[float | None, ...]
+    ]  # per score, per run: the mean over repetitions; None if absent
     cost: tuple[float | None, ...]  # per run: mean cost over repetitions, USD
     latency_ms: tuple[float | None, ...]  # per run: mean latency over repetitions, ms
-    flags: dict[str, tuple[Flag | None, ...]]  # per score, per other run: against the baseline; None if unpaired
+    flags: dict[
+        str, tuple[Flag | None, ...]
+    ]  # per score, per other run: against the baseline; None if unpaired
     regressions: int  # how many of `flags` are "regressed"
     improvements: int  # how many of `flags` are "improved"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # arrays have no truth value: tables compare by identity
 class ItemTable:
     """Every item of a comparison, column by column (read-only numpy arrays); `row(i)` builds one ItemRow."""
 
@@ -45,7 +51,9 @@ class ItemTable:
     runs: tuple[RunResults, ...]  # baseline first
     positions: tuple[npt.NDArray[np.intp], ...]  # per run: the table position of each of its results
     score_names: tuple[str, ...]
-    means: npt.NDArray[np.float64]  # metrics x items x runs, per-item means: scores, cost (USD), latency (ms); NaN
+    means: npt.NDArray[
+        np.float64
+    ]  # metrics x items x runs, per-item means: scores, cost (USD), latency (ms); NaN
     flags: npt.NDArray[np.int8]  # scores x items x other runs: REGRESSED, SAME, IMPROVED or UNPAIRED
     regressions: npt.NDArray[np.int64]  # per item: how many flags are REGRESSED
     improvements: npt.NDArray[np.int64]  # per item: how many flags are IMPROVED
@@ -77,7 +85,9 @@ class ItemTable:
             improvements=int(self.improvements[i]),
         )
 
-    def order(self, *, flag: Flag | None = None, score: str | None = None, run_id: str | None = None) -> list[int]:
+    def order(
+        self, *, flag: Flag | None = None, score: str | None = None, run_id: str | None = None
+    ) -> list[int]:
         """Return table positions, most regressions first; with `flag`, only items flagged so.
 
         `score` and `run_id` narrow the flag to one score and/or one other run; ties keep table order.

@@ -9,7 +9,7 @@ this up: a clash it still catches is a Conflict, never two current versions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, text
@@ -25,6 +25,7 @@ from app.storage.postgres.tables import Dataset, DatasetItem, utcnow
 # refuse the change. Runs under the item's lock.
 NextVersion = Callable[[DatasetItem | None], DatasetItem]
 TICK = timedelta(microseconds=1)
+ANALYZE_AFTER = 1_000  # rows of one bulk insert that refresh the table's planner statistics
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class ItemFilter:
     """Which versions a list reads: current ones (as_of None) or those valid at `as_of`."""
 
     dataset_id: str | None = None  # None: every dataset of the project
+    dataset_name: str | None = None  # instead of (or as well as) the id
     as_of: datetime | None = None
     statuses: tuple[str, ...] = ("ACTIVE",)
     source_trace_id: str | None = None
@@ -165,6 +167,12 @@ async def insert_new_items(pg: Postgres, rows: Sequence[DatasetItem]) -> int:
             await s.commit()
         except IntegrityError as exc:
             raise Conflict("an item id is already in use in this project (or repeated in the batch)") from exc
+    if len(rows) >= ANALYZE_AFTER:
+        # Without statistics the planner sorts a large dataset's items for every page instead of
+        # reading the ordered index; autovacuum would refresh them only later.
+        async with pg.engine.connect() as conn:
+            await conn.execute(text("ANALYZE dataset_items"))
+            await conn.commit()
     return len(rows)
 
 
@@ -245,26 +253,46 @@ def _conditions(project_id: str, f: ItemFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-async def list_items(
+async def list_items_page(
     pg: Postgres, project_id: str, f: ItemFilter, limit: int, offset: int
-) -> list[tuple[DatasetItem, str]]:
-    """A page of item versions matching `f`, newest item first, each with its dataset's name."""
-    stmt = (
-        select(DatasetItem, Dataset.name)
-        .join(Dataset, col(Dataset.id) == col(DatasetItem.dataset_id))
-        .where(and_(*_conditions(project_id, f)))
-        .order_by(col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
-        .limit(limit)
-        .offset(offset)
-    )
+) -> tuple[list[tuple[DatasetItem, str]], int] | None:
+    """A page of item versions matching `f`, newest item first, each with its dataset's name, and how
+    many match; None when `f` names a dataset the project does not have. One session, so an SDK paging
+    through a dataset costs one connection checkout a page; a named dataset is resolved to its id first,
+    so the page reads the (dataset, created_at) index in order."""
     async with pg.session() as s:
-        return [(r[0], r[1]) for r in (await s.exec(stmt)).all()]
-
-
-async def count_items(pg: Postgres, project_id: str, f: ItemFilter) -> int:
-    stmt = select(func.count()).select_from(DatasetItem).where(and_(*_conditions(project_id, f)))
-    async with pg.session() as s:
-        return int((await s.exec(stmt)).one())
+        names: dict[str, str] = {}
+        if f.dataset_id is not None or f.dataset_name is not None:
+            known = select(Dataset.id, Dataset.name).where(Dataset.project_id == project_id)
+            if f.dataset_id is not None:
+                known = known.where(Dataset.id == f.dataset_id)
+            if f.dataset_name is not None:
+                known = known.where(Dataset.name == f.dataset_name)
+            dataset = (await s.exec(known.limit(1))).first()
+            if dataset is None:
+                return None
+            names[dataset[0]] = dataset[1]
+            f = replace(f, dataset_id=dataset[0], dataset_name=None)
+        where = and_(*_conditions(project_id, f))
+        order = (col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
+        # Page over narrow rows first (the ordered index), then read the wide JSON columns of the page's
+        # rows only; the total comes with them, in the same statement.
+        ids = select(DatasetItem.row_id).where(where).order_by(*order).limit(limit).offset(offset).subquery()
+        total = select(func.count()).select_from(DatasetItem).where(where).scalar_subquery()
+        stmt = select(DatasetItem, total).join(ids, col(DatasetItem.row_id) == ids.c.row_id).order_by(*order)
+        found = list((await s.exec(stmt)).all())
+        rows = [r[0] for r in found]
+        missing = {r.dataset_id for r in rows} - set(names)
+        if missing:
+            named = select(Dataset.id, Dataset.name).where(
+                Dataset.project_id == project_id, col(Dataset.id).in_(missing)
+            )
+            names.update({i: n for i, n in (await s.exec(named)).all()})
+        page = [(r, names[r.dataset_id]) for r in rows]
+        if found:
+            return page, int(found[0][1])
+        counted = select(func.count()).select_from(DatasetItem).where(where)
+        return page, int((await s.exec(counted)).one())
 
 
 async def item_counts(pg: Postgres, project_id: str, dataset_ids: Sequence[str]) -> dict[str, int]:
