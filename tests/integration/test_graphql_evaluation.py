@@ -109,6 +109,9 @@ async def test_datasets_and_versioned_items(client, storage, project: ProjectFix
         "item-1": "a1",
         "item-2": "a2",
     }
+    for early in ("2000-01-01T00:00:00", "0001-01-01T00:00:00+00:00"):  # naive means UTC; before any item
+        empty = (await gql(client, project, ITEMS, {"name": "qa", "version": early}))["dataset"]["items"]
+        assert empty["totalCount"] == 0, early
     found = (await gql(client, project, ITEMS, {"name": "qa", "search": "q0"}))["dataset"]["items"]
     assert [e["node"]["id"] for e in found["edges"]] == ["item-0"]
 

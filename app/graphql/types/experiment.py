@@ -12,10 +12,11 @@ from app.errors import InvalidInput
 from app.evaluation import experiments as ex
 from app.evaluation.results import ItemResult
 from app.graphql.context import Context
-from app.graphql.types.common import as_json
+from app.graphql.types.common import as_json, selects_any
 from app.graphql.types.pagination import PageInfo, resumed_connection, resumed_page
 from app.storage.clickhouse.queries.common import LOOKUP_WINDOW, check_time, page_size
 
+IO_FIELDS = {"input", "output", "expectedOutput"}
 # An experiment's start is its earliest item run; a little slack keeps clock skew between spans harmless.
 _ITEM_SLACK = timedelta(minutes=5)
 
@@ -107,10 +108,7 @@ class ExperimentItem:
         return found.total_cost if found else None
 
     @strawberry.field(description="Latency of the item run, milliseconds.")
-    async def latency_ms(self, info: Info[Context, None]) -> float | None:
-        found = await self._result(info)
-        if found is not None and found.latency_ms is not None:
-            return found.latency_ms
+    def latency_ms(self) -> float | None:
         end = self.view.end_time
         return None if end is None else (end - self.view.start_time).total_seconds() * 1000
 
@@ -121,7 +119,7 @@ class ExperimentItemEdge:
     cursor: str = strawberry.field(description="Pass as `after` to continue after it.")
 
 
-@strawberry.type(description="A page of item runs.")
+@strawberry.type(description="A page of item runs, newest first.")
 class ExperimentItemConnection:
     edges: list[ExperimentItemEdge] = strawberry.field(description="Item runs with cursors.")
     page_info: PageInfo = strawberry.field(description="Paging.")
@@ -160,7 +158,9 @@ class Experiment:
             await info.context.loaders.summary_by_experiment.load(str(self.id))
         )
 
-    @strawberry.field(description="Its item runs, with outputs, expected outputs, scores, cost and latency.")
+    @strawberry.field(
+        description="Its item runs, newest first, with outputs, expected outputs, scores, cost and latency."
+    )
     async def items(
         self, info: Info[Context, None], first: int | None = None, after: str | None = None
     ) -> ExperimentItemConnection:
@@ -169,9 +169,11 @@ class Experiment:
             start=self.view.start_time - _ITEM_SLACK, experiment_ids=(str(self.id),)
         )
 
+        io = selects_any(info.selected_fields, IO_FIELDS)
+
         async def fetch(cursor: str | None, limit: int) -> tuple[list[ex.ExperimentItemView], str | None]:
             return await ex.list_experiment_items_page(
-                info.context.storage, caller.project_id, filt, cursor, limit
+                info.context.storage, caller.project_id, filt, cursor, limit, io=io
             )
 
         rows, nxt = await resumed_page(fetch, after, page_size(first))
