@@ -68,13 +68,15 @@ class ExperimentQueryMixin:
             )
         if len(set(ids)) != len(ids):
             raise InvalidInput("others: each experiment may appear once (the baseline included)")
+        found = await asyncio.gather(
+            *(ex.experiment_results(info.context.storage, caller.project_id, run_id) for run_id in ids)
+        )
         runs: list[RunResults] = []
-        for i, run_id in enumerate(ids):
-            found = await ex.experiment_results(info.context.storage, caller.project_id, run_id)
-            if found is None:
+        for i, (run_id, results) in enumerate(zip(ids, found, strict=True)):
+            if results is None:
                 field = "baseline" if i == 0 else f"others[{i - 1}]"
                 raise NotFound(f"{field}: experiment {run_id!r} not found")
-            runs.append(found)
+            runs.append(results)
         # The statistics (bootstrap intervals) are CPU work: off the event loop.
         result = await asyncio.to_thread(compare_runs, runs[0], runs[1:])
         return c.Comparison.from_value(result, {r.experiment_id: r.name for r in runs})
