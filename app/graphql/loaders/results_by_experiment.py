@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.evaluation.experiments import experiment_results
 from app.evaluation.results import RunResults
 from app.storage import Storage
@@ -10,4 +12,4 @@ from app.storage import Storage
 async def results_by_experiment(
     storage: Storage, project_id: str, experiment_ids: list[str]
 ) -> list[RunResults | None]:
-    return [await experiment_results(storage, project_id, e) for e in experiment_ids]
+    return list(await asyncio.gather(*(experiment_results(storage, project_id, e) for e in experiment_ids)))
