@@ -12,3 +12,11 @@ with Langhouse("http://localhost:3000") as lh:
     print(costs.groupby("model")[["total_cost_sum", "total_tokens_sum"]].sum())
     errors = lh.observations(filter={"levels": ["ERROR"]})
     print(f"{len(errors)} failed observations in the last 24 hours")
+
+    # Evaluation: the newest two runs of a dataset, compared item by item.
+    runs = lh.experiments()
+    print(runs[["startTime", "name", "itemCount", "totalCost"]].head())
+    if len(runs) >= 2:
+        scores, items = lh.compare(runs["id"][1], [runs["id"][0]])
+        print(scores[["score", "run", "mean", "delta", "pValue", "adjustedPValue", "significant"]])
+        print(items[items["run"] == runs["name"][0]].filter(like="flag.").apply(lambda c: c.value_counts()))

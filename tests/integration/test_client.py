@@ -1,4 +1,5 @@
-"""The notebook client against a running server: DataFrames of traces, observations, scores, metrics."""
+"""The notebook client against a running server: DataFrames of traces, observations, scores, metrics,
+datasets, experiments and comparisons."""
 
 from __future__ import annotations
 
