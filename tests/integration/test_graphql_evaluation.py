@@ -251,6 +251,10 @@ async def test_viewers_read_and_other_projects_see_nothing(client, storage, proj
             'mutation { createDataset(input: {name: "v"}) { dataset { id } } }',
             'mutation { upsertDatasetItem(input: {datasetName: "mine", input: 1}) { item { id } } }',
             'mutation { deleteDatasetItem(input: {id: "m-1"}) { id } }',
+            'mutation { archiveDatasetItem(input: {id: "m-1"}) { item { id } } }',
+            f'mutation {{ updateDataset(input: {{id: "{dataset_id}"}}) {{ dataset {{ id }} }} }}',
+            f'mutation {{ deleteDataset(input: {{id: "{dataset_id}"}}) {{ id }} }}',
+            'mutation { addTraceToDataset(input: {traceId: "t", datasetName: "mine"}) { item { id } } }',
             'mutation { deleteExperiment(input: {id: "e"}) { id } }',
         ):
             change = await client.post("/api/graphql", json={"query": mutation}, headers=headers)
