@@ -9,7 +9,7 @@ this up: a clash it still catches is a Conflict, never two current versions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, text
@@ -257,42 +257,42 @@ async def list_items_page(
     pg: Postgres, project_id: str, f: ItemFilter, limit: int, offset: int
 ) -> tuple[list[tuple[DatasetItem, str]], int] | None:
     """A page of item versions matching `f`, newest item first, each with its dataset's name, and how
-    many match; None when `f` names a dataset the project does not have. One session, so an SDK paging
-    through a dataset costs one connection checkout a page; a named dataset is resolved to its id first,
-    so the page reads the (dataset, created_at) index in order."""
+    many match; None when `f` names a dataset the project does not have.
+
+    An SDK pages through a whole dataset this way, so a page is one statement in one session: the named
+    dataset's id is a subquery (the ordered index still applies), the page is found over narrow rows
+    before the wide JSON columns of its rows are read, and the total comes in the same row set."""
+    where = _conditions(project_id, f)
+    known = select(Dataset.id).where(Dataset.project_id == project_id)
+    if f.dataset_name is not None:
+        known = known.where(Dataset.name == f.dataset_name)
+        if f.dataset_id is not None:
+            known = known.where(Dataset.id == f.dataset_id)
+        where.append(col(DatasetItem.dataset_id) == known.scalar_subquery())
+    elif f.dataset_id is not None:
+        known = known.where(Dataset.id == f.dataset_id)
+    matching = and_(*where)
+    order = (col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
+    ids = select(DatasetItem.row_id).where(matching).order_by(*order).limit(limit).offset(offset).subquery()
+    total = select(func.count()).select_from(DatasetItem).where(matching).scalar_subquery()
+    stmt = select(DatasetItem, total).join(ids, col(DatasetItem.row_id) == ids.c.row_id).order_by(*order)
     async with pg.session() as s:
-        names: dict[str, str] = {}
-        if f.dataset_id is not None or f.dataset_name is not None:
-            known = select(Dataset.id, Dataset.name).where(Dataset.project_id == project_id)
-            if f.dataset_id is not None:
-                known = known.where(Dataset.id == f.dataset_id)
-            if f.dataset_name is not None:
-                known = known.where(Dataset.name == f.dataset_name)
-            dataset = (await s.exec(known.limit(1))).first()
-            if dataset is None:
-                return None
-            names[dataset[0]] = dataset[1]
-            f = replace(f, dataset_id=dataset[0], dataset_name=None)
-        where = and_(*_conditions(project_id, f))
-        order = (col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
-        # Page over narrow rows first (the ordered index), then read the wide JSON columns of the page's
-        # rows only; the total comes with them, in the same statement.
-        ids = select(DatasetItem.row_id).where(where).order_by(*order).limit(limit).offset(offset).subquery()
-        total = select(func.count()).select_from(DatasetItem).where(where).scalar_subquery()
-        stmt = select(DatasetItem, total).join(ids, col(DatasetItem.row_id) == ids.c.row_id).order_by(*order)
         found = list((await s.exec(stmt)).all())
+        if not found:
+            named = f.dataset_id is not None or f.dataset_name is not None
+            if named and (await s.exec(known.limit(1))).first() is None:
+                return None
+            counted = select(func.count()).select_from(DatasetItem).where(matching)
+            return [], int((await s.exec(counted)).one())
         rows = [r[0] for r in found]
-        missing = {r.dataset_id for r in rows} - set(names)
-        if missing:
-            named = select(Dataset.id, Dataset.name).where(
-                Dataset.project_id == project_id, col(Dataset.id).in_(missing)
+        if f.dataset_name is not None:
+            names = {rows[0].dataset_id: f.dataset_name}  # every row is of that dataset
+        else:
+            stmt_names = select(Dataset.id, Dataset.name).where(
+                Dataset.project_id == project_id, col(Dataset.id).in_({r.dataset_id for r in rows})
             )
-            names.update({i: n for i, n in (await s.exec(named)).all()})
-        page = [(r, names[r.dataset_id]) for r in rows]
-        if found:
-            return page, int(found[0][1])
-        counted = select(func.count()).select_from(DatasetItem).where(where)
-        return page, int((await s.exec(counted)).one())
+            names = {i: n for i, n in (await s.exec(stmt_names)).all()}
+    return [(r, names[r.dataset_id]) for r in rows], int(found[0][1])
 
 
 async def item_counts(pg: Postgres, project_id: str, dataset_ids: Sequence[str]) -> dict[str, int]:

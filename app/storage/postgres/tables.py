@@ -335,7 +335,7 @@ class DatasetItem(SQLModel, table=True):
     )
     row_id: str = Field(default_factory=new_id, primary_key=True)
     project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
-    item_id: str = Field(sa_column=Column(String(255), nullable=False))
+    item_id: str = Field(sa_column=Column(String(255, collation="C"), nullable=False))
     dataset_id: str = Field(
         sa_column=Column(String(), ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False)
     )

@@ -44,7 +44,7 @@ def upgrade() -> None:
         "dataset_items",
         sa.Column("row_id", sa.String(), primary_key=True),
         _project(),
-        sa.Column("item_id", sa.String(255), nullable=False),
+        sa.Column("item_id", sa.String(255, collation="C"), nullable=False),  # ids sort bytewise: fast
         sa.Column(
             "dataset_id", sa.String(), sa.ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False
         ),

@@ -308,3 +308,9 @@ def test_paired_delta_interval_covers_the_true_shift_at_about_95_percent() -> No
         assert delta.ci_low is not None and delta.ci_high is not None
         covered += delta.ci_low <= 0.5 <= delta.ci_high
     assert 0.85 <= covered / 150 <= 0.99, covered  # 150 draws: SE ~0.02 around ~0.93
+
+
+def test_a_none_score_counts_as_absent() -> None:
+    base = run("base", [result("a", {"s": None}), result("b", {"s": 1.0})])  # type: ignore[dict-item]
+    stat = compare_runs(base, [base]).scores[0].runs[0]
+    assert (stat.n, stat.repetitions, stat.mean) == (1, 1, 1.0)
