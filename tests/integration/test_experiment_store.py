@@ -3,6 +3,7 @@ run, trace deletion removes it, malformed attributes leave a plain observation; 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -137,7 +138,7 @@ async def test_ten_thousand_item_runs_read_fast(storage: Storage, project: Proje
             storage.clickhouse, [ScoreRow(pid, f"{eid}-acc", NOW, "accuracy", dataset_run_id=eid, value=0.5, event_ts=NOW)]
         )
     began = time.perf_counter()
-    results = [await ex.experiment_results(storage, pid, eid) for eid in runs]
+    results = await asyncio.gather(*(ex.experiment_results(storage, pid, eid) for eid in runs))
     results_s = time.perf_counter() - began
     began = time.perf_counter()
     summaries = await ex.experiment_summaries(storage, pid, runs)
