@@ -311,6 +311,7 @@ class Dataset(SQLModel, table=True):
 
 
 CURRENT = text("valid_to IS NULL")
+LIVE = text("valid_to IS NULL AND NOT is_deleted")
 
 
 class DatasetItem(SQLModel, table=True):
@@ -328,7 +329,8 @@ class DatasetItem(SQLModel, table=True):
             "dataset_id",
             text("created_at DESC"),
             "item_id",
-            postgresql_where=CURRENT,
+            postgresql_include=["status", "row_id"],
+            postgresql_where=LIVE,
         ),
         Index("ix_dataset_items_history", "project_id", "item_id", "valid_from"),
         Index("ix_dataset_items_as_of", "project_id", "dataset_id", "valid_from"),
