@@ -261,8 +261,8 @@ async def list_items_page(
     many match; None when `f` names a dataset the project does not have.
 
     An SDK pages through a whole dataset this way, so a page is one statement in one session: the named
-    dataset's id is a subquery (the ordered index still applies), the page is found over narrow rows
-    before the wide JSON columns of its rows are read, and the total comes in the same row set."""
+    dataset's id is a subquery (the ordered index still applies), the page is found and the matches are
+    counted in one scan over narrow rows, and only the page's rows are read whole."""
     where = _conditions(project_id, f)
     known = select(Dataset.id).where(Dataset.project_id == project_id)
     if f.dataset_name is not None:
@@ -274,9 +274,17 @@ async def list_items_page(
         known = known.where(Dataset.id == f.dataset_id)
     matching = and_(*where)
     order = (col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
-    ids = select(DatasetItem.row_id).where(matching).order_by(*order).limit(limit).offset(offset).subquery()
-    total = select(func.count()).select_from(DatasetItem).where(matching).scalar_subquery()
-    stmt = select(DatasetItem, total).join(ids, col(DatasetItem.row_id) == ids.c.row_id).order_by(*order)
+    # One ordered scan finds the page and counts every match (the window sees all rows before LIMIT).
+    ids = (
+        select(DatasetItem.row_id, func.count().over().label("total"))
+        .where(matching)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    page = select(DatasetItem, ids.c.total).join(ids, col(DatasetItem.row_id) == ids.c.row_id)
+    stmt = page.order_by(*order)
     async with pg.session() as s:
         found = list((await s.exec(stmt)).all())
         if not found:
