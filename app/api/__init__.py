@@ -1,9 +1,10 @@
 """Routes under /api/public but those that write observability data (app.ingest): reads and management.
 
-May import app.settings, errors, http_json, storage, auth, tracing and prompts; no other transport.
+May import app.settings, errors, http_json, storage, auth, tracing, prompts, evaluation; no other transport.
 """
 
 from app.api.comments import COMMENT_ROUTES
+from app.api.datasets import DATASET_ROUTES
 from app.api.health import HEALTH_ROUTES
 from app.api.metrics import METRICS_ROUTES
 from app.api.models import MODEL_ROUTES
@@ -29,4 +30,5 @@ API_ROUTES = [
     *METRICS_ROUTES,
     *COMMENT_ROUTES,
     *PROMPT_ROUTES,
+    *DATASET_ROUTES,
 ]

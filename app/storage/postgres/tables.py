@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, text
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
@@ -287,3 +287,65 @@ class Invitation(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_ts())
     accepted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class Dataset(SQLModel, table=True):
+    """A named set of items to run experiments over; the name is unique per project."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        Index("uq_datasets_name", "project_id", "name", unique=True),
+        Index("ix_datasets_created", "project_id", "created_at"),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    description: str | None = None
+    metadata_: object = Field(default=None, sa_column=Column("metadata", JSON, nullable=True))
+    input_schema: dict[str, object] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    expected_output_schema: dict[str, object] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+CURRENT = text("valid_to IS NULL")
+
+
+class DatasetItem(SQLModel, table=True):
+    """One version of a dataset item: current while valid_to is null; a delete writes a tombstone version.
+
+    An item id is unique per project across datasets: at most one current version per (project, item id).
+    """
+
+    __tablename__ = "dataset_items"
+    __table_args__ = (
+        Index("uq_dataset_items_current", "project_id", "item_id", unique=True, postgresql_where=CURRENT),
+        Index(
+            "ix_dataset_items_current_order",
+            "project_id",
+            "dataset_id",
+            text("created_at DESC"),
+            "item_id",
+            postgresql_where=CURRENT,
+        ),
+        Index("ix_dataset_items_history", "project_id", "item_id", "valid_from"),
+        Index("ix_dataset_items_as_of", "project_id", "dataset_id", "valid_from"),
+    )
+    row_id: str = Field(default_factory=new_id, primary_key=True)
+    project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
+    item_id: str = Field(sa_column=Column(String(255), nullable=False))
+    dataset_id: str = Field(
+        sa_column=Column(String(), ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False)
+    )
+    status: str  # ACTIVE | ARCHIVED
+    input: object = Field(default=None, sa_column=Column(JSON, nullable=True))
+    expected_output: object = Field(default=None, sa_column=Column(JSON, nullable=True))
+    metadata_: object = Field(default=None, sa_column=Column("metadata", JSON, nullable=True))
+    source_trace_id: str | None = None
+    source_observation_id: str | None = None
+    valid_from: datetime = Field(default_factory=utcnow, sa_column=_ts())
+    valid_to: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    is_deleted: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())  # the item's first version
