@@ -89,15 +89,19 @@ def _csv_cell(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False)
 
 
-def encode(records: Iterable[dict[str, Any]], fmt: ExportFormat, columns: tuple[str, ...]) -> Iterator[str]:
-    """The records as CSV (a header, then one line each) or JSONL, in chunks of whole records."""
+def encode(
+    records: Iterable[dict[str, Any]], fmt: ExportFormat, columns: tuple[str, ...], header: bool = True
+) -> Iterator[str]:
+    """The records as CSV (the header line unless `header` is False, then one line each) or JSONL, in
+    chunks of whole records."""
     if fmt == "jsonl":
         for record in records:
             yield json.dumps(record, ensure_ascii=False, default=str) + "\n"
         return
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     for record in records:
         writer.writerow({k: _csv_cell(record.get(k)) for k in columns})
         if out.tell() > 64_000:
