@@ -199,6 +199,17 @@ def merge_item(
     return row
 
 
+def _refuse_nul_item(spec: ItemSpec) -> None:
+    for field, value in (
+        ("input", spec.input),
+        ("expected_output", spec.expected_output),
+        ("metadata", spec.metadata),
+        ("source_trace_id", spec.source_trace_id),
+        ("source_observation_id", spec.source_observation_id),
+    ):
+        refuse_nul(field, value)
+
+
 def _dataset_view(d: Dataset) -> DatasetView:
     return DatasetView(
         d.id,
@@ -288,14 +299,7 @@ async def upsert_item(storage: Storage, project_id: str, spec: ItemSpec) -> Item
     NotFound: no such dataset. Conflict: the id is an item of another dataset. InvalidInput: the merged
     input or expected output breaks the dataset's schema (the message names the failing JSON path)."""
     item_id = validate_item_id(spec.id)
-    for field, value in (
-        ("input", spec.input),
-        ("expected_output", spec.expected_output),
-        ("metadata", spec.metadata),
-        ("source_trace_id", spec.source_trace_id),
-        ("source_observation_id", spec.source_observation_id),
-    ):
-        refuse_nul(field, value)
+    _refuse_nul_item(spec)
     dataset = await fetch_dataset(storage, project_id, name=validate_name(spec.dataset_name))
     if dataset is None:
         raise NotFound(f"dataset {spec.dataset_name!r} not found")
@@ -305,6 +309,22 @@ async def upsert_item(storage: Storage, project_id: str, spec: ItemSpec) -> Item
 
     row = await repo.write_item_version(storage.postgres, project_id, item_id, build)
     return _item_view(row, dataset.name)
+
+
+async def add_items(storage: Storage, project_id: str, dataset_name: str, specs: list[ItemSpec]) -> int:
+    """Create many new items in dataset `dataset_name` at once (an import): all or none. Conflict when an
+    id is already an item of the project; InvalidInput names the item (by position) that breaks a rule."""
+    dataset = await fetch_dataset(storage, project_id, name=validate_name(dataset_name))
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_name!r} not found")
+    rows = []
+    for n, spec in enumerate(specs):
+        try:
+            _refuse_nul_item(spec)
+            rows.append(merge_item(spec, validate_item_id(spec.id), dataset, None))
+        except InvalidInput as exc:
+            raise InvalidInput(f"item {n}: {exc}") from exc
+    return await repo.insert_new_items(storage.postgres, rows)
 
 
 async def fetch_item(storage: Storage, project_id: str, item_id: str) -> ItemView | None:

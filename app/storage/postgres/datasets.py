@@ -152,6 +152,22 @@ async def write_item_version(pg: Postgres, project_id: str, item_id: str, build:
         return await _replace(s, current, new, fresh=live is None)
 
 
+async def insert_new_items(pg: Postgres, rows: Sequence[DatasetItem]) -> int:
+    """Store first versions of new items in one transaction; Conflict (nothing stored) when an id is
+    already a current item of the project."""
+    now = utcnow()
+    for row in rows:
+        row.valid_from = row.created_at = now
+        row.valid_to = None
+    async with pg.session() as s:
+        s.add_all(rows)
+        try:
+            await s.commit()
+        except IntegrityError as exc:
+            raise Conflict("an item id is already in use in this project (or repeated in the batch)") from exc
+    return len(rows)
+
+
 async def delete_item(pg: Postgres, project_id: str, item_id: str) -> bool:
     """Write a tombstone version; False when the project has no such current item."""
     async with pg.session() as s:
