@@ -161,23 +161,10 @@ async def import_rows(
     bad: list[tuple[int, str]] = list(progress.bad_rows)
     imported, bad_count = progress.imported, progress.bad_count
     while batch := await asyncio.to_thread(lambda: list(islice(rows, BATCH))):
-        for row in batch:
-            if isinstance(row, ParsedRow):
-                spec = datasets.ItemSpec(
-                    dataset_name=dataset_name,
-                    input=row.input,
-                    expected_output=row.expected_output,
-                    metadata=row.metadata,
-                )
-                try:
-                    await datasets.upsert_item(storage, project_id, spec)
-                except UserError as exc:
-                    if exc.status == 404:  # the dataset itself is gone: no row can succeed
-                        raise
-                    row = BadRow(row.line, str(exc))
-                else:
-                    imported += 1
-                    continue
+        good = [r for r in batch if isinstance(r, ParsedRow)]
+        refused = await _write(storage, project_id, dataset_name, good)
+        imported += len(good) - len(refused)
+        for row in sorted([r for r in batch if isinstance(r, BadRow)] + refused, key=lambda r: r.line):
             bad_count += 1
             if len(bad) < BAD_ROWS_KEPT:
                 bad.append((row.line, row.reason))
@@ -187,6 +174,34 @@ async def import_rows(
         if on_progress is not None:
             await on_progress(progress)
     return replace(progress, state="done", bytes_read=progress.total_bytes, finished_at=time.time())
+
+
+def _spec(dataset_name: str, row: ParsedRow) -> datasets.ItemSpec:
+    return datasets.ItemSpec(
+        dataset_name=dataset_name, input=row.input, expected_output=row.expected_output, metadata=row.metadata
+    )
+
+
+async def _write(storage: Storage, project_id: str, dataset_name: str, rows: list[ParsedRow]) -> list[BadRow]:
+    """Write the rows as new items, all at once; when the batch is refused (a row breaks the dataset's
+    schema), row by row, so only the rows at fault are left out. Returns those, with the reason."""
+    if not rows:
+        return []
+    try:
+        await datasets.add_items(storage, project_id, dataset_name, [_spec(dataset_name, r) for r in rows])
+        return []
+    except UserError as exc:
+        if exc.status == 404:  # the dataset itself is gone: no row can succeed
+            raise
+    refused = []
+    for row in rows:
+        try:
+            await datasets.upsert_item(storage, project_id, _spec(dataset_name, row))
+        except UserError as exc:
+            if exc.status == 404:
+                raise
+            refused.append(BadRow(row.line, str(exc)))
+    return refused
 
 
 async def _run(storage: Storage, project_id: str, dataset_name: str, upload: Upload, mapping: ColumnMapping,
