@@ -260,20 +260,8 @@ async def dataset_export(
         raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
     item_query = datasets.ItemQuery(dataset.id, version=version_of(q.get("version")), statuses=STATUS_FILTERS[status])
     return export_stream(
-        export_items(storage, caller.project_id, item_query), fmt, exports.ITEM_COLUMNS, dataset.name
+        exports.item_records(storage, caller.project_id, item_query), fmt, exports.ITEM_COLUMNS, dataset.name
     )
-
-
-async def export_items(storage: Storage, project_id: str, item_query: datasets.ItemQuery) -> AsyncIterator[dict[str, Any]]:
-    """Every item of the query as an export record, a page at a time."""
-    page_no = 1
-    while True:
-        items, total = await datasets.list_items_page(storage, project_id, item_query, page_no, EXPORT_PAGE)
-        for item in items:
-            yield exports.item_record(item)
-        if not items or page_no * EXPORT_PAGE >= total:
-            return
-        page_no += 1
 
 
 def export_stream(

@@ -1,4 +1,4 @@
-"""Dataset items and experiment results as CSV or JSONL text, record by record (pure; callers stream it).
+"""Dataset items and experiment results as CSV or JSONL text, record by record (callers stream it).
 
 CSV cells hold JSON for anything that is not text, so an exported file imports back with the same
 values (the import parses JSON-looking cells).
@@ -9,12 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, Literal
 
 from app.errors import InvalidInput
-from app.evaluation.datasets import ItemView
+from app.evaluation import datasets
+from app.evaluation.datasets import ItemQuery, ItemView
 from app.evaluation.results import ItemResult
+from app.storage import Storage
 
 ExportFormat = Literal["csv", "jsonl"]
 ITEM_COLUMNS = (
@@ -41,6 +43,7 @@ RESULT_COLUMNS = (
     "level",
 )
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+PAGE = 500
 
 
 def export_format(value: str | None) -> ExportFormat:
@@ -65,6 +68,18 @@ def item_record(item: ItemView) -> dict[str, Any]:
         "created_at": item.created_at.isoformat(),
         "updated_at": item.updated_at.isoformat(),
     }
+
+
+async def item_records(storage: Storage, project_id: str, query: ItemQuery) -> AsyncIterator[dict[str, Any]]:
+    """Every item the query selects as an export record, read a page at a time."""
+    page = 1
+    while True:
+        items, total = await datasets.list_items_page(storage, project_id, query, page, PAGE)
+        for item in items:
+            yield item_record(item)
+        if not items or page * PAGE >= total:
+            return
+        page += 1
 
 
 def result_record(result: ItemResult) -> dict[str, Any]:
