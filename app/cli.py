@@ -8,10 +8,11 @@ import contextlib
 import gc
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import IO, Any
 
 import uvicorn
 
@@ -224,32 +225,42 @@ def _progress_bar(done: bool, percent: int, imported: int, bad: int) -> None:
 
 
 async def _datasets_import(storage: Storage, args: argparse.Namespace) -> None:
-    import os
     import time
 
     from app.evaluation import datasets, import_run, imports
 
     project = await _project_of(storage, args.project)
     fmt = imports.detect_format(args.file)
-    try:
-        size = os.path.getsize(args.file)
+
+    def head() -> tuple[int, tuple[str, ...]]:
         with open(args.file, "rb") as f:
-            columns = imports.sample(f, fmt).columns
+            return os.fstat(f.fileno()).st_size, imports.sample(f, fmt).columns
+
+    try:
+        size, columns = await asyncio.to_thread(head)
     except OSError as exc:
         raise AppError(f"cannot read {args.file}: {exc.strerror}") from None
     mapping = (
-        imports.parse_mapping(args.mapping) if args.mapping else imports.mapping_of(imports.default_mapping(columns))
+        imports.parse_mapping(args.mapping)
+        if args.mapping
+        else imports.mapping_of(imports.default_mapping(columns))
     )
     dataset = await datasets.upsert_dataset(storage, project.id, datasets.DatasetSpec(args.name))
     fields = ", ".join(f"{k}={'+'.join(getattr(mapping, k))}" for k in imports.FIELDS if getattr(mapping, k))
-    print(f"importing {args.file} into dataset {dataset.name!r} of project {project.name} ({fields})", file=sys.stderr)
+    print(
+        f"importing {args.file} into dataset {dataset.name!r} of project {project.name} ({fields})",
+        file=sys.stderr,
+    )
     start = import_run.ImportProgress("cli", dataset.id, total_bytes=size, started_at=time.time())
 
     async def show(p: import_run.ImportProgress) -> None:
         _progress_bar(False, p.percent, p.imported, p.bad_count)
 
-    with open(args.file, "rb") as f:
+    f = await asyncio.to_thread(open, args.file, "rb")
+    try:
         done = await import_run.import_rows(storage, project.id, dataset.name, f, fmt, mapping, start, show)
+    finally:
+        f.close()
     _progress_bar(True, 100, done.imported, done.bad_count)
     for line, reason in done.bad_rows:
         print(f"line {line}: {reason}", file=sys.stderr)
@@ -268,9 +279,15 @@ async def _datasets_export(storage: Storage, args: argparse.Namespace) -> None:
     if dataset is None:
         raise AppError(f"no dataset named {args.name!r} in project {project.name}")
     fmt = exports.export_format(args.format or ("jsonl" if (args.out or "").endswith(".jsonl") else "csv"))
-    statuses = (datasets.ItemStatus.ACTIVE, datasets.ItemStatus.ARCHIVED) if args.archived else (datasets.ItemStatus.ACTIVE,)
+    statuses = (
+        (datasets.ItemStatus.ACTIVE, datasets.ItemStatus.ARCHIVED)
+        if args.archived
+        else (datasets.ItemStatus.ACTIVE,)
+    )
     query = datasets.ItemQuery(dataset.id, statuses=statuses)
-    out = open(args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+    out: IO[str] = (
+        await asyncio.to_thread(open, args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+    )
     count = 0
     try:
         batch: list[dict[str, Any]] = []
@@ -285,7 +302,9 @@ async def _datasets_export(storage: Storage, args: argparse.Namespace) -> None:
     finally:
         if out is not sys.stdout:
             out.close()
-    print(f"exported {count} items of {dataset.name}" + (f" to {args.out}" if args.out else ""), file=sys.stderr)
+    print(
+        f"exported {count} items of {dataset.name}" + (f" to {args.out}" if args.out else ""), file=sys.stderr
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -338,7 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     ds = sub.add_parser("datasets", help="import and export dataset items").add_subparsers(
         dest="action", required=True
     )
-    di = ds.add_parser("import", help="import a CSV or JSONL file as new items (the dataset is created if missing)")
+    di = ds.add_parser(
+        "import", help="import a CSV or JSONL file as new items (the dataset is created if missing)"
+    )
     di.add_argument("file", help="a .csv file with a header line, or a .jsonl file of JSON objects")
     di.add_argument("--name", required=True, help="dataset name")
     di.add_argument("--project", help="project id or name (default: the only project)")

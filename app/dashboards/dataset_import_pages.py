@@ -61,7 +61,9 @@ async def import_upload(
             storage, session.caller.project_id, dataset.id, data.file.filename or "", data.file.file
         )
     except UserError as exc:
-        return _import_page(session, "dataset_import.html", 400, dataset=dataset, step="upload", error=str(exc))
+        return _import_page(
+            session, "dataset_import.html", 400, dataset=dataset, step="upload", error=str(exc)
+        )
     finally:
         await data.file.close()
     return _mapping_page(session, dataset, upload, found, imports.default_mapping(found.columns))
@@ -121,7 +123,9 @@ async def _progress(storage: Storage, project_id: str, import_id: str) -> import
 
 
 @get("/datasets/{dataset_id:str}/imports/{import_id:str}")
-async def import_status_page(session: UiSession, storage: Storage, dataset_id: str, import_id: str) -> Template:
+async def import_status_page(
+    session: UiSession, storage: Storage, dataset_id: str, import_id: str
+) -> Template:
     """Step 4: the progress bar, which polls until the import is done, then the summary."""
     dataset = await dataset_or_404(storage, session.caller.project_id, dataset_id)
     progress = await _progress(storage, session.caller.project_id, import_id)
@@ -132,9 +136,7 @@ async def import_status_page(session: UiSession, storage: Storage, dataset_id: s
 async def import_progress(session: UiSession, storage: Storage, dataset_id: str, import_id: str) -> Template:
     """The progress fragment htmx swaps in (it stops polling once the import is done or failed)."""
     progress = await _progress(storage, session.caller.project_id, import_id)
-    return Template(
-        "_import_progress.html", context={"progress": progress, "dataset_id": dataset_id}
-    )
+    return Template("_import_progress.html", context={"progress": progress, "dataset_id": dataset_id})
 
 
 DATASET_IMPORT_ROUTES = [import_form, import_upload, import_start, import_status_page, import_progress]

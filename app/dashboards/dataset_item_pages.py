@@ -8,7 +8,7 @@ actions name it in the form. Items come from app.evaluation.datasets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from litestar import get, post
@@ -73,9 +73,7 @@ async def _save(
 ) -> ItemView | None:
     """Write the draft as the item's next version (a new item without `item_id`); None, with the errors
     put beside their fields, when it is refused."""
-    values, draft.errors = parse_json_fields(
-        {n: getattr(draft, n) for n in JSON_FIELDS}, JSON_FIELDS
-    )
+    values, draft.errors = parse_json_fields({n: getattr(draft, n) for n in JSON_FIELDS}, JSON_FIELDS)
     if draft.errors:
         return None
     spec = datasets.ItemSpec(dataset_name=dataset.name, id=item_id, **values)
@@ -200,11 +198,14 @@ async def add_to_dataset(
             raise InvalidInput("dataset_id: choose a dataset or name a new one")
         name = (await dataset_or_404(storage, project_id, data.dataset_id)).name
     item = await item_sources.add_traced_item(
-        storage, project_id, name, trace_id, data.observation_id or None, create_dataset=bool(data.new_dataset.strip())
+        storage,
+        project_id,
+        name,
+        trace_id,
+        data.observation_id or None,
+        create_dataset=bool(data.new_dataset.strip()),
     )
-    return page(
-        session, "dataset_added.html", item=item, item_url=item_url, trace_id=trace_id, shown=shown
-    )
+    return page(session, "dataset_added.html", item=item, item_url=item_url, trace_id=trace_id, shown=shown)
 
 
 DATASET_ITEM_ROUTES = [item_new, item_create, item_page, item_save, item_status, item_delete, add_to_dataset]

@@ -22,9 +22,9 @@ from app.auth.caller import Caller
 from app.dashboards.deps import FORM, UiSession, page, requires_member
 from app.dashboards.params import query, url
 from app.errors import InvalidInput, NotFound, UserError
-from app.evaluation import datasets, exports, experiments
+from app.evaluation import datasets, experiments, exports
 from app.evaluation.datasets import DatasetView, ItemStatus
-from app.storage import Storage
+from app.storage import Storage, json_text
 from app.storage.postgres.tables import Role
 
 PAGE_SIZE = 50
@@ -58,7 +58,9 @@ def version_of(value: str | None) -> datetime | None:
     return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
-def parse_json_fields(values: dict[str, str], names: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+def parse_json_fields(
+    values: dict[str, str], names: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """JSON textareas as values (empty: None) and, per field that is not JSON, an error for beside it."""
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -68,9 +70,9 @@ def parse_json_fields(values: dict[str, str], names: tuple[str, ...]) -> tuple[d
             parsed[name] = None
             continue
         try:
-            parsed[name] = json.loads(text)
+            parsed[name] = json_text.loads(text)
         except ValueError as exc:
-            errors[name] = f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"  # type: ignore[attr-defined]
+            errors[name] = f"not JSON: {exc}"
     return parsed, errors
 
 
@@ -114,7 +116,11 @@ class DatasetDraft:
 
 
 async def _list_page(
-    request: Request[Any, Any, State], session: UiSession, storage: Storage, draft: DatasetDraft, status: int = 200
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    draft: DatasetDraft,
+    status: int = 200,
 ) -> Template:
     project_id, q = session.caller.project_id, query(request)
     page_no = whole(q.get("page"), "page")
@@ -143,7 +149,10 @@ async def datasets_page(request: Request[Any, Any, State], session: UiSession, s
 
 @post("/datasets", guards=[requires_member])
 async def dataset_create(
-    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[DatasetDraft, FORM]
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    data: Annotated[DatasetDraft, FORM],
 ) -> Template | Redirect:
     """Create a dataset (optionally with JSON Schemas for inputs and expected outputs)."""
     draft = DatasetDraft(data.name, data.description, data.input_schema, data.expected_output_schema)
@@ -197,7 +206,9 @@ async def dataset_page(
         raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
     page_no, version = whole(q.get("page"), "page"), version_of(q.get("version"))
     search = (q.get("search") or "").strip() or None
-    item_query = datasets.ItemQuery(dataset.id, version=version, statuses=STATUS_FILTERS[status], search=search)
+    item_query = datasets.ItemQuery(
+        dataset.id, version=version, statuses=STATUS_FILTERS[status], search=search
+    )
     items, total = await datasets.list_items_page(storage, project_id, item_query, page_no, PAGE_SIZE)
     here = f"/datasets/{dataset.id}"
     params = {k: v for k, v in q.items() if k != "page"}
@@ -215,7 +226,9 @@ async def dataset_page(
         page=page_no,
         pages=max(1, -(-total // PAGE_SIZE)),
         page_url=lambda n: url(here, params, page=n),
-        export_url=lambda fmt: url(f"{here}/export", {k: params.get(k) for k in ("status", "version")}, format=fmt),
+        export_url=lambda fmt: url(
+            f"{here}/export", {k: params.get(k) for k in ("status", "version")}, format=fmt
+        ),
         shown=shown,
         pretty=pretty,
         can_write=session.caller.role.at_least(Role.MEMBER) and version is None,
@@ -230,7 +243,9 @@ async def dataset_runs_page(
     project_id, q = session.caller.project_id, query(request)
     dataset = await dataset_or_404(storage, project_id, dataset_id)
     page_no = whole(q.get("page"), "page")
-    runs, total = await experiments.list_dataset_experiments(storage, project_id, dataset.id, page_no, RUNS_PAGE)
+    runs, total = await experiments.list_dataset_experiments(
+        storage, project_id, dataset.id, page_no, RUNS_PAGE
+    )
     summaries = await experiments.experiment_summaries(storage, project_id, [r.id for r in runs])
     return page(
         session,
@@ -258,7 +273,9 @@ async def dataset_export(
     status = q.get("status") or "active"
     if status not in STATUS_FILTERS:
         raise InvalidInput(f"status must be one of {', '.join(STATUS_FILTERS)}")
-    item_query = datasets.ItemQuery(dataset.id, version=version_of(q.get("version")), statuses=STATUS_FILTERS[status])
+    item_query = datasets.ItemQuery(
+        dataset.id, version=version_of(q.get("version")), statuses=STATUS_FILTERS[status]
+    )
     return export_stream(
         exports.item_records(storage, caller.project_id, item_query), fmt, exports.ITEM_COLUMNS, dataset.name
     )
@@ -288,7 +305,9 @@ def export_stream(
     )
 
 
-def _encode(batch: list[dict[str, Any]], fmt: exports.ExportFormat, columns: tuple[str, ...], header: bool) -> bytes:
+def _encode(
+    batch: list[dict[str, Any]], fmt: exports.ExportFormat, columns: tuple[str, ...], header: bool
+) -> bytes:
     return "".join(exports.encode(batch, fmt, columns, header)).encode()
 
 

@@ -36,7 +36,9 @@ async def experiment_page(session: UiSession, storage: Storage, experiment_id: s
         if experiment.dataset_id
         else None
     )
-    summary = (await experiments.experiment_summaries(storage, project_id, [experiment_id])).get(experiment_id)
+    summary = (await experiments.experiment_summaries(storage, project_id, [experiment_id])).get(
+        experiment_id
+    )
     return page(
         session,
         "experiment.html",

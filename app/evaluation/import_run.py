@@ -113,7 +113,7 @@ async def stage_upload(
 async def fetch_upload(storage: Storage, project_id: str, upload_id: str) -> Upload | None:
     """A staged upload of the project (None once imported, expired, or on another host)."""
     raw = await storage.cache.get(_upload_key(project_id, upload_id))
-    if raw is None or not Path(str(raw["path"])).exists():
+    if raw is None or not await asyncio.to_thread(Path(str(raw["path"])).exists):
         return None
     return Upload(**raw)  # type: ignore[arg-type]
 
@@ -204,14 +204,25 @@ async def _write(storage: Storage, project_id: str, dataset_name: str, rows: lis
     return refused
 
 
-async def _run(storage: Storage, project_id: str, dataset_name: str, upload: Upload, mapping: ColumnMapping,
-               progress: ImportProgress) -> None:
+async def _run(
+    storage: Storage,
+    project_id: str,
+    dataset_name: str,
+    upload: Upload,
+    mapping: ColumnMapping,
+    progress: ImportProgress,
+) -> None:
     async def save(p: ImportProgress) -> None:
         await _save(storage, project_id, p)
 
     try:
-        with open(upload.path, "rb") as f:
-            done = await import_rows(storage, project_id, dataset_name, f, upload.format, mapping, progress, save)
+        f = await asyncio.to_thread(open, upload.path, "rb")
+        try:
+            done = await import_rows(
+                storage, project_id, dataset_name, f, upload.format, mapping, progress, save
+            )
+        finally:
+            f.close()
         await save(done)
     except Exception as exc:
         if not isinstance(exc, AppError):
@@ -219,7 +230,7 @@ async def _run(storage: Storage, project_id: str, dataset_name: str, upload: Upl
         message = str(exc) if isinstance(exc, UserError) else "the import failed; see the server log"
         await save(replace(progress, state="failed", error=message, finished_at=time.time()))
     finally:
-        Path(upload.path).unlink(missing_ok=True)
+        await asyncio.to_thread(Path(upload.path).unlink, missing_ok=True)
 
 
 async def start_import(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 from app.errors import InvalidInput
+from app.storage import json_text
 
 Format = Literal["csv", "jsonl"]
 FIELDS = ("input", "expected_output", "metadata")
@@ -126,7 +127,7 @@ def _cell(text: str) -> Any:
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped)
+            return json_text.loads(stripped)
         except ValueError:
             return text
     return text
@@ -141,7 +142,9 @@ def _field(values: dict[str, Any], columns: tuple[str, ...]) -> Any:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, dict) and all(_empty(v) for v in value.values()))
+    return (
+        value is None or value == "" or (isinstance(value, dict) and all(_empty(v) for v in value.values()))
+    )
 
 
 def _row(line: int, values: dict[str, Any], mapping: ColumnMapping) -> ParsedRow | BadRow:
@@ -230,9 +233,9 @@ def _jsonl_records(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any]] | B
         if not text.strip():
             continue
         try:
-            value = json.loads(text)
+            value = json_text.loads(text)
         except ValueError as exc:
-            yield BadRow(lines.number, f"not JSON: {exc.msg} (column {exc.colno})")
+            yield BadRow(lines.number, f"not JSON: {exc}")
             continue
         if not isinstance(value, dict):
             yield BadRow(lines.number, "not a JSON object")
@@ -253,12 +256,12 @@ def sample(stream: IO[bytes], fmt: Format, limit: int = PREVIEW_ROWS) -> Sample:
                 rows.append(dict(zip(columns, record[1], strict=False)))
         return Sample(fmt, columns, tuple(rows))
     keys: dict[str, None] = {}
-    for record in _jsonl_records(stream):
+    for found in _jsonl_records(stream):
         if len(rows) >= limit:
             break
-        if not isinstance(record, BadRow):
-            keys.update(dict.fromkeys(record[1]))
-            rows.append({k: v if isinstance(v, str) else json.dumps(v) for k, v in record[1].items()})
+        if not isinstance(found, BadRow):
+            keys.update(dict.fromkeys(found[1]))
+            rows.append({k: v if isinstance(v, str) else json.dumps(v) for k, v in found[1].items()})
     if not keys:
         raise InvalidInput("file has no JSON object lines")
     return Sample(fmt, tuple(keys), tuple(rows))
@@ -286,4 +289,3 @@ def iter_rows(stream: IO[bytes], fmt: Format, mapping: ColumnMapping) -> Iterato
         return
     for found in _jsonl_records(stream):
         yield found if isinstance(found, BadRow) else _row(found[0], found[1], mapping)
-

@@ -24,8 +24,7 @@ def test_datasets_import_and_export_from_the_command_line(tmp_path: Path) -> Non
     source.write_text(
         "question,answer,topic,level\n"
         'What is 2+2?,4,math,"{""grade"": 1}"\n'
-        ",5,empty,\n"
-        + "".join(f"q{i},a{i},t{i},{i}\n" for i in range(250)),
+        ",5,empty,\n" + "".join(f"q{i},a{i},t{i},{i}\n" for i in range(250)),
         encoding="utf-8",
     )
     mapping = "input=question,expected_output=answer,metadata=topic+level"
@@ -41,7 +40,10 @@ def test_datasets_import_and_export_from_the_command_line(tmp_path: Path) -> Non
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert len(rows) == 251
     first = next(row for row in rows if row["input"] == "What is 2+2?")
-    assert first["expected_output"] == "4" and json.loads(first["metadata"]) == {"topic": "math", "level": {"grade": 1}}
+    assert first["expected_output"] == "4" and json.loads(first["metadata"]) == {
+        "topic": "math",
+        "level": {"grade": 1},
+    }
 
     r = cli(data, "datasets", "export", "--name", "qa", "--format", "jsonl")
     assert r.returncode == 0, r.stderr

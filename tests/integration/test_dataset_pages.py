@@ -60,7 +60,11 @@ def item_ids(html: str) -> list[str]:
 @pytest.mark.usefixtures("member")
 async def test_create_list_and_delete_a_dataset_with_confirmation(client, storage, project) -> None:
     empty = await client.get("/datasets")
-    assert empty.status_code == 200 and "No datasets yet" in empty.text and 'href="/datasets">Datasets</a>' in empty.text
+    assert (
+        empty.status_code == 200
+        and "No datasets yet" in empty.text
+        and 'href="/datasets">Datasets</a>' in empty.text
+    )
     schema = '{"type": "object", "required": ["question"]}'
     dataset_id = await create_dataset(client, "qa/v1", description="Questions", input_schema=schema)
     stored = await datasets.fetch_dataset(storage, project.project_id, dataset_id=dataset_id)
@@ -77,9 +81,17 @@ async def test_create_list_and_delete_a_dataset_with_confirmation(client, storag
     )
     assert bad.status_code == 400
     assert 'id="name-error">a dataset named &#39;qa/v1&#39; exists already' in bad.text
-    assert 'id="expected_output_schema-error">not JSON' in bad.text and '{&#34;type&#34;: 12</textarea>' in bad.text
-    invalid = await client.post("/datasets", data={"_csrf_token": t, "name": "x", "input_schema": '{"type": 5}'})
-    assert invalid.status_code == 400 and 'id="input_schema-error">input_schema is not a valid JSON Schema' in invalid.text
+    assert (
+        'id="expected_output_schema-error">not JSON' in bad.text
+        and "{&#34;type&#34;: 12</textarea>" in bad.text
+    )
+    invalid = await client.post(
+        "/datasets", data={"_csrf_token": t, "name": "x", "input_schema": '{"type": 5}'}
+    )
+    assert (
+        invalid.status_code == 400
+        and 'id="input_schema-error">input_schema is not a valid JSON Schema' in invalid.text
+    )
 
     wrong = await client.post(f"/datasets/{dataset_id}/delete", data={"_csrf_token": t, "confirm": "qa"})
     assert wrong.status_code == 400 and "type the dataset" in wrong.text
@@ -114,36 +126,51 @@ async def test_items_are_added_edited_with_inline_errors_archived_deleted_and_ve
         f"/datasets/{dataset_id}/items/new",
         data={"_csrf_token": t, "input": '"q"', "expected_output": '{"n": "one"}'},
     )
-    assert schema_bad.status_code == 400 and 'id="expected_output-error">expected_output.n: ' in schema_bad.text
+    assert (
+        schema_bad.status_code == 400 and 'id="expected_output-error">expected_output.n: ' in schema_bad.text
+    )
 
     item_id = await add_item(client, dataset_id, input='{"question": "2+2?"}', expected_output='{"n": 4}')
     page = await client.get(f"/dataset-items/{item_id}")
     assert page.status_code == 200 and "&#34;question&#34;: &#34;2+2?&#34;" in page.text
     t = csrf_token(page.text)
     kept = await client.post(
-        "/dataset-items/save", data={"_csrf_token": t, "item_id": item_id, "input": '{"question": ', "expected_output": ""}
+        "/dataset-items/save",
+        data={"_csrf_token": t, "item_id": item_id, "input": '{"question": ', "expected_output": ""},
     )
     assert kept.status_code == 400 and 'id="input-error">not JSON' in kept.text
     assert '>{"question": </textarea>' in kept.text.replace("&#34;", '"')
     r = await client.post(
-        "/dataset-items/save", data={"_csrf_token": t, "item_id": item_id, "input": '{"question": "3+3?"}', "expected_output": '{"n": 6}'}
+        "/dataset-items/save",
+        data={
+            "_csrf_token": t,
+            "item_id": item_id,
+            "input": '{"question": "3+3?"}',
+            "expected_output": '{"n": 6}',
+        },
     )
     assert r.status_code == 302
     current = await datasets.fetch_item(storage, project.project_id, item_id)
     assert current and current.input == {"question": "3+3?"} and current.expected_output == {"n": 6}
 
-    r = await client.post("/dataset-items/status", data={"_csrf_token": t, "item_id": item_id, "status": "ARCHIVED"})
+    r = await client.post(
+        "/dataset-items/status", data={"_csrf_token": t, "item_id": item_id, "status": "ARCHIVED"}
+    )
     assert r.status_code == 302
     archived = await client.get(f"/dataset-items/{item_id}")
     assert 'id="item-status">archived' in archived.text and ">Unarchive</button>" in archived.text
     active_list = await client.get(f"/datasets/{dataset_id}")
     assert item_ids(active_list.text) == []
-    assert item_ids((await client.get(f"/datasets/{dataset_id}", params={"status": "archived"})).text) == [item_id]
+    assert item_ids((await client.get(f"/datasets/{dataset_id}", params={"status": "archived"})).text) == [
+        item_id
+    ]
     assert (await client.get(f"/datasets/{dataset_id}", params={"status": "nope"})).status_code == 400
 
     unconfirmed = await client.post("/dataset-items/delete", data={"_csrf_token": t, "item_id": item_id})
     assert unconfirmed.status_code == 400
-    r = await client.post("/dataset-items/delete", data={"_csrf_token": t, "item_id": item_id, "confirm": "yes"})
+    r = await client.post(
+        "/dataset-items/delete", data={"_csrf_token": t, "item_id": item_id, "confirm": "yes"}
+    )
     assert r.status_code == 302 and r.headers["location"] == f"/datasets/{dataset_id}"
 
     # History: every version, newest first, the tombstone shown as deleted; each links to the dataset then.
@@ -160,10 +187,14 @@ async def test_items_are_added_edited_with_inline_errors_archived_deleted_and_ve
     assert len(versions) == 4
     from urllib.parse import unquote
 
-    first = await client.get(f"/datasets/{dataset_id}", params={"version": unquote(versions[-1]), "status": "all"})
+    first = await client.get(
+        f"/datasets/{dataset_id}", params={"version": unquote(versions[-1]), "status": "all"}
+    )
     assert first.status_code == 200 and 'id="as-of"' in first.text and item_ids(first.text) == [item_id]
     assert "2+2?" in first.text and "3+3?" not in first.text and 'id="new-item"' not in first.text
-    gone = await client.get(f"/datasets/{dataset_id}", params={"version": datetime.now(UTC).isoformat(), "status": "all"})
+    gone = await client.get(
+        f"/datasets/{dataset_id}", params={"version": datetime.now(UTC).isoformat(), "status": "all"}
+    )
     assert item_ids(gone.text) == []
     assert (await client.get(f"/datasets/{dataset_id}", params={"version": "yesterday"})).status_code == 400
     assert (await client.get("/dataset-items/no-such-item")).status_code == 404
@@ -172,7 +203,12 @@ async def test_items_are_added_edited_with_inline_errors_archived_deleted_and_ve
 @pytest.mark.usefixtures("member")
 async def test_items_search_and_pages(client, storage, project) -> None:
     dataset_id = await create_dataset(client, "paged")
-    specs = [datasets.ItemSpec("paged", input={"q": f"question {i:02d}"}, expected_output="apple" if i == 7 else "x") for i in range(55)]
+    specs = [
+        datasets.ItemSpec(
+            "paged", input={"q": f"question {i:02d}"}, expected_output="apple" if i == 7 else "x"
+        )
+        for i in range(55)
+    ]
     await datasets.add_items(storage, project.project_id, "paged", specs)
     first = await client.get(f"/datasets/{dataset_id}")
     assert len(item_ids(first.text)) == 50 and "page 1 of 2" in first.text and "55 items" in first.text
@@ -200,18 +236,21 @@ async def import_csv(client: httpx.AsyncClient, dataset_id: str, text: str, **ma
 
 
 @pytest.mark.usefixtures("member")
-async def test_import_maps_columns_shows_progress_until_done_and_reports_bad_rows(client, storage, project) -> None:
+async def test_import_maps_columns_shows_progress_until_done_and_reports_bad_rows(
+    client, storage, project
+) -> None:
     dataset_id = await create_dataset(client, "imported")
     text = (
         "question,answer,topic,level\n"
         'What is 2+2?,4,math,"{""grade"": 1}"\n'
         ",5,empty,\n"  # no input: a bad row (line 3)
-        "too,many,cells,here,x\n"  # line 4
-        + "".join(f"q{i},a{i},t,\n" for i in range(300))
+        "too,many,cells,here,x\n" + "".join(f"q{i},a{i},t,\n" for i in range(300))  # line 4
     )
     t = await token(client, f"/datasets/{dataset_id}/import")
     up = await client.post(
-        f"/datasets/{dataset_id}/import", data={"_csrf_token": t}, files={"file": ("items.csv", text.encode(), "text/csv")}
+        f"/datasets/{dataset_id}/import",
+        data={"_csrf_token": t},
+        files={"file": ("items.csv", text.encode(), "text/csv")},
     )
     # The mapping step: the detected columns, a preview of the first rows, a first guess ticked.
     assert up.status_code == 200 and "<code>question</code>" in up.text and "<code>level</code>" in up.text
@@ -224,7 +263,12 @@ async def test_import_maps_columns_shows_progress_until_done_and_reports_bad_row
     assert no_input.status_code == 400 and "input needs at least one column" in no_input.text
     r = await client.post(
         action[1],
-        data={"_csrf_token": t, "input": "question", "expected_output": "answer", "metadata": ["topic", "level"]},
+        data={
+            "_csrf_token": t,
+            "input": "question",
+            "expected_output": "answer",
+            "metadata": ["topic", "level"],
+        },
     )
     assert r.status_code == 302
     status_path = r.headers["location"]
@@ -238,13 +282,20 @@ async def test_import_maps_columns_shows_progress_until_done_and_reports_bad_row
 
     summary = await wait_for(done, timeout_s=60)
     assert "hx-get" not in summary  # polling stops once done
-    assert '<strong id="imported-count">301</strong>' in summary and '<strong id="bad-count">2</strong>' in summary
+    assert (
+        '<strong id="imported-count">301</strong>' in summary
+        and '<strong id="bad-count">2</strong>' in summary
+    )
     assert "<tr><td>3</td><td>input is empty (column question)</td></tr>" in summary
     assert "<tr><td>4</td><td>5 cells where the header has 4</td></tr>" in summary
     items, total = await datasets.list_items_page(
         storage, project.project_id, datasets.ItemQuery(dataset_id, search="What is 2+2?"), 1, 10
     )
-    assert total == 1 and items[0].expected_output == "4" and items[0].metadata == {"topic": "math", "level": {"grade": 1}}
+    assert (
+        total == 1
+        and items[0].expected_output == "4"
+        and items[0].metadata == {"topic": "math", "level": {"grade": 1}}
+    )
     assert (await datasets.item_counts(storage, project.project_id, [dataset_id]))[dataset_id] == 301
     # The upload is used up; an unknown import is a 404.
     assert (await client.post(action[1], data={"_csrf_token": t, "input": "question"})).status_code == 404
@@ -263,14 +314,18 @@ async def test_an_import_against_a_schema_keeps_the_good_rows(client, storage, p
 
     summary = await wait_for(done, timeout_s=30)
     assert '<strong id="imported-count">2</strong>' in summary
-    assert "<tr><td>3</td><td>input: &#39;plain text&#39; is not of type &#39;object&#39;</td></tr>" in summary
+    assert (
+        "<tr><td>3</td><td>input: &#39;plain text&#39; is not of type &#39;object&#39;</td></tr>" in summary
+    )
 
 
 @pytest.mark.usefixtures("member")
 async def test_export_items_as_csv_and_jsonl(client, storage, project) -> None:
     dataset_id = await create_dataset(client, "exported")
     specs = [
-        datasets.ItemSpec("exported", id="i1", input={"q": "a, \"quoted\""}, expected_output="x", metadata={"k": 1}),
+        datasets.ItemSpec(
+            "exported", id="i1", input={"q": 'a, "quoted"'}, expected_output="x", metadata={"k": 1}
+        ),
         datasets.ItemSpec("exported", id="i2", input="plain", expected_output=None),
     ]
     await datasets.add_items(storage, project.project_id, "exported", specs)
@@ -279,7 +334,11 @@ async def test_export_items_as_csv_and_jsonl(client, storage, project) -> None:
     assert 'filename="exported.csv"' in r.headers["content-disposition"]
     rows = {row["id"]: row for row in csv.DictReader(io.StringIO(r.text))}
     assert json.loads(rows["i1"]["input"]) == {"q": 'a, "quoted"'} and rows["i1"]["metadata"] == '{"k": 1}'
-    assert rows["i2"]["input"] == "plain" and rows["i2"]["expected_output"] == "" and rows["i2"]["status"] == "ACTIVE"
+    assert (
+        rows["i2"]["input"] == "plain"
+        and rows["i2"]["expected_output"] == ""
+        and rows["i2"]["status"] == "ACTIVE"
+    )
     j = await client.get(f"/datasets/{dataset_id}/export", params={"format": "jsonl"})
     lines = [json.loads(line) for line in j.text.splitlines()]
     assert {line["id"]: line["input"] for line in lines} == {"i1": {"q": 'a, "quoted"'}, "i2": "plain"}
@@ -293,7 +352,12 @@ def trace_batch(trace_id: str) -> list[dict[str, Any]]:
             "id": f"{trace_id}-e1",
             "type": "trace-create",
             "timestamp": now,
-            "body": {"id": trace_id, "name": "chat", "input": {"question": "refund?"}, "output": "Yes, within 30 days."},
+            "body": {
+                "id": trace_id,
+                "name": "chat",
+                "input": {"question": "refund?"},
+                "output": "Yes, within 30 days.",
+            },
         },
         {
             "id": f"{trace_id}-e2",
@@ -321,7 +385,9 @@ async def test_add_to_dataset_from_a_trace_and_an_observation(client, storage, p
     try:
         await create_dataset(client, "from-traces")
         page = await client.get(f"/traces/{trace_id}")
-        assert page.status_code == 200 and "Add to dataset" in page.text and ">from-traces</option>" in page.text
+        assert (
+            page.status_code == 200 and "Add to dataset" in page.text and ">from-traces</option>" in page.text
+        )
         t = csrf_token(page.text)
         dataset_id = re.search(r'<option value="([^"]+)">from-traces</option>', page.text)
         assert dataset_id
@@ -332,7 +398,9 @@ async def test_add_to_dataset_from_a_trace_and_an_observation(client, storage, p
         link = re.search(r'href="/dataset-items/([^"]+)" id="added-item"', added.text)
         assert link
         item = await datasets.fetch_item(storage, project.project_id, link[1])
-        assert item and item.input == {"question": "refund?"} and item.expected_output == "Yes, within 30 days."
+        assert (
+            item and item.input == {"question": "refund?"} and item.expected_output == "Yes, within 30 days."
+        )
         assert (item.source_trace_id, item.source_observation_id) == (trace_id, None)
 
         obs = await client.get(f"/traces/{trace_id}", params={"obs": f"{trace_id}-gen"})
@@ -367,9 +435,13 @@ async def test_a_viewer_reads_but_cannot_write_and_forms_need_csrf(client, stora
         listed = await client.get("/datasets")
         assert listed.status_code == 200 and "guarded" in listed.text and "New dataset" not in listed.text
         page = await client.get(f"/datasets/{dataset_id}")
-        assert page.status_code == 200 and item_ids(page.text) == [item_id] and 'id="new-item"' not in page.text
+        assert (
+            page.status_code == 200 and item_ids(page.text) == [item_id] and 'id="new-item"' not in page.text
+        )
         item = await client.get(f"/dataset-items/{item_id}")
-        assert item.status_code == 200 and 'id="item-form"' not in item.text and "Delete item" not in item.text
+        assert (
+            item.status_code == 200 and 'id="item-form"' not in item.text and "Delete item" not in item.text
+        )
         assert (await client.get(f"/datasets/{dataset_id}/export")).status_code == 200
         t = csrf_token(listed.text)
         for path, data in [

@@ -40,7 +40,7 @@ def test_the_format_comes_from_the_file_name(name: str, fmt: str) -> None:
 
 
 def test_other_file_names_are_refused() -> None:
-    with pytest.raises(InvalidInput, match="file must be a .csv or .jsonl"):
+    with pytest.raises(InvalidInput, match=r"file must be a \.csv or \.jsonl"):
         detect_format("items.xlsx")
 
 
@@ -207,5 +207,7 @@ def test_a_large_file_streams_row_by_row_in_bounded_memory() -> None:
     finally:
         tracemalloc.stop()
     assert seen == count
-    assert last == ParsedRow(count + 1, f"question {count - 1} {'x' * 200}", f"answer {count - 1}", {"i": count - 1})
+    assert last == ParsedRow(
+        count + 1, f"question {count - 1} {'x' * 200}", f"answer {count - 1}", {"i": count - 1}
+    )
     assert peak < 2 * 1024 * 1024  # a few rows at a time, never the file
