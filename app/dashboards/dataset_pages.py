@@ -222,7 +222,7 @@ async def dataset_page(
         q=q,
         status=status,
         statuses=list(STATUS_FILTERS),
-        version=version,
+        as_of=version,
         page=page_no,
         pages=max(1, -(-total // PAGE_SIZE)),
         page_url=lambda n: url(here, params, page=n),
