@@ -4,7 +4,9 @@ May import app.settings, errors, http_json, storage, auth, tracing, prompts, eva
 """
 
 from app.api.comments import COMMENT_ROUTES
+from app.api.dataset_runs import DATASET_RUN_ROUTES
 from app.api.datasets import DATASET_ROUTES
+from app.api.experiments import EXPERIMENT_ROUTES
 from app.api.health import HEALTH_ROUTES
 from app.api.metrics import METRICS_ROUTES
 from app.api.models import MODEL_ROUTES
@@ -30,5 +32,7 @@ API_ROUTES = [
     *METRICS_ROUTES,
     *COMMENT_ROUTES,
     *PROMPT_ROUTES,
+    *EXPERIMENT_ROUTES,
     *DATASET_ROUTES,
+    *DATASET_RUN_ROUTES,
 ]

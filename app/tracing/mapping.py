@@ -6,6 +6,7 @@ Pure functions; the contract is langfuse-api.md §2b-2c. First matching source w
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,6 +52,7 @@ _MODEL_KEYS = (
     "llm.model_name",
     "model",
 )
+log = logging.getLogger(__name__)
 _ENV = re.compile(r"^[a-z0-9_-]+$")
 _INDEXED = re.compile(
     r"^(gen_ai\.prompt|gen_ai\.completion|llm\.input_messages|llm\.output_messages)\.(\d+)\.(.+)$"
@@ -234,6 +236,38 @@ def _metadata_arrays(metadata: dict[str, Any]) -> tuple[list[str], list[str]]:
     return names, [_json_or_str(metadata[n]) or "" for n in names]
 
 
+# Experiment attributes holding JSON (the SDK serialises them); the others are text kept as sent, so an
+# id or run name that looks like a number ("2024") stays a string.
+_EXPERIMENT_JSON = frozenset({"metadata", "item.metadata", "item.expected_output"})
+_EXPERIMENT_TEXT = ("id", "name", "item.root_observation_id")
+
+
+def experiment_attributes(attrs: Attributes) -> dict[str, Any]:
+    """The `langfuse.experiment.*` attributes by their short name; JSON-valued ones decoded."""
+    out: dict[str, Any] = {}
+    for key, value in attrs.items():
+        if key.startswith("langfuse.experiment."):
+            name = key.removeprefix("langfuse.experiment.")
+            out[name] = maybe_json(value) if name in _EXPERIMENT_JSON else value
+    return out
+
+
+def experiment_problem(experiment: dict[str, Any]) -> str | None:
+    """Why these experiment attributes cannot mark an item run, else None (the span is stored anyway)."""
+    for name in _EXPERIMENT_TEXT:
+        value = experiment.get(name)
+        if not isinstance(value, str) or not value:
+            return f"langfuse.experiment.{name} must be a non-empty string"
+    for name in ("metadata", "item.metadata"):
+        value = experiment.get(name)
+        if value is not None and not isinstance(value, dict):
+            return f"langfuse.experiment.{name} must be a JSON object"
+    version = experiment.get("item.version")
+    if version is not None and parse_time(version) is None:
+        return "langfuse.experiment.item.version must be an ISO 8601 time"
+    return None
+
+
 def map_span(
     project_id: str, span: Span, sdk_version: str | None, event_ts: datetime
 ) -> tuple[ObservationRow, TraceRow | None]:
@@ -247,13 +281,12 @@ def map_span(
     level = str(level_attr).upper() if level_attr else ("ERROR" if span.status_code == 2 else "DEFAULT")
     raw_in, raw_out = input_output(span)
     metadata = _decoded_metadata(a, OBS_PREFIX, decode)
-    experiment = {
-        k.removeprefix("langfuse.experiment."): maybe_json(v)
-        for k, v in a.items()
-        if k.startswith("langfuse.experiment.")
-    }
-    if experiment:  # kept for dataset runs and experiments (evaluation)
+    experiment = experiment_attributes(a)
+    if experiment:  # kept for dataset runs and experiments (evaluation; migration 0009 reads it)
         metadata["experiment"] = experiment
+        problem = experiment_problem(experiment)
+        if problem is not None:
+            log.warning("span %s/%s: experiment attributes ignored: %s", span.trace_id, span.span_id, problem)
     if not from_langfuse:
         rest = {k: v for k, v in a.items() if not k.startswith(("langfuse.", "input.value", "output.value"))}
         if rest:
