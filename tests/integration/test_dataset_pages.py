@@ -462,3 +462,70 @@ async def test_a_viewer_reads_but_cannot_write_and_forms_need_csrf(client, stora
     finally:
         client.cookies.clear()
     assert (await client.get("/datasets")).status_code in (302, 303)  # logged out: to the login page
+
+
+@pytest.mark.usefixtures("worker")
+async def test_runs_tab_experiment_page_and_results_export(client, storage, project) -> None:
+    from app.evaluation import experiments
+
+    await datasets.upsert_dataset(storage, project.project_id, datasets.DatasetSpec("runs"))
+    item = await datasets.upsert_item(
+        storage,
+        project.project_id,
+        datasets.ItemSpec("runs", id=f"it-{project.project_id[:8]}", input="2+2?", expected_output="4"),
+    )
+    trace_id = f"rt-{project.project_id[:8]}"
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    batch = [
+        *trace_batch(trace_id),
+        {
+            "id": f"{trace_id}-s",
+            "type": "score-create",
+            "timestamp": now,
+            "body": {"id": f"{trace_id}-score", "traceId": trace_id, "name": "exact", "value": 1},
+        },
+    ]
+    r = await client.post("/api/public/ingestion", json={"batch": batch}, auth=project.auth)
+    assert r.status_code == 207, r.text
+    await jobs_done(storage, project.project_id, 1)
+    run = await experiments.record_run_item(
+        storage,
+        project.project_id,
+        experiments.RunItemSpec("run-A", item.id, trace_id=trace_id, observation_id=f"{trace_id}-gen"),
+    )
+    await as_role(client, storage, project, Role.VIEWER)
+    try:
+        runs = await client.get(f"/datasets/{item.dataset_id}/runs")
+        assert runs.status_code == 200
+        row = re.search(rf'<a href="/experiments/{run.experiment_id}">run-A</a>.*?</tr>', runs.text, re.S)
+        assert row, runs.text
+        cells = re.findall(r"<td>(.*?)</td>", row[0], re.S)
+        assert cells[1:3] == ["1", "0"] and cells[3].startswith("1.000")  # items, errors, exact
+        assert "<th>exact</th>" in runs.text
+
+        page = await client.get(f"/experiments/{run.experiment_id}")
+        assert page.status_code == 200 and "<h1>run-A</h1>" in page.text
+        assert f'href="/traces/{trace_id}' in page.text and f'href="/dataset-items/{item.id}"' in page.text
+        assert (
+            "{&#34;role&#34;: &#34;assistant&#34;, &#34;content&#34;: &#34;Yes&#34;}" in page.text
+            and '<td class="io">4</td>' in page.text
+            and "<td>1.000</td>" in page.text
+        )
+
+        exported = await client.get(f"/experiments/{run.experiment_id}/export", params={"format": "csv"})
+        assert (
+            exported.status_code == 200 and 'filename="run-A.csv"' in exported.headers["content-disposition"]
+        )
+        [result] = list(csv.DictReader(io.StringIO(exported.text)))
+        assert (result["item_id"], result["trace_id"], result["expected_output"]) == (item.id, trace_id, "4")
+        assert json.loads(result["output"]) == {"role": "assistant", "content": "Yes"} and json.loads(
+            result["scores"]
+        ) == {"exact": 1.0}
+        lines = (
+            await client.get(f"/experiments/{run.experiment_id}/export", params={"format": "jsonl"})
+        ).text
+        [record] = [json.loads(line) for line in lines.splitlines()]
+        assert record["scores"] == {"exact": 1.0} and record["item_id"] == item.id
+        assert (await client.get("/experiments/no-such-run")).status_code == 404
+    finally:
+        client.cookies.clear()
