@@ -217,6 +217,15 @@ async def test_items_search_and_pages(client, storage, project) -> None:
     found = await client.get(f"/datasets/{dataset_id}", params={"search": "apple"})
     assert len(item_ids(found.text)) == 1 and "1 item ·" in found.text
     assert (await client.get(f"/datasets/{dataset_id}", params={"page": "x"})).status_code == 400
+    # An item id with '/' and a space has its page too.
+    odd = await datasets.upsert_item(
+        storage, project.project_id, datasets.ItemSpec("paged", id="a/b c", input="odd")
+    )
+    listed = await client.get(f"/datasets/{dataset_id}", params={"search": "odd"})
+    assert item_ids(listed.text) == ["a/b%20c"] and odd.id == "a/b c"
+    for path in ("/dataset-items/a/b%20c", "/dataset-items/a%2Fb%20c"):
+        page = await client.get(path)
+        assert page.status_code == 200 and "Item <code>a/b c</code>" in page.text, path
 
 
 async def import_csv(client: httpx.AsyncClient, dataset_id: str, text: str, **mapping: list[str]) -> str:
@@ -300,6 +309,53 @@ async def test_import_maps_columns_shows_progress_until_done_and_reports_bad_row
     # The upload is used up; an unknown import is a 404.
     assert (await client.post(action[1], data={"_csrf_token": t, "input": "question"})).status_code == 404
     assert (await client.get(f"/datasets/{dataset_id}/imports/nope/progress")).status_code == 404
+    wrong = await client.post(
+        f"/datasets/{dataset_id}/import",
+        data={"_csrf_token": t},
+        files={"file": ("items.xlsx", b"x", "text/plain")},
+    )
+    assert wrong.status_code == 400 and "file must be a .csv or .jsonl file" in wrong.text
+
+
+@pytest.mark.usefixtures("member")
+async def test_a_jsonl_import_keeps_json_values(client, storage, project) -> None:
+    dataset_id = await create_dataset(client, "jsonl")
+    lines = [
+        {"question": {"text": "hi", "lang": "en"}, "answer": ["hello"], "tags": {"k": 1}},
+        "not an object",
+        {"question": "plain", "answer": None},
+    ]
+    body = "\n".join(json.dumps(x) if isinstance(x, dict) else x for x in lines) + "\n"
+    t = await token(client, f"/datasets/{dataset_id}/import")
+    up = await client.post(
+        f"/datasets/{dataset_id}/import",
+        data={"_csrf_token": t},
+        files={"file": ("rows.jsonl", body.encode(), "application/x-ndjson")},
+    )
+    assert up.status_code == 200 and "<code>tags</code>" in up.text
+    action = re.search(r'action="(/datasets/[^"]+/import/[^"]+)" id="mapping-form"', up.text)
+    assert action
+    r = await client.post(
+        action[1],
+        data={"_csrf_token": t, "input": "question", "expected_output": "answer", "metadata": "tags"},
+    )
+    status_path = r.headers["location"]
+
+    async def done() -> str | None:
+        frag = (await client.get(status_path + "/progress")).text
+        return frag if 'data-state="done"' in frag else None
+
+    summary = await wait_for(done, timeout_s=30)
+    assert '<strong id="imported-count">2</strong>' in summary and "<tr><td>2</td><td>not JSON" in summary
+    items, _ = await datasets.list_items_page(
+        storage, project.project_id, datasets.ItemQuery(dataset_id), 1, 10
+    )
+    assert sorted(
+        (json.dumps(i.input), json.dumps(i.expected_output), json.dumps(i.metadata)) for i in items
+    ) == [
+        ('"plain"', "null", "null"),
+        ('{"text": "hi", "lang": "en"}', '["hello"]', '{"k": 1}'),
+    ]
 
 
 @pytest.mark.usefixtures("member")
