@@ -205,14 +205,9 @@ async def list_items(
     storage, project_id = project_scope(request)
     if version is not None and not dataset_name:
         raise InvalidInput("version requires datasetName")
-    dataset_id = ""
-    if dataset_name:
-        found = await datasets.fetch_dataset(storage, project_id, name=dataset_name)
-        if found is None:
-            raise NotFound(f"dataset {dataset_name!r} not found")
-        dataset_id = found.id
     query = ItemQuery(
-        dataset_id=dataset_id,
+        dataset_id="",
+        dataset_name=dataset_name or None,
         version=version and check_time(version, "version"),
         source_trace_id=source_trace_id,
         source_observation_id=source_observation_id,

@@ -85,7 +85,8 @@ class ItemView:
 
 @dataclass(frozen=True, slots=True)
 class ItemQuery:
-    """Items of a dataset ("" = every dataset of the project), current or as of `version`."""
+    """Items of a dataset (dataset_id "" and no dataset_name: every dataset of the project), current or as
+    of `version`."""
 
     dataset_id: str
     version: datetime | None = None
@@ -93,6 +94,7 @@ class ItemQuery:
     source_trace_id: str | None = None
     source_observation_id: str | None = None
     search: str | None = None  # a substring of the input, expected output or metadata JSON text
+    dataset_name: str | None = None  # given: the dataset by name (dataset_id is then ignored)
 
 
 # -- pure rules ----------------------------------------------------------------------------------
@@ -342,20 +344,22 @@ async def list_items_page(
         ("source_trace_id", query.source_trace_id),
         ("source_observation_id", query.source_observation_id),
         ("search", query.search),
+        ("dataset_name", query.dataset_name),
     ):
         refuse_nul(field, value)
-    if query.dataset_id and await fetch_dataset(storage, project_id, dataset_id=query.dataset_id) is None:
-        raise NotFound(f"dataset {query.dataset_id!r} not found")
     f = repo.ItemFilter(
-        dataset_id=query.dataset_id or None,
+        dataset_id=(query.dataset_id or None) if query.dataset_name is None else None,
+        dataset_name=query.dataset_name,
         as_of=query.version,
         statuses=tuple(s.value for s in query.statuses),
         source_trace_id=query.source_trace_id,
         source_observation_id=query.source_observation_id,
         search=query.search,
     )
-    rows = await repo.list_items(storage.postgres, project_id, f, limit, (page - 1) * limit)
-    total = await repo.count_items(storage.postgres, project_id, f)
+    found = await repo.list_items_page(storage.postgres, project_id, f, limit, (page - 1) * limit)
+    if found is None:
+        raise NotFound(f"dataset {query.dataset_name or query.dataset_id!r} not found")
+    rows, total = found
     return [_item_view(*r) for r in rows], total
 
 

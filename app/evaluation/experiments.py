@@ -11,13 +11,12 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InvalidInput, NotFound
 from app.evaluation import datasets
-from app.evaluation.encoding import decode_cursor, encode_cursor, json_object, json_value
+from app.evaluation.encoding import decode_cursor, encode_cursor, json_object, stored_value
 from app.evaluation.experiment_types import (
     ExperimentFilter,
     ExperimentItemFilter,
@@ -31,7 +30,7 @@ from app.evaluation.results import ItemResult, RunResults
 from app.storage import Storage
 from app.storage.clickhouse.queries import experiments as eq
 from app.storage.clickhouse.queries import observations as oq
-from app.storage.clickhouse.queries.views import json_or_text, utc, utc_or_none
+from app.storage.clickhouse.queries.views import utc, utc_or_none
 
 __all__ = [
     "ExperimentFilter",
@@ -53,7 +52,6 @@ __all__ = [
     "record_run_item",
     "run_item_id",
 ]
-SCORE_CHUNK = 5_000  # traces per score or cost read (one row per trace comes back)
 # Score types compared as proportions (McNemar), not as mean differences.
 BINARY_TYPES = frozenset({"BOOLEAN", "CATEGORICAL"})
 
@@ -162,9 +160,9 @@ def _item_view(row: dict[str, Any]) -> ExperimentItemView:
         end_time=utc_or_none(row["end_time"]),
         level=str(row["level"]),
         environment=str(row["environment"]),
-        input=json_or_text(row.get("input")),
-        output=json_or_text(row.get("output")),
-        expected_output=json_value(row.get("expected_output")),
+        input=stored_value(row.get("input")),
+        output=stored_value(row.get("output")),
+        expected_output=stored_value(row.get("expected_output")),
         item_metadata=json_object(row.get("item_metadata")),
         experiment_metadata=json_object(row.get("experiment_metadata")),
         experiment_description=None
@@ -212,34 +210,23 @@ async def experiment_run_items(
     return [_item_view(r) for r in rows]
 
 
-def _chunks(values: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
 async def _item_results(
     storage: Storage, project_id: str, experiment_id: str, *, io: bool
 ) -> tuple[list[ItemResult], str, dict[str, float]] | None:
     """The experiment's item runs with their scores, costs and latencies; its name; run-level scores."""
     ch = storage.clickhouse
-    rows = await eq.experiment_item_rows(ch, project_id, experiment_id, io=io)
+    rows, found_scores, costs, runs = await asyncio.gather(
+        eq.experiment_item_rows(ch, project_id, experiment_id, io=io),
+        eq.item_scores(ch, project_id, experiment_id),
+        eq.item_costs(ch, project_id, experiment_id),
+        eq.run_scores(ch, project_id, experiment_id),
+    )
     if not rows:
         return None
     await _fill_legacy(storage, project_id, rows)
-    trace_ids = sorted({str(r["trace_id"]) for r in rows})
-    start = min(utc(r["start_time"]) for r in rows)
-    end = max(utc(r["end_time"] or r["start_time"]) for r in rows)
-    since = start - eq.SPAN_SLACK
-    chunks = _chunks(trace_ids, SCORE_CHUNK)
-    score_lists, cost_maps, runs = await asyncio.gather(
-        asyncio.gather(*(eq.trace_scores(ch, project_id, c, since) for c in chunks)),
-        asyncio.gather(*(eq.trace_costs(ch, project_id, c, start, end) for c in chunks)),
-        eq.run_scores(ch, project_id, [experiment_id], since),
-    )
     scores: dict[str, list[eq.ItemScore]] = {}
-    for found in score_lists:
-        for s in found:
-            scores.setdefault(s.trace_id, []).append(s)
-    costs = {k: v for m in cost_maps for k, v in m.items()}
+    for s in found_scores:
+        scores.setdefault(s.trace_id, []).append(s)
     items = []
     for r in rows:
         trace_id, observation_id = str(r["trace_id"]), str(r["observation_id"])
@@ -257,9 +244,9 @@ async def _item_results(
                 item_key=str(r["item_id"]),
                 trace_id=trace_id,
                 observation_id=observation_id or None,
-                input=json_or_text(r.get("input")),
-                output=json_or_text(r.get("output")),
-                expected_output=json_value(r.get("expected_output")),
+                input=stored_value(r.get("input")),
+                output=stored_value(r.get("output")),
+                expected_output=stored_value(r.get("expected_output")),
                 scores={name: sum(v) / len(v) for name, v in values.items()},
                 boolean_scores=frozenset(binary),
                 total_cost=costs.get(trace_id),
@@ -268,9 +255,8 @@ async def _item_results(
             )
         )
     run_values: dict[str, list[float]] = {}
-    for _, name, value, _type in runs:
-        if value is not None:
-            run_values.setdefault(name, []).append(value)
+    for name, value in runs:
+        run_values.setdefault(name, []).append(value)
     name = str(max(rows, key=lambda r: utc(r["start_time"]))["experiment_name"])
     return items, name, {n: sum(v) / len(v) for n, v in run_values.items()}
 

@@ -17,6 +17,10 @@ async def test_rest_json_with_a_nul_is_400_naming_the_field(client, project: Pro
     cases = [
         ("/api/public/v2/prompts", {"name": NUL, "prompt": "hi", "type": "text"}, "name"),
         ("/api/public/v2/prompts", {"name": "ok", "prompt": NUL, "type": "text"}, "prompt"),
+        ("/api/public/v2/datasets", {"name": NUL}, "name"),
+        ("/api/public/v2/datasets", {"name": "ok", "description": NUL}, "description"),
+        ("/api/public/dataset-items", {"datasetName": "ok", "input": {"q": [NUL]}}, "input"),
+        ("/api/public/dataset-items", {"datasetName": "ok", "id": NUL}, "id"),
         ("/api/public/score-configs", {"name": NUL, "dataType": "NUMERIC"}, "name"),
         (
             "/api/public/score-configs",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, text
+from sqlalchemy import ColumnElement, Text, and_, cast, func, not_, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +25,7 @@ from app.storage.postgres.tables import Dataset, DatasetItem, utcnow
 # refuse the change. Runs under the item's lock.
 NextVersion = Callable[[DatasetItem | None], DatasetItem]
 TICK = timedelta(microseconds=1)
+ANALYZE_AFTER = 1_000  # rows of one bulk insert after which the table is vacuumed and analysed
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class ItemFilter:
     """Which versions a list reads: current ones (as_of None) or those valid at `as_of`."""
 
     dataset_id: str | None = None  # None: every dataset of the project
+    dataset_name: str | None = None  # instead of (or as well as) the id
     as_of: datetime | None = None
     statuses: tuple[str, ...] = ("ACTIVE",)
     source_trace_id: str | None = None
@@ -165,6 +167,13 @@ async def insert_new_items(pg: Postgres, rows: Sequence[DatasetItem]) -> int:
             await s.commit()
         except IntegrityError as exc:
             raise Conflict("an item id is already in use in this project (or repeated in the batch)") from exc
+    if len(rows) >= ANALYZE_AFTER:
+        # Autovacuum would get there later: until then the planner lacks statistics (it sorts a large
+        # dataset's items for every page instead of reading the ordered index) and index-only scans
+        # of pages and counts still visit the table.
+        async with pg.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM (ANALYZE) dataset_items"))
     return len(rows)
 
 
@@ -224,7 +233,7 @@ async def item_history(pg: Postgres, project_id: str, item_id: str) -> list[tupl
 def _conditions(project_id: str, f: ItemFilter) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [
         col(DatasetItem.project_id) == project_id,
-        col(DatasetItem.is_deleted).is_(False),
+        not_(col(DatasetItem.is_deleted)),  # as the partial index says it
         col(DatasetItem.status).in_(f.statuses),
     ]
     if f.dataset_id is not None:
@@ -245,26 +254,46 @@ def _conditions(project_id: str, f: ItemFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-async def list_items(
+async def list_items_page(
     pg: Postgres, project_id: str, f: ItemFilter, limit: int, offset: int
-) -> list[tuple[DatasetItem, str]]:
-    """A page of item versions matching `f`, newest item first, each with its dataset's name."""
-    stmt = (
-        select(DatasetItem, Dataset.name)
-        .join(Dataset, col(Dataset.id) == col(DatasetItem.dataset_id))
-        .where(and_(*_conditions(project_id, f)))
-        .order_by(col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
-        .limit(limit)
-        .offset(offset)
-    )
-    async with pg.session() as s:
-        return [(r[0], r[1]) for r in (await s.exec(stmt)).all()]
+) -> tuple[list[tuple[DatasetItem, str]], int] | None:
+    """A page of item versions matching `f`, newest item first, each with its dataset's name, and how
+    many match; None when `f` names a dataset the project does not have.
 
-
-async def count_items(pg: Postgres, project_id: str, f: ItemFilter) -> int:
-    stmt = select(func.count()).select_from(DatasetItem).where(and_(*_conditions(project_id, f)))
+    An SDK pages through a whole dataset this way, so a page is one statement in one session: the named
+    dataset's id is a subquery (the ordered index still applies), the page is found over narrow rows
+    before the wide JSON columns of its rows are read, and the total comes in the same row set."""
+    where = _conditions(project_id, f)
+    known = select(Dataset.id).where(Dataset.project_id == project_id)
+    if f.dataset_name is not None:
+        known = known.where(Dataset.name == f.dataset_name)
+        if f.dataset_id is not None:
+            known = known.where(Dataset.id == f.dataset_id)
+        where.append(col(DatasetItem.dataset_id) == known.scalar_subquery())
+    elif f.dataset_id is not None:
+        known = known.where(Dataset.id == f.dataset_id)
+    matching = and_(*where)
+    order = (col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
+    ids = select(DatasetItem.row_id).where(matching).order_by(*order).limit(limit).offset(offset).subquery()
+    total = select(func.count()).select_from(DatasetItem).where(matching).scalar_subquery()
+    stmt = select(DatasetItem, total).join(ids, col(DatasetItem.row_id) == ids.c.row_id).order_by(*order)
     async with pg.session() as s:
-        return int((await s.exec(stmt)).one())
+        found = list((await s.exec(stmt)).all())
+        if not found:
+            named = f.dataset_id is not None or f.dataset_name is not None
+            if named and (await s.exec(known.limit(1))).first() is None:
+                return None
+            counted = select(func.count()).select_from(DatasetItem).where(matching)
+            return [], int((await s.exec(counted)).one())
+        rows = [r[0] for r in found]
+        if f.dataset_name is not None:
+            names = {rows[0].dataset_id: f.dataset_name}  # every row is of that dataset
+        else:
+            stmt_names = select(Dataset.id, Dataset.name).where(
+                Dataset.project_id == project_id, col(Dataset.id).in_({r.dataset_id for r in rows})
+            )
+            names = {i: n for i, n in (await s.exec(stmt_names)).all()}
+    return [(r, names[r.dataset_id]) for r in rows], int(found[0][1])
 
 
 async def item_counts(pg: Postgres, project_id: str, dataset_ids: Sequence[str]) -> dict[str, int]:

@@ -32,9 +32,9 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
     ),
     "items cursor": lambda v: eq.compile_item_page(P, eq.ExperimentRowFilter(T1), (5, v), 10, io=False),
     "items of": lambda v: eq.compile_experiment_items(P, v, (v, v), io=True),
-    "trace scores": lambda v: eq.compile_trace_scores(P, [v], T1),
-    "run scores": lambda v: eq.compile_run_scores(P, [v], T1),
-    "trace costs": lambda v: eq.compile_trace_costs(P, [v], T1, T1 + timedelta(hours=1)),
+    "item scores": lambda v: eq.compile_item_scores(P, v, v),
+    "run scores": lambda v: eq.compile_run_scores(P, v),
+    "item costs": lambda v: eq.compile_item_costs(P, v, v),
     "linked": lambda v: eq.compile_linked_observations(P, [v], [v], T1, T1),
     "item keys": lambda v: eq.compile_item_keys(P, v),
 }

@@ -216,89 +216,100 @@ class ItemScore:
     data_type: str
 
 
-def compile_trace_scores(project_id: str, trace_ids: Sequence[str], since: datetime) -> CompiledQuery:
-    """The current scores of these traces made since `since` (trace- and observation-level)."""
+# An experiment's traces and time span, as subqueries: the reads below never ship its trace ids (10,000
+# ids bound as a parameter cost more than the read) and are bounded by when its item runs happened.
+_OF_EXPERIMENT = "FROM experiment_items WHERE {project} AND experiment_id = {eid}"
+_TRACES_OF = "trace_id IN (SELECT trace_id " + _OF_EXPERIMENT + ")"
+_FIRST_START = "(SELECT min(start_time) - INTERVAL 1 HOUR " + _OF_EXPERIMENT + ")"
+_LAST_END = "(SELECT max(coalesce(end_time, start_time)) + INTERVAL 1 HOUR " + _OF_EXPERIMENT + ")"
+
+
+def _experiment_bounds(params: Params, experiment_id: str) -> dict[str, str]:
+    eid = params.bind(experiment_id, "String")
+    return {
+        k: v.format(project=PROJECT, eid=eid)
+        for k, v in (("traces", _TRACES_OF), ("first", _FIRST_START), ("last", _LAST_END))
+    }
+
+
+def compile_item_scores(project_id: str, experiment_id: str, after: str | None) -> CompiledQuery:
+    """The current scores of the experiment's traces, one row per trace (trace id order, after `after`)."""
     params = Params(project_id)
+    b = _experiment_bounds(params, experiment_id)
+    keyset = f"AND trace_id > {params.bind(after, 'String')} " if after is not None else ""
     sql = (
-        "SELECT trace_id, observation_id, name, value, toString(data_type) AS data_type FROM ("
-        "SELECT id, trace_id, observation_id, name, value, data_type, is_deleted FROM scores "
-        f"WHERE {PROJECT} AND timestamp >= {params.bind(since, 'DateTime64(6)')} "
-        f"AND {in_list(params, 'trace_id', trace_ids)} ORDER BY event_ts DESC LIMIT 1 BY id) "
-        f"WHERE is_deleted = 0 LIMIT {params.bind(MAX_RESULT_ROWS, 'UInt32')}"
+        "SELECT trace_id, "
+        "groupArray((ifNull(observation_id, ''), name, value, toString(data_type))) AS scores "
+        "FROM (SELECT id, trace_id, observation_id, name, value, data_type, is_deleted FROM scores "
+        f"WHERE {PROJECT} AND timestamp >= {b['first']} AND {b['traces']} {keyset}"
+        "ORDER BY event_ts DESC LIMIT 1 BY id) "
+        f"WHERE is_deleted = 0 GROUP BY trace_id ORDER BY trace_id LIMIT {params.bind(ITEM_CHUNK, 'UInt32')}"
     )
     return CompiledQuery(sql, params.values, "experiments.item_scores")
 
 
-def compile_run_scores(project_id: str, experiment_ids: Sequence[str], since: datetime) -> CompiledQuery:
-    """The current run-level scores (datasetRunId) of these experiments, made since `since`."""
+def compile_item_costs(project_id: str, experiment_id: str, after: str | None) -> CompiledQuery:
+    """Each of the experiment's traces' total cost (USD), trace id order, after `after`."""
     params = Params(project_id)
+    b = _experiment_bounds(params, experiment_id)
+    keyset = f"AND trace_id > {params.bind(after, 'String')} " if after is not None else ""
     sql = (
-        "SELECT dataset_run_id, name, value, toString(data_type) AS data_type FROM ("
-        "SELECT id, dataset_run_id, name, value, data_type, is_deleted FROM scores "
-        f"WHERE {PROJECT} AND timestamp >= {params.bind(since, 'DateTime64(6)')} "
-        f"AND {in_list(params, 'dataset_run_id', experiment_ids)} ORDER BY event_ts DESC LIMIT 1 BY id) "
+        "SELECT trace_id, sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS cost FROM observations "
+        f"WHERE {PROJECT} AND start_time >= {b['first']} AND start_time <= {b['last']} AND {b['traces']} "
+        f"{keyset}GROUP BY trace_id ORDER BY trace_id LIMIT {params.bind(ITEM_CHUNK, 'UInt32')}"
+    )
+    return CompiledQuery(sql, params.values, "experiments.item_costs")
+
+
+def compile_run_scores(project_id: str, experiment_id: str) -> CompiledQuery:
+    """The current run-level scores (datasetRunId) of the experiment, made since its first item run."""
+    params = Params(project_id)
+    b = _experiment_bounds(params, experiment_id)
+    sql = (
+        "SELECT name, value FROM ("
+        "SELECT id, name, value, is_deleted FROM scores "
+        f"WHERE {PROJECT} AND timestamp >= {b['first']} "
+        f"AND dataset_run_id = {params.bind(experiment_id, 'String')} ORDER BY event_ts DESC LIMIT 1 BY id) "
         f"WHERE is_deleted = 0 LIMIT {params.bind(MAX_RESULT_ROWS, 'UInt32')}"
     )
     return CompiledQuery(sql, params.values, "experiments.run_scores")
 
 
-async def trace_scores(
-    ch: ClickHouse, project_id: str, trace_ids: Sequence[str], since: datetime
-) -> list[ItemScore]:
-    if not trace_ids:
-        return []
-    rows = await ch.query(compile_trace_scores(project_id, trace_ids, since))
-    return [
-        ItemScore(
-            str(r["trace_id"]),
-            None if r["observation_id"] is None else str(r["observation_id"]),
-            str(r["name"]),
-            None if r["value"] is None else float(str(r["value"])),
-            str(r["data_type"]),
-        )
-        for r in rows
-    ]
+async def item_scores(ch: ClickHouse, project_id: str, experiment_id: str) -> list[ItemScore]:
+    """Every current score on the experiment's traces (trace- and observation-level)."""
+    out: list[ItemScore] = []
+    after: str | None = None
+    for _ in range(MAX_ITEMS_PER_EXPERIMENT // ITEM_CHUNK):
+        rows = await ch.query(compile_item_scores(project_id, experiment_id, after))
+        for r in rows:
+            for observation_id, name, value, data_type in r["scores"]:  # type: ignore[attr-defined]
+                score_value = None if value is None else float(value)
+                out.append(
+                    ItemScore(str(r["trace_id"]), observation_id or None, name, score_value, data_type)
+                )
+        if len(rows) < ITEM_CHUNK:
+            break
+        after = str(rows[-1]["trace_id"])
+    return out
 
 
-async def run_scores(
-    ch: ClickHouse, project_id: str, experiment_ids: Sequence[str], since: datetime
-) -> list[tuple[str, str, float | None, str]]:
-    """(experiment id, name, value, data type) of the experiments' run-level scores."""
-    if not experiment_ids:
-        return []
-    rows = await ch.query(compile_run_scores(project_id, experiment_ids, since))
-    return [
-        (
-            str(r["dataset_run_id"]),
-            str(r["name"]),
-            None if r["value"] is None else float(str(r["value"])),
-            str(r["data_type"]),
-        )
-        for r in rows
-    ]
+async def item_costs(ch: ClickHouse, project_id: str, experiment_id: str) -> dict[str, float]:
+    """Each of the experiment's traces' total cost (USD)."""
+    out: dict[str, float] = {}
+    after: str | None = None
+    for _ in range(MAX_ITEMS_PER_EXPERIMENT // ITEM_CHUNK):
+        rows = await ch.query(compile_item_costs(project_id, experiment_id, after))
+        out |= {str(r["trace_id"]): float(Decimal(str(r["cost"]))) for r in rows}
+        if len(rows) < ITEM_CHUNK:
+            break
+        after = str(rows[-1]["trace_id"])
+    return out
 
 
-def compile_trace_costs(
-    project_id: str, trace_ids: Sequence[str], start: datetime, end: datetime
-) -> CompiledQuery:
-    """Each trace's total cost (USD) over its live observations starting in [start, end]."""
-    params = Params(project_id)
-    sql = (
-        "SELECT trace_id, sum(toDecimal128(ifNull(total_cost, 0), 12) * sign) AS cost FROM observations "
-        f"WHERE {PROJECT} AND start_time >= {params.bind(start, 'DateTime64(6)')} "
-        f"AND start_time <= {params.bind(end, 'DateTime64(6)')} AND {in_list(params, 'trace_id', trace_ids)} "
-        f"GROUP BY trace_id LIMIT {params.bind(len(trace_ids), 'UInt32')}"
-    )
-    return CompiledQuery(sql, params.values, "experiments.trace_costs")
-
-
-async def trace_costs(
-    ch: ClickHouse, project_id: str, trace_ids: Sequence[str], start: datetime, end: datetime
-) -> dict[str, float]:
-    if not trace_ids:
-        return {}
-    rows = await ch.query(compile_trace_costs(project_id, trace_ids, start - SPAN_SLACK, end + SPAN_SLACK))
-    return {str(r["trace_id"]): float(Decimal(str(r["cost"]))) for r in rows}
+async def run_scores(ch: ClickHouse, project_id: str, experiment_id: str) -> list[tuple[str, float]]:
+    """(name, value) of the experiment's numeric run-level scores."""
+    rows = await ch.query(compile_run_scores(project_id, experiment_id))
+    return [(str(r["name"]), float(str(r["value"]))) for r in rows if r["value"] is not None]
 
 
 @dataclass(frozen=True, slots=True)
