@@ -104,6 +104,7 @@ def test_import_a_csv_into_a_dataset_in_chromium(server: tuple[Server, str, str]
             page.locator("table.items tbody tr a").first.click()
             page.wait_for_url(re.compile(r"/dataset-items/"))
             assert "topic" in page.input_value("#field-metadata")
+            page.screenshot(path=str(ARTIFACTS / "dataset-item.png"), full_page=True)
             assert errors == []
 
             for viewport, name in ((LAPTOP, "laptop"), (PHONE, "phone")):
