@@ -71,10 +71,19 @@ class ImportProgress:
         return min(99, self.bytes_read * 100 // self.total_bytes) if self.total_bytes else 0
 
 
-def _staging_dir() -> Path:
-    directory = Path(tempfile.gettempdir()) / "langhouse-imports"
+STAGING = "langhouse-imports"  # the folder of staged uploads, in the system's temporary directory
+
+
+def _stage_path(name: str) -> Path:
+    """Where an upload is staged; staged files left a day (never imported) are removed on the way."""
+    directory = Path(tempfile.gettempdir()) / STAGING
     directory.mkdir(mode=0o700, exist_ok=True)
-    return directory
+    stale = time.time() - KEEP_SECONDS
+    for path in directory.iterdir():
+        with contextlib.suppress(OSError):  # another process may remove it first
+            if path.stat().st_mtime < stale:
+                path.unlink()
+    return directory / name
 
 
 def _upload_key(project_id: str, upload_id: str) -> str:
@@ -92,20 +101,20 @@ async def stage_upload(
     name is not .csv/.jsonl or the file has no header or rows. The upload is kept a day."""
     fmt = imports.detect_format(filename)
     upload_id = secrets.token_urlsafe(12)
-    path = _staging_dir() / f"{upload_id}.{fmt}"
 
-    def copy() -> imports.Sample:
-        with path.open("wb") as out:
-            shutil.copyfileobj(stream, out, 1024 * 1024)
-        with path.open("rb") as f:
-            return imports.sample(f, fmt)
+    def copy() -> tuple[Path, int, imports.Sample]:
+        path = _stage_path(f"{upload_id}.{fmt}")
+        try:
+            with path.open("wb") as out:
+                shutil.copyfileobj(stream, out, 1024 * 1024)
+            with path.open("rb") as f:
+                return path, path.stat().st_size, imports.sample(f, fmt)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
 
-    try:
-        found = await asyncio.to_thread(copy)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    upload = Upload(upload_id, dataset_id, filename, fmt, str(path), path.stat().st_size)
+    path, size, found = await asyncio.to_thread(copy)
+    upload = Upload(upload_id, dataset_id, filename, fmt, str(path), size)
     await storage.cache.set(_upload_key(project_id, upload_id), asdict(upload), KEEP_SECONDS)
     return upload, found
 

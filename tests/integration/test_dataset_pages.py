@@ -315,6 +315,23 @@ async def test_import_maps_columns_shows_progress_until_done_and_reports_bad_row
         files={"file": ("items.xlsx", b"x", "text/plain")},
     )
     assert wrong.status_code == 400 and "file must be a .csv or .jsonl file" in wrong.text
+    # A staged upload never imported is removed after a day, when the next file is staged.
+    import os
+    import tempfile
+    from pathlib import Path
+
+    stale = Path(tempfile.gettempdir()) / "langhouse-imports" / "abandoned.csv"
+    stale.write_text("input\nx\n")
+    os.utime(stale, (0, 0))
+    # Uploads may exceed the app's request limit (5 MB) up to 50 MB.
+    big = b"input\n" + b"x" * 100 + b"\n" + b"y" * 6_000_000 + b"\n"
+    staged = await client.post(
+        f"/datasets/{dataset_id}/import",
+        data={"_csrf_token": t},
+        files={"file": ("big.csv", big, "text/csv")},
+    )
+    assert staged.status_code == 200 and 'id="mapping-form"' in staged.text
+    assert not stale.exists()
 
 
 @pytest.mark.usefixtures("member")

@@ -93,7 +93,9 @@ async def test_rewrites_keep_item_runs_and_trace_deletion_removes_them(
     assert found is not None and found.item_count == 2
 
 
-def test_malformed_experiment_attributes_are_logged_and_the_span_kept(caplog: pytest.LogCaptureFixture) -> None:
+def test_malformed_experiment_attributes_are_logged_and_the_span_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     span = Span(
         "a" * 32,
         "b" * 16,
@@ -134,7 +136,8 @@ async def test_ten_thousand_item_runs_read_fast(storage: Storage, project: Proje
         ]
         await insert_scores(storage.clickhouse, scores)
         await insert_scores(
-            storage.clickhouse, [ScoreRow(pid, f"{eid}-acc", NOW, "accuracy", dataset_run_id=eid, value=0.5, event_ts=NOW)]
+            storage.clickhouse,
+            [ScoreRow(pid, f"{eid}-acc", NOW, "accuracy", dataset_run_id=eid, value=0.5, event_ts=NOW)],
         )
     began = time.perf_counter()
     results = [await ex.experiment_results(storage, pid, eid) for eid in runs]
@@ -145,7 +148,9 @@ async def test_ten_thousand_item_runs_read_fast(storage: Storage, project: Proje
     print(f"experiment_results x5: {results_s * 1000:.0f} ms; summaries x5: {summaries_s * 1000:.0f} ms")
     first = results[0]
     assert first is not None and len(first.items) == n_items and first.run_scores == {"accuracy": 0.5}
-    assert all(i.boolean_scores == frozenset({"exact"}) and set(i.scores) == {"exact", "length"} for i in first.items)
+    assert all(
+        i.boolean_scores == frozenset({"exact"}) and set(i.scores) == {"exact", "length"} for i in first.items
+    )
     assert sum(i.total_cost or 0 for i in first.items) == pytest.approx(10.0)
     s = summaries["p1"]
     assert s.item_count == n_items and s.scores["exact"] == (pytest.approx(0.5), n_items)
