@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,9 +180,11 @@ async def list_experiment_items_page(
     limit: int,
     *,
     io: bool = True,
+    metadata: bool = False,
 ) -> tuple[list[ExperimentItemView], str | None]:
     """Item runs starting in the filter's range, newest first; the next cursor. `io=False` skips
-    input, output and expected output (the columns that cost)."""
+    input, output and expected output (the columns that cost); `metadata` reads the root observations'
+    metadata (but the experiment attributes, which the other fields give)."""
     after = decode_cursor(cursor) if cursor else None
     rows_filter = eq.ExperimentRowFilter(
         filt.start,
@@ -198,7 +201,18 @@ async def list_experiment_items_page(
     if len(rows) > limit:
         next_cursor = encode_cursor(int(str(page[-1]["start_us"])), str(page[-1]["row_key"]))
     await _fill_legacy(storage, project_id, page)
-    return [_item_view(r) for r in page], next_cursor
+    views = [_item_view(r) for r in page]
+    if metadata and views:
+        keys = [(v.trace_id, v.id) for v in views]
+        times = [v.start_time for v in views]
+        found = await eq.observation_metadata(storage.clickhouse, project_id, keys, min(times), max(times))
+        views = [
+            replace(
+                v, metadata={k: x for k, x in found.get((v.trace_id, v.id), {}).items() if k != "experiment"}
+            )
+            for v in views
+        ]
+    return views, next_cursor
 
 
 async def experiment_run_items(
@@ -215,7 +229,7 @@ async def _item_results(
 ) -> tuple[list[ItemResult], str, dict[str, float]] | None:
     """The experiment's item runs with their scores, costs and latencies; its name; run-level scores."""
     ch = storage.clickhouse
-    rows, found_scores, costs, runs = await asyncio.gather(
+    rows, scores, costs, runs = await asyncio.gather(
         eq.experiment_item_rows(ch, project_id, experiment_id, io=io),
         eq.item_scores(ch, project_id, experiment_id),
         eq.item_costs(ch, project_id, experiment_id),
@@ -224,21 +238,18 @@ async def _item_results(
     if not rows:
         return None
     await _fill_legacy(storage, project_id, rows)
-    scores: dict[str, list[eq.ItemScore]] = {}
-    for s in found_scores:
-        scores.setdefault(s.trace_id, []).append(s)
     items = []
     for r in rows:
         trace_id, observation_id = str(r["trace_id"]), str(r["observation_id"])
         values: dict[str, list[float]] = {}
         binary: set[str] = set()
-        for s in scores.get(trace_id, ()):
-            if s.value is None or (s.observation_id and s.observation_id != observation_id):
+        for scored, score_name, value, data_type in scores.get(trace_id, ()):
+            if scored and scored != observation_id:  # another observation of the trace
                 continue
-            values.setdefault(s.name, []).append(s.value)
-            if s.data_type in BINARY_TYPES:
-                binary.add(s.name)
-        started, ended = utc(r["start_time"]), utc_or_none(r["end_time"])
+            values.setdefault(score_name, []).append(value)
+            if data_type in BINARY_TYPES:
+                binary.add(score_name)
+        started, ended = r["start_time"], r["end_time"]  # both naive UTC, or both aware (legacy)
         items.append(
             ItemResult(
                 item_key=str(r["item_id"]),

@@ -78,9 +78,15 @@ def upgrade() -> None:
         postgresql_include=["status", "row_id"],
         postgresql_where=LIVE,
     )
-    # An item's versions (by id), and a dataset's versions as of an instant.
+    # An item's versions (by id).
     op.create_index("ix_dataset_items_history", "dataset_items", ["project_id", "item_id", "valid_from"])
-    op.create_index("ix_dataset_items_as_of", "dataset_items", ["project_id", "dataset_id", "valid_from"])
+    # A dataset's items as of an instant, in list order: every version, with what the as-of test reads.
+    op.create_index(
+        "ix_dataset_items_as_of",
+        "dataset_items",
+        ["project_id", "dataset_id", sa.text("created_at DESC"), "item_id"],
+        postgresql_include=["valid_from", "valid_to", "status", "is_deleted", "row_id"],
+    )
 
 
 def downgrade() -> None:
