@@ -17,8 +17,9 @@ from litestar.response import Redirect, Template
 from app.dashboards.dataset_pages import dataset_or_404, field_of, parse_json_fields, pretty, shown
 from app.dashboards.deps import FORM, UiSession, page, requires_member
 from app.errors import InvalidInput, NotFound, UserError
-from app.evaluation import datasets, item_sources
+from app.evaluation import datasets
 from app.evaluation.datasets import DatasetView, ItemStatus, ItemView
+from app.evaluation.trace_items import TraceItemSpec, add_trace_to_dataset
 from app.storage import Storage
 from app.storage.postgres.tables import Role
 
@@ -197,14 +198,10 @@ async def add_to_dataset(
         if not data.dataset_id:
             raise InvalidInput("dataset_id: choose a dataset or name a new one")
         name = (await dataset_or_404(storage, project_id, data.dataset_id)).name
-    item = await item_sources.add_traced_item(
-        storage,
-        project_id,
-        name,
-        trace_id,
-        data.observation_id or None,
-        create_dataset=bool(data.new_dataset.strip()),
+    spec = TraceItemSpec(
+        trace_id, name, data.observation_id or None, create_dataset=bool(data.new_dataset.strip())
     )
+    item = await add_trace_to_dataset(storage, project_id, spec)
     return page(session, "dataset_added.html", item=item, item_url=item_url, trace_id=trace_id, shown=shown)
 
 

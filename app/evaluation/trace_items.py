@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.errors import InvalidInput, NotFound
-from app.evaluation.datasets import ItemSpec, ItemView, upsert_item
+from app.evaluation.datasets import DatasetSpec, ItemSpec, ItemView, upsert_dataset, upsert_item
 from app.storage import Storage
 from app.storage.clickhouse.queries.observations import fetch_observation
 from app.storage.clickhouse.queries.views import json_or_text
@@ -21,6 +21,7 @@ class TraceItemSpec:
     dataset_name: str
     observation_id: str | None = None
     item_id: str | None = None
+    create_dataset: bool = False  # create the dataset (by name) when it does not exist
 
 
 async def add_trace_to_dataset(storage: Storage, project_id: str, spec: TraceItemSpec) -> ItemView:
@@ -43,6 +44,8 @@ async def add_trace_to_dataset(storage: Storage, project_id: str, spec: TraceIte
         if trace is None:
             raise NotFound(f"traceId: trace {spec.trace_id!r} not found")
         source_input, source_output = trace.input, trace.output
+    if spec.create_dataset:
+        await upsert_dataset(storage, project_id, DatasetSpec(spec.dataset_name))
     return await upsert_item(
         storage,
         project_id,
