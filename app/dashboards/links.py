@@ -49,6 +49,8 @@ def langfuse_target(rest: str, query: Mapping[str, str]) -> str | None:
         return prompt_url("/".join(parts[1:]), version=version if (version or "").isdigit() else None)
     if section == "datasets" and len(parts) > 1:
         return _dataset_target(parts[1:])
+    if parts == ["experiments", "results"] and query.get("baseline"):  # run_experiment's experiment_url
+        return f"/experiments/{quote(query['baseline'], safe='')}"
     if section == "traces" and len(parts) == 1 and query.get("peek"):  # a trace opened over the list
         return f"/traces/{quote(query['peek'], safe='')}"
     if section in ITEMS and len(parts) == 2:

@@ -28,7 +28,8 @@ from app.dashboards.links import langfuse_target
         ("/datasets/d1/runs", {}, "/datasets/d1/runs"),
         ("/datasets/d1/runs/r1", {}, "/experiments/r1"),
         ("/datasets/d1/other/x", {}, None),
-        ("/experiments/results", {"baseline": "e1"}, None),
+        ("/experiments/results", {"baseline": "e 1"}, "/experiments/e%201"),
+        ("/experiments/results", {}, None),
         ("/traces/a/b", {}, None),
     ],
 )
