@@ -89,6 +89,14 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             # No handler matched: say which route is missing, unlike a handler's "x not found".
             message = f"{request.method} {request.url.path} is not supported by Langhouse"
         if exc.extra and status < 500:
+            problems = exc.extra if isinstance(exc.extra, list) else []
+            named = [
+                f"{p['key']}: {p.get('message', 'invalid')}"
+                for p in problems
+                if isinstance(p, dict) and p.get("key")
+            ]
+            if named:  # name the parameters, not only the route
+                message = "; ".join(named)
             return Response({"message": message, "error": exc.extra}, status_code=status)
     else:
         status, code, message = 500, "internal_error", ""

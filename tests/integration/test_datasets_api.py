@@ -243,6 +243,7 @@ async def test_rest_errors_name_the_field(client: httpx.AsyncClient, project: Pr
         for path in ("dataset-items", "v2/datasets"):
             r = await client.get(f"/api/public/{path}", params=params, auth=project.auth)
             assert r.status_code == 400 and r.json()["error"][0]["key"] == key, r.text
+            assert r.json()["message"].startswith(f"{key}: "), r.text
     r = await client.get(
         "/api/public/dataset-items", params={"version": "2026-01-01T00:00:00Z"}, auth=project.auth
     )
