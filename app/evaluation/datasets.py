@@ -7,6 +7,7 @@ writes a tombstone. Item ids are unique per project across datasets. Every funct
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -376,18 +377,37 @@ async def list_items_page(
     generation, _ = await storage.cache.counter(_generation_key(project_id))
     digest = hashlib.sha256(repr(f).encode()).hexdigest()
     count_key = f"dataset-items:count:{project_id}:{generation}:{digest}"
-    cached = await storage.cache.get(count_key)
+    # Where each page starts, as the previous page left it: an SDK pages through a dataset in order.
+    start_key = f"dataset-items:start:{project_id}:{generation}:{digest}:{limit}:"
+    cached, start = await asyncio.gather(
+        storage.cache.get(count_key), storage.cache.get(f"{start_key}{page}")
+    )
     total_cached = None if cached is None else cached.get("total")
     known = total_cached if isinstance(total_cached, int) else None
+    after = _page_start(start) if page > 1 and known is not None else None  # the count needs every row
     found = await repo.list_items_page(
-        storage.postgres, project_id, f, limit, (page - 1) * limit, known_total=known
+        storage.postgres, project_id, f, limit, (page - 1) * limit, known_total=known, after=after
     )
     if found is None:
         raise NotFound(f"dataset {query.dataset_name or query.dataset_id!r} not found")
     rows, total = found
     if known is None:
         await storage.cache.set(count_key, {"total": total}, COUNT_TTL_SECONDS)
+    if len(rows) == limit:
+        last = rows[-1][0]
+        boundary: dict[str, object] = {"created_at": last.created_at.isoformat(), "item_id": last.item_id}
+        await storage.cache.set(f"{start_key}{page + 1}", boundary, COUNT_TTL_SECONDS)
     return [_item_view(*r) for r in rows], total
+
+
+def _page_start(cached: dict[str, Any] | None) -> tuple[datetime, str] | None:
+    """The (created_at, item id) a page starts after, from the cache; None when unknown."""
+    if cached is None:
+        return None
+    created, item_id = cached.get("created_at"), cached.get("item_id")
+    if not isinstance(created, str) or not isinstance(item_id, str):
+        return None
+    return datetime.fromisoformat(created), item_id
 
 
 async def delete_item(storage: Storage, project_id: str, item_id: str) -> bool:

@@ -329,6 +329,21 @@ async def test_rest_shapes_pages_and_tenant_isolation(
     assert [i["id"] for i in r.json()["data"]] == ["i0"]
     r = await client.get("/api/public/dataset-items", params={"sourceTraceId": "t1"}, auth=a)
     assert sorted(i["id"] for i in r.json()["data"]) == ["i1", "i3"]
+    # Paged in order, each page starts where the last one ended (no rows skipped again); pages read out
+    # of order, and pages after a change, start by position as before.
+    pages = []
+    for page in (1, 2, 3, 2, 3):
+        r = await client.get(
+            "/api/public/dataset-items", params={"datasetName": "folder/set", "page": page, "limit": 2}, auth=a
+        )
+        pages.append([i["id"] for i in r.json()["data"]])
+        assert r.json()["meta"]["totalItems"] == 5
+    assert pages == [["i4", "i3"], ["i2", "i1"], ["i0"], ["i2", "i1"], ["i0"]]
+    await _post(client, project, "dataset-items", {"datasetName": "folder/set", "id": "i6", "input": 6})
+    r = await client.get(
+        "/api/public/dataset-items", params={"datasetName": "folder/set", "page": 2, "limit": 2}, auth=a
+    )
+    assert [i["id"] for i in r.json()["data"]] == ["i3", "i2"] and r.json()["meta"]["totalItems"] == 6
     r = await client.get("/api/public/v2/datasets", params={"limit": 1}, auth=a)
     assert r.json()["meta"] == {"page": 1, "limit": 1, "totalItems": 1, "totalPages": 1}
     other = await make_project(storage)

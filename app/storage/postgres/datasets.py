@@ -255,7 +255,14 @@ def _conditions(project_id: str, f: ItemFilter) -> list[ColumnElement[bool]]:
 
 
 async def list_items_page(
-    pg: Postgres, project_id: str, f: ItemFilter, limit: int, offset: int, *, known_total: int | None = None
+    pg: Postgres,
+    project_id: str,
+    f: ItemFilter,
+    limit: int,
+    offset: int,
+    *,
+    known_total: int | None = None,
+    after: tuple[datetime, str] | None = None,
 ) -> tuple[list[tuple[DatasetItem, str]], int] | None:
     """A page of item versions matching `f`, newest item first, each with its dataset's name, and how
     many match; None when `f` names a dataset the project does not have.
@@ -263,8 +270,20 @@ async def list_items_page(
     An SDK pages through a whole dataset this way, so a page is one statement in one session: the named
     dataset's id is a subquery (the ordered index still applies), the page is found and the matches are
     counted in one scan over narrow rows, and only the page's rows are read whole. With `known_total`
-    (the caller's cached count of the same filter, taken since the last item change) nothing is counted."""
+    (the caller's cached count of the same filter, taken since the last item change) nothing is counted.
+    With `after` (the (created_at, item id) of the previous page's last row, taken since the last item
+    change) the page starts after that row instead of skipping `offset` rows: paging through a whole
+    dataset reads each row once, not the rows of every earlier page again."""
     where = _conditions(project_id, f)
+    if after is not None:
+        created, item_id = after
+        where.append(
+            or_(
+                col(DatasetItem.created_at) < created,
+                and_(col(DatasetItem.created_at) == created, col(DatasetItem.item_id) > item_id),
+            )
+        )
+        offset = 0
     known = select(Dataset.id).where(Dataset.project_id == project_id)
     if f.dataset_name is not None:
         known = known.where(Dataset.name == f.dataset_name)
