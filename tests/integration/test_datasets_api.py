@@ -333,9 +333,8 @@ async def test_rest_shapes_pages_and_tenant_isolation(
     # of order, and pages after a change, start by position as before.
     pages = []
     for page in (1, 2, 3, 2, 3):
-        r = await client.get(
-            "/api/public/dataset-items", params={"datasetName": "folder/set", "page": page, "limit": 2}, auth=a
-        )
+        params = {"datasetName": "folder/set", "page": page, "limit": 2}
+        r = await client.get("/api/public/dataset-items", params=params, auth=a)
         pages.append([i["id"] for i in r.json()["data"]])
         assert r.json()["meta"]["totalItems"] == 5
     assert pages == [["i4", "i3"], ["i2", "i1"], ["i0"], ["i2", "i1"], ["i0"]]
