@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,6 +70,13 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _query_name(request: Request[Any, Any, Any], key: str) -> str:
+    """The parameter as the caller spelled it (`fromStartTime`) where the framework names the argument
+    (`from_start_time`)."""
+    camel = re.sub(r"_([a-z])", lambda m: m[1].upper(), key)
+    return camel if camel in request.query_params and key not in request.query_params else key
+
+
 def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """JSON `{message, error}` for the API; a redirect to /login for a browser without a session.
     A store that cannot be reached answers 503 with Retry-After, wherever its driver error surfaced."""
@@ -91,7 +99,7 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
         if exc.extra and status < 500:
             problems = exc.extra if isinstance(exc.extra, list) else []
             named = [
-                f"{p['key']}: {p.get('message', 'invalid')}"
+                f"{_query_name(request, str(p['key']))}: {p.get('message', 'invalid')}"
                 for p in problems
                 if isinstance(p, dict) and p.get("key")
             ]

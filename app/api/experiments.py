@@ -4,7 +4,6 @@ field groups). Experiments are written by ingestion (SDK 5.x spans) and by legac
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -87,32 +86,36 @@ def time_bounds(from_start: datetime | None, to_start: datetime | None) -> tuple
 async def _run_scores(
     storage: Storage, project_id: str, experiment_ids: list[str], limit: int
 ) -> dict[str, list[dict[str, Any]]]:
-    async def one(experiment_id: str) -> list[dict[str, Any]]:
-        req = sq.ScoreListRequest(
-            project_id, None, sq.ScoreFilter(dataset_run_ids=(experiment_id,)), limit, None
-        )
-        found = await sq.list_scores(storage.clickhouse, req)
-        return [score_v3_json(s, project_id) for s in found.items]
-
-    lists = await asyncio.gather(*(one(i) for i in experiment_ids))
-    return dict(zip(experiment_ids, lists, strict=True))
+    """Each experiment's run-level scores, at most `limit` each (one query for the page)."""
+    req = sq.ScoreListRequest(
+        project_id, None, sq.ScoreFilter(dataset_run_ids=tuple(experiment_ids)), sq.MAX_RELATED, None
+    )
+    found = await sq.list_scores(storage.clickhouse, req, max_first=sq.MAX_RELATED)
+    out: dict[str, list[dict[str, Any]]] = {i: [] for i in experiment_ids}
+    for score in found.items:
+        mine = out.get(score.dataset_run_id or "")
+        if mine is not None and len(mine) < limit:
+            mine.append(score_v3_json(score, project_id))
+    return out
 
 
 async def _item_scores(
     storage: Storage, project_id: str, items: list[ex.ExperimentItemView], limit: int
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Each item run's own scores (its observation's) and its trace's, at most `limit` each."""
-
-    async def one(item: ex.ExperimentItemView) -> list[dict[str, Any]]:
-        req = sq.ScoreListRequest(
-            project_id, None, sq.ScoreFilter(trace_ids=(item.trace_id,)), MAX_LIMIT, None
-        )
-        found = await sq.list_scores(storage.clickhouse, req)
-        mine = [s for s in found.items if s.observation_id in (None, item.id)]
-        return [score_v3_json(s, project_id) for s in mine[:limit]]
-
-    lists = await asyncio.gather(*(one(i) for i in items))
-    return {(i.trace_id, i.id): found for i, found in zip(items, lists, strict=True)}
+    """Each item run's own scores (its observation's) and its trace's, at most `limit` each (one query
+    for the page's traces)."""
+    found = await sq.scores_of(storage.clickhouse, project_id, trace_ids=tuple({i.trace_id for i in items}))
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {(i.trace_id, i.id): [] for i in items}
+    for item in items:
+        mine = out[(item.trace_id, item.id)]
+        for score in found:
+            if (
+                score.trace_id == item.trace_id
+                and score.observation_id in (None, item.id)
+                and len(mine) < limit
+            ):
+                mine.append(score_v3_json(score, project_id))
+    return out
 
 
 @get("/experiments", opt=READ.opt)
