@@ -188,11 +188,29 @@ def readable(lf: Any, base: str, keys: Keys, redis_url: str, items: int) -> dict
     }
 
 
+def cpu_s(server_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server (with its child processes) and by this process (all its
+    threads: the senders, the polling and, beside, the SDK running the experiment)."""
+    import psutil
+
+    server = psutil.Process(server_pid)
+    used = 0.0
+    for p in (server, *server.children(recursive=True)):
+        try:
+            t = p.cpu_times()
+            used += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return used, time.process_time()
+
+
 def span_rate(
-    base: str, spans_keys: Keys, redis_url: str, bodies: list[bytes], n: int
-) -> tuple[float, float]:
-    """Spans/s of the bodies (into the spans project): first request → all their jobs finished."""
+    base: str, spans_keys: Keys, redis_url: str, bodies: list[bytes], n: int, server_pid: int
+) -> dict[str, float]:
+    """Spans/s of the bodies (into the spans project): first request → all their jobs finished; with
+    the CPU seconds the server and this process used meanwhile."""
     before = {k for k in asyncio.run(finished_jobs(redis_url)) if f"/{spans_keys.project_id}/" in k}
+    server_0, bench_0 = cpu_s(server_pid)
     began = time.perf_counter()
     post_all(base, spans_keys.auth, bodies, SENDERS)
     while True:
@@ -201,7 +219,8 @@ def span_rate(
             break
         time.sleep(0.05)
     took = time.perf_counter() - began
-    return n / took, took
+    server_1, bench_1 = cpu_s(server_pid)
+    return {"rate": n / took, "took": took, "server": server_1 - server_0, "bench": bench_1 - bench_0}
 
 
 def main() -> None:
@@ -233,13 +252,13 @@ def main() -> None:
             print({k: round(v, 2) for k, v in r.items()}, flush=True)
             print(f"{n_spans} spans alone…", flush=True)
             load_2 = os.getloadavg()[0]
-            alone, alone_s = span_rate(base, span_keys, redis_url, alone_bodies, n_spans)
-            print(f"{alone:,.0f} spans/s; again beside an experiment…", flush=True)
+            alone = span_rate(base, span_keys, redis_url, alone_bodies, n_spans, server.pid)
+            print(f"{alone}; again beside an experiment…", flush=True)
             outcome: dict[str, tuple[str, float, float]] = {}
             beside = threading.Thread(target=lambda: outcome.setdefault("run", run_experiment(lf, "beside")))
             beside.start()
             time.sleep(1.0)  # the experiment is under way
-            during, during_s = span_rate(base, span_keys, redis_url, beside_bodies, n_spans)
+            during = span_rate(base, span_keys, redis_url, beside_bodies, n_spans, server.pid)
             spans_done = time.time()
             beside.join()
             _, beside_wall, beside_end = outcome["run"]
@@ -253,7 +272,7 @@ def main() -> None:
         if beside_end >= spans_done
         else f"until {spans_done - beside_end:.1f} s before the spans were written"
     )
-    print(f"{during:,.0f} spans/s beside the experiment ({overlap})", flush=True)
+    print(f"{during} beside the experiment ({overlap})", flush=True)
     record(
         "experiments",
         f"python bench/experiments.py --items {args.items} --spans {args.spans}",
@@ -293,14 +312,23 @@ def main() -> None:
             (
                 f"{n_spans:,} normal spans alone, {SENDERS} senders of pre-encoded payloads: "
                 "first request → all written",
-                f"{alone:,.0f} spans/s ({alone_s:.1f} s)",
+                f"{alone['rate']:,.0f} spans/s ({alone['took']:.1f} s)",
                 "—",
             ),
             (
                 f"the same spans while `run_experiment` ({args.items:,} items) runs on the server "
                 f"(it ran {beside_wall:.1f} s, {overlap})",
-                f"{during:,.0f} spans/s ({during_s:.1f} s; {during / alone:.2f}x alone)",
+                f"{during['rate']:,.0f} spans/s ({during['took']:.1f} s; "
+                f"{during['rate'] / alone['rate']:.2f}x alone)",
                 "≈ 1x (no drop)",
+            ),
+            (
+                "CPU seconds used over each span window, alone / beside: the server (with its children); "
+                f"this process (senders, polling and, beside, the SDK's experiment); {os.cpu_count()} cores "
+                f"give {os.cpu_count()} CPU-s a second",
+                f"server {alone['server']:.1f} / {during['server']:.1f}; "
+                f"bench {alone['bench']:.1f} / {during['bench']:.1f}",
+                "—",
             ),
             (
                 "load average (1 min) before the experiment / the spans alone / at the end "
