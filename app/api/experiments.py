@@ -19,6 +19,7 @@ from app.evaluation import experiments as ex
 from app.storage import Storage, json_text
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries.common import check_time
+from app.storage.clickhouse.queries.views import ScoreView
 
 MAX_LIMIT = 100
 MAX_SCORE_LIMIT = 50
@@ -102,19 +103,17 @@ async def _run_scores(
 async def _item_scores(
     storage: Storage, project_id: str, items: list[ex.ExperimentItemView], limit: int
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """Each item run's own scores (its observation's) and its trace's, at most `limit` each (one query
-    for the page's traces)."""
-    found = await sq.scores_of(storage.clickhouse, project_id, trace_ids=tuple({i.trace_id for i in items}))
-    out: dict[tuple[str, str], list[dict[str, Any]]] = {(i.trace_id, i.id): [] for i in items}
+    """Each item run's own scores (its observation's) and its trace's, newest first as the run scores,
+    at most `limit` each (one query for the page's traces)."""
+    trace_ids = tuple(dict.fromkeys(i.trace_id for i in items))
+    found = await sq.scores_of(storage.clickhouse, project_id, trace_ids=trace_ids)  # oldest first
+    by_trace: dict[str, list[ScoreView]] = {}
+    for score in reversed(found):
+        by_trace.setdefault(score.trace_id or "", []).append(score)
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for item in items:
-        mine = out[(item.trace_id, item.id)]
-        for score in found:
-            if (
-                score.trace_id == item.trace_id
-                and score.observation_id in (None, item.id)
-                and len(mine) < limit
-            ):
-                mine.append(score_v3_json(score, project_id))
+        mine = [s for s in by_trace.get(item.trace_id, []) if s.observation_id in (None, item.id)]
+        out[(item.trace_id, item.id)] = [score_v3_json(s, project_id) for s in mine[:limit]]
     return out
 
 

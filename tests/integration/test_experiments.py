@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -269,3 +270,78 @@ async def test_cursor_pages_filters_and_bad_input(
     r = await client.get("/api/public/experiment-items", params={"fromStartTime": since}, auth=other.auth)
     assert r.status_code == 200 and r.json()["data"] == []
     assert await ex.experiment_results(storage, other.project_id, eid) is None
+
+
+async def test_item_scores_are_the_item_runs_own_and_their_traces_newest_first(
+    live_server: LiveServer, client: httpx.AsyncClient, project: ProjectFixture
+) -> None:
+    data = [{"input": str(i), "expected_output": str(i)} for i in range(5)]
+    result = await asyncio.to_thread(run, live_server, project, data, "scored")
+    eid = result.experiment_id
+    first = (await _items_landed(live_server, project, eid, 5)).data[0]
+    # On one item run's trace: a trace-level score (its own, newest) and a sibling observation's (not its).
+    later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    for extra in (
+        {"traceId": first.trace_id, "name": "trace-level", "value": 1, "timestamp": later},
+        {"traceId": first.trace_id, "observationId": "another-span", "name": "sibling", "value": 1},
+    ):
+        r = await client.post("/api/public/scores", json=extra, auth=project.auth)
+        assert r.status_code == 200, r.text
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+
+    async def pages(score_limit: int) -> dict[str, list[str]]:
+        """Every item run's score names, through pages of 2 (several traces to a page)."""
+        out: dict[str, list[str]] = {}
+        cursor = None
+        while True:
+            params = {
+                "fromStartTime": since,
+                "experimentId": eid,
+                "limit": 2,
+                "fields": "core,scores",
+                "scoreLimit": score_limit,
+                **({"cursor": cursor} if cursor else {}),
+            }
+            r = await client.get("/api/public/experiment-items", params=params, auth=project.auth)
+            assert r.status_code == 200, r.text
+            out |= {i["id"]: [s["name"] for s in i["scores"]] for i in r.json()["data"]}
+            cursor = r.json()["meta"].get("cursor")
+            if not cursor:
+                return out
+
+    async def landed() -> Any:
+        found = await pages(50)
+        return found if "trace-level" in found[first.id] else None
+
+    names = await wait_for(landed)
+    assert len(names) == 5
+    assert names[first.id][0] == "trace-level" and sorted(names[first.id]) == [
+        "exact",
+        "length",
+        "trace-level",
+    ]
+    assert all(sorted(v) == ["exact", "length"] for k, v in names.items() if k != first.id)
+    limited = await pages(1)
+    assert limited[first.id] == ["trace-level"] and all(len(v) == 1 for v in limited.values())
+
+
+async def test_a_page_of_item_runs_looks_up_its_scores_in_one_query(
+    live_server: LiveServer,
+    client: httpx.AsyncClient,
+    project: ProjectFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = [{"input": str(i), "expected_output": str(i)} for i in range(5)]
+    result = await asyncio.to_thread(run, live_server, project, data, "one-query")
+    await _items_landed(live_server, project, result.experiment_id, 5)
+    params = {
+        "fromStartTime": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
+        "experimentId": result.experiment_id,
+        "fields": "core,scores",
+    }
+    with caplog.at_level(logging.DEBUG, logger="app.storage.clickhouse.client"):
+        r = await client.get("/api/public/experiment-items", params=params, auth=project.auth)
+    assert r.status_code == 200 and len(r.json()["data"]) == 5
+    assert all(len(i["scores"]) == 2 for i in r.json()["data"])
+    tags = [rec.args[0] for rec in caplog.records if isinstance(rec.args, tuple) and rec.args]
+    assert sum(str(t).startswith("scores.") for t in tags) == 1, tags  # not one per item run
