@@ -241,6 +241,9 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
     batch_traces = legacy.fold_traces(project_id, [e for e in events if e["type"] == "trace-create"], now)
     states = legacy.fold_observations([e for e in events if e["type"] in legacy.OBSERVATION_EVENT_TYPES])
     scores = [score_row(project_id, e, now) for e in events if e["type"] == "score-create"]
+    if len(scores) == len(events):  # scores only (the SDKs' score batches): nothing to fold or lock
+        await insert_scores(ch, scores)
+        return BatchResult(0, 0, 0)
     models = await model_catalog.prices_for(storage, project_id)
     async with storage.cache.lock(f"ingest:{project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS):
         stored = {
