@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import statistics
 import sys
@@ -86,6 +87,7 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             current = [read(url, public, secret, args.items, None) for _ in range(args.runs)]
             as_of = [read(url, public, secret, args.items, datetime.now(UTC)) for _ in range(args.runs)]
+            load = os.getloadavg()[0]
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(60)
@@ -107,6 +109,11 @@ def main() -> None:
             (
                 "`get_dataset(name, version=now)` (as-of read): median (min)",
                 f"{statistics.median(as_of):.2f} s ({min(as_of):.2f} s)",
+                "—",
+            ),
+            (
+                "load average (1 min) at the end: other work on the machine inflates the figures",
+                f"{load:.1f}",
                 "—",
             ),
         ],

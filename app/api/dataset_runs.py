@@ -20,10 +20,31 @@ from app.errors import InvalidInput, NotFound
 from app.evaluation import datasets
 from app.evaluation import experiments as ex
 from app.evaluation.datasets import DatasetView
-from app.http_json import json_body
+from app.http_json import ApiDoc, json_body
 from app.storage import Storage
 
 DATASETS_PREFIX = "/api/public/datasets/"
+_STRING_OR_NULL = {"type": ["string", "null"]}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+CREATE_RUN_ITEM = ApiDoc(
+    body={
+        "type": "object",
+        "required": ["runName", "datasetItemId"],
+        "description": "traceId or observationId is required",
+        "properties": {
+            "runName": {"type": "string", "minLength": 1},
+            "runDescription": _STRING_OR_NULL,
+            "metadata": {"description": "Any JSON value; replaces the run's."},
+            "datasetItemId": {"type": "string", "minLength": 1},
+            "traceId": _STRING_OR_NULL,
+            "observationId": _STRING_OR_NULL,
+            "datasetVersion": _TIME_OR_NULL,
+            "createdAt": _TIME_OR_NULL,
+        },
+    },
+    errors={404: "No dataset item of that id, or no observation of that id (observationId without traceId)."},
+)
+RUNS = ApiDoc(errors={404: "No dataset of that name or id, or no run of that name or id in it."})
 MAX_RUN_ITEMS = 10_000  # run items listed with one run (GET …/runs/{runName})
 
 
@@ -108,7 +129,7 @@ def run_json(run: ex.ExperimentView, dataset: DatasetView) -> dict[str, Any]:
     }
 
 
-@post("/dataset-run-items", status_code=200)
+@post("/dataset-run-items", status_code=200, opt=CREATE_RUN_ITEM.opt)
 async def create_run_item(request: Request[Any, Any, State]) -> dict[str, Any]:
     """Link a trace or observation to a dataset item under a run (created when new)."""
     spec = run_item_spec(await json_body(request))
@@ -166,7 +187,7 @@ def _path_parts(request: Request[Any, Any, State]) -> tuple[str, str | None]:
     return unquote(parts[0]), unquote(parts[2]) if len(parts) == 3 else None
 
 
-@get("/datasets/{rest:path}")
+@get("/datasets/{rest:path}", opt=RUNS.opt)
 async def get_dataset_runs(
     request: Request[Any, Any, State],
     page: Annotated[int, Parameter(ge=1, le=MAX_PAGE)] = 1,
@@ -183,7 +204,7 @@ async def get_dataset_runs(
     return run_json(run, dataset) | {"datasetRunItems": await _run_items(storage, project_id, run.id)}
 
 
-@delete("/datasets/{rest:path}", status_code=200)
+@delete("/datasets/{rest:path}", status_code=200, opt=RUNS.opt)
 async def delete_dataset_run(request: Request[Any, Any, State]) -> dict[str, Any]:
     """Delete a run and its run items (their traces and scores stay)."""
     storage, project_id = project_scope(request)
@@ -196,7 +217,7 @@ async def delete_dataset_run(request: Request[Any, Any, State]) -> dict[str, Any
     return {"message": "Dataset run successfully deleted"}
 
 
-@get("/v2/dataset-runs/by-dataset-id/{dataset_id:str}")
+@get("/v2/dataset-runs/by-dataset-id/{dataset_id:str}", opt=RUNS.opt)
 async def list_runs_by_dataset_id(
     request: Request[Any, Any, State],
     dataset_id: str,
@@ -209,7 +230,7 @@ async def list_runs_by_dataset_id(
     return {"data": [run_json(r, dataset) for r in runs], "meta": page_meta(page, limit, total)}
 
 
-@get("/v2/dataset-runs/by-dataset-id/{dataset_id:str}/{run_id:str}")
+@get("/v2/dataset-runs/by-dataset-id/{dataset_id:str}/{run_id:str}", opt=RUNS.opt)
 async def get_run_by_id(request: Request[Any, Any, State], dataset_id: str, run_id: str) -> dict[str, Any]:
     storage, project_id = project_scope(request)
     dataset = await _dataset(storage, project_id, dataset_id=dataset_id)
@@ -217,7 +238,7 @@ async def get_run_by_id(request: Request[Any, Any, State], dataset_id: str, run_
     return run_json(run, dataset) | {"datasetRunItems": await _run_items(storage, project_id, run.id)}
 
 
-@delete("/v2/dataset-runs/by-dataset-id/{dataset_id:str}/{run_id:str}", status_code=200)
+@delete("/v2/dataset-runs/by-dataset-id/{dataset_id:str}/{run_id:str}", status_code=200, opt=RUNS.opt)
 async def delete_run_by_id(request: Request[Any, Any, State], dataset_id: str, run_id: str) -> dict[str, Any]:
     storage, project_id = project_scope(request)
     dataset = await _dataset(storage, project_id, dataset_id=dataset_id)

@@ -14,11 +14,13 @@ from app.storage import json_text
 
 
 def encode_cursor(value: int, key: str) -> str:
+    """An opaque cursor (base64url JSON) for a page that ended at (sort value, row key)."""
     raw = json.dumps(["v1", value, key], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(text: str) -> tuple[int, str]:
+    """The (sort value, row key) of a cursor from encode_cursor; InvalidInput naming `cursor` otherwise."""
     try:
         padded = text + "=" * (-len(text) % 4)
         version, value, key = json_text.loads(base64.urlsafe_b64decode(padded.encode()).decode())
@@ -30,6 +32,7 @@ def decode_cursor(text: str) -> tuple[int, str]:
 
 
 def json_object(text: Any) -> dict[str, Any] | None:
+    """Stored JSON text holding an object, decoded; None for anything else."""
     if not text:
         return None
     try:

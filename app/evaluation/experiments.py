@@ -215,7 +215,7 @@ async def _item_results(
 ) -> tuple[list[ItemResult], str, dict[str, float]] | None:
     """The experiment's item runs with their scores, costs and latencies; its name; run-level scores."""
     ch = storage.clickhouse
-    rows, found_scores, costs, runs = await asyncio.gather(
+    rows, scores, costs, runs = await asyncio.gather(
         eq.experiment_item_rows(ch, project_id, experiment_id, io=io),
         eq.item_scores(ch, project_id, experiment_id),
         eq.item_costs(ch, project_id, experiment_id),
@@ -224,21 +224,18 @@ async def _item_results(
     if not rows:
         return None
     await _fill_legacy(storage, project_id, rows)
-    scores: dict[str, list[eq.ItemScore]] = {}
-    for s in found_scores:
-        scores.setdefault(s.trace_id, []).append(s)
     items = []
     for r in rows:
         trace_id, observation_id = str(r["trace_id"]), str(r["observation_id"])
         values: dict[str, list[float]] = {}
         binary: set[str] = set()
-        for s in scores.get(trace_id, ()):
-            if s.value is None or (s.observation_id and s.observation_id != observation_id):
+        for scored, score_name, value, data_type in scores.get(trace_id, ()):
+            if scored and scored != observation_id:  # another observation of the trace
                 continue
-            values.setdefault(s.name, []).append(s.value)
-            if s.data_type in BINARY_TYPES:
-                binary.add(s.name)
-        started, ended = utc(r["start_time"]), utc_or_none(r["end_time"])
+            values.setdefault(score_name, []).append(value)
+            if data_type in BINARY_TYPES:
+                binary.add(score_name)
+        started, ended = r["start_time"], r["end_time"]  # both naive UTC, or both aware (legacy)
         items.append(
             ItemResult(
                 item_key=str(r["item_id"]),

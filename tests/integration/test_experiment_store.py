@@ -3,6 +3,7 @@ run, trace deletion removes it, malformed attributes leave a plain observation; 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -85,15 +86,31 @@ async def test_rewrites_keep_item_runs_and_trace_deletion_removes_them(
     # A span whose experiment attributes are not its own item root, or are malformed, is no item run.
     not_root = replace(task_row(pid, "e1", 7), id="other")
     no_id = task_row(pid, "", 8)
-    await insert_observations(storage.clickhouse, [not_root, no_id])
+    not_json = replace(task_row(pid, "e2", 9), metadata_values=["{not json"])
+    await insert_observations(storage.clickhouse, [not_root, no_id, not_json])
     assert await _count_rows(storage, pid) == 3
+    # Values the view cannot read leave their column empty; the span is stored either way.
+    odd = task_row(pid, "e3", 10, **{"item.version": "garbage", "metadata": "text"})
+    await insert_observations(storage.clickhouse, [odd])
+    (item,), _ = await ex.list_experiment_items_page(
+        storage, pid, ex.ExperimentItemFilter(NOW - timedelta(hours=1), experiment_ids=("e3",)), None, 10
+    )
+    assert item.item_version is None and item.experiment_metadata is None and item.output == "E"
     # Deleting a trace cancels its observations: the item run goes with it.
     assert await delete_traces(storage, pid, [old.trace_id]) == [old.trace_id]
+    q = CompiledQuery(
+        "SELECT count() AS n FROM observations WHERE project_id = {project_id:String} AND id = {id:String}",
+        {"project_id": pid, "id": not_json.id},
+        "test.kept",
+    )
+    assert int(str((await storage.clickhouse.query(q))[0]["n"])) >= 1
     found = await ex.fetch_experiment(storage, pid, "e1")
     assert found is not None and found.item_count == 2
 
 
-def test_malformed_experiment_attributes_are_logged_and_the_span_kept(caplog: pytest.LogCaptureFixture) -> None:
+def test_malformed_experiment_attributes_are_logged_and_the_span_kept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     span = Span(
         "a" * 32,
         "b" * 16,
@@ -134,10 +151,11 @@ async def test_ten_thousand_item_runs_read_fast(storage: Storage, project: Proje
         ]
         await insert_scores(storage.clickhouse, scores)
         await insert_scores(
-            storage.clickhouse, [ScoreRow(pid, f"{eid}-acc", NOW, "accuracy", dataset_run_id=eid, value=0.5, event_ts=NOW)]
+            storage.clickhouse,
+            [ScoreRow(pid, f"{eid}-acc", NOW, "accuracy", dataset_run_id=eid, value=0.5, event_ts=NOW)],
         )
     began = time.perf_counter()
-    results = [await ex.experiment_results(storage, pid, eid) for eid in runs]
+    results = await asyncio.gather(*(ex.experiment_results(storage, pid, eid) for eid in runs))
     results_s = time.perf_counter() - began
     began = time.perf_counter()
     summaries = await ex.experiment_summaries(storage, pid, runs)
@@ -145,7 +163,9 @@ async def test_ten_thousand_item_runs_read_fast(storage: Storage, project: Proje
     print(f"experiment_results x5: {results_s * 1000:.0f} ms; summaries x5: {summaries_s * 1000:.0f} ms")
     first = results[0]
     assert first is not None and len(first.items) == n_items and first.run_scores == {"accuracy": 0.5}
-    assert all(i.boolean_scores == frozenset({"exact"}) and set(i.scores) == {"exact", "length"} for i in first.items)
+    assert all(
+        i.boolean_scores == frozenset({"exact"}) and set(i.scores) == {"exact", "length"} for i in first.items
+    )
     assert sum(i.total_cost or 0 for i in first.items) == pytest.approx(10.0)
     s = summaries["p1"]
     assert s.item_count == n_items and s.scores["exact"] == (pytest.approx(0.5), n_items)

@@ -266,10 +266,13 @@ async def test_unknown_public_routes_say_not_supported(client, project: ProjectF
     r = await client.get("/api/public/foo", auth=project.auth)
     assert r.status_code == 404
     assert r.json() == {"message": "GET /api/public/foo is not supported by Langhouse", "error": "not_found"}
-    r = await client.post("/api/public/v2/datasets/x/runs", json={}, auth=project.auth)
+    r = await client.post("/api/public/v2/no-such-noun/x/runs", json={}, auth=project.auth)
     assert (
-        r.status_code == 404 and "POST /api/public/v2/datasets/x/runs is not supported" in r.json()["message"]
+        r.status_code == 404
+        and "POST /api/public/v2/no-such-noun/x/runs is not supported" in r.json()["message"]
     )
+    r = await client.delete("/api/public/v2/datasets/x", auth=project.auth)  # a served path, another method
+    assert r.status_code == 405 and "DELETE /api/public/v2/datasets/x is not supported" in r.json()["message"]
     r = await client.get(
         "/api/public/traces/no-such-trace", auth=project.auth
     )  # a missing object keeps its message

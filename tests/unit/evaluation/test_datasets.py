@@ -116,3 +116,12 @@ def test_merge_checks_schemas_and_dataset() -> None:
     # A merged value is checked: an update leaving input out still holds the stored, valid input.
     kept = DatasetItem(project_id="p", item_id="i", dataset_id="ds", status="ACTIVE", input={"question": 2})
     assert merge_item(ItemSpec(dataset_name="d"), "i", _dataset(input=SCHEMA), kept).input == {"question": 2}
+
+
+def test_jsonschema_is_imported_only_when_a_schema_is_checked() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, app.main, app.api.datasets; print('jsonschema' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

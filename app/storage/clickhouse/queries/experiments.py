@@ -205,17 +205,6 @@ async def experiment_item_rows(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class ItemScore:
-    """One current score of an item run's trace (numeric value; None for text)."""
-
-    trace_id: str
-    observation_id: str | None
-    name: str
-    value: float | None
-    data_type: str
-
-
 # An experiment's traces and time span, as subqueries: the reads below never ship its trace ids (10,000
 # ids bound as a parameter cost more than the read) and are bounded by when its item runs happened.
 _OF_EXPERIMENT = "FROM experiment_items WHERE {project} AND experiment_id = {eid}"
@@ -243,7 +232,8 @@ def compile_item_scores(project_id: str, experiment_id: str, after: str | None) 
         "FROM (SELECT id, trace_id, observation_id, name, value, data_type, is_deleted FROM scores "
         f"WHERE {PROJECT} AND timestamp >= {b['first']} AND {b['traces']} {keyset}"
         "ORDER BY event_ts DESC LIMIT 1 BY id) "
-        f"WHERE is_deleted = 0 GROUP BY trace_id ORDER BY trace_id LIMIT {params.bind(ITEM_CHUNK, 'UInt32')}"
+        "WHERE is_deleted = 0 AND value IS NOT NULL GROUP BY trace_id "
+        f"ORDER BY trace_id LIMIT {params.bind(ITEM_CHUNK, 'UInt32')}"
     )
     return CompiledQuery(sql, params.values, "experiments.item_scores")
 
@@ -275,18 +265,16 @@ def compile_run_scores(project_id: str, experiment_id: str) -> CompiledQuery:
     return CompiledQuery(sql, params.values, "experiments.run_scores")
 
 
-async def item_scores(ch: ClickHouse, project_id: str, experiment_id: str) -> list[ItemScore]:
-    """Every current score on the experiment's traces (trace- and observation-level)."""
-    out: list[ItemScore] = []
+async def item_scores(
+    ch: ClickHouse, project_id: str, experiment_id: str
+) -> dict[str, list[tuple[str, str, float, str]]]:
+    """Per trace of the experiment, its current numeric scores: (observation id or '', name, value,
+    data type); trace- and observation-level alike."""
+    out: dict[str, list[tuple[str, str, float, str]]] = {}
     after: str | None = None
     for _ in range(MAX_ITEMS_PER_EXPERIMENT // ITEM_CHUNK):
         rows = await ch.query(compile_item_scores(project_id, experiment_id, after))
-        for r in rows:
-            for observation_id, name, value, data_type in r["scores"]:  # type: ignore[attr-defined]
-                score_value = None if value is None else float(value)
-                out.append(
-                    ItemScore(str(r["trace_id"]), observation_id or None, name, score_value, data_type)
-                )
+        out |= {str(r["trace_id"]): r["scores"] for r in rows}  # type: ignore[misc]
         if len(rows) < ITEM_CHUNK:
             break
         after = str(rows[-1]["trace_id"])
