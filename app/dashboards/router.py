@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Router
 
 from app.dashboards.auth_pages import AUTH_ROUTES
+from app.dashboards.compare_pages import COMPARE_ROUTES
 from app.dashboards.dashboard_pages import DASHBOARD_ROUTES
 from app.dashboards.deps import DEPENDENCIES
 from app.dashboards.home_pages import HOME_ROUTES
@@ -38,5 +39,6 @@ def ui_router() -> Router:
             *INVITATION_ROUTES,
             *PROMPT_PAGE_ROUTES,
             *LINK_ROUTES,
+            *COMPARE_ROUTES,
         ],
     )
