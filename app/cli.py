@@ -1,4 +1,4 @@
-"""The `langhouse` command: serve | worker | migrate | project | keys | users | ingest."""
+"""The `langhouse` command: serve | worker | migrate | project | keys | users | ingest | datasets."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import contextlib
 import gc
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import IO, Any
 
 import uvicorn
 
@@ -211,6 +212,101 @@ async def _ingest_status(storage: Storage, args: argparse.Namespace) -> None:
             print(f"    {row.row}: {row.reason}")
 
 
+async def _project_of(storage: Storage, ref: str | None) -> Any:
+    from app.auth import accounts
+
+    return await accounts.resolve_project(storage, ref) if ref else await accounts.only_project(storage)
+
+
+def _progress_bar(done: bool, percent: int, imported: int, bad: int) -> None:
+    filled = percent * 30 // 100
+    line = f"\r[{'#' * filled}{' ' * (30 - filled)}] {percent:3d}%  {imported} imported, {bad} bad"
+    print(line, end="\n" if done else "", file=sys.stderr, flush=True)
+
+
+async def _datasets_import(storage: Storage, args: argparse.Namespace) -> None:
+    import time
+
+    from app.evaluation import datasets, import_run, imports
+
+    project = await _project_of(storage, args.project)
+    fmt = imports.detect_format(args.file)
+
+    def head() -> tuple[int, tuple[str, ...]]:
+        with open(args.file, "rb") as f:
+            return os.fstat(f.fileno()).st_size, imports.sample(f, fmt).columns
+
+    try:
+        size, columns = await asyncio.to_thread(head)
+    except OSError as exc:
+        raise AppError(f"cannot read {args.file}: {exc.strerror}") from None
+    mapping = (
+        imports.parse_mapping(args.mapping)
+        if args.mapping
+        else imports.mapping_of(imports.default_mapping(columns))
+    )
+    dataset = await datasets.upsert_dataset(storage, project.id, datasets.DatasetSpec(args.name))
+    fields = ", ".join(f"{k}={'+'.join(getattr(mapping, k))}" for k in imports.FIELDS if getattr(mapping, k))
+    print(
+        f"importing {args.file} into dataset {dataset.name!r} of project {project.name} ({fields})",
+        file=sys.stderr,
+    )
+    start = import_run.ImportProgress("cli", dataset.id, total_bytes=size, started_at=time.time())
+
+    async def show(p: import_run.ImportProgress) -> None:
+        _progress_bar(False, p.percent, p.imported, p.bad_count)
+
+    f = await asyncio.to_thread(open, args.file, "rb")
+    try:
+        done = await import_run.import_rows(storage, project.id, dataset.name, f, fmt, mapping, start, show)
+    finally:
+        f.close()
+    _progress_bar(True, 100, done.imported, done.bad_count)
+    for line, reason in done.bad_rows:
+        print(f"line {line}: {reason}", file=sys.stderr)
+    if done.bad_count > len(done.bad_rows):
+        print(f"… and {done.bad_count - len(done.bad_rows)} more bad rows", file=sys.stderr)
+    print(f"imported {done.imported} items into {dataset.name} ({done.bad_count} bad rows)")
+    if done.imported == 0 and done.bad_count:
+        raise AppError("every row failed; nothing was imported")
+
+
+async def _datasets_export(storage: Storage, args: argparse.Namespace) -> None:
+    from app.evaluation import datasets, exports
+
+    project = await _project_of(storage, args.project)
+    dataset = await datasets.fetch_dataset(storage, project.id, name=args.name)
+    if dataset is None:
+        raise AppError(f"no dataset named {args.name!r} in project {project.name}")
+    fmt = exports.export_format(args.format or ("jsonl" if (args.out or "").endswith(".jsonl") else "csv"))
+    statuses = (
+        (datasets.ItemStatus.ACTIVE, datasets.ItemStatus.ARCHIVED)
+        if args.archived
+        else (datasets.ItemStatus.ACTIVE,)
+    )
+    query = datasets.ItemQuery(dataset.id, statuses=statuses)
+    out: IO[str] = (
+        await asyncio.to_thread(open, args.out, "w", encoding="utf-8", newline="") if args.out else sys.stdout
+    )
+    count = 0
+    try:
+        batch: list[dict[str, Any]] = []
+        async for record in exports.item_records(storage, project.id, query):
+            batch.append(record)
+            if len(batch) >= exports.PAGE:
+                out.writelines(exports.encode(batch, fmt, exports.ITEM_COLUMNS, header=count == 0))
+                count += len(batch)
+                batch = []
+        out.writelines(exports.encode(batch, fmt, exports.ITEM_COLUMNS, header=count == 0))
+        count += len(batch)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(
+        f"exported {count} items of {dataset.name}" + (f" to {args.out}" if args.out else ""), file=sys.stderr
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="langhouse", description="Langhouse: LLM tracing, prompts and evals."
@@ -257,6 +353,29 @@ def build_parser() -> argparse.ArgumentParser:
     ist = ingest.add_parser("status", help="queued jobs, and dead letters with their reasons")
     ist.add_argument("--limit", type=int, default=50, help="dead letters listed (oldest first)")
     ist.set_defaults(run=_admin(_ingest_status))
+
+    ds = sub.add_parser("datasets", help="import and export dataset items").add_subparsers(
+        dest="action", required=True
+    )
+    di = ds.add_parser(
+        "import", help="import a CSV or JSONL file as new items (the dataset is created if missing)"
+    )
+    di.add_argument("file", help="a .csv file with a header line, or a .jsonl file of JSON objects")
+    di.add_argument("--name", required=True, help="dataset name")
+    di.add_argument("--project", help="project id or name (default: the only project)")
+    di.add_argument(
+        "--mapping",
+        help="columns of each field, e.g. input=question,expected_output=answer,metadata=topic+level "
+        "(several columns make an object); default: columns named like the fields, else the first as input",
+    )
+    di.set_defaults(run=_admin(_datasets_import))
+    de = ds.add_parser("export", help="write a dataset's items as CSV or JSONL")
+    de.add_argument("--name", required=True, help="dataset name")
+    de.add_argument("--project", help="project id or name (default: the only project)")
+    de.add_argument("--format", choices=["csv", "jsonl"], help="default: from --out's extension, else csv")
+    de.add_argument("--out", help="file to write (default: standard output)")
+    de.add_argument("--archived", action="store_true", help="include archived items")
+    de.set_defaults(run=_admin(_datasets_export))
 
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
     uc = users.add_parser("create", help="create a user")

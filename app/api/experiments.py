@@ -186,7 +186,7 @@ def item_json(item: ex.ExperimentItemView, groups: set[str]) -> dict[str, Any]:
     if "io" in groups:
         out |= {"input": item.input, "output": item.output, "expectedOutput": item.expected_output}
     if "metadata" in groups:
-        out["metadata"] = {}
+        out["metadata"] = item.metadata or {}
     if "itemMetadata" in groups:
         out["experimentItemMetadata"] = item.item_metadata
     if "experimentMetadata" in groups:
@@ -225,7 +225,7 @@ async def list_experiment_items(
         dataset_ids=comma_list(dataset_id) + conditions.get("datasetId", ()),
     )
     items, next_cursor = await ex.list_experiment_items_page(
-        storage, project_id, filt, cursor, limit, io="io" in groups
+        storage, project_id, filt, cursor, limit, io="io" in groups, metadata="metadata" in groups
     )
     scores = await _item_scores(storage, project_id, items, score_limit) if "scores" in groups else {}
     data = []

@@ -52,6 +52,16 @@ async def resolve_project(storage: Storage, ref: str) -> Project:
     raise NotFound(f"no project with id or name {ref!r}")
 
 
+async def only_project(storage: Storage) -> Project:
+    """The installation's one project (the CLI's default); InvalidInput when there are several."""
+    found = await accounts.list_projects(storage.postgres, 2)
+    if not found:
+        raise NotFound("no project yet; create one with `langhouse project create`")
+    if len(found) > 1:
+        raise InvalidInput("there are several projects; pass --project (its id or name)")
+    return found[0]
+
+
 def normalize_email(email: str) -> str:
     """An email address as stored (trimmed, lower case); InvalidInput naming the field otherwise."""
     email = email.strip().lower()

@@ -26,6 +26,7 @@ SECTIONS = {
     "sessions": "/sessions",
     "users": "/users",
     "prompts": "/prompts",
+    "datasets": "/datasets",
     "scores": "/scores",
     "dashboards": "/dashboards",
     "playground": "/playground",
@@ -46,6 +47,8 @@ def langfuse_target(rest: str, query: Mapping[str, str]) -> str | None:
     if section == "prompts" and len(parts) > 1:  # prompt names may contain '/'
         version = query.get("version")
         return prompt_url("/".join(parts[1:]), version=version if (version or "").isdigit() else None)
+    if section == "datasets" and len(parts) > 1:
+        return _dataset_target(parts[1:])
     if section == "traces" and len(parts) == 1 and query.get("peek"):  # a trace opened over the list
         return f"/traces/{quote(query['peek'], safe='')}"
     if section in ITEMS and len(parts) == 2:
@@ -53,6 +56,19 @@ def langfuse_target(rest: str, query: Mapping[str, str]) -> str | None:
         return url(path, {"obs": query.get("observation")}) if section == "traces" else path
     if len(parts) <= 1:
         return SECTIONS.get(section)
+    return None
+
+
+def _dataset_target(parts: list[str]) -> str | None:
+    """`{datasetId}[/items]`, `{datasetId}/items/{itemId}`, `{datasetId}/runs/{runId}` as Langhouse pages."""
+    dataset = f"/datasets/{quote(parts[0], safe='')}"
+    if len(parts) == 1 or parts[1:] == ["items"]:
+        return dataset
+    if parts[1:] == ["runs"]:
+        return f"{dataset}/runs"
+    if len(parts) == 3 and parts[1] in ("items", "runs"):
+        page = "/dataset-items" if parts[1] == "items" else "/experiments"
+        return f"{page}/{quote(parts[2], safe='')}"
     return None
 
 
@@ -86,9 +102,7 @@ async def langfuse_link(
         raise NotFound("Not found, or you have no access to this project.")
     target = langfuse_target(rest, query)
     if target is None:
-        section = rest.strip("/").split("/")[0]
-        hint = " yet: datasets are not supported" if section == "datasets" else ""
-        raise NotFound(f"{NO_PAGE}{hint}.")
+        raise NotFound(f"{NO_PAGE}.")
     assert found is not None and token is not None
     if found[1] != project_id:
         await sessions.switch_project(storage, token, project_id)

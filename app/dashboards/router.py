@@ -7,7 +7,11 @@ from litestar import Router
 from app.dashboards.auth_pages import AUTH_ROUTES
 from app.dashboards.compare_pages import COMPARE_ROUTES
 from app.dashboards.dashboard_pages import DASHBOARD_ROUTES
+from app.dashboards.dataset_import_pages import DATASET_IMPORT_ROUTES
+from app.dashboards.dataset_item_pages import DATASET_ITEM_ROUTES
+from app.dashboards.dataset_pages import DATASET_ROUTES
 from app.dashboards.deps import DEPENDENCIES
+from app.dashboards.experiment_pages import EXPERIMENT_ROUTES
 from app.dashboards.home_pages import HOME_ROUTES
 from app.dashboards.invitation_pages import INVITATION_ROUTES
 from app.dashboards.links import LINK_ROUTES
@@ -39,6 +43,10 @@ def ui_router() -> Router:
             *INVITATION_ROUTES,
             *PROMPT_PAGE_ROUTES,
             *LINK_ROUTES,
+            *DATASET_ROUTES,
+            *DATASET_ITEM_ROUTES,
+            *DATASET_IMPORT_ROUTES,
+            *EXPERIMENT_ROUTES,
             *COMPARE_ROUTES,
         ],
     )

@@ -22,6 +22,7 @@ from app.dashboards.deps import FORM, UiSession, page, requires_member
 from app.dashboards.display import chat, pretty
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
 from app.errors import InvalidInput
+from app.evaluation import datasets
 from app.storage import Storage
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import NumberRange, TagFilter
@@ -248,6 +249,7 @@ async def trace_page(
     detail = await trace_service.trace_detail(storage, caller.project_id, trace_id)
     notes = await comments.for_object(storage, caller.project_id, "TRACE", trace_id)
     base_url = str(request.base_url).rstrip("/")
+    can_write = caller.role.at_least(Role.MEMBER)
     return page(
         session,
         "trace.html",
@@ -255,7 +257,10 @@ async def trace_page(
         comments=notes,
         prompt_url=prompt_url,
         share_url=base_url + share_path(caller.project_id, trace_id) if detail.trace.public else None,
-        can_write=caller.role.at_least(Role.MEMBER),
+        can_write=can_write,
+        dataset_choices=(await datasets.list_datasets_page(storage, caller.project_id, 1, 100))[0]
+        if can_write
+        else [],
     )
 
 

@@ -7,6 +7,7 @@ writes a tombstone. Item ids are unique per project across datasets. Every funct
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,17 @@ from app.storage.postgres import datasets as repo
 from app.storage.postgres.tables import Dataset, DatasetItem
 
 NAME_MAX = ITEM_ID_MAX = 255
+# An SDK reading a dataset asks for every page with the same filter: the count is kept in Redis under a
+# per-project generation that every item change bumps after it commits, so it never outlives a change.
+COUNT_TTL_SECONDS = 60
+
+
+def _generation_key(project_id: str) -> str:
+    return f"dataset-items:generation:{project_id}"
+
+
+async def _items_changed(storage: Storage, project_id: str) -> None:
+    await storage.cache.bump(_generation_key(project_id))
 
 
 class ItemStatus(StrEnum):
@@ -290,7 +302,9 @@ async def list_datasets_page(
 
 async def delete_dataset(storage: Storage, project_id: str, dataset_id: str) -> bool:
     """Delete a dataset and every version of its items; False when there is no such dataset."""
-    return await repo.delete_dataset(storage.postgres, project_id, dataset_id)
+    deleted = await repo.delete_dataset(storage.postgres, project_id, dataset_id)
+    await _items_changed(storage, project_id)
+    return deleted
 
 
 # -- items ---------------------------------------------------------------------------------------
@@ -310,6 +324,7 @@ async def upsert_item(storage: Storage, project_id: str, spec: ItemSpec) -> Item
         return merge_item(spec, item_id, dataset, current)
 
     row = await repo.write_item_version(storage.postgres, project_id, item_id, build)
+    await _items_changed(storage, project_id)
     return _item_view(row, dataset.name)
 
 
@@ -326,7 +341,9 @@ async def add_items(storage: Storage, project_id: str, dataset_name: str, specs:
             rows.append(merge_item(spec, validate_item_id(spec.id), dataset, None))
         except InvalidInput as exc:
             raise InvalidInput(f"item {n}: {exc}") from exc
-    return await repo.insert_new_items(storage.postgres, rows)
+    added = await repo.insert_new_items(storage.postgres, rows)
+    await _items_changed(storage, project_id)
+    return added
 
 
 async def fetch_item(storage: Storage, project_id: str, item_id: str) -> ItemView | None:
@@ -356,17 +373,29 @@ async def list_items_page(
         source_observation_id=query.source_observation_id,
         search=query.search,
     )
-    found = await repo.list_items_page(storage.postgres, project_id, f, limit, (page - 1) * limit)
+    generation, _ = await storage.cache.counter(_generation_key(project_id))
+    digest = hashlib.sha256(repr(f).encode()).hexdigest()
+    count_key = f"dataset-items:count:{project_id}:{generation}:{digest}"
+    cached = await storage.cache.get(count_key)
+    total_cached = None if cached is None else cached.get("total")
+    known = total_cached if isinstance(total_cached, int) else None
+    found = await repo.list_items_page(
+        storage.postgres, project_id, f, limit, (page - 1) * limit, known_total=known
+    )
     if found is None:
         raise NotFound(f"dataset {query.dataset_name or query.dataset_id!r} not found")
     rows, total = found
+    if known is None:
+        await storage.cache.set(count_key, {"total": total}, COUNT_TTL_SECONDS)
     return [_item_view(*r) for r in rows], total
 
 
 async def delete_item(storage: Storage, project_id: str, item_id: str) -> bool:
     """Delete an item by writing a tombstone version; False when unknown or already deleted."""
     refuse_nul("id", item_id)
-    return await repo.delete_item(storage.postgres, project_id, item_id)
+    deleted = await repo.delete_item(storage.postgres, project_id, item_id)
+    await _items_changed(storage, project_id)
+    return deleted
 
 
 async def item_history(storage: Storage, project_id: str, item_id: str) -> list[ItemView]:

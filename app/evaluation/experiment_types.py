@@ -54,6 +54,7 @@ class ExperimentItemView:
     item_metadata: dict[str, Any] | None
     experiment_metadata: dict[str, Any] | None
     experiment_description: str | None = None
+    metadata: dict[str, Any] | None = None  # the root observation's (read when asked for)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -179,9 +180,11 @@ async def list_experiment_items_page(
     limit: int,
     *,
     io: bool = True,
+    metadata: bool = False,
 ) -> tuple[list[ExperimentItemView], str | None]:
     """Item runs starting in the filter's range, newest first; the next cursor. `io=False` skips
-    input, output and expected output (the columns that cost)."""
+    input, output and expected output (the columns that cost); `metadata` reads the root observations'
+    metadata (but the experiment attributes, which the other fields give)."""
     after = decode_cursor(cursor) if cursor else None
     rows_filter = eq.ExperimentRowFilter(
         filt.start,
@@ -198,7 +201,18 @@ async def list_experiment_items_page(
     if len(rows) > limit:
         next_cursor = encode_cursor(int(str(page[-1]["start_us"])), str(page[-1]["row_key"]))
     await _fill_legacy(storage, project_id, page)
-    return [_item_view(r) for r in page], next_cursor
+    views = [_item_view(r) for r in page]
+    if metadata and views:
+        keys = [(v.trace_id, v.id) for v in views]
+        times = [v.start_time for v in views]
+        found = await eq.observation_metadata(storage.clickhouse, project_id, keys, min(times), max(times))
+        views = [
+            replace(
+                v, metadata={k: x for k, x in found.get((v.trace_id, v.id), {}).items() if k != "experiment"}
+            )
+            for v in views
+        ]
+    return views, next_cursor
 
 
 async def experiment_run_items(

@@ -314,6 +314,18 @@ async def test_rest_shapes_pages_and_tenant_isolation(
     body = r.json()
     assert body["meta"] == {"page": 2, "limit": 2, "totalItems": 5, "totalPages": 3}
     assert [i["id"] for i in body["data"]] == ["i2", "i1"]  # newest first
+    # The count is cached between pages; any item change makes the next page count again.
+    r = await _post(client, project, "dataset-items", {"datasetName": "folder/set", "id": "i5", "input": 5})
+    r = await client.get(
+        "/api/public/dataset-items", params={"datasetName": "folder/set", "page": 3, "limit": 2}, auth=a
+    )
+    assert r.json()["meta"]["totalItems"] == 6 and [i["id"] for i in r.json()["data"]] == ["i1", "i0"]
+    assert (await client.delete("/api/public/dataset-items/i5", auth=a)).status_code == 200
+    r = await client.get(
+        "/api/public/dataset-items", params={"datasetName": "folder/set", "page": 3, "limit": 2}, auth=a
+    )
+    assert r.json()["meta"] == {"page": 3, "limit": 2, "totalItems": 5, "totalPages": 3}
+    assert [i["id"] for i in r.json()["data"]] == ["i0"]
     r = await client.get("/api/public/dataset-items", params={"sourceTraceId": "t1"}, auth=a)
     assert sorted(i["id"] for i in r.json()["data"]) == ["i1", "i3"]
     r = await client.get("/api/public/v2/datasets", params={"limit": 1}, auth=a)

@@ -96,6 +96,16 @@ async def test_rewrites_keep_item_runs_and_trace_deletion_removes_them(
         storage, pid, ex.ExperimentItemFilter(NOW - timedelta(hours=1), experiment_ids=("e3",)), None, 10
     )
     assert item.item_version is None and item.experiment_metadata is None and item.output == "E"
+    # Experiment pages by cursor: each once, latest activity first.
+    seen, cursor = [], None
+    for _ in range(5):
+        page_of, cursor = await ex.list_experiments_page(
+            storage, pid, ex.ExperimentFilter(NOW - timedelta(hours=1)), cursor, 1
+        )
+        seen += [e.id for e in page_of]
+        if cursor is None:
+            break
+    assert seen == ["e3", "e1"]
     # Deleting a trace cancels its observations: the item run goes with it.
     assert await delete_traces(storage, pid, [old.trace_id]) == [old.trace_id]
     q = CompiledQuery(

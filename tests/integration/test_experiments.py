@@ -109,7 +109,7 @@ async def _items_landed(server: LiveServer, project: ProjectFixture, experiment_
             server,
             project,
             experiment_id=experiment_id,
-            fields="core,dataset,io,itemMetadata,experimentMetadata,scores",
+            fields="core,dataset,io,metadata,itemMetadata,experimentMetadata,scores",
         )
         return page if len(page.data) >= n else None
 
@@ -136,6 +136,9 @@ async def test_local_data_experiment_reads_back_through_the_sdk_models(
     assert first.experiment_item_metadata == {"k": 1} and first.experiment_metadata == {"model": "m1"}
     assert first.experiment_description == "first try" and first.environment == "sdk-experiment"
     assert first.experiment_dataset_id is None and first.level == "DEFAULT"
+    # The root observation's own metadata (the SDK's run keys, the item's and the experiment's).
+    assert first.metadata is not None and first.metadata["experiment_run_name"] == "run-local"
+    assert first.metadata["model"] == "m1" and "experiment" not in first.metadata
     boom = by_input["boom"][0]
     assert boom.level == "ERROR" and "task failed" in str(boom.output)
     # Item scores are the task span's: exact on every successful item, length but on "b" (evaluator failed).

@@ -192,10 +192,12 @@ async def test_langfuse_url_shapes_redirect_to_their_pages(
     assert (await client.get(html_path, follow_redirects=True)).url.path == "/traces/lk-1"
     selected = await client.get(f"{p}/traces/lk-1?observation=lk-1-gen", follow_redirects=True)
     assert selected.status_code == 200 and "answer of lookup" in selected.text
-    for unknown in ("datasets", "datasets/ds-1/items", "experiments/results", "traces/a/b"):
+    for unknown in ("datasets/ds-1/other/x", "experiments/results", "traces/a/b"):
         r = await client.get(f"{p}/{unknown}")
         assert r.status_code == 404 and "no page in Langhouse" in r.text, unknown
-    assert "datasets are not supported" in (await client.get(f"{p}/datasets")).text
+    for link, target in (("datasets", "/datasets"), ("datasets/ds-1/items/it-1", "/dataset-items/it-1")):
+        r = await client.get(f"{p}/{link}", follow_redirects=False)
+        assert (r.status_code, r.headers.get("location")) == (302, target), link
 
 
 async def test_a_link_asks_for_login_and_comes_back(

@@ -269,6 +269,12 @@ async def find_projects_by_name(pg: Postgres, name: str) -> list[Project]:
         return list((await s.exec(select(Project).where(Project.name == name).limit(10))).all())
 
 
+async def list_projects(pg: Postgres, limit: int) -> list[Project]:
+    """Up to `limit` projects of the whole installation, oldest first (the CLI's default project)."""
+    async with pg.session() as s:
+        return list((await s.exec(select(Project).order_by(col(Project.created_at)).limit(limit))).all())
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     """A user of an organization: their organization role and their role in one project, if set."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, not_, or_, text
+from sqlalchemy import ColumnElement, Text, and_, cast, func, literal, not_, or_, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -255,14 +255,15 @@ def _conditions(project_id: str, f: ItemFilter) -> list[ColumnElement[bool]]:
 
 
 async def list_items_page(
-    pg: Postgres, project_id: str, f: ItemFilter, limit: int, offset: int
+    pg: Postgres, project_id: str, f: ItemFilter, limit: int, offset: int, *, known_total: int | None = None
 ) -> tuple[list[tuple[DatasetItem, str]], int] | None:
     """A page of item versions matching `f`, newest item first, each with its dataset's name, and how
     many match; None when `f` names a dataset the project does not have.
 
     An SDK pages through a whole dataset this way, so a page is one statement in one session: the named
     dataset's id is a subquery (the ordered index still applies), the page is found and the matches are
-    counted in one scan over narrow rows, and only the page's rows are read whole."""
+    counted in one scan over narrow rows, and only the page's rows are read whole. With `known_total`
+    (the caller's cached count of the same filter, taken since the last item change) nothing is counted."""
     where = _conditions(project_id, f)
     known = select(Dataset.id).where(Dataset.project_id == project_id)
     if f.dataset_name is not None:
@@ -275,8 +276,9 @@ async def list_items_page(
     matching = and_(*where)
     order = (col(DatasetItem.created_at).desc(), col(DatasetItem.item_id))
     # One ordered scan finds the page and counts every match (the window sees all rows before LIMIT).
+    total_column = func.count().over() if known_total is None else literal(known_total)
     ids = (
-        select(DatasetItem.row_id, func.count().over().label("total"))
+        select(DatasetItem.row_id, total_column.label("total"))
         .where(matching)
         .order_by(*order)
         .limit(limit)
@@ -287,6 +289,8 @@ async def list_items_page(
     stmt = page.order_by(*order)
     async with pg.session() as s:
         found = list((await s.exec(stmt)).all())
+        if not found and known_total is not None:
+            return [], known_total
         if not found:
             named = f.dataset_id is not None or f.dataset_name is not None
             if named and (await s.exec(known.limit(1))).first() is None:

@@ -37,6 +37,7 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
     "item costs": lambda v: eq.compile_item_costs(P, v, v),
     "linked": lambda v: eq.compile_linked_observations(P, [v], [v], T1, T1),
     "item keys": lambda v: eq.compile_item_keys(P, v),
+    "metadata": lambda v: eq.compile_observation_metadata(P, [(v, v)], T1, T1),
 }
 
 

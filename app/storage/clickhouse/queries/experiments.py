@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from app.storage.clickhouse.client import ClickHouse
 from app.storage.clickhouse.queries.common import PROJECT, Params, in_list, where
-from app.storage.clickhouse.queries.views import utc, utc_or_none
+from app.storage.clickhouse.queries.views import metadata, utc, utc_or_none
 from app.storage.clickhouse.query import MAX_RESULT_ROWS, CompiledQuery
 
 MAX_ITEMS_PER_EXPERIMENT = 100_000
@@ -357,6 +357,37 @@ async def linked_observations(
         )
         for r in await ch.query(q)
     ]
+
+
+def compile_observation_metadata(
+    project_id: str, keys: Sequence[tuple[str, str]], start: datetime, end: datetime
+) -> CompiledQuery:
+    """The current metadata of these (trace id, observation id) observations, starting in [start, end]."""
+    params = Params(project_id)
+    sql = (
+        "SELECT trace_id, id, metadata_names, metadata_values FROM observations "
+        f"WHERE {PROJECT} AND start_time >= {params.bind(start, 'DateTime64(6)')} "
+        f"AND start_time <= {params.bind(end, 'DateTime64(6)')} "
+        f"AND {in_list(params, 'trace_id', sorted({t for t, _ in keys}))} "
+        f"AND {in_list(params, 'id', sorted({i for _, i in keys}))} AND sign = 1 "
+        f"ORDER BY row_version DESC LIMIT 1 BY trace_id, id LIMIT {params.bind(len(keys), 'UInt32')}"
+    )
+    return CompiledQuery(sql, params.values, "experiments.observation_metadata")
+
+
+async def observation_metadata(
+    ch: ClickHouse, project_id: str, keys: Sequence[tuple[str, str]], start: datetime, end: datetime
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The metadata of these observations (a page's item roots), by (trace id, observation id)."""
+    if not keys:
+        return {}
+    rows = await ch.query(compile_observation_metadata(project_id, keys, start, end))
+    return {
+        (str(r["trace_id"]), str(r["id"])): metadata(
+            cast(list[str], r["metadata_names"]), cast(list[str], r["metadata_values"])
+        )
+        for r in rows
+    }
 
 
 EXPERIMENT_ITEM_COLUMNS = [
