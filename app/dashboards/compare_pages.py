@@ -52,6 +52,8 @@ def compare_request(request: Request[Any, Any, State]) -> CompareRequest:
     params = request.query_params
     baseline = _run_id(params.get("baseline") or "", "baseline")
     listed = [p for value in params.getall("others", []) for p in str(value).split(",") if p.strip()]
+    # The runs ticked on a dataset's runs tab include the baseline chosen among them.
+    listed = [p for p in listed if p.strip() != baseline]
     if not listed:
         raise InvalidInput("others: give 1 to 4 run ids (comma-separated) to compare with the baseline")
     others = tuple(_run_id(v, "others") for v in listed)

@@ -15,8 +15,8 @@ from markupsafe import Markup
 MAX_CHARS = 4000
 EXACT_WORK = 250_000  # token pairs
 SHORT = 280  # a diff of a text this long or shorter is shown open; longer ones start collapsed
-# Words and punctuation with their trailing whitespace: fewer, rarer tokens than whitespace apart.
-_TOKENS = re.compile(r"\s+|\w+\s*|[^\w\s]\s*")
+# Words and punctuation with their leading whitespace: fewer, rarer tokens than whitespace apart.
+_TOKENS = re.compile(r"\s*\w+|\s*[^\w\s]|\s+")
 
 
 def as_text(value: Any) -> str:

@@ -154,6 +154,15 @@ async def test_compare_view_statistics_diffs_and_item_order(
             f"&others={runs['noise']}&fresh=1"
         )
         assert _verdicts(again.text, "quality") == _verdicts(html, "quality")
+        # The experiment page links here; runs ticked on a runs tab include the baseline among them.
+        experiment = (await client.get(f"/experiments/{runs['baseline']}")).text
+        assert 'action="/experiments/compare"' in experiment
+        assert f'name="baseline" value="{runs["baseline"]}"' in experiment
+        ticked = await client.get(
+            "/experiments/compare",
+            params=[("baseline", runs["baseline"])] + [("others", v) for v in runs.values()],
+        )
+        assert _verdicts(ticked.text, "exact") == _verdicts(html, "exact")
     finally:
         client.cookies.clear()
 

@@ -7,7 +7,7 @@ from app.dashboards.text_diff import MAX_CHARS, SHORT, as_text, word_diff
 
 def test_changed_words_are_marked_and_counted() -> None:
     d = word_diff("The answer is 4.", "The answer is 5, I think.")
-    assert str(d.html) == "The answer is <del>4</del><ins>5, I think</ins>."
+    assert str(d.html) == "The answer is<del> 4</del><ins> 5, I think</ins>."
     assert (d.added, d.removed, d.same, d.long, d.truncated) == (4, 1, False, False, False)
 
 
