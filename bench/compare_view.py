@@ -2,7 +2,9 @@
 statistics included). Item runs, their scores (two numeric, one boolean) and their costs (one generation
 per trace) are generated inside ClickHouse (INSERT … SELECT FROM numbers); items share a difficulty across
 runs, and each run is a little better than the one before. The page is timed in-process once the inserts'
-merges are over: one warm-up request, then 3 rounds of 20; each figure is the median of the rounds'.
+merges are over. The first view of a comparison computes it (timed with `fresh=1`, 5 times); later
+views of it (pages, sorts, filters) reuse it for two minutes: one warm-up request, then 3 rounds of 20 of
+two such views; each figure is the median of the rounds'.
 
     python bench/compare_view.py [--items 10000] [--runs 5]
 """
@@ -31,6 +33,7 @@ from bench.stores import bench_project
 from bench.ui import pct
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
+COLD_RUNS = 5
 ROUNDS = 3
 # Item run n: run intDiv(n, {items}), item n % {items}; started within the last hour.
 _ITEMS = """
@@ -126,6 +129,15 @@ async def main() -> None:
             for path in paths:
                 r = await client.get(path)  # warm-up (templates, numpy, caches)
                 assert r.status_code == 200 and "not significant" in r.text, (path, r.status_code)
+            # The first view of a comparison (nothing kept): every run's scores, costs and latencies read
+            # and compared. Fewer samples: each takes seconds.
+            cold = []
+            for _ in range(COLD_RUNS):
+                t = time.perf_counter()
+                r = await client.get(f"{paths[0]}&fresh=1")
+                cold.append(time.perf_counter() - t)
+                assert r.status_code == 200
+            print("cold", [round(c, 2) for c in cold], flush=True)
             timings: dict[str, list[list[float]]] = {}
             for _ in range(ROUNDS):
                 for path in paths:
@@ -144,10 +156,20 @@ async def main() -> None:
             "—",
         )
     ]
+    rows.append(
+        (
+            f"first view, statistics computed (`&fresh=1`), {COLD_RUNS} runs: median / worst",
+            f"{statistics.median(cold) * 1e3:.0f} / {max(cold) * 1e3:.0f} ms",
+            "p95 < 500 ms (not met)" if max(cold) > 0.5 else "p95 < 500 ms",
+        )
+    )
     for path, rounds in timings.items():
         p50 = statistics.median(pct(samples, 50) for samples in rounds)
         p95 = statistics.median(pct(samples, 95) for samples in rounds)
-        what = f"GET {path} (server time, in-process, median of {len(rounds)} rounds of {len(rounds[0])})"
+        what = (
+            f"GET {path} (comparison kept from an earlier view; server time, in-process, median of "
+            f"{len(rounds)} rounds of {len(rounds[0])})"
+        )
         rows.append((f"{what}: p50 / p95", f"{p50:.0f} / {p95:.0f} ms", "p95 < 500 ms"))
     rows.append(("machine load at the start (1-minute average)", f"{load:.1f} on {os.cpu_count()} cores", ""))
     if not args.no_record:
