@@ -89,7 +89,7 @@ def number(value: float | None, unit: str) -> str:
     if unit == "USD":
         return f"${value:.3g}"
     if unit == "ms":
-        return f"{value:,.0f} ms"
+        return f"{value:,.0f} ms" if abs(value) >= 100 else f"{value:.3g} ms"
     return f"{value:.3g}"
 
 
