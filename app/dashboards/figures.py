@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from app.analytics.overview import Overview
     from app.analytics.scores import ScoreAnalytics
     from app.analytics.widgets import WidgetResult
+    from app.evaluation.compare import Comparison, ScoreComparison
 
 # plotly.js as the plotly package ships it, served at /static/plotly/plotly.min.js. Found without
 # importing plotly: the figure code is imported on the first dashboard request, not at start-up.
@@ -223,3 +224,61 @@ def usage_charts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
         "cost": time_lines("Cost (USD)", rows, {"total_cost_sum": "cost"}),
         "tokens": time_lines("Tokens", rows, {"total_tokens_sum": "tokens"}),
     }
+
+
+def _box(values: Any) -> dict[str, list[float]] | None:
+    """Tukey box statistics of a float array (NaN left out): quartiles, 1.5 IQR fences clipped to the data."""
+    import numpy as np
+
+    v = values[~np.isnan(values)]
+    if not v.size:
+        return None
+    q1, median, q3 = (float(x) for x in np.percentile(v, [25, 50, 75]))
+    iqr = q3 - q1
+    low, high = v[v >= q1 - 1.5 * iqr], v[v <= q3 + 1.5 * iqr]
+    return {
+        "q1": [q1],
+        "median": [median],
+        "q3": [q3],
+        "lowerfence": [float(low.min())],
+        "upperfence": [float(high.max())],
+        "mean": [float(v.mean())],
+    }
+
+
+def _shares(title: str, labels: Sequence[str], metric: ScoreComparison) -> str:
+    """A boolean score's share of 1s per run, with its 95 % interval as error bars."""
+    means = [s.mean for s in metric.runs]
+    above = [None if s.ci_high is None or s.mean is None else s.ci_high - s.mean for s in metric.runs]
+    below = [None if s.ci_low is None or s.mean is None else s.mean - s.ci_low for s in metric.runs]
+    data = [
+        {
+            "type": "bar",
+            "x": list(labels),
+            "y": means,
+            "error_y": {"type": "data", "array": above, "arrayminus": below, "symmetric": False},
+        }
+    ]
+    return _figure(data, _layout(title, showlegend=False, yaxis={"range": [0, 1]}))
+
+
+def compare_charts(comparison: Comparison, labels: Sequence[str]) -> dict[str, str]:
+    """The compare view's distributions per run (`labels`, baseline first), by chart key: a box per run
+    of each numeric score's per-item means and of latency; a boolean score's share of 1s with its interval.
+    Boxes are sent as their statistics (five numbers a run), not 10,000 points."""
+    items = comparison.items
+    charts: dict[str, str] = {}
+    metrics = [(s, items.score_names.index(s.name)) for s in comparison.scores]
+    metrics.append((comparison.latency, len(items.score_names) + 1))
+    for n, (metric, row) in enumerate(metrics):
+        title = f"{metric.name} per item" + (" (ms)" if metric.kind == "latency" else "")
+        if metric.kind == "boolean":
+            charts[f"score-{n}"] = _shares(f"{metric.name}: share of 1s (95 % interval)", labels, metric)
+            continue
+        data = []
+        for r, label in enumerate(labels):
+            box = _box(items.means[row, :, r])
+            if box is not None:
+                data.append({"type": "box", "name": label, "x": [label], "boxmean": True, **box})
+        charts[f"score-{n}"] = _figure(data, _layout(title, showlegend=False))
+    return charts

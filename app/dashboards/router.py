@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Router
 
 from app.dashboards.auth_pages import AUTH_ROUTES
+from app.dashboards.compare_pages import COMPARE_ROUTES
 from app.dashboards.dashboard_pages import DASHBOARD_ROUTES
 from app.dashboards.dataset_import_pages import DATASET_IMPORT_ROUTES
 from app.dashboards.dataset_item_pages import DATASET_ITEM_ROUTES
@@ -46,5 +47,6 @@ def ui_router() -> Router:
             *DATASET_ITEM_ROUTES,
             *DATASET_IMPORT_ROUTES,
             *EXPERIMENT_ROUTES,
+            *COMPARE_ROUTES,
         ],
     )

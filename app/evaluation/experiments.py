@@ -272,10 +272,13 @@ async def _item_results(
     return items, name, {n: sum(v) / len(v) for n, v in run_values.items()}
 
 
-async def experiment_results(storage: Storage, project_id: str, experiment_id: str) -> RunResults | None:
+async def experiment_results(
+    storage: Storage, project_id: str, experiment_id: str, *, io: bool = True
+) -> RunResults | None:
     """Every item run of the experiment (repetitions kept) with output, expected output, scores, cost
-    and latency, plus its run-level scores; None when it has no item runs."""
-    found = await _item_results(storage, project_id, experiment_id, io=True)
+    and latency, plus its run-level scores; None when it has no item runs. `io=False` leaves input,
+    output and expected output None (statistics need none of them; they are most of the read)."""
+    found = await _item_results(storage, project_id, experiment_id, io=io)
     if found is None:
         return None
     items, name, run_scores = found
