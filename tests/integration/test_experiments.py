@@ -7,6 +7,8 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,10 +29,16 @@ DATA = [
 ]
 
 
-def _lf(server: LiveServer, project: ProjectFixture):  # type: ignore[no-untyped-def]
+@contextmanager
+def _client(server: LiveServer, project: ProjectFixture) -> Iterator[Any]:
+    """Open an SDK client on the project; shut it down (flushing) after the block."""
     from langfuse import Langfuse
 
-    return Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
+    lf = Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
+    try:
+        yield lf
+    finally:
+        lf.shutdown()
 
 
 def task(*, item: Any, **_: Any) -> str:
@@ -62,8 +70,7 @@ def accuracy(*, item_results: Any, **_: Any) -> Any:
 
 
 def run(server: LiveServer, project: ProjectFixture, data: list[Any], run_name: str, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with _client(server, project) as lf:
         return lf.run_experiment(
             name="exp",
             run_name=run_name,
@@ -75,32 +82,21 @@ def run(server: LiveServer, project: ProjectFixture, data: list[Any], run_name: 
             metadata={"model": "m1"},
             **kw,
         )
-    finally:
-        lf.shutdown()
 
 
 def api_items(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with _client(server, project) as lf:
         return lf.api.experiments.list_items(from_start_time=datetime.now(UTC) - timedelta(hours=1), **kw)
-    finally:
-        lf.shutdown()
 
 
 def api_experiments(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with _client(server, project) as lf:
         return lf.api.experiments.list(from_start_time=datetime.now(UTC) - timedelta(hours=1), **kw)
-    finally:
-        lf.shutdown()
 
 
 def api_scores(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with _client(server, project) as lf:
         return lf.api.scores.get_many(**kw)
-    finally:
-        lf.shutdown()
 
 
 async def _items_landed(server: LiveServer, project: ProjectFixture, experiment_id: str, n: int) -> Any:
