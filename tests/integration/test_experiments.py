@@ -7,8 +7,6 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 
 from app.evaluation import experiments as ex
 from app.storage import Storage
-from tests.conftest import LiveServer, ProjectFixture, make_project, wait_for
+from tests.conftest import LiveServer, ProjectFixture, make_project, sdk_client, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
@@ -27,18 +25,6 @@ DATA = [
     {"input": "boom", "expected_output": "BOOM"},
     {"input": "a", "expected_output": "A", "metadata": {"k": 1}},  # a repetition of the first item
 ]
-
-
-@contextmanager
-def _client(server: LiveServer, project: ProjectFixture) -> Iterator[Any]:
-    """Open an SDK client on the project; shut it down (flushing) after the block."""
-    from langfuse import Langfuse
-
-    lf = Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
-    try:
-        yield lf
-    finally:
-        lf.shutdown()
 
 
 def task(*, item: Any, **_: Any) -> str:
@@ -70,7 +56,7 @@ def accuracy(*, item_results: Any, **_: Any) -> Any:
 
 
 def run(server: LiveServer, project: ProjectFixture, data: list[Any], run_name: str, **kw: Any) -> Any:
-    with _client(server, project) as lf:
+    with sdk_client(server, project) as lf:
         return lf.run_experiment(
             name="exp",
             run_name=run_name,
@@ -85,17 +71,17 @@ def run(server: LiveServer, project: ProjectFixture, data: list[Any], run_name: 
 
 
 def api_items(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    with _client(server, project) as lf:
+    with sdk_client(server, project) as lf:
         return lf.api.experiments.list_items(from_start_time=datetime.now(UTC) - timedelta(hours=1), **kw)
 
 
 def api_experiments(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    with _client(server, project) as lf:
+    with sdk_client(server, project) as lf:
         return lf.api.experiments.list(from_start_time=datetime.now(UTC) - timedelta(hours=1), **kw)
 
 
 def api_scores(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    with _client(server, project) as lf:
+    with sdk_client(server, project) as lf:
         return lf.api.scores.get_many(**kw)
 
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.storage.postgres.tables import Role
-from tests.conftest import LiveServer, ProjectFixture, login, make_project, make_user, wait_for
+from tests.conftest import LiveServer, ProjectFixture, login, make_project, make_user, sdk_client, wait_for
 from tests.integration.reads_data import gql, seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -273,13 +273,12 @@ QUESTIONS = [("i-0", "a", "A"), ("i-1", "b", "B"), ("i-2", "c", "C"), ("i-3", "d
 
 def run_experiments(server: LiveServer, project: ProjectFixture, dataset: str) -> list[str]:
     """Two runs of the SDK over the dataset: `good` answers every item, `bad` the first one only."""
-    from langfuse import Evaluation, Langfuse
+    from langfuse import Evaluation
 
     def exact(*, output: Any, expected_output: Any, **_: Any) -> Any:
         return Evaluation(name="exact", value=float(output == expected_output))
 
-    lf = Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
-    try:
+    with sdk_client(server, project) as lf:
         ds = lf.get_dataset(dataset)
         good = ds.run_experiment(
             name="exp", run_name="good", task=lambda *, item, **_: item.input.upper(), evaluators=[exact]
@@ -292,8 +291,6 @@ def run_experiments(server: LiveServer, project: ProjectFixture, dataset: str) -
         )
         lf.flush()
         return [good.experiment_id, bad.experiment_id]
-    finally:
-        lf.shutdown()
 
 
 EXPERIMENT = """
