@@ -7,8 +7,10 @@ import re
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -133,6 +135,18 @@ def services_env() -> Iterator[dict[str, str]]:
 @dataclass
 class LiveServer:
     base_url: str
+
+
+@contextmanager
+def sdk_client(server: LiveServer, project: ProjectFixture) -> Iterator[Any]:
+    """A Python SDK client of the project on the live server, shut down (flushing) after the block."""
+    from langfuse import Langfuse
+
+    lf = Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
+    try:
+        yield lf
+    finally:
+        lf.shutdown()
 
 
 @pytest.fixture(scope="session")

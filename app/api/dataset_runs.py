@@ -15,7 +15,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
-from app.api.shared import iso, project_scope
+from app.api.shared import iso, project_scope, raw_path
 from app.errors import InvalidInput, NotFound
 from app.evaluation import datasets
 from app.evaluation import experiments as ex
@@ -180,8 +180,7 @@ async def _run(storage: Storage, project_id: str, dataset: DatasetView, run_id: 
 def _path_parts(request: Request[Any, Any, State]) -> tuple[str, str | None]:
     """(dataset name, run name or None) of /datasets/{name}/runs[/{runName}], from the raw path so an
     encoded '/' stays inside a name."""
-    raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1").split("?", 1)[0]
-    parts = raw.removeprefix(DATASETS_PREFIX).split("/")
+    parts = raw_path(request).removeprefix(DATASETS_PREFIX).split("/")
     if len(parts) not in (2, 3) or parts[1] != "runs" or not parts[0] or (len(parts) == 3 and not parts[2]):
         raise NotFound(f"{request.method} {request.url.path} is not supported by Langhouse")
     return unquote(parts[0]), unquote(parts[2]) if len(parts) == 3 else None

@@ -16,7 +16,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
-from app.api.shared import iso, project_scope
+from app.api.shared import iso, project_scope, raw_path
 from app.errors import InvalidInput, NotFound
 from app.evaluation import datasets
 from app.evaluation.datasets import DatasetSpec, DatasetView, ItemQuery, ItemSpec, ItemStatus, ItemView
@@ -150,8 +150,7 @@ def item_json(item: ItemView) -> dict[str, Any]:
 
 def _dataset_name(request: Request[Any, Any, State]) -> str:
     """The name after the prefix, from the raw path so an encoded '/' stays in it."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    path = raw.decode("latin-1").split("?", 1)[0]
+    path = raw_path(request)
     if not path.startswith(DATASET_PREFIX):
         raise NotFound("no such route")
     return unquote(path[len(DATASET_PREFIX) :])

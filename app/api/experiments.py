@@ -25,14 +25,6 @@ MAX_LIMIT = 100
 MAX_SCORE_LIMIT = 50
 EXPERIMENT_GROUPS = ("core", "metadata", "scores")
 ITEM_GROUPS = ("core", "dataset", "io", "metadata", "itemMetadata", "experimentMetadata", "scores")
-# `filter` columns → the list parameter they narrow.
-EXPERIMENT_FILTER_COLUMNS = {"id": "id", "name": "name", "datasetId": "datasetId"}
-ITEM_FILTER_COLUMNS = {
-    "experimentId": "experimentId",
-    "experimentName": "experimentName",
-    "experimentItemId": "experimentItemId",
-    "datasetId": "datasetId",
-}
 _OPERATORS = ("=", "any of")
 
 
@@ -49,29 +41,35 @@ def comma_list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
-def parse_filter(text: str | None, columns: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    """The structured `filter` (a JSON array of {column, operator, value}) as values per column."""
+def list_values(text: str | None, params: dict[str, str | None]) -> dict[str, tuple[str, ...]]:
+    """Each list parameter's values (comma-separated), then those the structured `filter` (a JSON array
+    of {column, operator, value}) gives its column, of the same name."""
+    out = {column: comma_list(value) for column, value in params.items()}
     if not text:
-        return {}
+        return out
     try:
         conditions = json_text.loads(text)
     except ValueError as exc:
         raise InvalidInput("filter: not valid JSON") from exc
     if not isinstance(conditions, list):
         raise InvalidInput("filter: must be a JSON array of conditions")
-    out: dict[str, tuple[str, ...]] = {}
     for c in conditions:
         column = c.get("column") if isinstance(c, dict) else None
-        if column not in columns:
-            raise InvalidInput(f"filter: column must be one of {', '.join(columns)}")
+        if column not in out:
+            raise InvalidInput(f"filter: column must be one of {', '.join(out)}")
         if c.get("operator", "=") not in _OPERATORS:
             raise InvalidInput(f"filter: operator must be one of {', '.join(_OPERATORS)}")
         value = c.get("value")
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, str) for v in values):
             raise InvalidInput(f"filter: the value for {column} must be a string or a list of strings")
-        out[columns[column]] = out.get(columns[column], ()) + tuple(values)
+        out[column] += tuple(values)
     return out
+
+
+def cursor_page(data: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    """A page in the shape SDK 5.x reads: the rows, and the cursor of the next page if there is one."""
+    return {"data": data, "meta": {"cursor": next_cursor} if next_cursor else {}}
 
 
 def time_bounds(from_start: datetime | None, to_start: datetime | None) -> tuple[datetime, datetime | None]:
@@ -136,37 +134,33 @@ async def list_experiments(
     storage, project_id = project_scope(request)
     groups = field_groups(fields, "core", EXPERIMENT_GROUPS)
     start, end = time_bounds(from_start_time, to_start_time)
-    conditions = parse_filter(filter_, EXPERIMENT_FILTER_COLUMNS)
+    values = list_values(filter_, {"id": experiment_id, "name": name, "datasetId": dataset_id})
     filt = ex.ExperimentFilter(
-        start,
-        end,
-        ids=comma_list(experiment_id) + conditions.get("id", ()),
-        names=comma_list(name) + conditions.get("name", ()),
-        dataset_ids=comma_list(dataset_id) + conditions.get("datasetId", ()),
+        start, end, ids=values["id"], names=values["name"], dataset_ids=values["datasetId"]
     )
     found, next_cursor = await ex.list_experiments_page(storage, project_id, filt, cursor, limit)
-    scores = (
-        await _run_scores(storage, project_id, [e.id for e in found], score_limit)
-        if "scores" in groups
-        else {}
-    )
-    data = []
-    for e in found:
-        out: dict[str, Any] = {
-            "id": e.id,
-            "name": e.name,
-            "description": e.description,
-            "startTime": iso(max(e.start_time, start)),
-            "endTime": iso(e.end_time),
-            "itemCount": e.item_count,
-            "datasetId": e.dataset_id,
-        }
-        if "metadata" in groups:
-            out["metadata"] = e.metadata or {}
-        if "scores" in groups:
+    data = [experiment_json(e, start, groups) for e in found]
+    if "scores" in groups:
+        scores = await _run_scores(storage, project_id, [e.id for e in found], score_limit)
+        for out, e in zip(data, found, strict=True):
             out["scores"] = scores.get(e.id, [])
-        data.append(out)
-    return {"data": data, "meta": {"cursor": next_cursor} if next_cursor else {}}
+    return cursor_page(data, next_cursor)
+
+
+def experiment_json(e: ex.ExperimentView, start: datetime, groups: set[str]) -> dict[str, Any]:
+    """An experiment in the Langfuse shape (starting no earlier than the window), with the groups asked."""
+    out: dict[str, Any] = {
+        "id": e.id,
+        "name": e.name,
+        "description": e.description,
+        "startTime": iso(max(e.start_time, start)),
+        "endTime": iso(e.end_time),
+        "itemCount": e.item_count,
+        "datasetId": e.dataset_id,
+    }
+    if "metadata" in groups:
+        out["metadata"] = e.metadata or {}
+    return out
 
 
 def item_json(item: ex.ExperimentItemView, groups: set[str]) -> dict[str, Any]:
@@ -217,26 +211,30 @@ async def list_experiment_items(
     storage, project_id = project_scope(request)
     groups = field_groups(fields, "core,dataset", ITEM_GROUPS)
     start, end = time_bounds(from_start_time, to_start_time)
-    conditions = parse_filter(filter_, ITEM_FILTER_COLUMNS)
+    params = {
+        "experimentId": experiment_id,
+        "experimentName": experiment_name,
+        "experimentItemId": experiment_item_id,
+        "datasetId": dataset_id,
+    }
+    values = list_values(filter_, params)
     filt = ex.ExperimentItemFilter(
         start,
         end,
-        experiment_ids=comma_list(experiment_id) + conditions.get("experimentId", ()),
-        experiment_names=comma_list(experiment_name) + conditions.get("experimentName", ()),
-        item_ids=comma_list(experiment_item_id) + conditions.get("experimentItemId", ()),
-        dataset_ids=comma_list(dataset_id) + conditions.get("datasetId", ()),
+        experiment_ids=values["experimentId"],
+        experiment_names=values["experimentName"],
+        item_ids=values["experimentItemId"],
+        dataset_ids=values["datasetId"],
     )
     items, next_cursor = await ex.list_experiment_items_page(
         storage, project_id, filt, cursor, limit, io="io" in groups, metadata="metadata" in groups
     )
-    scores = await _item_scores(storage, project_id, items, score_limit) if "scores" in groups else {}
-    data = []
-    for item in items:
-        out = item_json(item, groups)
-        if "scores" in groups:
+    data = [item_json(item, groups) for item in items]
+    if "scores" in groups:
+        scores = await _item_scores(storage, project_id, items, score_limit)
+        for out, item in zip(data, items, strict=True):
             out["scores"] = scores.get((item.trace_id, item.id), [])
-        data.append(out)
-    return {"data": data, "meta": {"cursor": next_cursor} if next_cursor else {}}
+    return cursor_page(data, next_cursor)
 
 
 EXPERIMENT_ROUTES = [list_experiments, list_experiment_items]

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 
 from app.api.paging import MAX_LIMIT, MAX_PAGE, page_meta
+from app.api.shared import raw_path
 from app.errors import InvalidInput, NotFound
 from app.http_json import ApiDoc, json_body
 from app.prompts import service
@@ -28,8 +29,7 @@ PREFIX = "/api/public/v2/prompts/"
 
 def _name_and_rest(request: Request[Any, Any, State]) -> tuple[str, list[str]]:
     """The path after the prefix as raw (still encoded) segments, so an encoded '/' stays in the name."""
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    path = raw.decode("latin-1").split("?", 1)[0]
+    path = raw_path(request)
     if not path.startswith(PREFIX):
         raise NotFound("no such route")
     segments = path[len(PREFIX) :].split("/")

@@ -1,5 +1,5 @@
-"""What several nouns' routes share: the caller's project, query-parameter helpers, the read errors'
-documentation, and Langfuse's JSON form of times."""
+"""What several nouns' routes share: the caller's project, the raw path, query-parameter helpers, the
+read errors' documentation, and Langfuse's JSON form of times."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ READ = ApiDoc(
 def project_scope(request: Request[Any, Any, State]) -> tuple[Storage, str]:
     """The stores and the API key's project."""
     return request.app.state.storage, request.state.caller.project_id
+
+
+def raw_path(request: Request[Any, Any, State]) -> str:
+    """The request's path as sent (still percent-encoded), so an encoded '/' stays inside a name."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    return raw.decode("latin-1").split("?", 1)[0]
 
 
 def optional(value: str | None) -> tuple[str, ...]:

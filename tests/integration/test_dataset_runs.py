@@ -13,7 +13,7 @@ import pytest
 
 from app.evaluation import experiments as ex
 from app.storage import Storage
-from tests.conftest import LiveServer, ProjectFixture, make_project, wait_for
+from tests.conftest import LiveServer, ProjectFixture, make_project, sdk_client, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
@@ -21,16 +21,9 @@ DATASET = "evals/qa"
 RUN = "legacy-run"
 
 
-def _lf(server: LiveServer, project: ProjectFixture):  # type: ignore[no-untyped-def]
-    from langfuse import Langfuse
-
-    return Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
-
-
 def seed(server: LiveServer, project: ProjectFixture) -> dict[str, Any]:
     """A dataset with two items (through the SDK), and a traced task run for the first item."""
-    lf = _lf(server, project)
-    try:
+    with sdk_client(server, project) as lf:
         ds = lf.create_dataset(name=DATASET)
         first = lf.create_dataset_item(dataset_name=DATASET, input="q1", expected_output="A1", id="item-1")
         lf.create_dataset_item(dataset_name=DATASET, input="q2", expected_output="A2", id="item-2")
@@ -40,15 +33,12 @@ def seed(server: LiveServer, project: ProjectFixture) -> dict[str, Any]:
             root.update(output="A1")
         lf.flush()
         return {"dataset_id": ds.id, "item_id": first.id, "trace_id": root.trace_id, "task_id": task.id}
-    finally:
-        lf.shutdown()
 
 
 def run_on_dataset(server: LiveServer, project: ProjectFixture) -> Any:
     from langfuse import Evaluation
 
-    lf = _lf(server, project)
-    try:
+    with sdk_client(server, project) as lf:
         dataset = lf.get_dataset(DATASET)
         return dataset.run_experiment(
             name="qa",
@@ -60,8 +50,6 @@ def run_on_dataset(server: LiveServer, project: ProjectFixture) -> Any:
                 )
             ],
         )
-    finally:
-        lf.shutdown()
 
 
 async def test_legacy_run_items_and_sdk5_runs_share_one_experiment(

@@ -13,7 +13,7 @@ import pytest
 from app.evaluation import datasets
 from app.evaluation.datasets import ItemSpec
 from app.storage import Storage
-from tests.conftest import LiveServer, ProjectFixture, make_project
+from tests.conftest import LiveServer, ProjectFixture, make_project, sdk_client
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +22,6 @@ QUESTION_SCHEMA = {
     "properties": {"question": {"type": "integer"}},
     "required": ["question"],
 }
-
-
-def _client(server: LiveServer, project: ProjectFixture):  # type: ignore[no-untyped-def]
-    from langfuse import Langfuse
-
-    return Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
 
 
 def _api_error(fn: Any) -> Any:
@@ -44,9 +38,8 @@ def _api_error(fn: Any) -> Any:
 def manage_datasets(server: LiveServer, project: ProjectFixture) -> dict[str, Any]:
     from langfuse.api import DatasetStatus
 
-    lf = _client(server, project)
     out: dict[str, Any] = {}
-    try:
+    with sdk_client(server, project) as lf:
         created = lf.create_dataset(
             name="qa/capitals",
             description="capital cities",
@@ -108,8 +101,6 @@ def manage_datasets(server: LiveServer, project: ProjectFixture) -> dict[str, An
         # Upsert by name keeps what a second create leaves out.
         again = lf.create_dataset(name="qa/capitals", description="renamed")
         out["upserted"] = (again.id == created.id, again.description, again.metadata, again.input_schema)
-    finally:
-        lf.shutdown()
     return out
 
 
@@ -140,11 +131,8 @@ async def test_sdk_manages_datasets_and_versioned_items(
 
 
 def read_big_dataset(server: LiveServer, project: ProjectFixture, name: str) -> list[Any]:
-    lf = _client(server, project)
-    try:
+    with sdk_client(server, project) as lf:
         return list(lf.get_dataset(name).items)
-    finally:
-        lf.shutdown()
 
 
 async def test_sdk_reads_a_ten_thousand_item_dataset(

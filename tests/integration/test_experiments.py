@@ -15,7 +15,7 @@ import pytest
 
 from app.evaluation import experiments as ex
 from app.storage import Storage
-from tests.conftest import LiveServer, ProjectFixture, make_project, wait_for
+from tests.conftest import LiveServer, ProjectFixture, make_project, sdk_client, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
@@ -25,12 +25,6 @@ DATA = [
     {"input": "boom", "expected_output": "BOOM"},
     {"input": "a", "expected_output": "A", "metadata": {"k": 1}},  # a repetition of the first item
 ]
-
-
-def _lf(server: LiveServer, project: ProjectFixture):  # type: ignore[no-untyped-def]
-    from langfuse import Langfuse
-
-    return Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
 
 
 def task(*, item: Any, **_: Any) -> str:
@@ -62,8 +56,7 @@ def accuracy(*, item_results: Any, **_: Any) -> Any:
 
 
 def run(server: LiveServer, project: ProjectFixture, data: list[Any], run_name: str, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with sdk_client(server, project) as lf:
         return lf.run_experiment(
             name="exp",
             run_name=run_name,
@@ -75,32 +68,21 @@ def run(server: LiveServer, project: ProjectFixture, data: list[Any], run_name: 
             metadata={"model": "m1"},
             **kw,
         )
-    finally:
-        lf.shutdown()
 
 
 def api_items(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with sdk_client(server, project) as lf:
         return lf.api.experiments.list_items(from_start_time=datetime.now(UTC) - timedelta(hours=1), **kw)
-    finally:
-        lf.shutdown()
 
 
 def api_experiments(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with sdk_client(server, project) as lf:
         return lf.api.experiments.list(from_start_time=datetime.now(UTC) - timedelta(hours=1), **kw)
-    finally:
-        lf.shutdown()
 
 
 def api_scores(server: LiveServer, project: ProjectFixture, **kw: Any) -> Any:
-    lf = _lf(server, project)
-    try:
+    with sdk_client(server, project) as lf:
         return lf.api.scores.get_many(**kw)
-    finally:
-        lf.shutdown()
 
 
 async def _items_landed(server: LiveServer, project: ProjectFixture, experiment_id: str, n: int) -> Any:
@@ -115,6 +97,30 @@ async def _items_landed(server: LiveServer, project: ProjectFixture, experiment_
         return page if len(page.data) >= n else None
 
     return await wait_for(check)
+
+
+async def _five_item_runs(server: LiveServer, project: ProjectFixture, run_name: str) -> tuple[str, Any]:
+    """Run an experiment over five items: its id, and the SDK's page of its item runs once all landed."""
+    data = [{"input": str(i), "expected_output": str(i)} for i in range(5)]
+    result = await asyncio.to_thread(run, server, project, data, run_name)
+    return result.experiment_id, await _items_landed(server, project, result.experiment_id, 5)
+
+
+async def _item_pages(
+    client: httpx.AsyncClient, project: ProjectFixture, **params: Any
+) -> list[dict[str, Any]]:
+    """Every item run of the last hour /experiment-items lists for `params`, through pages of 2."""
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {"fromStartTime": since, "limit": 2, **params, **({"cursor": cursor} if cursor else {})}
+        r = await client.get("/api/public/experiment-items", params=query, auth=project.auth)
+        assert r.status_code == 200, r.text
+        items += r.json()["data"]
+        cursor = r.json()["meta"].get("cursor")
+        if not cursor:
+            return items
 
 
 async def test_local_data_experiment_reads_back_through_the_sdk_models(
@@ -222,26 +228,9 @@ async def test_dataset_run_id_is_stable_and_a_rerun_extends_it(
 async def test_cursor_pages_filters_and_bad_input(
     live_server: LiveServer, client: httpx.AsyncClient, storage: Storage, project: ProjectFixture
 ) -> None:
-    data = [{"input": str(i), "expected_output": str(i)} for i in range(5)]
-    result = await asyncio.to_thread(run, live_server, project, data, "paged")
-    eid = result.experiment_id
-    await _items_landed(live_server, project, eid, 5)
+    eid, _ = await _five_item_runs(live_server, project, "paged")
     since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params = {
-            "fromStartTime": since,
-            "experimentId": eid,
-            "limit": 2,
-            **({"cursor": cursor} if cursor else {}),
-        }
-        r = await client.get("/api/public/experiment-items", params=params, auth=project.auth)
-        assert r.status_code == 200, r.text
-        seen += [i["id"] for i in r.json()["data"]]
-        cursor = r.json()["meta"].get("cursor")
-        if not cursor:
-            break
+    seen = [i["id"] for i in await _item_pages(client, project, experimentId=eid)]
     assert len(seen) == 5 == len(set(seen))
     filt = json.dumps([{"column": "experimentName", "operator": "=", "value": "paged"}])
     r = await client.get(
@@ -275,10 +264,8 @@ async def test_cursor_pages_filters_and_bad_input(
 async def test_item_scores_are_the_item_runs_own_and_their_traces_newest_first(
     live_server: LiveServer, client: httpx.AsyncClient, project: ProjectFixture
 ) -> None:
-    data = [{"input": str(i), "expected_output": str(i)} for i in range(5)]
-    result = await asyncio.to_thread(run, live_server, project, data, "scored")
-    eid = result.experiment_id
-    first = (await _items_landed(live_server, project, eid, 5)).data[0]
+    eid, landed_page = await _five_item_runs(live_server, project, "scored")
+    first = landed_page.data[0]
     # On one item run's trace: a trace-level score (its own, newest) and a sibling observation's (not its).
     later = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
     for extra in (
@@ -287,27 +274,13 @@ async def test_item_scores_are_the_item_runs_own_and_their_traces_newest_first(
     ):
         r = await client.post("/api/public/scores", json=extra, auth=project.auth)
         assert r.status_code == 200, r.text
-    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 
     async def pages(score_limit: int) -> dict[str, list[str]]:
         """Every item run's score names, through pages of 2 (several traces to a page)."""
-        out: dict[str, list[str]] = {}
-        cursor = None
-        while True:
-            params = {
-                "fromStartTime": since,
-                "experimentId": eid,
-                "limit": 2,
-                "fields": "core,scores",
-                "scoreLimit": score_limit,
-                **({"cursor": cursor} if cursor else {}),
-            }
-            r = await client.get("/api/public/experiment-items", params=params, auth=project.auth)
-            assert r.status_code == 200, r.text
-            out |= {i["id"]: [s["name"] for s in i["scores"]] for i in r.json()["data"]}
-            cursor = r.json()["meta"].get("cursor")
-            if not cursor:
-                return out
+        items = await _item_pages(
+            client, project, experimentId=eid, fields="core,scores", scoreLimit=score_limit
+        )
+        return {i["id"]: [s["name"] for s in i["scores"]] for i in items}
 
     async def landed() -> Any:
         found = await pages(50)
@@ -331,12 +304,10 @@ async def test_a_page_of_item_runs_looks_up_its_scores_in_one_query(
     project: ProjectFixture,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    data = [{"input": str(i), "expected_output": str(i)} for i in range(5)]
-    result = await asyncio.to_thread(run, live_server, project, data, "one-query")
-    await _items_landed(live_server, project, result.experiment_id, 5)
+    eid, _ = await _five_item_runs(live_server, project, "one-query")
     params = {
         "fromStartTime": (datetime.now(UTC) - timedelta(hours=1)).isoformat(),
-        "experimentId": result.experiment_id,
+        "experimentId": eid,
         "fields": "core,scores",
     }
     with caplog.at_level(logging.DEBUG, logger="app.storage.clickhouse.client"):

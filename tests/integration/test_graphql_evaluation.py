@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from app.storage.postgres.tables import Role
-from tests.conftest import LiveServer, ProjectFixture, login, make_project, make_user, wait_for
+from tests.conftest import LiveServer, ProjectFixture, login, make_project, make_user, sdk_client, wait_for
 from tests.integration.reads_data import gql, seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
@@ -273,13 +273,12 @@ QUESTIONS = [("i-0", "a", "A"), ("i-1", "b", "B"), ("i-2", "c", "C"), ("i-3", "d
 
 def run_experiments(server: LiveServer, project: ProjectFixture, dataset: str) -> list[str]:
     """Two runs of the SDK over the dataset: `good` answers every item, `bad` the first one only."""
-    from langfuse import Evaluation, Langfuse
+    from langfuse import Evaluation
 
     def exact(*, output: Any, expected_output: Any, **_: Any) -> Any:
         return Evaluation(name="exact", value=float(output == expected_output))
 
-    lf = Langfuse(public_key=project.public_key, secret_key=project.secret_key, base_url=server.base_url)
-    try:
+    with sdk_client(server, project) as lf:
         ds = lf.get_dataset(dataset)
         good = ds.run_experiment(
             name="exp", run_name="good", task=lambda *, item, **_: item.input.upper(), evaluators=[exact]
@@ -292,8 +291,6 @@ def run_experiments(server: LiveServer, project: ProjectFixture, dataset: str) -
         )
         lf.flush()
         return [good.experiment_id, bad.experiment_id]
-    finally:
-        lf.shutdown()
 
 
 EXPERIMENT = """
@@ -484,45 +481,12 @@ EVALUATION_MUTATIONS = [
 ]
 
 
-def generated_evaluation_documents(examples: int) -> list[str]:
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-    from hypothesis_graphql import mutations, queries
-
-    from tests.integration.test_graphql_fuzz import JSON_VALUES, SCHEMA
-
-    found: list[str] = []
-    custom = {"JSON": JSON_VALUES}
-
-    @settings(
-        max_examples=examples,
-        database=None,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(
-        st.one_of(
-            queries(SCHEMA, fields=EVALUATION_QUERIES, custom_scalars=custom),
-            mutations(SCHEMA, fields=EVALUATION_MUTATIONS, custom_scalars=custom),
-        )
-    )
-    def collect(document: str) -> None:
-        found.append(document)
-
-    collect()
-    return found
-
-
 async def test_generated_evaluation_documents_get_answers_not_crashes(
     client, storage, project: ProjectFixture
 ) -> None:
+    from tests.integration.test_graphql_fuzz import assert_answered, generated
+
     await make_dataset(client, project, "a", [("0", "q", "a")])
-    documents = generated_evaluation_documents(150)
+    documents = generated(150, EVALUATION_QUERIES, EVALUATION_MUTATIONS)
     assert len(documents) >= 75
-    for document in documents:
-        r = await client.post("/api/graphql", json={"query": document}, auth=project.auth)
-        assert r.status_code < 500, (document, r.text)
-        for error in r.json().get("errors") or []:
-            assert error["message"] != "internal error", (document, error)
-            assert "Traceback" not in error["message"] and "DB::Exception" not in error["message"]
+    await assert_answered(client, project, documents)

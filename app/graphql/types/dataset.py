@@ -200,13 +200,7 @@ class CreateDatasetInput:
 
     def as_spec(self) -> ds.DatasetSpec:
         """The dataset to create; InvalidInput names a field that is not the right JSON."""
-        return ds.DatasetSpec(
-            name=self.name,
-            description=self.description,
-            metadata=self.metadata,
-            input_schema=_schema(self.input_schema, "inputSchema"),
-            expected_output_schema=_schema(self.expected_output_schema, "expectedOutputSchema"),
-        )
+        return _dataset_spec(self.name, self)
 
 
 @strawberry.input(description="Changes to a dataset: omitted (null) fields keep their value.")
@@ -223,13 +217,18 @@ class UpdateDatasetInput:
 
     def as_spec(self, name: str) -> ds.DatasetSpec:
         """The change to dataset `name` (None fields keep their values)."""
-        return ds.DatasetSpec(
-            name=name,
-            description=self.description,
-            metadata=self.metadata,
-            input_schema=_schema(self.input_schema, "inputSchema"),
-            expected_output_schema=_schema(self.expected_output_schema, "expectedOutputSchema"),
-        )
+        return _dataset_spec(name, self)
+
+
+def _dataset_spec(name: str, value: CreateDatasetInput | UpdateDatasetInput) -> ds.DatasetSpec:
+    """Dataset `name` with the input's fields; InvalidInput names a schema that is not a JSON object."""
+    return ds.DatasetSpec(
+        name=name,
+        description=value.description,
+        metadata=value.metadata,
+        input_schema=_schema(value.input_schema, "inputSchema"),
+        expected_output_schema=_schema(value.expected_output_schema, "expectedOutputSchema"),
+    )
 
 
 @strawberry.input(description="A dataset to delete, with its items.")
