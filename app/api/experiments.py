@@ -55,9 +55,10 @@ def list_values(text: str | None, params: dict[str, str | None]) -> dict[str, tu
         raise InvalidInput("filter: must be a JSON array of conditions")
     for c in conditions:
         column = c.get("column") if isinstance(c, dict) else None
-        if column not in out:
+        if not isinstance(column, str) or column not in out:
             raise InvalidInput(f"filter: column must be one of {', '.join(out)}")
-        if c.get("operator", "=") not in _OPERATORS:
+        operator = c.get("operator", "=")
+        if not isinstance(operator, str) or operator not in _OPERATORS:
             raise InvalidInput(f"filter: operator must be one of {', '.join(_OPERATORS)}")
         value = c.get("value")
         values = value if isinstance(value, list) else [value]

@@ -22,7 +22,6 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -75,8 +74,9 @@ class _OneBlasThread:
                     self._limiter = None
 
 
-@cache
 def _blas_controller() -> ThreadpoolController:
+    """The BLAS libraries loaded now (~0.4 ms to find): one cached at first use would miss a library another
+    module loads later, and leave it at its own thread count."""
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()

@@ -248,6 +248,12 @@ async def test_cursor_pages_filters_and_bad_input(
         ("/api/public/experiments", {"fromStartTime": since, "fields": "core,nope"}, "fields"),
         ("/api/public/experiment-items", {"fromStartTime": since, "cursor": "x!"}, "cursor"),
         ("/api/public/experiment-items", {"fromStartTime": since, "filter": "[{}]"}, "filter"),
+        ("/api/public/experiments", {"fromStartTime": since, "filter": '[{"column": ["id"]}]'}, "filter"),
+        (
+            "/api/public/experiments",
+            {"fromStartTime": since, "filter": '[{"column": "id", "operator": {}}]'},
+            "filter",
+        ),
         ("/api/public/experiments", {"fromStartTime": "yesterday"}, "fromStartTime"),
     ]
     for path, params, field in bad:
