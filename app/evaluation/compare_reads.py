@@ -1,0 +1,70 @@
+"""Read compared runs as per-item means, column by column: two queries for all runs, no object per item run.
+
+The means are those `compare_runs` computes from each run's results (experiment_results), averaged in
+ClickHouse instead (app/storage/clickhouse/queries/comparison.py). Legacy run items (posted by the API,
+their times read from the observation they name) are not averaged there: runs holding any are read the
+slower way, by the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from app.evaluation.compare import ItemMeans
+from app.evaluation.experiments import BINARY_TYPES
+from app.storage import Storage
+from app.storage.clickhouse.queries import comparison as cq
+
+__all__ = ["item_means"]
+
+
+async def item_means(storage: Storage, project_id: str, run_ids: Sequence[str]) -> ItemMeans | None:
+    """The runs' per-item means of every score, cost and latency; None when a run holds legacy run items."""
+    import numpy as np
+
+    ids = tuple(run_ids)
+    items, scores = await asyncio.gather(
+        cq.item_columns(storage.clickhouse, project_id, ids),
+        cq.score_columns(storage.clickhouse, project_id, ids, sorted(BINARY_TYPES)),
+    )
+    if int(str(items["legacy"])):
+        return None
+    runs = _ints(items["runs"])
+    positions = _ints(items["positions"])
+    n = int(positions.max()) + 1 if positions.size else 0
+    keys = np.empty(n, dtype=object)
+    keys[positions] = items["item_ids"]
+    index = {key: i for i, key in enumerate(keys.tolist())}
+    names = tuple(str(row["name"]) for row in scores)
+    metric_count = len(names) + 2
+    means = np.full((metric_count, n, len(ids)), np.nan)
+    repetitions = np.zeros((metric_count, len(ids)), dtype=np.int64)
+
+    def put(m: int, pos: Any, run: Any, values: Any, counts: Any) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        counts = _ints(counts)
+        means[m, pos, run] = np.where(counts > 0, values, np.nan)
+        repetitions[m] = np.bincount(run, weights=counts, minlength=len(ids)).astype(np.int64)
+
+    for m, row in enumerate(scores):
+        item_ids = row["item_ids"]
+        pos = np.fromiter(map(index.__getitem__, item_ids), np.intp, len(item_ids))  # type: ignore[arg-type]
+        put(m, pos, _ints(row["runs"]), row["means"], row["counts"])
+    put(len(names), positions, runs, items["cost_means"], items["cost_counts"])
+    put(len(names) + 1, positions, runs, items["latency_means"], items["latency_counts"])
+    return ItemMeans(
+        run_ids=ids,
+        keys=tuple(keys.tolist()),
+        score_names=names,
+        boolean_scores=frozenset(str(row["name"]) for row in scores if row["binary"]),
+        means=means,
+        repetitions=repetitions,
+    )
+
+
+def _ints(values: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(values, dtype=np.intp)
