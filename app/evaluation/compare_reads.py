@@ -31,29 +31,31 @@ async def item_means(storage: Storage, project_id: str, run_ids: Sequence[str]) 
     )
     if int(str(items["legacy"])):
         return None
-    runs = _ints(items["runs"])
+    runs = len(ids)
     positions = _ints(items["positions"])
-    n = int(positions.max()) + 1 if positions.size else 0
+    n = positions.size
     keys = np.empty(n, dtype=object)
     keys[positions] = items["item_ids"]
     index = {key: i for i, key in enumerate(keys.tolist())}
     names = tuple(str(row["name"]) for row in scores)
     metric_count = len(names) + 2
-    means = np.full((metric_count, n, len(ids)), np.nan)
-    repetitions = np.zeros((metric_count, len(ids)), dtype=np.int64)
+    means = np.full((metric_count, n, runs), np.nan)
+    repetitions = np.zeros((metric_count, runs), dtype=np.int64)
 
-    def put(m: int, pos: Any, run: Any, values: Any, counts: Any) -> None:
-        values = np.asarray(values, dtype=np.float64)
-        counts = _ints(counts)
-        means[m, pos, run] = np.where(counts > 0, values, np.nan)
-        repetitions[m] = np.bincount(run, weights=counts, minlength=len(ids)).astype(np.int64)
+    def put(m: int, pos: Any, values: Any, counts: Any) -> None:
+        """Set metric m's means of the items at `pos` (arrays item-major: one entry per item and run)."""
+        shape = (len(pos), runs)
+        values = np.asarray(values, dtype=np.float64).reshape(shape)
+        counts = _ints(counts).reshape(shape)
+        means[m, pos] = np.where(counts > 0, values, np.nan)
+        repetitions[m] = counts.sum(axis=0)
 
     for m, row in enumerate(scores):
         item_ids = row["item_ids"]
         pos = np.fromiter(map(index.__getitem__, item_ids), np.intp, len(item_ids))  # type: ignore[arg-type]
-        put(m, pos, _ints(row["runs"]), row["means"], row["counts"])
-    put(len(names), positions, runs, items["cost_means"], items["cost_counts"])
-    put(len(names) + 1, positions, runs, items["latency_means"], items["latency_counts"])
+        put(m, pos, row["means"], row["counts"])
+    put(len(names), positions, items["cost_means"], items["cost_counts"])
+    put(len(names) + 1, positions, items["latency_means"], items["latency_counts"])
     return ItemMeans(
         run_ids=ids,
         keys=tuple(keys.tolist()),

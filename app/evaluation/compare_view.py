@@ -105,7 +105,7 @@ async def _compute(storage: Storage, project_id: str, ids: tuple[str, ...]) -> _
     (off the event loop). Runs holding legacy run items are read result by result instead."""
     table, views = await asyncio.gather(
         item_means(storage, project_id, ids),
-        asyncio.gather(*(ex.fetch_experiment(storage, project_id, i) for i in ids)),
+        ex.fetch_experiments(storage, project_id, ids),
     )
     for n, (run_id, view) in enumerate(zip(ids, views, strict=True)):
         if view is None:

@@ -42,34 +42,32 @@ def _parts(params: Params, experiment_ids: Sequence[str]) -> dict[str, str]:
 
 
 def compile_item_columns(project_id: str, experiment_ids: Sequence[str]) -> CompiledQuery:
-    """One row of arrays, one entry per (run, item): the item's table position (the first run holding
-    it, then its first item run by trace and observation id), its item runs, legacy ones among them, and
-    the mean and count of its cost (USD) and latency (ms)."""
+    """One row of arrays: per item, its key and table position (the first run holding it, then its first
+    item run by trace and observation id), and legacy item runs of all; per item and run (item-major),
+    the mean and count of its cost (USD) and latency (ms) over its item runs."""
     params = Params(project_id)
     p = _parts(params, experiment_ids)
+    by_run = f"Resample(0, {len(experiment_ids):d}, 1)"  # per run, an array over the runs
     costs = (
-        "costs AS (SELECT trace_id, toFloat64(sum(toDecimal128(ifNull(total_cost, 0), 12) * sign)) AS cost "
+        "costs AS (SELECT trace_id, toFloat64(sum(ifNull(total_cost, 0) * sign)) AS cost "
         f"FROM observations WHERE {PROJECT} AND start_time >= {p['first']} AND start_time <= {p['last']} "
         f"AND {p['traces']} GROUP BY trace_id)"
     )
     per_item = (
-        "SELECT run, item_id, min((run, i.trace_id, observation_id)) AS first, count() AS results, "
-        "countIf(source = 'api') AS legacy, avgIf(c.cost, c.trace_id != '') AS cost_mean, "
-        "countIf(c.trace_id != '') AS cost_n, avgIf(latency_ms, ended) AS latency_mean, "
-        "countIf(ended) AS latency_n "
-        "FROM item_runs AS i LEFT JOIN costs AS c ON c.trace_id = i.trace_id GROUP BY run, item_id"
-    )
-    ranked = (
-        "SELECT *, dense_rank() OVER (ORDER BY item_first) - 1 AS pos FROM "
-        f"(SELECT *, min(first) OVER (PARTITION BY item_id) AS item_first FROM ({per_item}))"
+        "SELECT item_id, min((run, i.trace_id, observation_id)) AS first, "
+        f"countIf(source = 'api') AS legacy, avgIf{by_run}(c.cost, c.trace_id != '', run) AS cost_mean, "
+        f"countIf{by_run}(c.trace_id != '', run) AS cost_n, avgIf{by_run}(latency_ms, ended, run) AS "
+        f"latency_mean, countIf{by_run}(ended, run) AS latency_n "
+        "FROM item_runs AS i LEFT JOIN costs AS c ON c.trace_id = i.trace_id GROUP BY item_id"
     )
     sql = (
         f"WITH {p['item_runs']}, {costs} "
-        "SELECT groupArray(item_id) AS item_ids, groupArray(run) AS runs, groupArray(pos) AS positions, "
-        "groupArray(results) AS results, sum(legacy) AS legacy, groupArray(cost_mean) AS cost_means, "
-        "groupArray(cost_n) AS cost_counts, groupArray(latency_mean) AS latency_means, "
-        "groupArray(latency_n) AS latency_counts "
-        f"FROM ({ranked}) LIMIT 1"
+        "SELECT groupArray(item_id) AS item_ids, groupArray(pos) AS positions, sum(legacy) AS legacy, "
+        "arrayFlatten(groupArray(cost_mean)) AS cost_means, "
+        "arrayFlatten(groupArray(cost_n)) AS cost_counts, "
+        "arrayFlatten(groupArray(latency_mean)) AS latency_means, "
+        "arrayFlatten(groupArray(latency_n)) AS latency_counts "
+        f"FROM (SELECT *, row_number() OVER (ORDER BY first) - 1 AS pos FROM ({per_item})) LIMIT 1"
     )
     return CompiledQuery(sql, params.values, "comparison.item_columns")
 
@@ -77,10 +75,12 @@ def compile_item_columns(project_id: str, experiment_ids: Sequence[str]) -> Comp
 def compile_score_columns(
     project_id: str, experiment_ids: Sequence[str], binary_types: Sequence[str]
 ) -> CompiledQuery:
-    """One row per score name: whether any of its values is of `binary_types`, and arrays with one entry
-    per (run, item) holding it: the item key, the run, the mean over its item runs and their count."""
+    """One row per score name: whether any of its values is of `binary_types`, and arrays: the keys of
+    the items holding it, and per such item and run (item-major), the mean over its item runs and their
+    count."""
     params = Params(project_id)
     p = _parts(params, experiment_ids)
+    by_run = f"Resample(0, {len(experiment_ids):d}, 1)"
     binary = params.bind(list(binary_types), "Array(String)")
     latest = (
         "SELECT trace_id, ifNull(observation_id, '') AS scored, name, assumeNotNull(value) AS value, "
@@ -96,20 +96,21 @@ def compile_score_columns(
         "GROUP BY run, item_id, i.trace_id, observation_id, name"
     )
     per_item = (
-        "SELECT run, item_id, name, avgIf(v, isFinite(v)) AS mean, countIf(isFinite(v)) AS n, "
-        f"max(binary) AS binary FROM ({per_result}) GROUP BY run, item_id, name"
+        f"SELECT item_id, name, avgIf{by_run}(v, isFinite(v), run) AS mean, "
+        f"countIf{by_run}(isFinite(v), run) AS n, max(binary) AS binary "
+        f"FROM ({per_result}) GROUP BY item_id, name"
     )
     sql = (
         f"WITH {p['item_runs']} "
-        "SELECT name, max(binary) AS binary, groupArray(item_id) AS item_ids, groupArray(run) AS runs, "
-        f"groupArray(mean) AS means, groupArray(n) AS counts FROM ({per_item}) GROUP BY name "
-        f"ORDER BY name LIMIT {params.bind(MAX_RESULT_ROWS, 'UInt32')}"
+        "SELECT name, max(binary) AS binary, groupArray(item_id) AS item_ids, "
+        "arrayFlatten(groupArray(mean)) AS means, arrayFlatten(groupArray(n)) AS counts "
+        f"FROM ({per_item}) GROUP BY name ORDER BY name LIMIT {params.bind(MAX_RESULT_ROWS, 'UInt32')}"
     )
     return CompiledQuery(sql, params.values, "comparison.score_columns")
 
 
 async def item_columns(ch: ClickHouse, project_id: str, experiment_ids: Sequence[str]) -> dict[str, Any]:
-    """The runs' per-(run, item) arrays of compile_item_columns (empty arrays when they have no item runs)."""
+    """The runs' arrays of compile_item_columns (empty when they have no item runs)."""
     [row] = await ch.query(compile_item_columns(project_id, experiment_ids))
     return row
 
