@@ -50,10 +50,17 @@ async def item_means(storage: Storage, project_id: str, run_ids: Sequence[str]) 
         means[m, pos] = np.where(counts > 0, values, np.nan)
         repetitions[m] = counts.sum(axis=0)
 
-    for m, row in enumerate(scores):
+    for m, row in enumerate(scores):  # one mean per item run: averaged per item and run here
         item_ids = row["item_ids"]
         pos = np.fromiter(map(index.__getitem__, item_ids), np.intp, len(item_ids))  # type: ignore[arg-type]
-        put(m, pos, row["means"], row["counts"])
+        cells = pos * runs + _ints(row["runs"])
+        values = np.asarray(row["means"], dtype=np.float64)
+        ok = np.isfinite(values)
+        hits = np.bincount(cells[ok], minlength=n * runs)
+        sums = np.bincount(cells[ok], weights=values[ok], minlength=n * runs)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means[m] = (sums / hits).reshape(n, runs)
+        repetitions[m] = hits.reshape(n, runs).sum(axis=0)
     put(len(names), positions, items["cost_means"], items["cost_counts"])
     put(len(names) + 1, positions, items["latency_means"], items["latency_counts"])
     return ItemMeans(
