@@ -52,7 +52,7 @@ async def item_means(storage: Storage, project_id: str, run_ids: Sequence[str]) 
 
     for m, row in enumerate(scores):  # one mean per item run: averaged per item and run here
         item_ids = row["item_ids"]
-        pos = np.fromiter(map(index.__getitem__, item_ids), np.intp, len(item_ids))  # type: ignore[arg-type]
+        pos = np.fromiter(map(index.__getitem__, item_ids), np.intp, len(item_ids))
         cells = pos * runs + _ints(row["runs"])
         values = np.asarray(row["means"], dtype=np.float64)
         ok = np.isfinite(values)

@@ -60,12 +60,16 @@ def _runs(pid: str) -> tuple[list[ObservationRow], list[ScoreRow]]:
     return observations, scores
 
 
+def _close(u: float | None, v: float | None) -> bool:
+    return u is v if u is None or v is None else math.isclose(u, v, rel_tol=1e-9)
+
+
 def _same_metric(a: ScoreComparison, b: ScoreComparison) -> None:
     assert (a.name, a.kind, a.unit) == (b.name, b.kind, b.unit)
     for x, y in zip(a.runs, b.runs, strict=True):
         assert (x.experiment_id, x.n, x.repetitions) == (y.experiment_id, y.n, y.repetitions)
         for u, v in ((x.mean, y.mean), (x.ci_low, y.ci_low), (x.ci_high, y.ci_high)):
-            assert (u is None) == (v is None) and (u is None or math.isclose(u, v, rel_tol=1e-9)), (a.name, x, y)
+            assert _close(u, v), (a.name, x, y)
     for x, y in zip(a.deltas, b.deltas, strict=True):
         assert (x.n_paired, x.unpaired, x.method, x.significant, x.discordant) == (
             y.n_paired,
@@ -75,7 +79,7 @@ def _same_metric(a: ScoreComparison, b: ScoreComparison) -> None:
             y.discordant,
         ), (a.name, x, y)
         for u, v in ((x.delta, y.delta), (x.p_value, y.p_value), (x.p_adjusted, y.p_adjusted)):
-            assert (u is None) == (v is None) and (u is None or math.isclose(u, v, rel_tol=1e-9)), (a.name, x, y)
+            assert _close(u, v), (a.name, x, y)
 
 
 def _same(a: Comparison, b: Comparison) -> None:
