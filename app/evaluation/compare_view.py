@@ -1,7 +1,8 @@
 """The compare view's reads: a baseline and 1-4 other runs compared, one page of items with their outputs.
 
-The statistics read scores, cost and latency only (no inputs or outputs: they are most of a run's bytes);
-the outputs are read for the page's items alone. A comparison is kept for CACHE_TTL_S in this process, so
+The statistics read per-item means of scores, cost and latency, averaged in ClickHouse (compare_reads: two
+queries for all runs, no object per item run; runs holding legacy run items are read result by result);
+the page's items are read alone, with their outputs. A comparison is kept for CACHE_TTL_S in this process, so
 paging, sorting and filtering the items of a view just computed reuse it; `fresh` computes it anew.
 Every read is scoped to one project.
 """
