@@ -50,14 +50,21 @@ async def item_means(storage: Storage, project_id: str, run_ids: Sequence[str]) 
         means[m, pos] = np.where(counts > 0, values, np.nan)
         repetitions[m] = counts.sum(axis=0)
 
-    for m, row in enumerate(scores):  # one mean per item run: averaged per item and run here
+    for m, row in enumerate(scores):  # values: averaged per item run, then per item and run
         item_ids = row["item_ids"]
         pos = np.fromiter(map(index.__getitem__, item_ids), np.intp, len(item_ids))
-        cells = pos * runs + _ints(row["runs"])
-        values = np.asarray(row["means"], dtype=np.float64)
-        ok = np.isfinite(values)
-        hits = np.bincount(cells[ok], minlength=n * runs)
-        sums = np.bincount(cells[ok], weights=values[ok], minlength=n * runs)
+        result = _ints(row["item_runs"])
+        size = int(result.max()) + 1 if result.size else 0
+        values = np.asarray(row["values"], dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            result_means = np.bincount(result, weights=values, minlength=size) / np.bincount(
+                result, minlength=size
+            )
+        result_cells = np.zeros(size, dtype=np.intp)
+        result_cells[result] = pos * runs + _ints(row["runs"])
+        ok = np.isfinite(result_means)  # an item run with no value here is 0 / 0: NaN, left out too
+        hits = np.bincount(result_cells[ok], minlength=n * runs)
+        sums = np.bincount(result_cells[ok], weights=result_means[ok], minlength=n * runs)
         with np.errstate(invalid="ignore", divide="ignore"):
             means[m] = (sums / hits).reshape(n, runs)
         repetitions[m] = hits.reshape(n, runs).sum(axis=0)
