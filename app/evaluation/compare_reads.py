@@ -1,7 +1,9 @@
 """Read compared runs as per-item means, column by column: two queries for all runs, no object per item run.
 
-The means are those `compare_runs` computes from each run's results (experiment_results), averaged in
-ClickHouse instead (app/storage/clickhouse/queries/comparison.py). Legacy run items (posted by the API,
+The means are those `compare_runs` computes from each run's results (experiment_results): each item run's
+mean of a score, then per item and run the mean over its item runs holding a finite one (ClickHouse
+averages cost and latency; score values are averaged here, app/storage/clickhouse/queries/comparison.py).
+Legacy run items (posted by the API,
 their times read from the observation they name) are not averaged there: runs holding any are read the
 slower way, by the caller.
 """

@@ -1,12 +1,12 @@
-"""The compare view's statistics reads: per item and run, the mean of each score, of cost and of latency
-over the item's repetitions, averaged in ClickHouse and returned as arrays (columns in one row, or one row
-per score name), not as a row per item run: a comparison reads up to 5 x 100,000 of them.
+"""The compare view's statistics reads, returned as arrays (columns in one row, or one row per score name),
+not as a row per item run: a comparison reads up to 5 x 100,000 of them. Cost and latency come averaged
+per item and run; score values come one per (item run, value), for the caller to average (numpy does it
+for less CPU than grouping them here).
 
-Means as app/evaluation/experiments.py reads them item run by item run: a score counts for an item run
-when it is on its trace, trace-level or on its observation (several such: their mean); cost is the sum
-of its trace's observations (absent when the trace has none); latency its end minus start (absent
-without an end). Non-finite values are left out of the means and counts. Score and cost reads are bounded
-by the compared runs' time span (an hour either side) and their traces.
+Values as app/evaluation/experiments.py reads them item run by item run: a score counts for an item run
+when it is on its trace, trace-level or on its observation; cost is the sum of its trace's observations
+(absent when the trace has none); latency its end minus start (absent without an end). Score and cost
+reads are bounded by the compared runs' time span (an hour either side of all of them) and their traces.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _FIRST = "(SELECT min(start_time) - INTERVAL 1 HOUR " + _RUNS + ")"
 _LAST = "(SELECT max(coalesce(end_time, start_time)) + INTERVAL 1 HOUR " + _RUNS + ")"
 _TRACES = "trace_id IN (SELECT trace_id " + _RUNS + ")"
 # One row per item run (FINAL: current rows, deletion markers dropped); run = position in the ids, rid =
-# the row's number in this read (grouping by a number, not by the row's strings, halves the score read).
+# the row's number in this read (the caller groups a score's values by it).
 _ITEM_RUNS = (
     "item_runs AS (SELECT rowNumberInAllBlocks() AS rid, toUInt8(indexOf({ids}, experiment_id) - 1) AS run, "
     "item_id, trace_id, "
