@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 from app.evaluation.compare import ItemMeans
@@ -54,16 +55,17 @@ async def item_means(storage: Storage, project_id: str, run_ids: Sequence[str]) 
 
     for m, row in enumerate(scores):  # values: averaged per item run, then per item and run
         item_ids = row["item_ids"]
-        pos = np.fromiter(map(index.__getitem__, item_ids), np.intp, len(item_ids))
-        result = _ints(row["item_runs"])
+        pos = np.fromiter(map(index.get, item_ids, repeat(-1)), np.intp, len(item_ids))
+        known = pos >= 0  # an item run written between the two reads is not in the table: left out
+        pos, result = pos[known], _ints(row["item_runs"])[known]
         size = int(result.max()) + 1 if result.size else 0
-        values = np.asarray(row["values"], dtype=np.float64)
+        values = np.asarray(row["values"], dtype=np.float64)[known]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             result_means = np.bincount(result, weights=values, minlength=size) / np.bincount(
                 result, minlength=size
             )
         result_cells = np.zeros(size, dtype=np.intp)
-        result_cells[result] = pos * runs + _ints(row["runs"])
+        result_cells[result] = pos * runs + _ints(row["runs"])[known]
         ok = np.isfinite(result_means)  # an item run with no value here is 0 / 0: NaN, left out too
         hits = np.bincount(result_cells[ok], minlength=n * runs)
         sums = np.bincount(result_cells[ok], weights=result_means[ok], minlength=n * runs)
