@@ -29,10 +29,12 @@ __all__ = [
     "Comparison",
     "DeltaStat",
     "Flag",
+    "ItemMeans",
     "ItemRow",
     "ItemTable",
     "RunStat",
     "ScoreComparison",
+    "compare_means",
     "compare_runs",
 ]
 
@@ -101,6 +103,18 @@ class Comparison:
     seed: int
 
 
+@dataclass(frozen=True, slots=True, eq=False)  # arrays have no truth value: compare by identity
+class ItemMeans:
+    """Runs' per-item means of every metric, repetitions averaged: what `compare_means` compares."""
+
+    run_ids: tuple[str, ...]  # baseline first, then the other runs in the order given
+    keys: tuple[str, ...]  # item keys in table order: the baseline's order, then new items of the others
+    score_names: tuple[str, ...]  # sorted
+    boolean_scores: frozenset[str]  # score names compared as 0/1 proportions
+    means: npt.NDArray[np.float64]  # metrics (scores by name, cost, latency) x items x runs; NaN: absent
+    repetitions: npt.NDArray[np.int64]  # metrics x runs: results holding a finite value
+
+
 def compare_runs(
     baseline: RunResults,
     others: list[RunResults],
@@ -161,6 +175,68 @@ def compare_runs(
                 with np.errstate(invalid="ignore", divide="ignore"):
                     means[m, :, col] = sums / hits
             counts[m, col] = int(ok.sum())
+    return _compare(
+        runs, keys, positions, tuple(names), metrics, means, counts, seed, tolerances, lower_is_better
+    )
+
+
+def compare_means(
+    table: ItemMeans,
+    *,
+    seed: int = 0,
+    tolerances: Mapping[str, float] | None = None,
+    lower_is_better: frozenset[str] = frozenset(),
+) -> Comparison:
+    """Compare runs given as per-item means (the compare view's column reads); as `compare_runs` does.
+
+    The comparison's item rows hold no results: the caller reads those of the items it shows.
+    """
+    import numpy as np
+
+    if not 1 <= len(table.run_ids) - 1 <= MAX_OTHERS:
+        raise InvalidInput(
+            f"others: compare 1 to {MAX_OTHERS} runs with the baseline, got {len(table.run_ids) - 1}"
+        )
+    metrics: list[tuple[str, MetricKind]] = [
+        (name, "boolean" if name in table.boolean_scores else "numeric") for name in table.score_names
+    ]
+    metrics += [("cost", "cost"), ("latency", "latency")]
+    if table.means.shape != (len(metrics), len(table.keys), len(table.run_ids)):
+        raise ValueError("means: expected metrics x items x runs")
+    runs = tuple(RunResults(run_id, run_id, ()) for run_id in table.run_ids)
+    none = np.zeros(0, dtype=np.intp)
+    positions = tuple(none for _ in runs)
+    means = np.array(table.means, dtype=np.float64)  # the item table freezes its own copy
+    return _compare(
+        runs,
+        table.keys,
+        positions,
+        table.score_names,
+        metrics,
+        means,
+        table.repetitions,
+        seed,
+        tolerances,
+        lower_is_better,
+    )
+
+
+def _compare(
+    runs: tuple[RunResults, ...],
+    keys: tuple[str, ...],
+    positions: tuple[npt.NDArray[np.intp], ...],
+    names: tuple[str, ...],
+    metrics: list[tuple[str, MetricKind]],
+    means: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.int64],
+    seed: int,
+    tolerances: Mapping[str, float] | None,
+    lower_is_better: frozenset[str],
+) -> Comparison:
+    """Compute every statistic from the per-item means (metrics x items x runs) and result counts."""
+    import numpy as np
+
+    n = len(keys)
     tables = [(means[m], counts[m].tolist()) for m in range(len(metrics))]
     width = 2 * len(runs) - 1  # each run's values, then each other run's per-item differences
     series = np.empty((n, width * len(metrics)))
@@ -236,9 +312,9 @@ def compare_runs(
         unit = {"numeric": "score", "boolean": "fraction", "cost": "USD", "latency": "ms"}[kind]
         comparisons.append(ScoreComparison(name, kind, unit, run_stats, tuple(deltas)))
 
-    rows = build_item_table(keys, runs, positions, tuple(names), means, tolerances or {}, lower_is_better)
+    rows = build_item_table(keys, runs, positions, names, means, tolerances or {}, lower_is_better)
     return Comparison(
-        baseline_id=baseline.experiment_id,
+        baseline_id=runs[0].experiment_id,
         run_ids=tuple(run.experiment_id for run in runs),
         scores=tuple(comparisons[: len(names)]),
         cost=comparisons[-2],

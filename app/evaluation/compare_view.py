@@ -1,7 +1,8 @@
 """The compare view's reads: a baseline and 1-4 other runs compared, one page of items with their outputs.
 
-The statistics read scores, cost and latency only (no inputs or outputs: they are most of a run's bytes);
-the outputs are read for the page's items alone. A comparison is kept for CACHE_TTL_S in this process, so
+The statistics read per-item means of scores, cost and latency, averaged in ClickHouse (compare_reads: two
+queries for all runs, no object per item run; runs holding legacy run items are read result by result);
+the page's items are read alone, with their outputs. A comparison is kept for CACHE_TTL_S in this process, so
 paging, sorting and filtering the items of a view just computed reuse it; `fresh` computes it anew.
 Every read is scoped to one project.
 """
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Literal
 
 from app.errors import InvalidInput, NotFound
 from app.evaluation import experiments as ex
-from app.evaluation.compare import MAX_OTHERS, Comparison, Flag, ItemRow, compare_runs
+from app.evaluation.compare import MAX_OTHERS, Comparison, Flag, ItemRow, compare_means, compare_runs
+from app.evaluation.compare_reads import item_means
 from app.evaluation.experiment_types import ExperimentItemFilter, ExperimentView
 from app.evaluation.results import ItemResult
 from app.storage import Storage
@@ -31,6 +33,7 @@ __all__ = ["CompareRequest", "CompareView", "SortKey", "compare_view", "forget_c
 SortKey = Literal["regressions", "score", "cost", "latency"]
 PAGE_SIZE = 50
 CACHE_TTL_S = 120.0
+MAX_PAGE_RESULTS = 5_000  # item runs read for a page's items (50 items x 5 runs x their repetitions)
 CACHE_ENTRIES = 4  # a comparison of 5 x 10,000 item runs holds ~30 MB
 
 
@@ -73,6 +76,7 @@ class _Entry:
     experiments: tuple[ExperimentView, ...]
     computed_at: datetime
     at: float  # time.monotonic() when computed
+    columns: bool  # compared from per-item means: its rows hold no results (read for the page shown)
 
 
 _cache: OrderedDict[tuple[str, ...], _Entry] = OrderedDict()
@@ -98,19 +102,28 @@ def _check(request: CompareRequest) -> None:
 
 
 async def _compute(storage: Storage, project_id: str, ids: tuple[str, ...]) -> _Entry:
-    """Read each run's scores, cost and latency and its experiment; compare them (off the event loop)."""
-    results, views = await asyncio.gather(
-        asyncio.gather(*(ex.experiment_results(storage, project_id, i, io=False) for i in ids)),
-        asyncio.gather(*(ex.fetch_experiment(storage, project_id, i) for i in ids)),
+    """Read the runs' per-item means of scores, cost and latency and their experiments; compare them
+    (off the event loop). Runs holding legacy run items are read result by result instead."""
+    table, views = await asyncio.gather(
+        item_means(storage, project_id, ids),
+        ex.fetch_experiments(storage, project_id, ids),
     )
-    for n, (run_id, run, view) in enumerate(zip(ids, results, views, strict=True)):
-        if run is None or view is None:
+    for n, (run_id, view) in enumerate(zip(ids, views, strict=True)):
+        if view is None:
+            field = "baseline" if n == 0 else "others"
+            raise NotFound(f"{field}: experiment {run_id!r} not found in this project")
+    found = tuple(v for v in views if v is not None)
+    if table is not None:
+        comparison = await asyncio.to_thread(compare_means, table)
+        return _Entry(comparison, found, datetime.now(UTC), time.monotonic(), columns=True)
+    results = await asyncio.gather(*(ex.experiment_results(storage, project_id, i, io=False) for i in ids))
+    for n, (run_id, run) in enumerate(zip(ids, results, strict=True)):
+        if run is None:
             field = "baseline" if n == 0 else "others"
             raise NotFound(f"{field}: experiment {run_id!r} not found in this project")
     runs = [r for r in results if r is not None]
     comparison = await asyncio.to_thread(compare_runs, runs[0], runs[1:])
-    found = tuple(v for v in views if v is not None)
-    return _Entry(comparison, found, datetime.now(UTC), time.monotonic())
+    return _Entry(comparison, found, datetime.now(UTC), time.monotonic(), columns=False)
 
 
 async def _comparison(storage: Storage, project_id: str, request: CompareRequest) -> _Entry:
@@ -167,6 +180,8 @@ async def _with_outputs(
     storage: Storage, project_id: str, entry: _Entry, rows: list[ItemRow]
 ) -> tuple[ItemRow, ...]:
     """The rows with their item runs' input, output and expected output read (these item runs only)."""
+    if entry.columns:
+        return await _with_results(storage, project_id, entry, rows)
     traces = sorted({r.trace_id for row in rows for results in row.results for r in results})
     if not traces:
         return tuple(rows)
@@ -193,6 +208,41 @@ async def _with_outputs(
                 for run_id, results in zip(run_ids, row.results, strict=True)
             ),
         )
+        for row in rows
+    )
+
+
+async def _with_results(
+    storage: Storage, project_id: str, entry: _Entry, rows: list[ItemRow]
+) -> tuple[ItemRow, ...]:
+    """The rows (of a comparison of per-item means) with their items' runs read, outputs included."""
+    if not rows:
+        return ()
+    filt = ExperimentItemFilter(
+        start=min(e.start_time for e in entry.experiments),
+        experiment_ids=tuple(e.id for e in entry.experiments),
+        item_ids=tuple(row.item_key for row in rows),
+    )
+    found, _ = await ex.list_experiment_items_page(storage, project_id, filt, None, MAX_PAGE_RESULTS)
+    found.sort(key=lambda v: (v.trace_id, "" if v.id == v.trace_id else v.id))
+    by_item: dict[tuple[str, str], list[ItemResult]] = {}
+    for v in found:
+        observation_id = None if v.id == v.trace_id else v.id
+        latency = None if v.end_time is None else (v.end_time - v.start_time).total_seconds() * 1000
+        result = ItemResult(
+            item_key=v.item_id,
+            trace_id=v.trace_id,
+            observation_id=observation_id,
+            input=v.input,
+            output=v.output,
+            expected_output=v.expected_output,
+            latency_ms=latency,
+            level=v.level,
+        )
+        by_item.setdefault((v.experiment_id, v.item_id), []).append(result)
+    run_ids = entry.comparison.run_ids
+    return tuple(
+        replace(row, results=tuple(tuple(by_item.get((r, row.item_key), ())) for r in run_ids))
         for row in rows
     )
 

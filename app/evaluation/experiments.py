@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,7 @@ __all__ = [
     "experiment_run_items",
     "experiment_summaries",
     "fetch_experiment",
+    "fetch_experiments",
     "list_dataset_experiments",
     "list_experiment_items_page",
     "list_experiments_page",
@@ -108,6 +110,15 @@ async def fetch_experiment(storage: Storage, project_id: str, experiment_id: str
     """One experiment over all its item runs, or None."""
     rows = await eq.experiment_rows_by_id(storage.clickhouse, project_id, [experiment_id])
     return _experiment(rows[0]) if rows else None
+
+
+async def fetch_experiments(
+    storage: Storage, project_id: str, experiment_ids: Sequence[str]
+) -> list[ExperimentView | None]:
+    """These experiments (one read), in the order given; None for one without item runs."""
+    rows = await eq.experiment_rows_by_id(storage.clickhouse, project_id, list(dict.fromkeys(experiment_ids)))
+    found = {str(r["experiment_id"]): _experiment(r) for r in rows}
+    return [found.get(i) for i in experiment_ids]
 
 
 async def list_dataset_experiments(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.storage.clickhouse.queries import comparison as cq
 from app.storage.clickhouse.queries import experiments as eq
 from tests.unit.storage.test_query_injection import HOSTILE, check
 
@@ -38,6 +39,8 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
     "linked": lambda v: eq.compile_linked_observations(P, [v], [v], T1, T1),
     "item keys": lambda v: eq.compile_item_keys(P, v),
     "metadata": lambda v: eq.compile_observation_metadata(P, [(v, v)], T1, T1),
+    "compare items": lambda v: cq.compile_item_columns(P, ["a", v]),
+    "compare scores": lambda v: cq.compile_score_columns(P, [v, "b"], [v]),
 }
 
 
