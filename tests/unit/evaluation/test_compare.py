@@ -320,3 +320,11 @@ def test_a_none_score_counts_as_absent() -> None:
     base = run("base", [result("a", {"s": None}), result("b", {"s": 1.0})])  # type: ignore[dict-item]
     stat = compare_runs(base, [base]).scores[0].runs[0]
     assert (stat.n, stat.repetitions, stat.mean) == (1, 1, 1.0)
+
+
+def test_intervals_stay_within_the_values() -> None:
+    import numpy as np
+
+    scores = np.array([[0.0], [1.0], [1.0]])  # a 0/1 score: no bound may stray below 0 or above 1
+    low, high = stats.bootstrap_intervals(scores, resamples=2000, seed=0)[0]
+    assert 0.0 <= low <= high <= 1.0
