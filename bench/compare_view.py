@@ -2,7 +2,7 @@
 statistics included). Item runs, their scores (two numeric, one boolean) and their costs (one generation
 per trace) are generated inside ClickHouse (INSERT … SELECT FROM numbers); items share a difficulty across
 runs, and each run is a little better than the one before. The page is timed in-process once the inserts'
-merges are over. The first view of a comparison computes it (timed with `fresh=1`, 5 times); later
+merges are over. The first view of a comparison computes it (timed with `fresh=1`, 20 times); later
 views of it (pages, sorts, filters) reuse it for two minutes: one warm-up request, then 3 rounds of 20 of
 two such views; each figure is the median of the rounds'.
 
@@ -33,7 +33,7 @@ from bench.stores import bench_project
 from bench.ui import pct
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
-COLD_RUNS = 5
+COLD_RUNS = 20
 ROUNDS = 3
 # Item run n: run intDiv(n, {items}), item n % {items}; started within the last hour.
 _ITEMS = """
@@ -158,9 +158,9 @@ async def main() -> None:
     ]
     rows.append(
         (
-            f"first view, statistics computed (`&fresh=1`), {COLD_RUNS} runs: median / worst",
-            f"{statistics.median(cold) * 1e3:.0f} / {max(cold) * 1e3:.0f} ms",
-            "p95 < 500 ms (not met)" if max(cold) > 0.5 else "p95 < 500 ms",
+            f"first view, statistics computed (`&fresh=1`), {COLD_RUNS} runs: p50 / p95 / worst",
+            f"{statistics.median(cold) * 1e3:.0f} / {pct(cold, 95):.0f} / {max(cold) * 1e3:.0f} ms",
+            "p95 < 500 ms" if pct(cold, 95) < 500 else "p95 < 500 ms (not met)",
         )
     )
     for path, rounds in timings.items():
