@@ -14,6 +14,8 @@ from app.tracing.pipeline import RawBatch
 
 SYSTEM_PING: Final = "system.ping"
 INGEST_BATCH: Final = "ingest.process_batch"
+EVAL_JUDGE: Final = "eval.judge"  # {"project_id", "execution_id"}: run one job execution
+EVAL_SCHEDULE: Final = "eval.run_schedule"  # {"project_id", "schedule_id"}: a backfill or daily run
 QUEUE: Final = "langhouse:queue"
 
 
@@ -49,9 +51,12 @@ class JobQueue:
         )
         return cls(pool)
 
-    async def enqueue(self, name: str, payload: dict[str, Any], job_id: str | None = None) -> str | None:
-        """Enqueue `name(payload)`; returns the job id, or None when `job_id` is already queued."""
-        job = await self.pool.enqueue_job(name, payload, _job_id=job_id)
+    async def enqueue(
+        self, name: str, payload: dict[str, Any], job_id: str | None = None, defer_s: float | None = None
+    ) -> str | None:
+        """Enqueue `name(payload)`, to run `defer_s` seconds from now if given; returns the job id, or
+        None when `job_id` is already queued."""
+        job = await self.pool.enqueue_job(name, payload, _job_id=job_id, _defer_by=defer_s)
         return None if job is None else job.job_id
 
     async def backlog(self) -> int:

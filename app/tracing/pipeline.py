@@ -220,7 +220,7 @@ async def process_batch(
 ) -> BatchResult:
     """Process a stored request of either kind."""
     if batch.content_type == LEGACY_CONTENT_TYPE:
-        return await process_legacy_batch(storage, batch)
+        return await process_legacy_batch(storage, batch, writer)
     return await process_otlp_batch(storage, batch, writer, mapper)
 
 
@@ -229,7 +229,9 @@ def _same_state(a: ObservationRow, b: ObservationRow) -> bool:
     return all(getattr(a, f) == getattr(b, f) for f in OBSERVATION_COLUMNS if f not in ignore)
 
 
-async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult:
+async def process_legacy_batch(
+    storage: Storage, batch: RawBatch, writer: CoalescingWriter | None = None
+) -> BatchResult:
     """Fold a stored Langfuse batch into rows. A change to a stored observation is written as a cancel
     row (-1, the stored state) plus the new state (+1, next row_version) in one insert, so aggregates stay
     exact; replaying the batch changes nothing because folding the same events again is a no-op."""
@@ -282,6 +284,9 @@ async def process_legacy_batch(storage: Storage, batch: RawBatch) -> BatchResult
             partial(insert_observation_lines, ch), [[as_json_line(r) for r in rows] for rows in writes]
         )
         await insert_scores(ch, scores)
+    if writer is not None:
+        written_lines = [as_json_line(rows[-1]) for i, rows in enumerate(writes) if i not in refused_rows]
+        await writer.notify_written(project_id, written_lines)
     refused = [RefusedRow(f"trace {trace_rows[i].id}", why) for i, why in refused_traces.items()]
     refused += [
         RefusedRow(f"observation {writes[i][-1].trace_id}/{writes[i][-1].id}", why)

@@ -80,6 +80,10 @@ class RefusedRow:
     reason: str
 
 
+# Called after a flush with a project id and the written observations' JSON lines (see notify_written).
+WrittenHook = Callable[[str, list[bytes]], Awaitable[None]]
+
+
 @dataclass(frozen=True, slots=True)
 class WriteResult:
     written: int
@@ -127,8 +131,16 @@ class _Pending:
 class CoalescingWriter:
     """Collects (project, rows) submissions and writes them exactly once in large inserts."""
 
-    def __init__(self, storage: Storage, *, max_rows: int = 16384, max_wait_s: float = 0.75) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        max_rows: int = 16384,
+        max_wait_s: float = 0.75,
+        on_written: WrittenHook | None = None,
+    ) -> None:
         self._storage = storage
+        self._on_written = on_written
         self._max_rows = max_rows
         self._max_wait_s = max_wait_s
         self._pending: list[_Pending] = []
@@ -146,6 +158,16 @@ class CoalescingWriter:
         if self._rows >= self._max_rows:
             self._wake.set()
         return await pending.done
+
+    async def notify_written(self, project_id: str, lines: list[bytes]) -> None:
+        """Hand the stored state of observations just written (new rows and corrected ones, as JSON lines)
+        to the hook (the judges' rule matching). Its failure is logged, never the write's."""
+        if self._on_written is None or not lines:
+            return
+        try:
+            await self._on_written(project_id, lines)
+        except Exception:
+            log.exception("after-write hook failed for %d rows of project %s", len(lines), project_id)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -248,6 +270,7 @@ class CoalescingWriter:
                 (t2 - t1) * 1e3,
                 (time.perf_counter() - t2) * 1e3,
             )
+        await self.notify_written(project_id, [u[-1] for i, u in enumerate(units) if i not in refused])
         if not refused and not refused_traces:
             return results
         traces_by_request = [{t.id for t in request_traces} for request_traces, _ in fresh_by_request]
