@@ -244,8 +244,10 @@ async def process_legacy_batch(
     states = legacy.fold_observations([e for e in events if e["type"] in legacy.OBSERVATION_EVENT_TYPES])
     scores = [score_row(project_id, e, now) for e in events if e["type"] == "score-create"]
     if len(scores) == len(events):  # scores only (the SDKs' score batches): nothing to fold or lock
-        await insert_scores(ch, scores)
-        return BatchResult(0, 0, 0)
+        if writer is None:
+            await insert_scores(ch, scores)
+            return BatchResult(0, 0, 0)
+        return BatchResult(0, 0, 0, await writer.write_scores(scores))
     models = await model_catalog.prices_for(storage, project_id)
     async with storage.cache.lock(f"ingest:{project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS):
         stored = {

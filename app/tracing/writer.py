@@ -18,18 +18,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from app.errors import RowsRefused
 from app.storage import Storage
 from app.storage.clickhouse.client import ClickHouse
-from app.storage.clickhouse.write_rows import ObservationRow, TraceRow, as_json_line
+from app.storage.clickhouse.write_rows import ObservationRow, ScoreRow, TraceRow, as_json_line
 from app.storage.clickhouse.writes import (
     StoredObservation,
     fetch_current_observations,
     fetch_stored_in_traces,
     fetch_trace_attributes,
     insert_observation_lines,
+    insert_scores,
     insert_trace_lines,
 )
 from app.tracing.attribution import (
@@ -46,6 +47,7 @@ PROJECT_LOCK_SECONDS = 120
 # were stored longer before its later spans start is not attributed across that gap.
 TRACE_LOOKBACK = timedelta(hours=1)
 CLOCK_SKEW = timedelta(seconds=10)
+SCORE_WAIT_S = 0.05
 log = logging.getLogger(__name__)
 
 
@@ -91,8 +93,11 @@ class WriteResult:
     refused: tuple[RefusedRow, ...] = ()
 
 
+Line = TypeVar("Line")
+
+
 async def insert_isolating(
-    insert: Callable[[list[bytes]], Awaitable[None]], units: Sequence[Sequence[bytes]]
+    insert: Callable[[list[Line]], Awaitable[None]], units: Sequence[Sequence[Line]]
 ) -> dict[int, str]:
     """Insert the lines of these units (rows written together, e.g. a cancel row and its new state) in
     as few inserts as possible: an insert ClickHouse refuses on its data is split in halves until each
@@ -141,6 +146,8 @@ class CoalescingWriter:
     ) -> None:
         self._storage = storage
         self._on_written = on_written
+        self._scores: list[tuple[list[ScoreRow], asyncio.Future[tuple[RefusedRow, ...]]]] = []
+        self._score_task: asyncio.Task[None] | None = None
         self._max_rows = max_rows
         self._max_wait_s = max_wait_s
         self._pending: list[_Pending] = []
@@ -159,6 +166,38 @@ class CoalescingWriter:
             self._wake.set()
         return await pending.done
 
+    async def write_scores(self, rows: list[ScoreRow]) -> tuple[RefusedRow, ...]:
+        """Insert these scores together with those of concurrent jobs (one insert, not one per request:
+        many small inserts slow every other write on the store). Returns the rows ClickHouse refused and
+        why (each refused row alone: the rest is stored)."""
+        done: asyncio.Future[tuple[RefusedRow, ...]] = asyncio.get_running_loop().create_future()
+        self._scores.append((rows, done))
+        if self._score_task is None or self._score_task.done():
+            self._score_task = asyncio.create_task(self._flush_scores(), name="ingest-scores")
+        return await done
+
+    async def _flush_scores(self) -> None:
+        while self._scores:
+            await asyncio.sleep(SCORE_WAIT_S)  # gather the score batches of concurrent jobs
+            taken, self._scores = self._scores, []
+            units = [[row] for rows, _ in taken for row in rows]
+            try:
+                refused = await insert_isolating(partial(insert_scores, self._storage.clickhouse), units)
+            except Exception as exc:
+                for _, done in taken:
+                    done.set_exception(exc)
+                continue
+            start = 0
+            for rows, done in taken:
+                done.set_result(
+                    tuple(
+                        RefusedRow(f"score {row.id}", refused[start + i])
+                        for i, row in enumerate(rows)
+                        if start + i in refused
+                    )
+                )
+                start += len(rows)
+
     async def notify_written(self, project_id: str, lines: list[bytes]) -> None:
         """Hand the stored state of observations just written (new rows and corrected ones, as JSON lines)
         to the hook (the judges' rule matching). Its failure is logged, never the write's."""
@@ -170,10 +209,11 @@ class CoalescingWriter:
             log.exception("after-write hook failed for %d rows of project %s", len(lines), project_id)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._score_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _run(self) -> None:
         while self._pending:

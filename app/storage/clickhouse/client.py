@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, DataError
 
 from app.errors import QueryTooExpensive, RowsRefused, StorageError
 from app.storage.clickhouse.query import MAX_RESULT_ROWS, CompiledQuery
@@ -188,7 +188,8 @@ class ClickHouse:
                 raise QueryTooExpensive(
                     f"query {tag} exceeded its time or size budget; narrow the time range or filters"
                 ) from exc
-            reason = refused_reason(text)
+            # A value the client cannot encode for its column is refused like one the server refuses.
+            reason = " ".join(text.split())[:300] if isinstance(exc, DataError) else refused_reason(text)
             if reason is not None:
                 raise RowsRefused(f"ClickHouse refused the data of {tag}", reason) from exc
             log.error("clickhouse query %s failed", tag)
