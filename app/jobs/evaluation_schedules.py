@@ -1,0 +1,42 @@
+"""Scheduled and backfill evaluation jobs: run one schedule (`eval.run_schedule`), enqueueing each page's
+executions as judge jobs at once, and the every-minute cron that starts the daily schedules now due."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.evaluation import schedules
+from app.jobs.contracts import EVAL_JUDGE, EVAL_SCHEDULE, JobQueue
+from app.storage import Storage
+from app.storage.postgres.eval_tables import JobExecution
+from app.storage.postgres.tables import utcnow
+
+
+async def run_schedule(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, int]:
+    """Run one backfill or one day of a daily schedule; its executions are judged without delay."""
+    storage: Storage = ctx["storage"]
+    queue: JobQueue = ctx["queue"]
+
+    async def enqueue(created: list[JobExecution]) -> None:
+        for execution in created:
+            body = {"project_id": execution.project_id, "execution_id": execution.id}
+            await queue.enqueue(EVAL_JUDGE, body, job_id=f"eval:{execution.id}")
+
+    created = await schedules.run_schedule(
+        storage, str(payload["project_id"]), str(payload["schedule_id"]), enqueue
+    )
+    return {"created": len(created)}
+
+
+async def start_due_schedules(ctx: dict[str, Any]) -> int:
+    """Enqueue every daily schedule due now; the job id names the due time, so a run still going when the
+    cron ticks again is not started twice."""
+    storage: Storage = ctx["storage"]
+    queue: JobQueue = ctx["queue"]
+    due = await schedules.due_schedules(storage, utcnow())
+    for project_id, schedule_id, due_at in due:
+        job_id = f"eval-schedule:{schedule_id}:{due_at.isoformat()}"
+        await queue.enqueue(
+            EVAL_SCHEDULE, {"project_id": project_id, "schedule_id": schedule_id}, job_id=job_id
+        )
+    return len(due)

@@ -1,0 +1,111 @@
+"""Repository of scheduled and backfill evaluation runs (every call scoped to one project, except the
+cron's look-up of due daily runs, which returns (project, schedule) pairs to run each in its project)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from app.storage.postgres.engine import Postgres
+from app.storage.postgres.eval_tables import EvaluationRule, EvaluationSchedule, Evaluator, EvaluatorVersion
+from app.storage.postgres.tables import utcnow
+
+MAX_LISTED = 100
+
+
+async def create_schedule(pg: Postgres, schedule: EvaluationSchedule) -> EvaluationSchedule:
+    async with pg.session() as s:
+        s.add(schedule)
+        await s.commit()
+        await s.refresh(schedule)
+    return schedule
+
+
+async def fetch_schedule(pg: Postgres, project_id: str, schedule_id: str) -> EvaluationSchedule | None:
+    async with pg.session() as s:
+        stmt = select(EvaluationSchedule).where(
+            EvaluationSchedule.project_id == project_id, EvaluationSchedule.id == schedule_id
+        )
+        return (await s.exec(stmt)).first()
+
+
+async def list_schedules(pg: Postgres, project_id: str, rule_id: str) -> list[EvaluationSchedule]:
+    """A rule's runs, newest first (at most MAX_LISTED)."""
+    async with pg.session() as s:
+        stmt = (
+            select(EvaluationSchedule)
+            .where(EvaluationSchedule.project_id == project_id, EvaluationSchedule.rule_id == rule_id)
+            .order_by(col(EvaluationSchedule.created_at).desc())
+            .limit(MAX_LISTED)
+        )
+        return list((await s.exec(stmt)).all())
+
+
+async def update_schedule(
+    pg: Postgres, project_id: str, schedule_id: str, changes: dict[str, object], *, unless: str | None = None
+) -> bool:
+    """Apply `changes` (column → value); with `unless`, not when the status is that (a cancelled run stays
+    cancelled). Returns whether a row changed."""
+    stmt = (
+        update(EvaluationSchedule)
+        .where(col(EvaluationSchedule.project_id) == project_id, col(EvaluationSchedule.id) == schedule_id)
+        .values(**changes, updated_at=utcnow())
+    )
+    if unless is not None:
+        stmt = stmt.where(col(EvaluationSchedule.status) != unless)
+    async with pg.session() as s:
+        result = await s.execute(stmt)
+        await s.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def due_daily_schedules(
+    pg: Postgres, now: datetime, limit: int = 1000
+) -> list[tuple[str, str, datetime]]:
+    """(project id, schedule id, due time) of the daily runs due at `now`, across projects (the cron)."""
+    async with pg.session() as s:
+        stmt = (
+            select(EvaluationSchedule.project_id, EvaluationSchedule.id, EvaluationSchedule.next_run_at)
+            .where(
+                EvaluationSchedule.kind == "daily",
+                EvaluationSchedule.status == "active",
+                col(EvaluationSchedule.next_run_at) <= now,
+            )
+            .order_by(col(EvaluationSchedule.next_run_at))
+            .limit(limit)
+        )
+        return [(p, i, due) for p, i, due in (await s.exec(stmt)).all() if due is not None]
+
+
+async def fetch_rule(pg: Postgres, project_id: str, rule_id: str) -> EvaluationRule | None:
+    async with pg.session() as s:
+        stmt = select(EvaluationRule).where(
+            EvaluationRule.project_id == project_id, EvaluationRule.id == rule_id
+        )
+        return (await s.exec(stmt)).first()
+
+
+async def active_latest_versions(
+    pg: Postgres, project_id: str, evaluator_ids: list[str]
+) -> dict[str, EvaluatorVersion]:
+    """The newest version of each of these evaluators that is active (paused ones are left out)."""
+    if not evaluator_ids:
+        return {}
+    async with pg.session() as s:
+        stmt = (
+            select(EvaluatorVersion)
+            .join(Evaluator, col(Evaluator.id) == col(EvaluatorVersion.evaluator_id))
+            .where(
+                EvaluatorVersion.project_id == project_id,
+                Evaluator.project_id == project_id,
+                Evaluator.status == "active",
+                col(EvaluatorVersion.evaluator_id).in_(evaluator_ids),
+            )
+            .order_by(col(EvaluatorVersion.evaluator_id), col(EvaluatorVersion.version).desc())
+        )
+        newest: dict[str, EvaluatorVersion] = {}
+        for version in (await s.exec(stmt)).all():
+            newest.setdefault(version.evaluator_id, version)
+        return newest
