@@ -102,7 +102,11 @@ async def create_schedule(request: Request[Any, Any, State], rule_id: str, jobs:
     storage, project_id = request.app.state.storage, request.state.caller.project_id
     schedule = await schedules.create_schedule(storage, project_id, rule_id, req)
     if schedule.kind == "range":  # a daily schedule waits for its time (the cron starts it)
-        await jobs.enqueue(EVAL_SCHEDULE, {"project_id": project_id, "schedule_id": schedule.id})
+        await jobs.enqueue(
+            EVAL_SCHEDULE,
+            {"project_id": project_id, "schedule_id": schedule.id},
+            job_id=schedules.run_job_id(schedule),
+        )
     return schedule_json(schedule)
 
 

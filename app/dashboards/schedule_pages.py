@@ -110,7 +110,11 @@ async def schedule_create(
         response.status_code = 400
         return response
     if schedule.kind == "range":
-        await jobs.enqueue(EVAL_SCHEDULE, {"project_id": project_id, "schedule_id": schedule.id})
+        await jobs.enqueue(
+            EVAL_SCHEDULE,
+            {"project_id": project_id, "schedule_id": schedule.id},
+            job_id=schedules.run_job_id(schedule),
+        )
     return Redirect(_back(rule_id, data.next))
 
 

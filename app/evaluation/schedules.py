@@ -41,6 +41,7 @@ MAX_RANGE = LOOKUP_WINDOW  # a backfill reads at most 90 days
 MAX_SAMPLE = 10_000
 DAILY_WINDOW = timedelta(hours=24)
 PAGE_ROWS = 500
+STALE_PENDING = timedelta(minutes=2)  # a backfill pending this long lost its job: the cron starts it
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 OnCreated = Callable[[list[JobExecution]], Awaitable[None]]
 Row = dict[str, Any]
@@ -143,9 +144,16 @@ async def cancel_schedule(storage: Storage, project_id: str, schedule_id: str) -
     return await get_schedule(storage, project_id, schedule_id)
 
 
-async def due_schedules(storage: Storage, now: datetime) -> list[tuple[str, str, datetime]]:
-    """(project id, schedule id, due time) of every daily schedule due at `now` (all projects: the cron)."""
-    return await repo.due_daily_schedules(storage.postgres, now)
+def run_job_id(schedule: EvaluationSchedule) -> str:
+    """The job id of a schedule's run: once per backfill, once per due time of a daily schedule."""
+    if schedule.kind == "daily" and schedule.next_run_at is not None:
+        return f"eval-schedule:{schedule.id}:{schedule.next_run_at.isoformat()}"
+    return f"eval-schedule:{schedule.id}:range"
+
+
+async def due_schedules(storage: Storage, now: datetime) -> list[EvaluationSchedule]:
+    """Every daily schedule due at `now` and every backfill whose start was lost (all projects: the cron)."""
+    return await repo.due_schedules(storage.postgres, now, now - STALE_PENDING)
 
 
 def _target_key(target: str, row: Row) -> str | None:

@@ -29,14 +29,12 @@ async def run_schedule(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str
 
 
 async def start_due_schedules(ctx: dict[str, Any]) -> int:
-    """Enqueue every daily schedule due now; the job id names the due time, so a run still going when the
-    cron ticks again is not started twice."""
+    """Enqueue every daily schedule due now (and any backfill whose start was lost); the job id names the
+    due time, so a run still going when the cron ticks again is not started twice."""
     storage: Storage = ctx["storage"]
     queue: JobQueue = ctx["queue"]
     due = await schedules.due_schedules(storage, utcnow())
-    for project_id, schedule_id, due_at in due:
-        job_id = f"eval-schedule:{schedule_id}:{due_at.isoformat()}"
-        await queue.enqueue(
-            EVAL_SCHEDULE, {"project_id": project_id, "schedule_id": schedule_id}, job_id=job_id
-        )
+    for s in due:
+        payload = {"project_id": s.project_id, "schedule_id": s.id}
+        await queue.enqueue(EVAL_SCHEDULE, payload, job_id=schedules.run_job_id(s))
     return len(due)

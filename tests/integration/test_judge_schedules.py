@@ -20,7 +20,7 @@ from app.storage import Storage
 from app.storage.clickhouse.write_rows import ObservationRow
 from app.storage.clickhouse.writes import insert_observations
 from app.storage.postgres.eval_tables import EvaluationRule, Evaluator, EvaluatorVersion, JobExecution
-from tests.conftest import ProjectFixture
+from tests.conftest import ProjectFixture, make_project
 
 pytestmark = [pytest.mark.integration]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -184,9 +184,8 @@ async def test_a_daily_run_samples_the_last_day_and_moves_to_the_next(
     )
     assert daily.status == "active" and daily.next_run_at is not None
     assert (daily.next_run_at.hour, daily.next_run_at.minute) == (3, 15) and daily.next_run_at > NOW
-    assert (pid, daily.id) not in {(p, s) for p, s, _ in await schedules.due_schedules(storage, NOW)}
-    due = await schedules.due_schedules(storage, daily.next_run_at)
-    assert (pid, daily.id, daily.next_run_at) in due
+    assert daily.id not in {s.id for s in await schedules.due_schedules(storage, NOW)}
+    assert daily.id in {s.id for s in await schedules.due_schedules(storage, daily.next_run_at)}
 
     created = await schedules.run_schedule(storage, pid, daily.id)
     assert len(created) == 5
@@ -326,3 +325,78 @@ async def test_the_cron_enqueues_due_daily_runs_once(
     job_id = f"eval-schedule:{daily.id}:{past.isoformat()}"
     assert await jobs.pool.exists(f"arq:job:{job_id}", f"arq:result:{job_id}")
     assert await jobs.enqueue("eval.run_schedule", {}, job_id=job_id) is None  # the same due time: once
+
+
+async def test_the_cron_starts_a_backfill_whose_start_was_lost(
+    storage: Storage, jobs: JobQueue, project: ProjectFixture
+) -> None:
+    pid = project.project_id
+    rule = await add_rule(storage, pid, [await add_evaluator(storage, pid, "lost")])
+    fresh = await schedules.create_schedule(storage, pid, rule.id, RANGE)
+    lost = await schedules.create_schedule(storage, pid, rule.id, RANGE)
+    from app.storage.postgres import evaluation_schedules as repo
+
+    await repo.update_schedule(storage.postgres, pid, lost.id, {"created_at": NOW - timedelta(minutes=5)})
+    due = {s.id for s in await schedules.due_schedules(storage, datetime.now(UTC))}
+    assert lost.id in due and fresh.id not in due  # a fresh one still has its own job coming
+    await schedule_jobs.start_due_schedules({"storage": storage, "queue": jobs})
+    job_id = schedules.run_job_id(lost)
+    assert job_id == f"eval-schedule:{lost.id}:range"
+    assert await jobs.pool.exists(f"arq:job:{job_id}", f"arq:result:{job_id}")
+
+
+SCHEDULE_FIELDS = "id ruleId kind status timeOfDay sampleSize total processed enqueued nextRunAt rangeFrom"
+CREATE_SCHEDULE = (
+    "mutation($i: CreateEvaluationScheduleInput!) { createEvaluationSchedule(input: $i) "
+    f"{{ evaluationSchedule {{ {SCHEDULE_FIELDS} }} }} }}"
+)
+
+
+async def test_graphql_creates_lists_and_cancels_schedules(
+    client: httpx.AsyncClient, storage: Storage, jobs: JobQueue, project: ProjectFixture
+) -> None:
+    from tests.integration.reads_data import gql
+
+    pid = project.project_id
+    rule = await add_rule(storage, pid, [await add_evaluator(storage, pid, "gql")])
+    backfill = {
+        "ruleId": rule.id,
+        "kind": "range",
+        "rangeFrom": "2026-01-01T00:00:00Z",
+        "rangeTo": "2026-01-02T00:00:00Z",
+    }
+    made = (await gql(client, project, CREATE_SCHEDULE, {"i": backfill}))["createEvaluationSchedule"]
+    node = made["evaluationSchedule"]
+    assert (node["kind"], node["status"], node["ruleId"]) == ("range", "pending", rule.id)
+    job_id = f"eval-schedule:{node['id']}:range"
+    assert await jobs.pool.exists(f"arq:job:{job_id}", f"arq:result:{job_id}")  # started at once
+
+    daily = {"ruleId": rule.id, "kind": "daily", "timeOfDay": "12:00", "sampleSize": 10}
+    made = (await gql(client, project, CREATE_SCHEDULE, {"i": daily}))["createEvaluationSchedule"]
+    daily_id = made["evaluationSchedule"]["id"]
+    listed = await gql(
+        client,
+        project,
+        f"query($r: String!) {{ evaluationSchedules(ruleId: $r) {{ {SCHEDULE_FIELDS} }} }}",
+        {"r": rule.id},
+    )
+    assert {s["id"] for s in listed["evaluationSchedules"]} == {node["id"], daily_id}
+    cancel = (
+        "mutation($i: CancelEvaluationScheduleInput!) "
+        "{ cancelEvaluationSchedule(input: $i) { evaluationSchedule { status } } }"
+    )
+    done = await gql(client, project, cancel, {"i": {"id": daily_id}})
+    assert done["cancelEvaluationSchedule"]["evaluationSchedule"]["status"] == "cancelled"
+
+    bad = await client.post(
+        "/api/graphql",
+        json={"query": CREATE_SCHEDULE, "variables": {"i": {**daily, "timeOfDay": "noon"}}},
+        auth=project.auth,
+    )
+    assert "timeOfDay: expected HH:MM" in bad.json()["errors"][0]["message"]
+    other = await client.post(
+        "/api/graphql",
+        json={"query": "query($i: ID!) { evaluationSchedule(id: $i) { id } }", "variables": {"i": daily_id}},
+        auth=(await make_project(storage)).auth,
+    )
+    assert "not found" in other.json()["errors"][0]["message"]  # another project's schedule

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
@@ -61,22 +61,32 @@ async def update_schedule(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def due_daily_schedules(
-    pg: Postgres, now: datetime, limit: int = 1000
-) -> list[tuple[str, str, datetime]]:
-    """(project id, schedule id, due time) of the daily runs due at `now`, across projects (the cron)."""
+async def due_schedules(
+    pg: Postgres, now: datetime, stale_before: datetime, limit: int = 1000
+) -> list[EvaluationSchedule]:
+    """Across projects (the cron's look-up): daily schedules due at `now`, and backfills still pending since
+    before `stale_before` (their first enqueue was lost). Each is then run in its own project."""
     async with pg.session() as s:
         stmt = (
-            select(EvaluationSchedule.project_id, EvaluationSchedule.id, EvaluationSchedule.next_run_at)
+            select(EvaluationSchedule)
             .where(
-                EvaluationSchedule.kind == "daily",
-                EvaluationSchedule.status == "active",
-                col(EvaluationSchedule.next_run_at) <= now,
+                or_(
+                    and_(
+                        col(EvaluationSchedule.kind) == "daily",
+                        col(EvaluationSchedule.status) == "active",
+                        col(EvaluationSchedule.next_run_at) <= now,
+                    ),
+                    and_(
+                        col(EvaluationSchedule.kind) == "range",
+                        col(EvaluationSchedule.status) == "pending",
+                        col(EvaluationSchedule.created_at) < stale_before,
+                    ),
+                )
             )
-            .order_by(col(EvaluationSchedule.next_run_at))
+            .order_by(col(EvaluationSchedule.created_at))
             .limit(limit)
         )
-        return [(p, i, due) for p, i, due in (await s.exec(stmt)).all() if due is not None]
+        return list((await s.exec(stmt)).all())
 
 
 async def fetch_rule(pg: Postgres, project_id: str, rule_id: str) -> EvaluationRule | None:
