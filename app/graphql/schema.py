@@ -16,6 +16,7 @@ from app.graphql.cost import QueryCostLimiter
 from app.graphql.mutations.api_key import ApiKeyMutationMixin
 from app.graphql.mutations.comment import CommentMutationMixin
 from app.graphql.mutations.dataset import DatasetMutationMixin
+from app.graphql.mutations.evaluation_rules import EvaluationRuleMutationMixin
 from app.graphql.mutations.evaluation_schedule import EvaluationScheduleMutationMixin
 from app.graphql.mutations.experiment import ExperimentMutationMixin
 from app.graphql.mutations.llm_connection import LlmConnectionMutationMixin
@@ -25,6 +26,7 @@ from app.graphql.mutations.score_config import ScoreConfigMutationMixin
 from app.graphql.mutations.trace import TraceMutationMixin
 from app.graphql.queries.api_key import ApiKeyQueryMixin
 from app.graphql.queries.dataset import DatasetQueryMixin
+from app.graphql.queries.evaluation_rules import EvaluationRuleQueryMixin
 from app.graphql.queries.evaluation_schedule import EvaluationScheduleQueryMixin
 from app.graphql.queries.experiment import ExperimentQueryMixin
 from app.graphql.queries.llm_connection import LlmConnectionQueryMixin
@@ -60,6 +62,7 @@ class Query(
     LlmConnectionQueryMixin,
     DatasetQueryMixin,
     ExperimentQueryMixin,
+    EvaluationRuleQueryMixin,
     EvaluationScheduleQueryMixin,
 ):
     pass
@@ -76,6 +79,7 @@ class Mutation(
     LlmConnectionMutationMixin,
     DatasetMutationMixin,
     ExperimentMutationMixin,
+    EvaluationRuleMutationMixin,
     EvaluationScheduleMutationMixin,
 ):
     pass

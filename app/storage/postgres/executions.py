@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
@@ -43,3 +44,20 @@ async def save_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
         await s.commit()
         await s.refresh(merged)
     return merged
+
+
+# -- counts for the rules list (judge-rules) --
+
+
+async def counts_by_rule(pg: Postgres, project_id: str) -> dict[str, dict[str, int]]:
+    """Executions per rule and status: {rule_id: {status: count}} (one grouped read)."""
+    stmt = (
+        select(JobExecution.rule_id, JobExecution.status, func.count())
+        .where(JobExecution.project_id == project_id, col(JobExecution.rule_id).is_not(None))
+        .group_by(col(JobExecution.rule_id), col(JobExecution.status))
+    )
+    out: dict[str, dict[str, int]] = {}
+    async with pg.session() as s:
+        for rule_id, status, n in (await s.exec(stmt)).all():
+            out.setdefault(str(rule_id), {})[status] = int(n)
+    return out
