@@ -26,12 +26,12 @@ from app.storage import Storage
 from app.storage.clickhouse.queries.common import LOOKUP_WINDOW, TimeRange, check_time
 from app.storage.clickhouse.queries.eval_targets import ScanCursor, scan_observations
 from app.storage.clickhouse.queries.observations import ObservationListRequest, count_observations
+from app.storage.postgres import evaluation_rules as rules_repo
 from app.storage.postgres import evaluation_schedules as repo
 from app.storage.postgres import executions
 from app.storage.postgres.eval_tables import (
     EvaluationRule,
     EvaluationSchedule,
-    EvaluatorVersion,
     JobExecution,
 )
 from app.storage.postgres.tables import utcnow
@@ -114,14 +114,14 @@ async def create_schedule(
 ) -> EvaluationSchedule:
     """Store a backfill (status pending: the caller enqueues its run) or a daily schedule (status active)."""
     schedule = validate_request(req, utcnow())
-    if await repo.fetch_rule(storage.postgres, project_id, rule_id) is None:
+    if await rules_repo.fetch_rule(storage.postgres, project_id, rule_id) is None:
         raise NotFound(f"evaluation rule {rule_id} not found")
     schedule.project_id, schedule.rule_id = project_id, rule_id
     return await repo.create_schedule(storage.postgres, schedule)
 
 
 async def list_schedules(storage: Storage, project_id: str, rule_id: str) -> list[EvaluationSchedule]:
-    if await repo.fetch_rule(storage.postgres, project_id, rule_id) is None:
+    if await rules_repo.fetch_rule(storage.postgres, project_id, rule_id) is None:
         raise NotFound(f"evaluation rule {rule_id} not found")
     return await repo.list_schedules(storage.postgres, project_id, rule_id)
 
@@ -165,7 +165,7 @@ def _target_key(target: str, row: Row) -> str | None:
 
 
 def _executions(
-    rule: EvaluationRule, versions: dict[str, EvaluatorVersion], schedule_id: str, key: str, row: Row
+    rule: EvaluationRule, versions: dict[str, str], schedule_id: str, key: str, row: Row
 ) -> list[JobExecution]:
     """One execution per assigned, active evaluator for the target this row stands for."""
     target = rule.target
@@ -177,8 +177,8 @@ def _executions(
         JobExecution(
             project_id=rule.project_id,
             rule_id=rule.id,
-            evaluator_id=version.evaluator_id,
-            evaluator_version_id=version.id,
+            evaluator_id=evaluator_id,
+            evaluator_version_id=version_id,
             schedule_id=schedule_id,
             target_kind=target,
             target_key=key,
@@ -189,7 +189,7 @@ def _executions(
             target_time=started,
         )
         for a in rule.evaluator_assignments
-        if (version := versions.get(str(a.get("evaluatorId")))) is not None
+        if (version_id := versions.get(evaluator_id := str(a.get("evaluatorId")))) is not None
     ]
 
 
@@ -200,7 +200,7 @@ class _Run:
     storage: Storage
     schedule: EvaluationSchedule
     rule: EvaluationRule
-    versions: dict[str, EvaluatorVersion]
+    versions: dict[str, str]
     on_created: OnCreated | None
     processed: int = 0
     enqueued: int = 0
@@ -256,20 +256,16 @@ async def run_schedule(
     schedule = await repo.fetch_schedule(storage.postgres, project_id, schedule_id)
     if schedule is None or schedule.status not in ("pending", "running", "active"):
         return []
-    rule = await repo.fetch_rule(storage.postgres, project_id, schedule.rule_id)
+    rule = await rules_repo.fetch_rule(storage.postgres, project_id, schedule.rule_id)
     if rule is None:
         await repo.update_schedule(
             storage.postgres, project_id, schedule_id, {"status": "error", "error": "rule gone"}
         )
         return []
     ids = [str(a.get("evaluatorId")) for a in rule.evaluator_assignments]
-    run = _Run(
-        storage,
-        schedule,
-        rule,
-        await repo.active_latest_versions(storage.postgres, project_id, ids),
-        on_created,
-    )
+    heads = await rules_repo.evaluator_heads(storage.postgres, project_id, ids)
+    versions = {h.evaluator_id: h.version_id for h in heads.values() if h.status == "active"}
+    run = _Run(storage, schedule, rule, versions, on_created)
     try:
         if schedule.kind == "daily":
             return await _run_daily(run)

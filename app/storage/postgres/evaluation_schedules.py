@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.eval_tables import EvaluationRule, EvaluationSchedule, Evaluator, EvaluatorVersion
+from app.storage.postgres.eval_tables import EvaluationSchedule
 from app.storage.postgres.tables import utcnow
 
 MAX_LISTED = 100
@@ -87,35 +87,3 @@ async def due_schedules(
             .limit(limit)
         )
         return list((await s.exec(stmt)).all())
-
-
-async def fetch_rule(pg: Postgres, project_id: str, rule_id: str) -> EvaluationRule | None:
-    async with pg.session() as s:
-        stmt = select(EvaluationRule).where(
-            EvaluationRule.project_id == project_id, EvaluationRule.id == rule_id
-        )
-        return (await s.exec(stmt)).first()
-
-
-async def active_latest_versions(
-    pg: Postgres, project_id: str, evaluator_ids: list[str]
-) -> dict[str, EvaluatorVersion]:
-    """The newest version of each of these evaluators that is active (paused ones are left out)."""
-    if not evaluator_ids:
-        return {}
-    async with pg.session() as s:
-        stmt = (
-            select(EvaluatorVersion)
-            .join(Evaluator, col(Evaluator.id) == col(EvaluatorVersion.evaluator_id))
-            .where(
-                EvaluatorVersion.project_id == project_id,
-                Evaluator.project_id == project_id,
-                Evaluator.status == "active",
-                col(EvaluatorVersion.evaluator_id).in_(evaluator_ids),
-            )
-            .order_by(col(EvaluatorVersion.evaluator_id), col(EvaluatorVersion.version).desc())
-        )
-        newest: dict[str, EvaluatorVersion] = {}
-        for version in (await s.exec(stmt)).all():
-            newest.setdefault(version.evaluator_id, version)
-        return newest
