@@ -3,7 +3,7 @@ model, mapping, output or code makes a new version (rules judge with the newest)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, get_args
 
@@ -226,9 +226,12 @@ async def update_evaluator(
         row.description = check_description(change.description)
     new_version = None
     if change.definition is not None:
-        if change.definition.type != row.type:
+        definition = change.definition
+        if not definition.type:  # omitted: the evaluator's own
+            definition = replace(definition, type=row.type)
+        if definition.type != row.type:
             raise InvalidInput(f"type: the type of an evaluator cannot change (it is {row.type})")
-        valid = await _checked(storage, project_id, change.definition)
+        valid = await _checked(storage, project_id, definition)
         latest = await latest_version(storage, project_id, evaluator_id)
         if not _same(latest, valid):
             new_version = _version(project_id, row.id, latest.version + 1, valid)
