@@ -44,7 +44,7 @@ class JudgeTemplate:
     def variable_mapping(self) -> list[dict[str, Any]]:
         return [{"variable": v, "source": s, "jsonPath": None} for v, s in self.mapping]
 
-    def definition(self, model_config: dict[str, Any] | None = None) -> EvaluatorDefinition:
+    def definition(self, model_config: object = None) -> EvaluatorDefinition:
         return EvaluatorDefinition(
             type="llm_as_judge",
             prompt=self.prompt,
