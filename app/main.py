@@ -70,6 +70,25 @@ def _is_api(request: Request[Any, Any, Any]) -> bool:
     return request.url.path.startswith("/api/")
 
 
+# The v2 evaluation routes answer errors with the `code` the 5.x SDK's PublicApiError requires.
+V2_ERROR_CODES = {
+    400: "invalid_request",
+    401: "authentication_failed",
+    403: "access_denied",
+    404: "resource_not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    429: "rate_limited",
+}
+
+
+def _error_body(request: Request[Any, Any, Any], status: int, message: str, error: object) -> dict[str, Any]:
+    body = {"message": message, "error": error}
+    if request.url.path.startswith("/api/public/v2/"):
+        body["code"] = V2_ERROR_CODES.get(status, "internal_error" if status >= 500 else "invalid_request")
+    return body
+
+
 def _query_name(request: Request[Any, Any, Any], key: str) -> str:
     """The parameter as the caller spelled it (`fromStartTime`) where the framework names the argument
     (`from_start_time`)."""
@@ -105,7 +124,7 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             ]
             if named:  # name the parameters, not only the route
                 message = "; ".join(named)
-            return Response({"message": message, "error": exc.extra}, status_code=status)
+            return Response(_error_body(request, status, message, exc.extra), status_code=status)
     else:
         status, code, message = 500, "internal_error", ""
     if status >= 500 and not isinstance(exc, UserError):
@@ -118,7 +137,7 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             return Redirect("/login?" + urlencode({"next": target}))
         context = {"status": status, "message": message, "version": __version__}
         return Template("error.html", context=context, status_code=status, headers=headers)
-    return Response({"message": message, "error": code}, status_code=status, headers=headers)
+    return Response(_error_body(request, status, message, code), status_code=status, headers=headers)
 
 
 @contextlib.asynccontextmanager

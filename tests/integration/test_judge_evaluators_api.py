@@ -185,3 +185,36 @@ async def test_bad_input_is_400_naming_the_field(client, storage, project: Proje
     # another project sees none of it
     other = await client.get(f"/api/public/v2/evaluators/{made['id']}", auth=("pk-lf-x", "sk-lf-x"))
     assert other.status_code == 401
+
+
+def sdk_errors(server: LiveServer, project: ProjectFixture) -> list[Any]:
+    from langfuse.api.evaluation_commons import EvaluatorOutputDefinition_Boolean
+    from langfuse.api.evaluators import CreateEvaluatorRequest_LlmAsJudge, EvaluatorModelConfig
+
+    api = _api(server, project)
+    raised: list[Any] = []
+    for call in (
+        lambda: api.evaluators.get("nope"),
+        lambda: api.evaluators.create(
+            request=CreateEvaluatorRequest_LlmAsJudge(
+                name="j",
+                prompt="Judge {{output}}",
+                model_config_=EvaluatorModelConfig(provider="absent", model="m"),
+                output_definition=EvaluatorOutputDefinition_Boolean(),
+            )
+        ),
+    ):
+        try:
+            call()
+        except Exception as exc:  # the SDK's own error classes are what is checked
+            raised.append(exc)
+    return raised
+
+
+async def test_sdk_raises_its_own_errors(live_server: LiveServer, project: ProjectFixture) -> None:
+    """Error answers carry the `code` the SDK's PublicApiError needs, so it raises its typed errors."""
+    from langfuse.api.evaluation_errors import BadRequestError, EvaluationNotFoundError
+
+    missing, bad = await asyncio.to_thread(sdk_errors, live_server, project)
+    assert isinstance(missing, EvaluationNotFoundError) and missing.body.code == "resource_not_found"
+    assert isinstance(bad, BadRequestError) and "modelConfig.provider" in bad.body.message
