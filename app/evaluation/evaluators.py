@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from app.errors import InvalidInput, NotFound
 from app.evaluation import eval_settings
@@ -273,3 +273,37 @@ async def pause_for_connection(storage: Storage, project_id: str, connection_nam
         reason = f"its LLM connection {connection_name!r} was deleted; choose another model"
         await pause(storage, project_id, evaluator_id, reason, "connection_missing")
     return ids
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeModel:
+    """The connection and model a version judges with."""
+
+    connection_id: str
+    connection_name: str
+    model: str
+    params: dict[str, Any]
+
+
+async def judge_model(storage: Storage, project_id: str, version: EvaluatorVersion) -> JudgeModel | None:
+    """The version's own model, else the project's default; None when neither is set or the connection
+    it names is gone (the caller pauses the evaluator with `connection_missing`)."""
+    own = version.judge_model if isinstance(version.judge_model, dict) else None
+    if own is None:
+        default = await eval_settings.default_model(storage, project_id)
+        return (
+            None
+            if default is None
+            else JudgeModel(default.connection_id, default.connection_name, default.model, {})
+        )
+    named = [
+        c
+        for c in await llm_connections.list_connections(storage.postgres, project_id)
+        if c.name == own["provider"]
+    ]
+    if not named:
+        return None
+    params = own.get("modelParams")
+    return JudgeModel(
+        named[0].id, named[0].name, str(own["model"]), dict(params) if isinstance(params, dict) else {}
+    )

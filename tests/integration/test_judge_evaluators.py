@@ -136,6 +136,18 @@ async def test_settings_defaults_and_code_evaluators(storage: Storage, project: 
     assert saved.daily_cost_cap_usd == 2.5 and saved.code_evaluators_enabled is True
     default = await eval_settings.default_model(storage, pid)
     assert default is not None and (default.connection_name, default.model) == ("gw", "judge-model")
+    plain = await evaluators.create_evaluator(storage, pid, "plain", None, judge())
+    resolved = await evaluators.judge_model(storage, pid, plain.version)
+    assert resolved is not None and (resolved.connection_id, resolved.model) == (conn_id, "judge-model")
+    own = judge(model_config={"provider": "gw", "model": "other", "modelParams": {"temperature": 0}})
+    mine = await evaluators.create_evaluator(storage, pid, "own", None, own)
+    resolved = await evaluators.judge_model(storage, pid, mine.version)
+    assert resolved is not None and (resolved.model, resolved.params) == ("other", {"temperature": 0})
+    await connections.delete_connection(storage, pid, conn_id)
+    assert await evaluators.judge_model(storage, pid, mine.version) is None
+    assert (
+        await evaluators.judge_model(storage, pid, plain.version) is None
+    )  # the default's connection is gone
     code = EvaluatorDefinition(
         type="code", source_code="def evaluate(**v):\n    return 1", source_code_language="PYTHON"
     )
