@@ -101,20 +101,6 @@ async def counts_by_status(
     return {str(status): int(n) for status, n in rows}
 
 
-async def counts_by_rule(pg: Postgres, project_id: str) -> dict[str, dict[str, int]]:
-    """Per rule id, its executions per status."""
-    stmt = (
-        select(JobExecution.rule_id, JobExecution.status, func.count())
-        .where(JobExecution.project_id == project_id, col(JobExecution.rule_id).is_not(None))
-        .group_by(JobExecution.rule_id, JobExecution.status)
-    )
-    out: dict[str, dict[str, int]] = {}
-    async with pg.session() as s:
-        for rule_id, status, n in (await s.exec(stmt)).all():
-            out.setdefault(str(rule_id), {})[str(status)] = int(n)
-    return out
-
-
 async def cost_since(pg: Postgres, project_id: str, since: datetime) -> float:
     """What the project's judges cost (USD) in executions ended since `since`."""
     stmt = select(func.coalesce(func.sum(JobExecution.cost_usd), 0.0)).where(
@@ -171,3 +157,20 @@ async def pause_evaluator(pg: Postgres, project_id: str, evaluator_id: str, reas
     async with pg.session() as s:
         await s.execute(stmt)
         await s.commit()
+
+
+# -- counts for the rules list (judge-rules) --
+
+
+async def counts_by_rule(pg: Postgres, project_id: str) -> dict[str, dict[str, int]]:
+    """Executions per rule and status: {rule_id: {status: count}} (one grouped read)."""
+    stmt = (
+        select(JobExecution.rule_id, JobExecution.status, func.count())
+        .where(JobExecution.project_id == project_id, col(JobExecution.rule_id).is_not(None))
+        .group_by(col(JobExecution.rule_id), col(JobExecution.status))
+    )
+    out: dict[str, dict[str, int]] = {}
+    async with pg.session() as s:
+        for rule_id, status, n in (await s.exec(stmt)).all():
+            out.setdefault(str(rule_id), {})[status] = int(n)
+    return out
