@@ -5,7 +5,7 @@ judgment can fail ends in a status and a message on the execution."""
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import random
 import uuid
@@ -45,7 +45,7 @@ class JudgeOutcome:
 
 def backoff_s(base_s: float, attempt: int) -> float:
     """base * 2^(attempt-1), ±20 % jitter (attempt counts from 1)."""
-    return base_s * 2 ** max(attempt - 1, 0) * random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
+    return float(base_s * 2 ** max(attempt - 1, 0) * random.uniform(1 - JITTER, 1 + JITTER))  # noqa: S311
 
 
 def target_of(execution: JobExecution) -> JudgeTarget:
@@ -92,15 +92,9 @@ def _observation_row(ex: JobExecution, o: Any) -> dict[str, Any]:
         "session_id": o.session_id,
         "tags": o.tags,
         "metadata_names": list(o.metadata),
-        "metadata_values": [v if isinstance(v, str) else _json(v) for v in o.metadata.values()],
+        "metadata_values": [v if isinstance(v, str) else json.dumps(v) for v in o.metadata.values()],
         "output": o.output,
     }
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 async def _still_matches(storage: Storage, project_id: str, ex: JobExecution, rule: EvaluationRule) -> bool:
@@ -111,7 +105,9 @@ async def _still_matches(storage: Storage, project_id: str, ex: JobExecution, ru
     return o is None or compile_filters(rule.filter)(_observation_row(ex, o))
 
 
-async def _session_wait_s(storage: Storage, project_id: str, ex: JobExecution, rule: EvaluationRule | None) -> float:
+async def _session_wait_s(
+    storage: Storage, project_id: str, ex: JobExecution, rule: EvaluationRule | None
+) -> float:
     """Seconds until the session has been idle long enough (0 when it has)."""
     if ex.target_kind != "session" or rule is None or not ex.target_session_id:
         return 0.0
@@ -145,7 +141,11 @@ def _mapping(rule: EvaluationRule | None, evaluator_id: str) -> Any:
 
 
 async def _scores(
-    storage: Storage, project_id: str, ex: JobExecution, evaluator: Evaluator, prepared: PreparedJudge,
+    storage: Storage,
+    project_id: str,
+    ex: JobExecution,
+    evaluator: Evaluator,
+    prepared: PreparedJudge,
     answer: JudgeAnswer,
 ) -> list[str] | str:
     """Write the judgment's score(s); the ids, or why the answer breaks the output definition."""
@@ -181,6 +181,7 @@ async def _scores(
                 environment=prepared.values.environment,
                 source="EVAL",
                 id=score_id,
+                timestamp=ex.created_at,  # stable: a rerun rewrites the same row (the sort key holds it)
                 metadata={k: v for k, v in metadata.items() if v is not None},
             ),
         )
@@ -188,7 +189,9 @@ async def _scores(
     return ids
 
 
-async def _call(storage: Storage, prepared: PreparedJudge, ex: JobExecution) -> JudgeAnswer | JudgeCallError | None:
+async def _call(
+    storage: Storage, prepared: PreparedJudge, ex: JobExecution
+) -> JudgeAnswer | JudgeCallError | None:
     """The call under the connection's concurrency limit; None when no slot freed up in time."""
     import asyncio
     import time
@@ -224,7 +227,9 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
         reason = f"the evaluator is paused: {evaluator.pause_reason or 'no reason given'}"
         return JudgeOutcome((await _end(storage, ex, "ERROR", reason)).status)
     if rule is not None and not await _still_matches(storage, project_id, ex, rule):
-        return JudgeOutcome((await _end(storage, ex, "CANCELLED", "the rule's filter no longer matches")).status)
+        return JudgeOutcome(
+            (await _end(storage, ex, "CANCELLED", "the rule's filter no longer matches")).status
+        )
     if (wait := await _session_wait_s(storage, project_id, ex, rule)) > 0:
         return await _delay(storage, ex, wait + 1, None)
     if (capped := await _over_cost_cap(storage, project_id)) is not None:
