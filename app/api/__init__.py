@@ -6,6 +6,7 @@ May import app.settings, errors, http_json, storage, auth, tracing, prompts, eva
 from app.api.comments import COMMENT_ROUTES
 from app.api.dataset_runs import DATASET_RUN_ROUTES
 from app.api.datasets import DATASET_ROUTES
+from app.api.evaluation_executions import EVALUATION_EXECUTION_ROUTES
 from app.api.evaluation_rules import EVALUATION_RULE_ROUTES
 from app.api.experiments import EXPERIMENT_ROUTES
 from app.api.health import HEALTH_ROUTES
@@ -37,4 +38,5 @@ API_ROUTES = [
     *DATASET_ROUTES,
     *DATASET_RUN_ROUTES,
     *EVALUATION_RULE_ROUTES,
+    *EVALUATION_EXECUTION_ROUTES,
 ]

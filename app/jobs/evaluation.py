@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from app.evaluation import judging, matching
-from app.jobs.contracts import EVAL_JUDGE, JobQueue, store_and_enqueue
+from app.jobs.contracts import JobQueue, enqueue_judge, store_and_enqueue
 from app.storage import Storage
 from app.storage.postgres.eval_tables import JobExecution
 from app.tracing.pipeline import legacy_batch
 
 log = logging.getLogger(__name__)
-
-
-def job_id(execution_id: str, retry: bool = False) -> str:
-    """`eval:<id>` for the first run (a second enqueue is a no-op); a fresh id for each retry."""
-    return f"eval:{execution_id}:{uuid.uuid4().hex[:8]}" if retry else f"eval:{execution_id}"
 
 
 async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:
@@ -31,8 +25,7 @@ async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) ->
     async def one(ex: JobExecution) -> None:
         due = ex.scheduled_for if ex.scheduled_for.tzinfo else ex.scheduled_for.replace(tzinfo=UTC)
         defer = max((due - now).total_seconds(), 0.0)
-        payload = {"project_id": ex.project_id, "execution_id": ex.id}
-        await queue.enqueue(EVAL_JUDGE, payload, job_id=job_id(ex.id), defer_s=defer or None)
+        await enqueue_judge(queue, ex.project_id, ex.id, defer_s=defer or None)
 
     await asyncio.gather(*(one(ex) for ex in executions))
 
@@ -47,9 +40,7 @@ async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         batch, body = legacy_batch(project_id, outcome.trace_events)
         await store_and_enqueue(storage, queue, batch, body)
     if outcome.retry_in_s is not None:
-        await queue.enqueue(
-            EVAL_JUDGE, payload, job_id=job_id(execution_id, retry=True), defer_s=outcome.retry_in_s
-        )
+        await enqueue_judge(queue, project_id, execution_id, defer_s=outcome.retry_in_s, again=True)
     return {"status": outcome.status, "retry_in_s": outcome.retry_in_s}
 
 
