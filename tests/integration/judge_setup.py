@@ -79,13 +79,17 @@ async def add_rule(
 async def send_generation(
     client: httpx.AsyncClient, project: ProjectFixture, name: str = "answer", **body: Any
 ) -> tuple[str, str]:
-    """A trace with one GENERATION through /api/public/ingestion; returns (trace id, observation id)."""
+    """A trace (same input and output) with one GENERATION through /api/public/ingestion; returns
+    (trace id, observation id)."""
     trace_id, obs_id = uuid.uuid4().hex, uuid.uuid4().hex
     now = datetime.now(UTC).isoformat()
+    given, made = body.pop("input", "What is 2 + 2?"), body.pop("output", "4")
     trace = {
         "id": trace_id,
         "name": "qa",
         "timestamp": now,
+        "input": given,
+        "output": made,
         **{k: body.pop(k) for k in list(body) if k in ("sessionId",)},
     }
     generation = {
@@ -95,8 +99,8 @@ async def send_generation(
         "startTime": now,
         "endTime": now,
         "model": "gpt-4o-mini",
-        "input": body.pop("input", "What is 2 + 2?"),
-        "output": body.pop("output", "4"),
+        "input": given,
+        "output": made,
         **body,
     }
     batch = [
