@@ -7,6 +7,7 @@ transport.
 from app.api.comments import COMMENT_ROUTES
 from app.api.dataset_runs import DATASET_RUN_ROUTES
 from app.api.datasets import DATASET_ROUTES
+from app.api.evaluation_executions import EVALUATION_EXECUTION_ROUTES
 from app.api.evaluation_rules import EVALUATION_RULE_ROUTES
 from app.api.evaluation_schedules import EVALUATION_SCHEDULE_ROUTES
 from app.api.evaluators import EVALUATOR_ROUTES
@@ -44,4 +45,5 @@ API_ROUTES = [
     *EVALUATION_SCHEDULE_ROUTES,
     *LLM_CONNECTION_ROUTES,
     *EVALUATOR_ROUTES,
+    *EVALUATION_EXECUTION_ROUTES,
 ]

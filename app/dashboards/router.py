@@ -12,6 +12,7 @@ from app.dashboards.dataset_item_pages import DATASET_ITEM_ROUTES
 from app.dashboards.dataset_pages import DATASET_ROUTES
 from app.dashboards.deps import DEPENDENCIES
 from app.dashboards.evaluator_pages import EVALUATOR_PAGE_ROUTES
+from app.dashboards.execution_pages import EXECUTION_ROUTES
 from app.dashboards.experiment_pages import EXPERIMENT_ROUTES
 from app.dashboards.home_pages import HOME_ROUTES
 from app.dashboards.invitation_pages import INVITATION_ROUTES
@@ -39,6 +40,7 @@ def ui_router() -> Router:
             *SESSION_ROUTES,
             *USER_ROUTES,
             *SCORE_ROUTES,
+            *EXECUTION_ROUTES,
             *SETTINGS_ROUTES,
             *DASHBOARD_ROUTES,
             *PLAYGROUND_ROUTES,

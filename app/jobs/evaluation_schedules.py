@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.evaluation import schedules
-from app.jobs.contracts import EVAL_JUDGE, EVAL_SCHEDULE, JobQueue
+from app.jobs.contracts import EVAL_SCHEDULE, JobQueue
+from app.jobs.evaluation import enqueue_executions
 from app.storage import Storage
 from app.storage.postgres.eval_tables import JobExecution
 from app.storage.postgres.tables import utcnow
@@ -18,9 +19,7 @@ async def run_schedule(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str
     queue: JobQueue = ctx["queue"]
 
     async def enqueue(created: list[JobExecution]) -> None:
-        for execution in created:
-            body = {"project_id": execution.project_id, "execution_id": execution.id}
-            await queue.enqueue(EVAL_JUDGE, body, job_id=f"eval:{execution.id}")
+        await enqueue_executions(queue, created)
 
     created = await schedules.run_schedule(
         storage, str(payload["project_id"]), str(payload["schedule_id"]), enqueue
