@@ -214,12 +214,16 @@ class _Run:
         return created
 
     async def progress(self, extra: dict[str, object] | None = None) -> bool:
-        """Save the counters; False when the schedule was cancelled meanwhile (the run stops)."""
-        changes: dict[str, object] = {"processed": self.processed, "enqueued": self.enqueued, **(extra or {})}
-        s = self.schedule
-        return await repo.update_schedule(
-            self.storage.postgres, s.project_id, s.id, changes, unless="cancelled"
-        )
+        """Save the counters (and `extra`); False when the schedule was cancelled meanwhile (the run stops;
+        the counters still show how far it got, the status stays cancelled)."""
+        counters: dict[str, object] = {"processed": self.processed, "enqueued": self.enqueued}
+        pg, s = self.storage.postgres, self.schedule
+        if await repo.update_schedule(
+            pg, s.project_id, s.id, {**counters, **(extra or {})}, unless="cancelled"
+        ):
+            return True
+        await repo.update_schedule(pg, s.project_id, s.id, counters)
+        return False
 
     async def pages(self, start: datetime, end: datetime) -> Any:
         """Yield (key, row) of each matching target in [start, end), once per target."""

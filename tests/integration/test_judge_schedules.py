@@ -210,6 +210,26 @@ async def test_a_cancelled_schedule_stops_and_cannot_be_cancelled_twice(
         await schedules.cancel_schedule(storage, pid, schedule.id)
 
 
+async def test_a_backfill_cancelled_while_it_runs_stops_at_the_next_page(
+    storage: Storage, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(schedules, "PAGE_ROWS", 7)
+    pid = project.project_id
+    await seed(storage, pid)
+    rule = await add_rule(storage, pid, [await add_evaluator(storage, pid, "stop")])
+    schedule = await schedules.create_schedule(storage, pid, rule.id, RANGE)
+
+    async def cancel_after_first_page(created: list[JobExecution]) -> None:
+        if (await schedules.get_schedule(storage, pid, schedule.id)).status != "cancelled":
+            await schedules.cancel_schedule(storage, pid, schedule.id)
+
+    created = await schedules.run_schedule(storage, pid, schedule.id, cancel_after_first_page)
+    assert 0 < len(created) <= 7  # the first page only
+    stopped = await schedules.get_schedule(storage, pid, schedule.id)
+    assert (stopped.status, stopped.processed, stopped.enqueued) == ("cancelled", 7, len(created))
+    assert len(await executions_of(storage, pid)) == len(created)
+
+
 @pytest.mark.parametrize(
     ("req", "message"),
     [
