@@ -12,6 +12,7 @@ from app.evaluation.evaluators import EvaluatorChange
 from app.playground import connections
 from app.playground.connections import LlmConnectionSpec
 from app.storage import Storage
+from app.storage.postgres import evaluators as repo
 from tests.conftest import ProjectFixture
 
 pytestmark = pytest.mark.integration
@@ -63,10 +64,18 @@ async def test_versions_pause_and_resume(storage: Storage, project: ProjectFixtu
     )
     assert again.version.version == 3 and again.evaluator.status == "paused"  # a bad key stays paused
     assert (await evaluators.resume(storage, pid, e_id)).status == "active"
+    # a reason written without a code is still classified (and cured by a new model)
+    await repo.set_status(storage.postgres, pid, e_id, "paused", "unknown model: 404 model_not_found")
+    view = await evaluators.get_evaluator(storage, pid, e_id)
+    assert (view.pause_code, view.pause_message) == ("unknown_model", "unknown model: 404 model_not_found")
+    await evaluators.update_evaluator(
+        storage, pid, e_id, EvaluatorChange(definition=judge(output_definition=NUMERIC))
+    )
+    assert (await evaluators.fetch_evaluator(storage, pid, e_id)).status == "active"
     versions, cursor = await evaluators.list_versions(storage, pid, e_id, limit=2)
-    assert [v.version for v in versions] == [3, 2] and cursor
+    assert [v.version for v in versions] == [4, 3] and cursor
     rest, end = await evaluators.list_versions(storage, pid, e_id, limit=2, cursor=cursor)
-    assert [v.version for v in rest] == [1] and end is None
+    assert [v.version for v in rest] == [2, 1] and end is None
     # deleting the connection pauses the evaluators using it
     await evaluators.update_evaluator(
         storage, pid, e_id, EvaluatorChange(definition=judge(model_config=model))
