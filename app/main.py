@@ -123,7 +123,7 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
     return Response(body, status_code=status, headers=headers)
 
 
-_EVALUATION_PATHS = ("/api/public/v2/evaluators", "/api/public/v2/evaluation-rules")
+_EVALUATION_PATHS = ("/api/public/v2/",)
 _EVALUATION_CODES = {
     401: "authentication_failed",
     403: "access_denied",
@@ -135,8 +135,8 @@ _EVALUATION_CODES = {
 
 
 def _evaluation_code(request: Request[Any, Any, Any], status: int) -> dict[str, str]:
-    """The SDK's evaluators and evaluation-rules clients parse errors as `PublicApiError`: they need a
-    `code` from its closed set (other routes keep Langfuse's `{message, error}`)."""
+    """The SDK's v2 clients (evaluators, evaluation rules) parse errors as `PublicApiError`: they need a
+    `code` from its closed set; every v2 route answers so (others keep Langfuse's `{message, error}`)."""
     if not request.url.path.startswith(_EVALUATION_PATHS):
         return {}
     if status >= 500:
