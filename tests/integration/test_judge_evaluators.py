@@ -126,6 +126,10 @@ async def test_invalid_definitions_name_the_field(storage: Storage, project: Pro
     assert first.evaluator.id != second.evaluator.id
     with pytest.raises(NotFound):
         await evaluators.latest_version(storage, pid, "missing")
+    page, cursor = await evaluators.list_evaluators(storage, pid, limit=1)
+    assert [v.evaluator.id for v in page] == [second.evaluator.id] and cursor  # newest first
+    page, cursor = await evaluators.list_evaluators(storage, pid, limit=1, cursor=cursor)
+    assert [v.evaluator.id for v in page] == [first.evaluator.id] and cursor is None
 
 
 async def test_settings_defaults_and_code_evaluators(storage: Storage, project: ProjectFixture) -> None:
