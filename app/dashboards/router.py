@@ -11,6 +11,7 @@ from app.dashboards.dataset_import_pages import DATASET_IMPORT_ROUTES
 from app.dashboards.dataset_item_pages import DATASET_ITEM_ROUTES
 from app.dashboards.dataset_pages import DATASET_ROUTES
 from app.dashboards.deps import DEPENDENCIES
+from app.dashboards.evaluator_pages import EVALUATOR_PAGE_ROUTES
 from app.dashboards.execution_pages import EXECUTION_ROUTES
 from app.dashboards.experiment_pages import EXPERIMENT_ROUTES
 from app.dashboards.home_pages import HOME_ROUTES
@@ -50,5 +51,6 @@ def ui_router() -> Router:
             *DATASET_IMPORT_ROUTES,
             *EXPERIMENT_ROUTES,
             *COMPARE_ROUTES,
+            *EVALUATOR_PAGE_ROUTES,
         ],
     )

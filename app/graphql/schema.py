@@ -17,6 +17,7 @@ from app.graphql.mutations.api_key import ApiKeyMutationMixin
 from app.graphql.mutations.comment import CommentMutationMixin
 from app.graphql.mutations.dataset import DatasetMutationMixin
 from app.graphql.mutations.evaluation_executions import EvaluationExecutionMutationMixin
+from app.graphql.mutations.evaluators import EvaluatorMutationMixin
 from app.graphql.mutations.experiment import ExperimentMutationMixin
 from app.graphql.mutations.llm_connection import LlmConnectionMutationMixin
 from app.graphql.mutations.prompt import PromptMutationMixin
@@ -26,6 +27,7 @@ from app.graphql.mutations.trace import TraceMutationMixin
 from app.graphql.queries.api_key import ApiKeyQueryMixin
 from app.graphql.queries.dataset import DatasetQueryMixin
 from app.graphql.queries.evaluation_executions import EvaluationExecutionQueryMixin
+from app.graphql.queries.evaluators import EvaluatorQueryMixin
 from app.graphql.queries.experiment import ExperimentQueryMixin
 from app.graphql.queries.llm_connection import LlmConnectionQueryMixin
 from app.graphql.queries.metrics import MetricsQueryMixin
@@ -61,6 +63,7 @@ class Query(
     DatasetQueryMixin,
     ExperimentQueryMixin,
     EvaluationExecutionQueryMixin,
+    EvaluatorQueryMixin,
 ):
     pass
 
@@ -77,6 +80,7 @@ class Mutation(
     DatasetMutationMixin,
     ExperimentMutationMixin,
     EvaluationExecutionMutationMixin,
+    EvaluatorMutationMixin,
 ):
     pass
 
