@@ -70,7 +70,7 @@ CREATE = ApiDoc(
         "required": ["name", "enabled", "evaluatorAssignments"],
         "properties": RULE_FIELDS,
     },
-    errors={409: "A rule of that name exists in the project."},
+    errors={404: "An assigned evaluator is not in the project."},
 )
 UPDATE = ApiDoc(body={"type": "object", "properties": RULE_FIELDS}, errors={404: "No such rule."})
 ONE = ApiDoc(errors={404: "No such rule."})

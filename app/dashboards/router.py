@@ -19,6 +19,7 @@ from app.dashboards.invitation_pages import INVITATION_ROUTES
 from app.dashboards.links import LINK_ROUTES
 from app.dashboards.playground_pages import PLAYGROUND_ROUTES
 from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
+from app.dashboards.rule_pages import RULE_ROUTES
 from app.dashboards.score_pages import SCORE_ROUTES
 from app.dashboards.session_pages import SESSION_ROUTES
 from app.dashboards.settings_pages import SETTINGS_ROUTES
@@ -52,5 +53,6 @@ def ui_router() -> Router:
             *EXPERIMENT_ROUTES,
             *COMPARE_ROUTES,
             *EVALUATOR_PAGE_ROUTES,
+            *RULE_ROUTES,
         ],
     )

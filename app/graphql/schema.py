@@ -17,6 +17,7 @@ from app.graphql.mutations.api_key import ApiKeyMutationMixin
 from app.graphql.mutations.comment import CommentMutationMixin
 from app.graphql.mutations.dataset import DatasetMutationMixin
 from app.graphql.mutations.evaluation_executions import EvaluationExecutionMutationMixin
+from app.graphql.mutations.evaluation_rules import EvaluationRuleMutationMixin
 from app.graphql.mutations.evaluators import EvaluatorMutationMixin
 from app.graphql.mutations.experiment import ExperimentMutationMixin
 from app.graphql.mutations.llm_connection import LlmConnectionMutationMixin
@@ -27,6 +28,7 @@ from app.graphql.mutations.trace import TraceMutationMixin
 from app.graphql.queries.api_key import ApiKeyQueryMixin
 from app.graphql.queries.dataset import DatasetQueryMixin
 from app.graphql.queries.evaluation_executions import EvaluationExecutionQueryMixin
+from app.graphql.queries.evaluation_rules import EvaluationRuleQueryMixin
 from app.graphql.queries.evaluators import EvaluatorQueryMixin
 from app.graphql.queries.experiment import ExperimentQueryMixin
 from app.graphql.queries.llm_connection import LlmConnectionQueryMixin
@@ -64,6 +66,7 @@ class Query(
     ExperimentQueryMixin,
     EvaluationExecutionQueryMixin,
     EvaluatorQueryMixin,
+    EvaluationRuleQueryMixin,
 ):
     pass
 
@@ -81,6 +84,7 @@ class Mutation(
     ExperimentMutationMixin,
     EvaluationExecutionMutationMixin,
     EvaluatorMutationMixin,
+    EvaluationRuleMutationMixin,
 ):
     pass
 

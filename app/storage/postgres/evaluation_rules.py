@@ -7,10 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from app.errors import Conflict
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.eval_tables import EvaluationRule, Evaluator, EvaluatorVersion
 from app.storage.postgres.tables import utcnow
@@ -34,10 +32,7 @@ class EvaluatorHead:
 async def create_rule(pg: Postgres, rule: EvaluationRule) -> EvaluationRule:
     async with pg.session() as s:
         s.add(rule)
-        try:
-            await s.commit()
-        except IntegrityError as exc:
-            raise Conflict(f"name: a rule named {rule.name!r} exists in this project") from exc
+        await s.commit()
         await s.refresh(rule)
     return rule
 
@@ -90,10 +85,7 @@ async def update_rule(
             setattr(rule, key, value)
         rule.updated_at = utcnow()
         s.add(rule)
-        try:
-            await s.commit()
-        except IntegrityError as exc:
-            raise Conflict(f"name: a rule named {rule.name!r} exists in this project") from exc
+        await s.commit()
         await s.refresh(rule)
     return rule
 

@@ -73,7 +73,7 @@ def upgrade() -> None:
         _ts("created_at"),
         _ts("updated_at"),
     )
-    op.create_index("uq_evaluation_rules_name", "evaluation_rules", ["project_id", "name"], unique=True)
+    op.create_index("ix_evaluation_rules_created", "evaluation_rules", ["project_id", "created_at"])
     op.create_table(
         "job_executions",
         sa.Column("id", sa.String(), primary_key=True),
