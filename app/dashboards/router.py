@@ -11,6 +11,8 @@ from app.dashboards.dataset_import_pages import DATASET_IMPORT_ROUTES
 from app.dashboards.dataset_item_pages import DATASET_ITEM_ROUTES
 from app.dashboards.dataset_pages import DATASET_ROUTES
 from app.dashboards.deps import DEPENDENCIES
+from app.dashboards.evaluator_pages import EVALUATOR_PAGE_ROUTES
+from app.dashboards.execution_pages import EXECUTION_ROUTES
 from app.dashboards.experiment_pages import EXPERIMENT_ROUTES
 from app.dashboards.home_pages import HOME_ROUTES
 from app.dashboards.invitation_pages import INVITATION_ROUTES
@@ -38,6 +40,7 @@ def ui_router() -> Router:
             *SESSION_ROUTES,
             *USER_ROUTES,
             *SCORE_ROUTES,
+            *EXECUTION_ROUTES,
             *SETTINGS_ROUTES,
             *DASHBOARD_ROUTES,
             *PLAYGROUND_ROUTES,
@@ -49,6 +52,7 @@ def ui_router() -> Router:
             *DATASET_IMPORT_ROUTES,
             *EXPERIMENT_ROUTES,
             *COMPARE_ROUTES,
+            *EVALUATOR_PAGE_ROUTES,
             *RULE_ROUTES,
         ],
     )
