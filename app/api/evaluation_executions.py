@@ -18,7 +18,10 @@ from app.jobs.contracts import JobQueue, enqueue_judge
 from app.storage.postgres.eval_tables import JobExecution
 
 ONE = ApiDoc(errors={404: "No such execution."})
-RETRY = ApiDoc(errors={404: "No such execution.", 409: "Running, completed, or its evaluator is paused."})
+RETRY = ApiDoc(
+    body={"type": "object", "description": "Nothing to send: an empty object, or no body."},
+    errors={404: "No such execution.", 409: "Running, completed, or its evaluator is paused."},
+)
 
 
 def execution_json(ex: JobExecution) -> dict[str, Any]:

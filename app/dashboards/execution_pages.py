@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from app.dashboards.deps import UiSession, page, requires_member
 from app.dashboards.params import query, url
 from app.errors import InvalidInput, UserError
+from app.evaluation import evaluators
 from app.evaluation import judge_executions as domain
 from app.evaluation.judge_types import JudgeTarget
 from app.jobs.contracts import JobQueue, enqueue_judge
@@ -77,7 +78,7 @@ async def _preview(
     project_id, q = session.caller.project_id, query(request)
     if request.method == "POST":
         q = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    version = await domain.newest_version(storage, project_id, evaluator_id)
+    version = await evaluators.latest_version(storage, project_id, evaluator_id)
     target, result, error = _target(q), None, None
     if target is not None:
         try:

@@ -29,6 +29,13 @@ PauseCode = Literal[
 PAUSE_CODES: tuple[str, ...] = get_args(PauseCode)
 # Pauses a new definition can cure (the model or connection it names); a bad key stays until resumed.
 CURED_BY_NEW_DEFINITION = ("unknown_model", "model_config_invalid", "connection_missing")
+REASON_PREFIXES = (
+    ("bad credentials", "authentication_failed"),
+    ("unknown model", "unknown_model"),
+    ("no judge model", "model_config_invalid"),
+    ("the LLM connection", "connection_missing"),
+    ("the default LLM connection", "connection_missing"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +81,9 @@ def pause_parts(evaluator: Evaluator) -> tuple[str | None, str | None]:
     code, sep, message = text.partition(": ")
     if sep and code in PAUSE_CODES:
         return code, message
+    for prefix, known in REASON_PREFIXES:  # reasons written without a code
+        if text.startswith(prefix):
+            return known, text
     return "provider_error", text or None
 
 

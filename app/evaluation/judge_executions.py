@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import Conflict, InvalidInput, NotFound
+from app.evaluation import evaluators
 from app.evaluation.encoding import decode_cursor, encode_cursor
+from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import Judgment, judge_answer
 from app.evaluation.judge_prompt import JudgeSetupError, prepare_judge
 from app.evaluation.judge_types import JudgeTarget, VariableMap
 from app.playground.judge_calls import JudgeCallError, call_judge
 from app.storage import Storage
-from app.storage.postgres import evaluation_rules as rules_repo
 from app.storage.postgres import executions as repo
-from app.storage.postgres.eval_tables import EvaluatorVersion, JobExecution
+from app.storage.postgres.eval_tables import JobExecution
 
 STATUSES = ("PENDING", "RUNNING", "COMPLETED", "ERROR", "CANCELLED", "DELAYED")
 RETRYABLE = ("ERROR", "CANCELLED", "DELAYED")
@@ -87,7 +88,8 @@ async def retry_execution(storage: Storage, project_id: str, execution_id: str) 
         )
     evaluator, _, _ = await repo.fetch_judge_parts(storage.postgres, project_id, ex)
     if evaluator is not None and evaluator.status == "paused":
-        raise Conflict(f"the evaluator is paused ({evaluator.pause_reason}): resume it before retrying")
+        reason = pause_parts(evaluator)[1]
+        raise Conflict(f"the evaluator is paused ({reason}): resume it before retrying")
     ex.status, ex.error, ex.attempts, ex.ended_at = "PENDING", None, 0, None
     ex.scheduled_for = datetime.now(UTC)
     return await repo.save_execution(storage.postgres, ex)
@@ -105,18 +107,6 @@ class Preview:
     error: str | None = None
 
 
-async def newest_version(storage: Storage, project_id: str, evaluator_id: str) -> EvaluatorVersion:
-    heads = await rules_repo.evaluator_heads(storage.postgres, project_id, [evaluator_id])
-    head = heads.get(evaluator_id)
-    if head is None:
-        raise NotFound(f"no evaluator {evaluator_id!r} in this project")
-    async with storage.postgres.session() as s:
-        version = await s.get(EvaluatorVersion, head.version_id)
-    if version is None or version.project_id != project_id:
-        raise NotFound(f"no evaluator {evaluator_id!r} in this project")
-    return version
-
-
 async def preview(
     storage: Storage,
     project_id: str,
@@ -127,7 +117,7 @@ async def preview(
 ) -> Preview:
     """Render the newest version's prompt on the target and (with `call`) ask the judge; no score is
     written and the evaluator is never paused from here. NotFound when the evaluator or target is."""
-    version = await newest_version(storage, project_id, evaluator_id)
+    version = await evaluators.latest_version(storage, project_id, evaluator_id)
     try:
         prepared = await prepare_judge(storage, project_id, version, target, mapping)
     except JudgeSetupError as exc:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.errors import NotFound
+from app.evaluation import evaluators
+from app.evaluation.evaluators import PauseCode
 from app.evaluation.judge_inputs import TargetValues, fill_variables, target_values
 from app.evaluation.judge_output import OutputSpec, answer_schema, output_spec
 from app.evaluation.judge_types import JudgeTarget, VariableMap, variable_maps
@@ -14,7 +16,6 @@ from app.playground import connections
 from app.playground.judge_calls import JudgeRequest
 from app.playground.template import compile_template, find_variables
 from app.storage import Storage
-from app.storage.postgres import executions as repo
 from app.storage.postgres.eval_tables import EvaluatorVersion
 
 MODEL_PARAMS = ("temperature", "max_tokens", "top_p")
@@ -22,6 +23,10 @@ MODEL_PARAMS = ("temperature", "max_tokens", "top_p")
 
 class JudgeSetupError(Exception):
     """The judge cannot be called as configured (no model, unknown connection): pause the evaluator."""
+
+    def __init__(self, message: str, code: PauseCode) -> None:
+        super().__init__(message)
+        self.code: PauseCode = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,29 +73,26 @@ def _params(raw: object) -> dict[str, Any]:
 
 
 async def judge_endpoint(
-    storage: Storage, project_id: str, judge_model: object
+    storage: Storage, project_id: str, version: EvaluatorVersion
 ) -> tuple[connections.Endpoint, str, dict[str, Any]]:
-    """The connection, model and parameters a judge uses; JudgeSetupError when there are none."""
-    model_config = judge_model if isinstance(judge_model, dict) else {}
-    name, model = model_config.get("provider"), model_config.get("model")
-    connection_id: str | None = None
-    if not name or not model:
-        settings = await repo.fetch_eval_settings(storage.postgres, project_id)
-        if settings is None or not settings.default_connection_id or not settings.default_model:
-            raise JudgeSetupError(
-                "no judge model: set one on the evaluator or a default model in the evaluation settings"
-            )
-        connection_id, model = settings.default_connection_id, settings.default_model
-    else:
-        found = [c for c in await connections.list_connections(storage, project_id) if c.name == name]
-        if not found:
-            raise JudgeSetupError(f"the LLM connection {name!r} does not exist in this project")
-        connection_id = found[0].connection_id
+    """The connection (with its key), model and parameters a version judges with; JudgeSetupError
+    (with the evaluator's pause code) when there are none."""
+    found = await evaluators.judge_model(storage, project_id, version)
+    if found is None and isinstance(version.judge_model, dict):
+        name = version.judge_model.get("provider")
+        raise JudgeSetupError(
+            f"the LLM connection {name!r} does not exist in this project", "connection_missing"
+        )
+    if found is None:
+        raise JudgeSetupError(
+            "no judge model: set one on the evaluator or a default model in the evaluation settings",
+            "model_config_invalid",
+        )
     try:
-        endpoint = await connections.endpoint(storage, project_id, connection_id)
+        endpoint = await connections.endpoint(storage, project_id, found.connection_id)
     except NotFound:
-        raise JudgeSetupError("the default LLM connection of the evaluation settings is gone") from None
-    return endpoint, str(model), _params(model_config.get("modelParams"))
+        raise JudgeSetupError("the judge's LLM connection is gone", "connection_missing") from None
+    return endpoint, found.model, _params(found.params)
 
 
 async def prepare_judge(
@@ -101,7 +103,7 @@ async def prepare_judge(
     mapping: list[VariableMap] | None = None,
 ) -> PreparedJudge:
     """Resolve the model, read the target (NotFound if gone), render the prompt, build the call."""
-    endpoint, model, params = await judge_endpoint(storage, project_id, version.judge_model)
+    endpoint, model, params = await judge_endpoint(storage, project_id, version)
     values = await target_values(storage, project_id, target)
     maps = mapping if mapping else variable_maps(version.variable_mapping)
     variables = fill_variables(values, maps, prompt_variables(version))

@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import NotFound
+from app.evaluation import evaluators
 from app.evaluation.code_judging import run_code_execution
+from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import judge_answer
 from app.evaluation.judge_prompt import JudgeSetupError, PreparedJudge, prepare_judge
 from app.evaluation.judge_trace import call_cost, judge_trace_events, judge_trace_id
@@ -225,7 +227,7 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
     if evaluator is None or version is None:
         return JudgeOutcome((await _end(storage, ex, "CANCELLED", "the evaluator was deleted")).status)
     if evaluator.status == "paused":
-        reason = f"the evaluator is paused: {evaluator.pause_reason or 'no reason given'}"
+        reason = f"the evaluator is paused: {pause_parts(evaluator)[1] or 'no reason given'}"
         return JudgeOutcome((await _end(storage, ex, "ERROR", reason)).status)
     if rule is not None and not await _still_matches(storage, project_id, ex, rule):
         return JudgeOutcome(
@@ -245,7 +247,7 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
             storage, project_id, version, target_of(ex), variable_maps(_mapping(rule, evaluator.id))
         )
     except JudgeSetupError as exc:
-        await repo.pause_evaluator(storage.postgres, project_id, evaluator.id, str(exc))
+        await evaluators.pause(storage, project_id, evaluator.id, str(exc), exc.code)
         return JudgeOutcome((await _end(storage, ex, "ERROR", str(exc))).status)
     except NotFound as exc:
         return JudgeOutcome((await _end(storage, ex, "ERROR", f"the target is gone: {exc}")).status)
@@ -283,8 +285,11 @@ async def _failed(
         ex.execution_trace_id = trace_id
         outcome = await _delay(storage, ex, seconds, f"{message} (attempt {ex.attempts}, retrying)")
         return JudgeOutcome(outcome.status, outcome.retry_in_s, events)
-    if error.kind in ("auth", "model"):
-        why = "bad credentials" if error.kind == "auth" else "unknown model"
-        await repo.pause_evaluator(storage.postgres, project_id, evaluator.id, f"{why}: {error.message}")
+    if error.kind == "auth":
+        reason = f"bad credentials: {error.message}"
+        await evaluators.pause(storage, project_id, evaluator.id, reason, "authentication_failed")
+    elif error.kind == "model":
+        reason = f"unknown model: {error.message}"
+        await evaluators.pause(storage, project_id, evaluator.id, reason, "unknown_model")
     ex = await _end(storage, ex, "ERROR", message, execution_trace_id=trace_id)
     return JudgeOutcome(ex.status, trace_events=events)

@@ -102,14 +102,14 @@ async def match_written(storage: Storage, project_id: str, lines: list[bytes]) -
         if row.get("environment") == JUDGE_ENVIRONMENT or row.get("sign", 1) < 0:
             continue
         for rule in rules:
-            key = _target_key(rule.target, row)
-            if key is None or (project_id, rule.rule_id, rule.evaluators[0][0], key) in wanted:
+            if not rule.matches(row):
                 continue
-            if not sampled(key, rule.sampling) or not rule.matches(row):
+            key = _target_key(rule.target, row)
+            if key is None or not sampled(key, rule.sampling):
                 continue
             for evaluator_id, version_id in rule.evaluators:
                 ident = (project_id, rule.rule_id, evaluator_id, key)
-                if ident not in _recent:
+                if ident not in _recent and ident not in wanted:
                     wanted[ident] = _execution(project_id, rule, evaluator_id, version_id, key, row, now)
     created: list[JobExecution] = []
     pending = list(wanted.values())

@@ -23,7 +23,7 @@ class Context(BaseContext, kw_only=True):
     storage: Storage
     caller: Caller | None
     loaders: Loaders
-    jobs: JobQueue | None = None  # to enqueue work (mutations that start jobs)
+    jobs: JobQueue | None = None  # to enqueue work (a judge retry)
 
     def require(self) -> Caller:
         """The caller, or Unauthorized (a GraphiQL page load carries none)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound
 from app.evaluation import eval_settings, evaluators
 from app.evaluation.eval_settings import SettingsChange
 from app.evaluation.evaluator_specs import EvaluatorDefinition
@@ -12,6 +12,7 @@ from app.evaluation.evaluators import EvaluatorChange
 from app.playground import connections
 from app.playground.connections import LlmConnectionSpec
 from app.storage import Storage
+from app.storage.postgres import evaluators as repo
 from tests.conftest import ProjectFixture
 
 pytestmark = pytest.mark.integration
@@ -63,10 +64,18 @@ async def test_versions_pause_and_resume(storage: Storage, project: ProjectFixtu
     )
     assert again.version.version == 3 and again.evaluator.status == "paused"  # a bad key stays paused
     assert (await evaluators.resume(storage, pid, e_id)).status == "active"
+    # a reason written without a code is still classified (and cured by a new model)
+    await repo.set_status(storage.postgres, pid, e_id, "paused", "unknown model: 404 model_not_found")
+    view = await evaluators.get_evaluator(storage, pid, e_id)
+    assert (view.pause_code, view.pause_message) == ("unknown_model", "unknown model: 404 model_not_found")
+    await evaluators.update_evaluator(
+        storage, pid, e_id, EvaluatorChange(definition=judge(output_definition=NUMERIC))
+    )
+    assert (await evaluators.fetch_evaluator(storage, pid, e_id)).status == "active"
     versions, cursor = await evaluators.list_versions(storage, pid, e_id, limit=2)
-    assert [v.version for v in versions] == [3, 2] and cursor
+    assert [v.version for v in versions] == [4, 3] and cursor
     rest, end = await evaluators.list_versions(storage, pid, e_id, limit=2, cursor=cursor)
-    assert [v.version for v in rest] == [1] and end is None
+    assert [v.version for v in rest] == [2, 1] and end is None
     # deleting the connection pauses the evaluators using it
     await evaluators.update_evaluator(
         storage, pid, e_id, EvaluatorChange(definition=judge(model_config=model))
@@ -112,11 +121,15 @@ async def test_invalid_definitions_name_the_field(storage: Storage, project: Pro
             await evaluators.create_evaluator(storage, pid, "x", None, definition)
     with pytest.raises(InvalidInput, match="name"):
         await evaluators.create_evaluator(storage, pid, "  ", None, judge())
-    await evaluators.create_evaluator(storage, pid, "dup", None, judge())
-    with pytest.raises(Conflict):
-        await evaluators.create_evaluator(storage, pid, "dup", None, judge())
+    first = await evaluators.create_evaluator(storage, pid, "dup", None, judge())
+    second = await evaluators.create_evaluator(storage, pid, "dup", None, judge())  # names repeat (SDK)
+    assert first.evaluator.id != second.evaluator.id
     with pytest.raises(NotFound):
         await evaluators.latest_version(storage, pid, "missing")
+    page, cursor = await evaluators.list_evaluators(storage, pid, limit=1)
+    assert [v.evaluator.id for v in page] == [second.evaluator.id] and cursor  # newest first
+    page, cursor = await evaluators.list_evaluators(storage, pid, limit=1, cursor=cursor)
+    assert [v.evaluator.id for v in page] == [first.evaluator.id] and cursor is None
 
 
 async def test_settings_defaults_and_code_evaluators(storage: Storage, project: ProjectFixture) -> None:

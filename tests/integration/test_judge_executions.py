@@ -182,3 +182,36 @@ async def test_the_preview_renders_the_prompt_and_the_answer_without_saving(
     r = await client.get(preview, params={"observation": "no-such-observation"})
     assert r.status_code == 200 and "not found" in r.text
     assert (await client.get("/evaluation/evaluators/nope/preview")).status_code == 404
+
+
+async def test_graphql_lists_counts_and_retries(
+    storage: Storage, client, project: ProjectFixture, llm: FakeLlm
+) -> None:
+    rule_id, execution_id = await failed_execution(storage, client, project, llm)
+    query = """query($f: EvaluationExecutionFilter) {
+      evaluationExecutions(filter: $f, first: 10) {
+        edges { node { id status attempts error executionTraceId } }
+      }
+      evaluationExecutionCounts(filter: $f) { status count }
+    }"""
+    variables = {"f": {"ruleId": rule_id, "status": "ERROR"}}
+    r = await client.post("/api/graphql", json={"query": query, "variables": variables}, auth=project.auth)
+    data = r.json()["data"]
+    [edge] = data["evaluationExecutions"]["edges"]
+    assert edge["node"]["id"] == execution_id and edge["node"]["status"] == "ERROR"
+    assert {"status": "ERROR", "count": 1} in data["evaluationExecutionCounts"]
+    mutation = """mutation($id: ID!) {
+      retryEvaluationExecution(input: {id: $id}) { evaluationExecution { id status attempts } }
+    }"""
+    r = await client.post(
+        "/api/graphql", json={"query": mutation, "variables": {"id": execution_id}}, auth=project.auth
+    )
+    assert r.json()["data"]["retryEvaluationExecution"]["evaluationExecution"]["status"] == "PENDING", r.text
+    await ended(storage, project.project_id, rule_id, statuses=("COMPLETED",))
+    r = await client.post(
+        "/api/graphql", json={"query": mutation, "variables": {"id": execution_id}}, auth=project.auth
+    )
+    assert "COMPLETED" in r.json()["errors"][0]["message"]
+    other = await make_project(storage)
+    r = await client.post("/api/graphql", json={"query": query, "variables": variables}, auth=other.auth)
+    assert r.json()["data"]["evaluationExecutions"]["edges"] == []

@@ -4,10 +4,8 @@ kept), progress polled while a backfill runs, cancel, roles, and the section inc
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
-import jinja2
 import pytest
 
 from app.evaluation import schedules
@@ -18,7 +16,6 @@ from tests.conftest import ProjectFixture, csrf_token, login, make_user, wait_fo
 from tests.integration.test_judge_schedules import NOW, add_evaluator, add_rule, seed
 
 pytestmark = [pytest.mark.integration]
-TEMPLATES = Path(__file__).parents[2] / "app" / "dashboards" / "templates"
 
 
 async def as_role(client: httpx.AsyncClient, storage: Storage, p: ProjectFixture, role: Role) -> None:
@@ -118,8 +115,17 @@ async def test_viewers_see_runs_but_no_forms_and_cannot_post(
         client.cookies.clear()
 
 
-def test_the_rule_page_include_loads_the_section() -> None:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-    html = env.get_template("rule_schedules.html").render(rule={"id": "r 1"})
-    assert 'hx-get="/evaluation/rules/r%201/schedules/section?next=/evaluation/rules/r%201"' in html
-    assert 'hx-trigger="load"' in html
+@pytest.mark.usefixtures("member")
+async def test_the_rule_page_loads_the_section(
+    client: httpx.AsyncClient, storage: Storage, project: ProjectFixture
+) -> None:
+    rule = await add_rule(
+        storage, project.project_id, [await add_evaluator(storage, project.project_id, "i")]
+    )
+    page = await client.get(f"/evaluation/rules/{rule.id}")
+    assert page.status_code == 200, page.text
+    section = f"/evaluation/rules/{rule.id}/schedules/section?next=/evaluation/rules/{rule.id}"
+    assert f'hx-get="{section}"' in page.text and 'hx-trigger="load"' in page.text
+    loaded = await client.get(section)
+    assert loaded.status_code == 200 and 'id="schedule-form"' in loaded.text
+    assert f'name="next" value="/evaluation/rules/{rule.id}"' in loaded.text  # back to the rule page

@@ -83,7 +83,7 @@ class EvaluatorVersion:
 @strawberry.type(description="An evaluator (a judge) with its newest version.")
 class Evaluator:
     id: strawberry.ID = strawberry.field(description="Evaluator id (stable across versions).")
-    name: str = strawberry.field(description="Unique name in the project.")
+    name: str = strawberry.field(description="Name (names may repeat).")
     description: str | None = strawberry.field(description="What it judges.")
     type: EvaluatorType = strawberry.field(description="LLM_AS_JUDGE or CODE.")
     status: EvaluatorStatus = strawberry.field(
@@ -208,7 +208,7 @@ class EvaluatorDefinitionInput:
 
 @strawberry.input(description="A new evaluator: a definition, or a template's (`templateKey`).")
 class CreateEvaluatorInput:
-    name: str = strawberry.field(description="Unique name in the project.")
+    name: str = strawberry.field(description="Name (names may repeat).")
     description: str | None = strawberry.field(default=None, description="What it judges.")
     definition: EvaluatorDefinitionInput | None = strawberry.field(
         default=None, description="The definition."

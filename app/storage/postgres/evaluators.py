@@ -23,10 +23,6 @@ from app.storage.postgres.tables import utcnow
 MAX_RULES_READ = 1000  # rules of one project read to find an evaluator's assignments
 
 
-def _name_taken(name: str) -> Conflict:
-    return Conflict(f"name: an evaluator named {name!r} already exists in this project")
-
-
 async def list_evaluators_page(
     pg: Postgres, project_id: str, limit: int, after: tuple[datetime, str] | None = None
 ) -> list[Evaluator]:
@@ -98,15 +94,12 @@ async def list_versions_page(
 
 
 async def insert_evaluator(pg: Postgres, evaluator: Evaluator, version: EvaluatorVersion) -> Evaluator:
-    """Insert an evaluator with its first version in one transaction; a taken name is a Conflict."""
+    """Insert an evaluator with its first version in one transaction (names may repeat, as in Langfuse)."""
     async with pg.session() as s:
-        try:
-            s.add(evaluator)
-            await s.flush()
-            s.add(version)
-            await s.commit()
-        except IntegrityError as exc:
-            raise _name_taken(evaluator.name) from exc
+        s.add(evaluator)
+        await s.flush()
+        s.add(version)
+        await s.commit()
         await s.refresh(evaluator)
     return evaluator
 
@@ -114,8 +107,8 @@ async def insert_evaluator(pg: Postgres, evaluator: Evaluator, version: Evaluato
 async def save_evaluator(
     pg: Postgres, evaluator: Evaluator, new_version: EvaluatorVersion | None = None
 ) -> Evaluator:
-    """Update an evaluator and add a version in one transaction; a taken name or a version written
-    concurrently is a Conflict."""
+    """Update an evaluator and add a version in one transaction; a version written concurrently is a
+    Conflict."""
     evaluator.updated_at = utcnow()
     async with pg.session() as s:
         merged = await s.merge(evaluator)
@@ -124,9 +117,7 @@ async def save_evaluator(
         try:
             await s.commit()
         except IntegrityError as exc:
-            if new_version is not None:
-                raise Conflict("the evaluator changed meanwhile; read it again and retry") from exc
-            raise _name_taken(evaluator.name) from exc
+            raise Conflict("the evaluator changed meanwhile; read it again and retry") from exc
         await s.refresh(merged)
     return merged
 

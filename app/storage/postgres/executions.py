@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
@@ -144,19 +144,6 @@ async def fetch_eval_settings(pg: Postgres, project_id: str) -> EvaluationSettin
     async with pg.session() as s:
         stmt = select(EvaluationSettings).where(EvaluationSettings.project_id == project_id)
         return (await s.exec(stmt)).first()
-
-
-async def pause_evaluator(pg: Postgres, project_id: str, evaluator_id: str, reason: str) -> None:
-    """Mark an evaluator paused with a reason shown to users (its pending executions then wait)."""
-    now = utcnow()
-    stmt = (
-        update(Evaluator)
-        .where(col(Evaluator.project_id) == project_id, col(Evaluator.id) == evaluator_id)
-        .values(status="paused", pause_reason=reason[:1000], paused_at=now, updated_at=now)
-    )
-    async with pg.session() as s:
-        await s.execute(stmt)
-        await s.commit()
 
 
 # -- counts for the rules list (judge-rules) --
