@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import NotFound
-from app.evaluation import evaluators
+from app.evaluation import eval_settings, evaluators
 from app.evaluation.code_judging import run_code_execution
 from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import judge_answer
@@ -125,8 +125,8 @@ async def _session_wait_s(
 
 async def _over_cost_cap(storage: Storage, project_id: str) -> tuple[float, float] | None:
     """(seconds to midnight UTC, the cap) when today's judge cost reached the project's cap."""
-    settings = await repo.fetch_eval_settings(storage.postgres, project_id)
-    if settings is None or settings.daily_cost_cap_usd is None:
+    settings = await eval_settings.get_settings(storage, project_id)
+    if settings.daily_cost_cap_usd is None:
         return None
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)

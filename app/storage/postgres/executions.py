@@ -11,7 +11,6 @@ from sqlmodel import col, select
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.eval_tables import (
     EvaluationRule,
-    EvaluationSettings,
     Evaluator,
     EvaluatorVersion,
     JobExecution,
@@ -138,12 +137,6 @@ async def fetch_judge_parts(
             )
         ).first()
     return evaluator, version, rule
-
-
-async def fetch_eval_settings(pg: Postgres, project_id: str) -> EvaluationSettings | None:
-    async with pg.session() as s:
-        stmt = select(EvaluationSettings).where(EvaluationSettings.project_id == project_id)
-        return (await s.exec(stmt)).first()
 
 
 # -- counts for the rules list (judge-rules) --
