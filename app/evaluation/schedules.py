@@ -96,6 +96,7 @@ def validate_request(req: ScheduleRequest, now: datetime) -> EvaluationSchedule:
     if req.kind == "daily":
         if req.time_of_day is None:
             raise InvalidInput("timeOfDay: required for a daily schedule (HH:MM, UTC)")
+        next_run = next_daily_run(req.time_of_day, now)
         size = _sample_size(req.sample_size, required=True)
         return EvaluationSchedule(
             project_id="",
@@ -104,7 +105,7 @@ def validate_request(req: ScheduleRequest, now: datetime) -> EvaluationSchedule:
             time_of_day=req.time_of_day,
             sample_size=size,
             status="active",
-            next_run_at=next_daily_run(req.time_of_day, now),
+            next_run_at=next_run,
         )
     raise InvalidInput("kind: one of range, daily")
 
