@@ -4,7 +4,9 @@ same spans, runs interleaved (target: with 10 rules, within 10 % of none).
 
 The 10 rules are what a project might run: observation rules on one trace name's generations (sampled),
 whole-trace rules on a user prefix, a metadata rule, a tool-call rule; they create executions (one
-Postgres insert per flush). Enqueueing the created executions (the jobs layer) is not timed here.
+Postgres insert per flush), which the worker's own hook (app.jobs.evaluation.written_hook) enqueues as
+deferred judge jobs: both are timed. No worker consumes the judge jobs here. The rules judge ~0.8 % of
+the spans (about what the judges' 50 judgments/s absorb at several thousand spans/s).
 
     python bench/judge_rules.py [--spans 50000] [--runs 3]
 """
@@ -21,10 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth import accounts as domain
-from app.evaluation import matching, rules
+from app.evaluation import rules
 from app.evaluation.rules import RuleSpec
+from app.jobs.contracts import JobQueue, open_job_queue
+from app.jobs.evaluation import written_hook
 from app.settings import Settings
 from app.storage import Storage, open_storage
+from app.storage.postgres import executions
 from app.storage.postgres.eval_tables import Evaluator, EvaluatorVersion
 from app.tracing.pipeline import OtlpMapper, RawBatch, process_batch
 from app.tracing.writer import CoalescingWriter
@@ -46,16 +51,16 @@ def ten_rules(evaluator_id: str) -> list[RuleSpec]:
         }
 
     assign = [{"evaluatorId": evaluator_id}]
-    specs = [RuleSpec(f"gens-{n}", True, assign, [name(n), gens], sampling=0.5) for n in range(6)]
+    specs = [RuleSpec(f"gens-{n}", True, assign, [name(n), gens], sampling=0.05) for n in range(6)]
     user = {"type": "string", "column": "userId", "operator": "starts with", "value": "user-1"}
     specs += [
-        RuleSpec("users-1", True, assign, [user], sampling=0.1, target="trace"),
+        RuleSpec("users-1", True, assign, [user], sampling=0.02, target="trace"),
         RuleSpec(
             "roots",
             True,
             assign,
             [{"type": "boolean", "column": "isRootObservation", "operator": "=", "value": True}],
-            sampling=0.05,
+            sampling=0.01,
             target="trace",
         ),
         RuleSpec(
@@ -100,7 +105,9 @@ async def new_project(storage: Storage, label: str, with_rules: bool) -> str:
     return project.id
 
 
-async def one_run(storage: Storage, bodies: list[bytes], label: str, with_rules: bool) -> tuple[float, int]:
+async def one_run(
+    storage: Storage, queue: JobQueue, bodies: list[bytes], label: str, with_rules: bool
+) -> tuple[float, int]:
     """Spans per second from the first batch to the last written, and the executions created."""
     project_id = await new_project(storage, label, with_rules)
     batches = []
@@ -108,13 +115,7 @@ async def one_run(storage: Storage, bodies: list[bytes], label: str, with_rules:
         batch = RawBatch.create(project_id, "application/x-protobuf", "gzip", "5.2.0")
         await storage.blobs.put(batch.key, body)
         batches.append(batch)
-    created = 0
-
-    async def hook(pid: str, lines: list[bytes]) -> None:
-        nonlocal created
-        created += len(await matching.match_written(storage, pid, lines))
-
-    writer = CoalescingWriter(storage, on_written=hook)
+    writer = CoalescingWriter(storage, on_written=written_hook({"storage": storage, "queue": queue}))
     mapper = OtlpMapper(storage.settings.ingest_mapper_processes)
     gate = asyncio.Semaphore(CONCURRENT_JOBS)
 
@@ -130,21 +131,26 @@ async def one_run(storage: Storage, bodies: list[bytes], label: str, with_rules:
     finally:
         await writer.close()
         mapper.close()
-    return (len(bodies) - 1) * BATCH / elapsed, created
+    return (len(bodies) - 1) * BATCH / elapsed, sum(
+        (await executions.counts_by_status(storage.postgres, project_id)).values()
+    )
 
 
 async def run(spans: int, runs: int) -> list[tuple[str, str, str]]:
     bodies = encoded_bodies([make_spans(spans)[i : i + BATCH] for i in range(0, spans, BATCH)])
     with tempfile.TemporaryDirectory() as tmp:
-        async with open_storage(Settings(data_dir=Path(tmp), secret_key="bench")) as storage:
+        async with (
+            open_storage(Settings(data_dir=Path(tmp), secret_key="bench")) as storage,
+            open_job_queue(storage) as queue,
+        ):
             await storage.migrate()
-            await one_run(storage, bodies[:20], "warm-up", True)
+            await one_run(storage, queue, bodies[:20], "warm-up", True)
             none: list[float] = []
             ten: list[float] = []
             made: list[int] = []
             for r in range(runs):  # interleaved, so a slower minute of the machine hits both
-                none.append((await one_run(storage, bodies, f"none-{r}", False))[0])
-                rate, created = await one_run(storage, bodies, f"ten-{r}", True)
+                none.append((await one_run(storage, queue, bodies, f"none-{r}", False))[0])
+                rate, created = await one_run(storage, queue, bodies, f"ten-{r}", True)
                 ten.append(rate)
                 made.append(created)
     n0, n10 = statistics.median(none), statistics.median(ten)

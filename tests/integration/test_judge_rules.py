@@ -24,7 +24,7 @@ from app.storage.postgres import executions
 from app.storage.postgres.eval_tables import Evaluator, EvaluatorVersion, JobExecution
 from app.tracing.pipeline import OtlpMapper, RawBatch, process_batch
 from app.tracing.writer import CoalescingWriter
-from tests.conftest import LiveServer, ProjectFixture, jobs_done, wait_for
+from tests.conftest import LiveServer, ProjectFixture, jobs_done, sdk_client, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -303,3 +303,47 @@ async def _executions(storage: Storage, project_id: str) -> list[JobExecution]:
     async with storage.postgres.session() as s:
         stmt = select(JobExecution).where(JobExecution.project_id == project_id)
         return list((await s.exec(stmt)).all())
+
+
+def make_dataset(server: LiveServer, project: ProjectFixture) -> str:
+    with sdk_client(server, project) as lf:
+        ds = lf.create_dataset(name="judge-qa")
+        for n in (1, 2):
+            lf.create_dataset_item(
+                dataset_name="judge-qa", id=f"q{n}", input=f"q{n}", expected_output=f"A{n}"
+            )
+        return str(ds.id)
+
+
+def run_experiment(server: LiveServer, project: ProjectFixture) -> None:
+    """The SDK's `run_experiment` over the dataset; its task calls a model."""
+    with sdk_client(server, project) as lf:
+        dataset = lf.get_dataset("judge-qa")
+
+        def task(*, item: Any, **_: Any) -> str:
+            with lf.start_as_current_observation(as_type="generation", name="answer", model="m") as gen:
+                gen.update(output=str(item.expected_output))
+            return str(item.expected_output)
+
+        dataset.run_experiment(name="qa", run_name="run-1", task=task)
+
+
+async def test_experiment_item_roots_of_a_dataset_are_matched_with_their_item(
+    live_server: LiveServer, storage: Storage, project: ProjectFixture
+) -> None:
+    pid = project.project_id
+    ev = await make_evaluator(storage, pid)
+    dataset_id = await asyncio.to_thread(make_dataset, live_server, project)
+    roots = {"type": "boolean", "column": "isExperimentItemRootSpan", "operator": "=", "value": True}
+    of = {"type": "stringOptions", "column": "datasetId", "operator": "any of", "value": [dataset_id]}
+    rule = await rules.create_rule(storage, pid, spec("items", ev, [roots, of]))
+    await rules.create_rule(storage, pid, spec("other", ev, [roots, {**of, "value": ["another-dataset"]}]))
+    await asyncio.to_thread(run_experiment, live_server, project)
+    found = await wait_for(lambda: _items_judged(storage, pid, 2))
+    assert len(found) == 2 and {e.target_dataset_item_id for e in found} == {"q1", "q2"}
+    assert all(e.target_kind == "observation" and e.rule_id == rule.id for e in found)
+
+
+async def _items_judged(storage: Storage, project_id: str, n: int) -> list[JobExecution] | None:
+    found = await _executions(storage, project_id)
+    return found if len(found) >= n else None
