@@ -421,3 +421,20 @@ async def test_graphql_creates_lists_and_cancels_schedules(
         auth=(await make_project(storage)).auth,
     )
     assert "not found" in other.json()["errors"][0]["message"]  # another project's schedule
+
+
+@pytest.mark.parametrize("evil", ["' OR 1=1 --", "x%27%3B%20DROP%20TABLE%20evaluation_schedules", "中文"])
+async def test_hostile_ids_are_404_never_500(
+    client: httpx.AsyncClient, project: ProjectFixture, evil: str
+) -> None:
+    base = f"/api/public/v2/evaluation-rules/{evil}/schedules"
+    for answer in (
+        await client.get(base, auth=project.auth),
+        await client.get(f"{base}/{evil}", auth=project.auth),
+        await client.delete(f"{base}/{evil}", auth=project.auth),
+        await client.post(
+            base, json={"kind": "daily", "timeOfDay": "01:00", "sampleSize": 1}, auth=project.auth
+        ),
+    ):
+        assert answer.status_code == 404, answer.text
+        assert answer.json()["code"] == "resource_not_found"
