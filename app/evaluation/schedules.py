@@ -227,7 +227,8 @@ class _Run:
         return False
 
     async def pages(self, start: datetime, end: datetime) -> Any:
-        """Yield (key, row) of each matching target in [start, end), once per target."""
+        """Yield (key, row) of each matching target in [start, end) not yet judged by every evaluator of
+        the run, once per target (a sample or a cap then counts new targets only)."""
         matches = compile_filters(self.rule.filter)
         seen: set[str] = set()
         cursor: ScanCursor | None = None
@@ -247,6 +248,15 @@ class _Run:
                 if self.rule.target != "observation":
                     seen.add(key)
                 found.append((key, row))
+            if found:
+                done = await repo.judged_target_keys(
+                    self.storage.postgres,
+                    self.schedule.project_id,
+                    self.rule.id,
+                    list(self.versions),
+                    [key for key, _ in found],
+                )
+                found = [(key, row) for key, row in found if key not in done]
             yield found
             if page.next is None:
                 return

@@ -137,6 +137,18 @@ async def test_a_backfill_pages_over_the_range_and_judges_each_match_once(
     assert (await schedules.get_schedule(storage, pid, again.id)).enqueued == 0
     assert len(await executions_of(storage, pid)) == 40
 
+    # An evaluator added to the rule later: a backfill judges every target again, with it alone.
+    added = await add_evaluator(storage, pid, "added")
+    async with storage.postgres.session() as s:
+        stored = await s.get(EvaluationRule, rule.id)
+        assert stored is not None
+        stored.evaluator_assignments = [*stored.evaluator_assignments, {"evaluatorId": added}]
+        s.add(stored)
+        await s.commit()
+    third = await schedules.create_schedule(storage, pid, rule.id, replace(RANGE, sample_size=30))
+    more = await schedules.run_schedule(storage, pid, third.id)
+    assert len(more) == 30 and {e.evaluator_id for e in more} == {added}
+
 
 async def test_trace_and_session_targets_are_judged_once_each(
     storage: Storage, project: ProjectFixture
@@ -194,6 +206,9 @@ async def test_a_daily_run_samples_the_last_day_and_moves_to_the_next(
     assert (after.status, after.enqueued, after.processed) == ("active", 5, 42)
     assert after.next_run_at is not None and after.next_run_at > NOW
     assert (after.next_run_at.hour, after.next_run_at.minute) == (3, 15)
+    # the next run samples targets not judged yet: five more, none twice
+    again = await schedules.run_schedule(storage, pid, daily.id)
+    assert len(again) == 5 and not {e.target_key for e in again} & {e.target_key for e in created}
 
 
 async def test_a_cancelled_schedule_stops_and_cannot_be_cancelled_twice(

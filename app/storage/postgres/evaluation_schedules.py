@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.eval_tables import EvaluationSchedule
+from app.storage.postgres.eval_tables import EvaluationSchedule, JobExecution
 from app.storage.postgres.tables import utcnow
 
 MAX_LISTED = 100
@@ -87,3 +87,24 @@ async def due_schedules(
             .limit(limit)
         )
         return list((await s.exec(stmt)).all())
+
+
+async def judged_target_keys(
+    pg: Postgres, project_id: str, rule_id: str, evaluator_ids: list[str], keys: list[str]
+) -> set[str]:
+    """Those of `keys` the rule has an execution for with every one of these evaluators."""
+    if not keys or not evaluator_ids:
+        return set(keys) if not evaluator_ids else set()
+    stmt = (
+        select(JobExecution.target_key)
+        .where(
+            JobExecution.project_id == project_id,
+            JobExecution.rule_id == rule_id,
+            col(JobExecution.evaluator_id).in_(evaluator_ids),
+            col(JobExecution.target_key).in_(keys),
+        )
+        .group_by(col(JobExecution.target_key))
+        .having(func.count(func.distinct(JobExecution.evaluator_id)) == len(set(evaluator_ids)))
+    )
+    async with pg.session() as s:
+        return set((await s.exec(stmt)).all())
