@@ -105,7 +105,8 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             ]
             if named:  # name the parameters, not only the route
                 message = "; ".join(named)
-            return Response({"message": message, "error": exc.extra}, status_code=status)
+            body = {"message": message, "error": exc.extra, **_evaluation_code(request, status)}
+            return Response(body, status_code=status)
     else:
         status, code, message = 500, "internal_error", ""
     if status >= 500 and not isinstance(exc, UserError):
@@ -118,7 +119,31 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             return Redirect("/login?" + urlencode({"next": target}))
         context = {"status": status, "message": message, "version": __version__}
         return Template("error.html", context=context, status_code=status, headers=headers)
-    return Response({"message": message, "error": code}, status_code=status, headers=headers)
+    body = {"message": message, "error": code, **_evaluation_code(request, status)}
+    return Response(body, status_code=status, headers=headers)
+
+
+_EVALUATION_PATHS = ("/api/public/v2/",)
+_EVALUATION_CODES = {
+    401: "authentication_failed",
+    403: "access_denied",
+    404: "resource_not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    429: "rate_limited",
+}
+
+
+def _evaluation_code(request: Request[Any, Any, Any], status: int) -> dict[str, str]:
+    """The SDK's v2 clients (evaluators, evaluation rules) parse errors as `PublicApiError`: they need a
+    `code` from its closed set; every v2 route answers so (others keep Langfuse's `{message, error}`)."""
+    if not request.url.path.startswith(_EVALUATION_PATHS):
+        return {}
+    if status >= 500:
+        return {"code": "internal_error"}
+    if status in _EVALUATION_CODES:
+        return {"code": _EVALUATION_CODES[status]}
+    return {"code": "invalid_query" if request.method == "GET" else "invalid_body"}
 
 
 @contextlib.asynccontextmanager

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     ingest_max_value_bytes: int = Field(default=1024 * 1024, ge=1024)
     media_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1)
     llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    # LLM-as-a-judge: a rate-limited or failing provider is retried after base * 2^(attempt-1) s (±20 %),
+    # up to eval_max_attempts calls; at most eval_connection_concurrency calls run at once per connection.
+    eval_retry_base_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    eval_max_attempts: int = Field(default=5, ge=1, le=50)
+    eval_connection_concurrency: int = Field(default=32, ge=1, le=1000)
 
     @field_validator("clickhouse_cluster")
     @classmethod

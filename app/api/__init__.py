@@ -1,13 +1,19 @@
 """Routes under /api/public but those that write observability data (app.ingest): reads and management.
 
-May import app.settings, errors, http_json, storage, auth, tracing, prompts, evaluation; no other transport.
+May import app.settings, errors, http_json, storage, auth, tracing, prompts, evaluation, playground; no other
+transport.
 """
 
 from app.api.comments import COMMENT_ROUTES
 from app.api.dataset_runs import DATASET_RUN_ROUTES
 from app.api.datasets import DATASET_ROUTES
+from app.api.evaluation_executions import EVALUATION_EXECUTION_ROUTES
+from app.api.evaluation_rules import EVALUATION_RULE_ROUTES
+from app.api.evaluation_schedules import EVALUATION_SCHEDULE_ROUTES
+from app.api.evaluators import EVALUATOR_ROUTES
 from app.api.experiments import EXPERIMENT_ROUTES
 from app.api.health import HEALTH_ROUTES
+from app.api.llm_connections import LLM_CONNECTION_ROUTES
 from app.api.metrics import METRICS_ROUTES
 from app.api.models import MODEL_ROUTES
 from app.api.observations import OBSERVATION_ROUTES
@@ -35,4 +41,9 @@ API_ROUTES = [
     *EXPERIMENT_ROUTES,
     *DATASET_ROUTES,
     *DATASET_RUN_ROUTES,
+    *EVALUATION_RULE_ROUTES,
+    *EVALUATION_EXECUTION_ROUTES,
+    *LLM_CONNECTION_ROUTES,
+    *EVALUATOR_ROUTES,
+    *EVALUATION_SCHEDULE_ROUTES,
 ]

@@ -11,12 +11,16 @@ from app.dashboards.dataset_import_pages import DATASET_IMPORT_ROUTES
 from app.dashboards.dataset_item_pages import DATASET_ITEM_ROUTES
 from app.dashboards.dataset_pages import DATASET_ROUTES
 from app.dashboards.deps import DEPENDENCIES
+from app.dashboards.evaluator_pages import EVALUATOR_PAGE_ROUTES
+from app.dashboards.execution_pages import EXECUTION_ROUTES
 from app.dashboards.experiment_pages import EXPERIMENT_ROUTES
 from app.dashboards.home_pages import HOME_ROUTES
 from app.dashboards.invitation_pages import INVITATION_ROUTES
 from app.dashboards.links import LINK_ROUTES
 from app.dashboards.playground_pages import PLAYGROUND_ROUTES
 from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
+from app.dashboards.rule_pages import RULE_ROUTES
+from app.dashboards.schedule_pages import SCHEDULE_ROUTES
 from app.dashboards.score_pages import SCORE_ROUTES
 from app.dashboards.session_pages import SESSION_ROUTES
 from app.dashboards.settings_pages import SETTINGS_ROUTES
@@ -37,6 +41,7 @@ def ui_router() -> Router:
             *SESSION_ROUTES,
             *USER_ROUTES,
             *SCORE_ROUTES,
+            *EXECUTION_ROUTES,
             *SETTINGS_ROUTES,
             *DASHBOARD_ROUTES,
             *PLAYGROUND_ROUTES,
@@ -48,5 +53,8 @@ def ui_router() -> Router:
             *DATASET_IMPORT_ROUTES,
             *EXPERIMENT_ROUTES,
             *COMPARE_ROUTES,
+            *SCHEDULE_ROUTES,
+            *EVALUATOR_PAGE_ROUTES,
+            *RULE_ROUTES,
         ],
     )

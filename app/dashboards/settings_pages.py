@@ -14,6 +14,7 @@ from app.auth import keys
 from app.auth.caller import Caller
 from app.dashboards.deps import FORM, UiSession, page, requires_admin
 from app.errors import InvalidInput, UserError
+from app.evaluation import judge_connections
 from app.playground import connections
 from app.playground.connections import LlmConnectionSpec
 from app.storage import Storage
@@ -209,7 +210,7 @@ async def connection_update(
 
 @post("/settings/llm-connections/{connection_id:str}/delete", guards=[requires_admin])
 async def connection_delete(caller: Caller, storage: Storage, connection_id: str) -> Redirect:
-    await connections.delete_connection(storage, caller.project_id, connection_id)
+    await judge_connections.delete_connection(storage, caller.project_id, connection_id)
     return Redirect("/settings/llm-connections")
 
 

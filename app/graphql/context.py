@@ -13,6 +13,7 @@ from app.auth.keys import authenticate_basic
 from app.auth.sessions import COOKIE, session_caller
 from app.errors import Unauthorized
 from app.graphql.loaders import Loaders, make_loaders
+from app.jobs.contracts import JobQueue
 from app.storage import Storage
 
 
@@ -22,6 +23,7 @@ class Context(BaseContext, kw_only=True):
     storage: Storage
     caller: Caller | None
     loaders: Loaders
+    jobs: JobQueue | None = None  # to enqueue work (a judge retry)
 
     def require(self) -> Caller:
         """The caller, or Unauthorized (a GraphiQL page load carries none)."""
@@ -51,7 +53,10 @@ async def context_getter(request: Request[Any, Any, State]) -> Context:
                 "Session-authenticated GraphQL requests must use Content-Type application/json."
             )
     return Context(
-        storage=storage, caller=caller, loaders=make_loaders(storage, caller.project_id if caller else None)
+        storage=storage,
+        caller=caller,
+        loaders=make_loaders(storage, caller.project_id if caller else None),
+        jobs=getattr(request.app.state, "jobs", None),
     )
 
 

@@ -16,6 +16,10 @@ from app.graphql.cost import QueryCostLimiter
 from app.graphql.mutations.api_key import ApiKeyMutationMixin
 from app.graphql.mutations.comment import CommentMutationMixin
 from app.graphql.mutations.dataset import DatasetMutationMixin
+from app.graphql.mutations.evaluation_executions import EvaluationExecutionMutationMixin
+from app.graphql.mutations.evaluation_rules import EvaluationRuleMutationMixin
+from app.graphql.mutations.evaluation_schedule import EvaluationScheduleMutationMixin
+from app.graphql.mutations.evaluators import EvaluatorMutationMixin
 from app.graphql.mutations.experiment import ExperimentMutationMixin
 from app.graphql.mutations.llm_connection import LlmConnectionMutationMixin
 from app.graphql.mutations.prompt import PromptMutationMixin
@@ -24,6 +28,10 @@ from app.graphql.mutations.score_config import ScoreConfigMutationMixin
 from app.graphql.mutations.trace import TraceMutationMixin
 from app.graphql.queries.api_key import ApiKeyQueryMixin
 from app.graphql.queries.dataset import DatasetQueryMixin
+from app.graphql.queries.evaluation_executions import EvaluationExecutionQueryMixin
+from app.graphql.queries.evaluation_rules import EvaluationRuleQueryMixin
+from app.graphql.queries.evaluation_schedule import EvaluationScheduleQueryMixin
+from app.graphql.queries.evaluators import EvaluatorQueryMixin
 from app.graphql.queries.experiment import ExperimentQueryMixin
 from app.graphql.queries.llm_connection import LlmConnectionQueryMixin
 from app.graphql.queries.metrics import MetricsQueryMixin
@@ -58,6 +66,10 @@ class Query(
     LlmConnectionQueryMixin,
     DatasetQueryMixin,
     ExperimentQueryMixin,
+    EvaluationExecutionQueryMixin,
+    EvaluatorQueryMixin,
+    EvaluationRuleQueryMixin,
+    EvaluationScheduleQueryMixin,
 ):
     pass
 
@@ -73,6 +85,10 @@ class Mutation(
     LlmConnectionMutationMixin,
     DatasetMutationMixin,
     ExperimentMutationMixin,
+    EvaluationExecutionMutationMixin,
+    EvaluatorMutationMixin,
+    EvaluationRuleMutationMixin,
+    EvaluationScheduleMutationMixin,
 ):
     pass
 

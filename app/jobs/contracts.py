@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -82,6 +83,16 @@ async def open_job_queue(storage: Storage) -> AsyncIterator[JobQueue]:
         yield queue
     finally:
         await queue.close()
+
+
+async def enqueue_judge(
+    queue: JobQueue, project_id: str, execution_id: str, *, defer_s: float | None = None, again: bool = False
+) -> str | None:
+    """Enqueue one judge execution: `eval:<id>` the first time (a second enqueue is a no-op), a fresh
+    job id when it runs again (a retry, a wait)."""
+    job_id = f"eval:{execution_id}:{uuid.uuid4().hex[:8]}" if again else f"eval:{execution_id}"
+    payload = {"project_id": project_id, "execution_id": execution_id}
+    return await queue.enqueue(EVAL_JUDGE, payload, job_id=job_id, defer_s=defer_s)
 
 
 async def store_and_enqueue(storage: Storage, jobs: JobQueue, batch: RawBatch, body: bytes) -> None:

@@ -13,8 +13,10 @@ from typing import Any
 from arq.cron import cron
 from arq.worker import Worker, func
 
-from app.jobs import ingest
+from app.jobs import evaluation, evaluation_schedules, ingest
 from app.jobs.contracts import (
+    EVAL_JUDGE,
+    EVAL_SCHEDULE,
     INGEST_BATCH,
     QUEUE,
     SYSTEM_PING,
@@ -40,10 +42,15 @@ async def ping(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-CRON_JOBS = [cron(ingest.sweep, name="ingest.sweep", minute=set(range(0, 60, 5)), run_at_startup=True)]
+CRON_JOBS = [
+    cron(ingest.sweep, name="ingest.sweep", minute=set(range(0, 60, 5)), run_at_startup=True),
+    cron(evaluation_schedules.start_due_schedules, name="eval.start_due_schedules", run_at_startup=True),
+]
 FUNCTIONS = [
     func(ping, name=SYSTEM_PING, max_tries=3),
     func(ingest.process_batch, name=INGEST_BATCH, max_tries=ingest.MAX_TRIES),
+    func(evaluation.judge, name=EVAL_JUDGE, max_tries=3),
+    func(evaluation_schedules.run_schedule, name=EVAL_SCHEDULE, max_tries=3, timeout=3600),
 ]
 
 
@@ -92,17 +99,18 @@ class _Worker(Worker):
 
 def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
     """A worker bound to the storage bundle, consuming Langhouse's queue with JSON payloads."""
+    ctx: dict[str, Any] = {
+        "storage": storage,
+        "mapper": OtlpMapper(storage.settings.ingest_mapper_processes),
+    }
+    ctx["writer"] = CoalescingWriter(storage, on_written=evaluation.written_hook(ctx))
     return _Worker(
         functions=FUNCTIONS,
         redis_settings=redis_settings(storage.redis_url),
         queue_name=QUEUE,
         job_serializer=serialize,
         job_deserializer=deserialize,
-        ctx={
-            "storage": storage,
-            "writer": CoalescingWriter(storage),
-            "mapper": OtlpMapper(storage.settings.ingest_mapper_processes),
-        },
+        ctx=ctx,
         on_startup=_open_ingest,
         on_shutdown=_close_ingest,
         cron_jobs=CRON_JOBS,

@@ -12,6 +12,20 @@ from redis.asyncio.lock import Lock
 JsonObject = dict[str, object]
 
 
+# A semaphore as a sorted set of holders scored by when they took their slot; stale holders drop out.
+_ACQUIRE_SLOT = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1e6
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - tonumber(ARGV[3]))
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], t, ARGV[1])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 1)
+  return 1
+end
+return 0
+"""
+
+
 class Cache:
     """Namespaced JSON values in Redis; every key is prefixed `lh:`."""
 
@@ -63,6 +77,14 @@ class Cache:
     def lock(self, name: str, timeout_s: float, wait_s: float) -> Lock:
         """A distributed lock (auto-released after `timeout_s`); use as `async with`."""
         return Lock(self._redis, f"lh:lock:{name}", timeout=timeout_s, blocking_timeout=wait_s)
+
+    async def acquire_slot(self, name: str, token: str, limit: int, ttl_seconds: float) -> bool:
+        """Take one of `limit` slots of a semaphore (a slot left unreleased expires after `ttl_seconds`)."""
+        key = f"lh:sem:{name}"
+        return bool(await self._redis.eval(_ACQUIRE_SLOT, 1, key, token, limit, ttl_seconds))
+
+    async def release_slot(self, name: str, token: str) -> None:
+        await self._redis.zrem(f"lh:sem:{name}", token)
 
     async def push(self, name: str, value: str) -> None:
         """Append to a Redis list (dead letters)."""

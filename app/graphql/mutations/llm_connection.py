@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from app.evaluation import judge_connections
 from app.graphql.context import Context
 from app.graphql.permissions import IsAdmin
 from app.graphql.types import llm_connection as lc
@@ -41,5 +42,5 @@ class LlmConnectionMutationMixin:
         self, info: Info[Context, None], input: lc.DeleteLlmConnectionInput
     ) -> lc.DeleteLlmConnectionPayload:
         caller = info.context.require()
-        await connections.delete_connection(info.context.storage, caller.project_id, str(input.id))
+        await judge_connections.delete_connection(info.context.storage, caller.project_id, str(input.id))
         return lc.DeleteLlmConnectionPayload(deleted_id=input.id)

@@ -20,7 +20,7 @@ class Evaluator(SQLModel, table=True):
     connection or model fails in a way a retry cannot fix (bad key, unknown model)."""
 
     __tablename__ = "evaluators"
-    __table_args__ = (Index("uq_evaluators_name", "project_id", "name", unique=True),)
+    __table_args__ = (Index("ix_evaluators_created", "project_id", "created_at"),)  # names repeat (SDK)
     id: str = Field(default_factory=new_id, primary_key=True)
     project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
     name: str = Field(sa_column=Column(String(255), nullable=False))
@@ -60,7 +60,7 @@ class EvaluationRule(SQLModel, table=True):
     evaluators assigned with their variable mappings."""
 
     __tablename__ = "evaluation_rules"
-    __table_args__ = (Index("uq_evaluation_rules_name", "project_id", "name", unique=True),)
+    __table_args__ = (Index("ix_evaluation_rules_created", "project_id", "created_at"),)  # names repeat (SDK)
     id: str = Field(default_factory=new_id, primary_key=True)
     project_id: str = Field(foreign_key="projects.id", ondelete="CASCADE")
     name: str = Field(sa_column=Column(String(255), nullable=False))

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
-from app.storage.postgres.eval_tables import JobExecution
+from app.storage.postgres.eval_tables import (
+    EvaluationRule,
+    Evaluator,
+    EvaluatorVersion,
+    JobExecution,
+)
 from app.storage.postgres.tables import utcnow
+
+MAX_PAGE = 100
 
 
 async def create_pending(pg: Postgres, executions: list[JobExecution]) -> list[JobExecution]:
@@ -43,3 +53,104 @@ async def save_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
         await s.commit()
         await s.refresh(merged)
     return merged
+
+
+async def list_executions_page(
+    pg: Postgres,
+    project_id: str,
+    *,
+    rule_id: str | None = None,
+    evaluator_id: str | None = None,
+    status: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int = 50,
+) -> list[JobExecution]:
+    """Newest first, keyset after (created_at, id); `limit` capped at MAX_PAGE + 1 (one more: a next page)."""
+    stmt = select(JobExecution).where(JobExecution.project_id == project_id)
+    if rule_id:
+        stmt = stmt.where(JobExecution.rule_id == rule_id)
+    if evaluator_id:
+        stmt = stmt.where(JobExecution.evaluator_id == evaluator_id)
+    if status:
+        stmt = stmt.where(JobExecution.status == status)
+    if after is not None:
+        created, last_id = after
+        stmt = stmt.where(
+            or_(
+                col(JobExecution.created_at) < created,
+                and_(col(JobExecution.created_at) == created, col(JobExecution.id) < last_id),
+            )
+        )
+    stmt = stmt.order_by(col(JobExecution.created_at).desc(), col(JobExecution.id).desc())
+    async with pg.session() as s:
+        return list((await s.exec(stmt.limit(min(limit, MAX_PAGE + 1)))).all())
+
+
+async def counts_by_status(
+    pg: Postgres, project_id: str, *, rule_id: str | None = None, evaluator_id: str | None = None
+) -> dict[str, int]:
+    """Executions per status (of one rule or evaluator when given)."""
+    stmt = select(JobExecution.status, func.count()).where(JobExecution.project_id == project_id)
+    if rule_id:
+        stmt = stmt.where(JobExecution.rule_id == rule_id)
+    if evaluator_id:
+        stmt = stmt.where(JobExecution.evaluator_id == evaluator_id)
+    async with pg.session() as s:
+        rows = (await s.exec(stmt.group_by(JobExecution.status))).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+async def cost_since(pg: Postgres, project_id: str, since: datetime) -> float:
+    """What the project's judges cost (USD) in executions ended since `since`."""
+    stmt = select(func.coalesce(func.sum(JobExecution.cost_usd), 0.0)).where(
+        JobExecution.project_id == project_id, col(JobExecution.ended_at) >= since
+    )
+    async with pg.session() as s:
+        return float((await s.exec(stmt)).one() or 0.0)
+
+
+async def fetch_judge_parts(
+    pg: Postgres, project_id: str, execution: JobExecution
+) -> tuple[Evaluator | None, EvaluatorVersion | None, EvaluationRule | None]:
+    """The evaluator, the version and the rule an execution runs (None where deleted)."""
+    async with pg.session() as s:
+        evaluator = (
+            await s.exec(
+                select(Evaluator).where(
+                    Evaluator.project_id == project_id, Evaluator.id == execution.evaluator_id
+                )
+            )
+        ).first()
+        version = (
+            await s.exec(
+                select(EvaluatorVersion).where(
+                    EvaluatorVersion.project_id == project_id,
+                    EvaluatorVersion.id == execution.evaluator_version_id,
+                )
+            )
+        ).first()
+        rule = (
+            await s.exec(
+                select(EvaluationRule).where(
+                    EvaluationRule.project_id == project_id, EvaluationRule.id == (execution.rule_id or "")
+                )
+            )
+        ).first()
+    return evaluator, version, rule
+
+
+# -- counts for the rules list (judge-rules) --
+
+
+async def counts_by_rule(pg: Postgres, project_id: str) -> dict[str, dict[str, int]]:
+    """Executions per rule and status: {rule_id: {status: count}} (one grouped read)."""
+    stmt = (
+        select(JobExecution.rule_id, JobExecution.status, func.count())
+        .where(JobExecution.project_id == project_id, col(JobExecution.rule_id).is_not(None))
+        .group_by(col(JobExecution.rule_id), col(JobExecution.status))
+    )
+    out: dict[str, dict[str, int]] = {}
+    async with pg.session() as s:
+        for rule_id, status, n in (await s.exec(stmt)).all():
+            out.setdefault(str(rule_id), {})[status] = int(n)
+    return out

@@ -41,7 +41,7 @@ def upgrade() -> None:
         _ts("created_at"),
         _ts("updated_at"),
     )
-    op.create_index("uq_evaluators_name", "evaluators", ["project_id", "name"], unique=True)
+    op.create_index("ix_evaluators_created", "evaluators", ["project_id", "created_at"])
     op.create_table(
         "evaluator_versions",
         sa.Column("id", sa.String(), primary_key=True),
@@ -73,7 +73,7 @@ def upgrade() -> None:
         _ts("created_at"),
         _ts("updated_at"),
     )
-    op.create_index("uq_evaluation_rules_name", "evaluation_rules", ["project_id", "name"], unique=True)
+    op.create_index("ix_evaluation_rules_created", "evaluation_rules", ["project_id", "created_at"])
     op.create_table(
         "job_executions",
         sa.Column("id", sa.String(), primary_key=True),

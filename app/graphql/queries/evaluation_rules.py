@@ -1,0 +1,48 @@
+"""Query fields over evaluation rules: the project's rules (keyset pages) and one by id."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+from strawberry.types import Info
+
+from app.errors import NotFound
+from app.evaluation import rules
+from app.evaluation.encoding import decode_cursor, encode_cursor
+from app.graphql.context import Context
+from app.graphql.types import evaluation_rules as t
+from app.graphql.types.pagination import PageInfo
+from app.storage.postgres.eval_tables import EvaluationRule
+
+
+def _cursor(r: EvaluationRule) -> str:
+    return encode_cursor(int(r.created_at.timestamp()) * 1_000_000 + r.created_at.microsecond, r.id)
+
+
+@strawberry.type
+class EvaluationRuleQueryMixin:
+    @strawberry.field(description="The project's evaluation rules, newest first (`first` ≤ 100).")
+    async def evaluation_rules(
+        self, info: Info[Context, None], first: int = 50, after: str | None = None
+    ) -> t.EvaluationRuleConnection:
+        caller = info.context.require()
+        keyset = None
+        if after is not None:
+            micros, rule_id = decode_cursor(after)
+            keyset = (datetime.fromtimestamp(micros / 1_000_000, UTC), rule_id)
+        found, nxt = await rules.list_rules_page(info.context.storage, caller.project_id, first, keyset)
+        edges = [t.EvaluationRuleEdge(node=t.EvaluationRule.from_row(r), cursor=_cursor(r)) for r in found]
+        end = edges[-1].cursor if edges else None
+        return t.EvaluationRuleConnection(
+            edges=edges, page_info=PageInfo(has_next_page=nxt is not None, end_cursor=end)
+        )
+
+    @strawberry.field(description="One evaluation rule by id; null when not found.")
+    async def evaluation_rule(self, info: Info[Context, None], id: strawberry.ID) -> t.EvaluationRule | None:
+        caller = info.context.require()
+        try:
+            rule = await rules.fetch_rule(info.context.storage, caller.project_id, str(id))
+        except NotFound:
+            return None
+        return t.EvaluationRule.from_row(rule)

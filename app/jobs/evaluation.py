@@ -1,0 +1,55 @@
+"""LLM-as-a-judge jobs: run one execution (EVAL_JUDGE), re-enqueue it when it must wait, ingest the
+judge's own trace; and the ingestion writer's after-write hook that matches rules and enqueues."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from app.evaluation import judging, matching
+from app.jobs.contracts import JobQueue, enqueue_judge, store_and_enqueue
+from app.storage import Storage
+from app.storage.postgres.eval_tables import JobExecution
+from app.tracing.pipeline import legacy_batch
+
+log = logging.getLogger(__name__)
+
+
+async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:
+    """Enqueue each execution to run at its `scheduled_for` (a rule's delay, a session's idle time)."""
+    now = datetime.now(UTC)
+
+    async def one(ex: JobExecution) -> None:
+        due = ex.scheduled_for if ex.scheduled_for.tzinfo else ex.scheduled_for.replace(tzinfo=UTC)
+        defer = max((due - now).total_seconds(), 0.0)
+        await enqueue_judge(queue, ex.project_id, ex.id, defer_s=defer or None)
+
+    await asyncio.gather(*(one(ex) for ex in executions))
+
+
+async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one job execution; its trace goes through ingestion; a wait re-enqueues it."""
+    storage: Storage = ctx["storage"]
+    queue: JobQueue = ctx["queue"]
+    project_id, execution_id = str(payload["project_id"]), str(payload["execution_id"])
+    outcome = await judging.run_execution(storage, project_id, execution_id)
+    if outcome.trace_events:
+        batch, body = legacy_batch(project_id, outcome.trace_events)
+        await store_and_enqueue(storage, queue, batch, body)
+    if outcome.retry_in_s is not None:
+        await enqueue_judge(queue, project_id, execution_id, defer_s=outcome.retry_in_s, again=True)
+    return {"status": outcome.status, "retry_in_s": outcome.retry_in_s}
+
+
+def written_hook(ctx: dict[str, Any]) -> Callable[[str, list[bytes]], Awaitable[None]]:
+    """The writer's after-write hook: match the written rows against rules, enqueue what they create."""
+
+    async def on_written(project_id: str, lines: list[bytes]) -> None:
+        created = await matching.match_written(ctx["storage"], project_id, lines)
+        if created:
+            await enqueue_executions(ctx["queue"], created)
+
+    return on_written

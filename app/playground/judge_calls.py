@@ -1,0 +1,173 @@
+"""One non-streaming structured call to a judge model: OpenAI-compatible `json_schema` response format
+(falling back to tool calling where the endpoint refuses it) and Anthropic tool use. Failures are
+classified so that the caller knows whether to retry, pause the evaluator or give up."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.playground.providers import ANTHROPIC_VERSION, Usage, _error_message
+
+TOOL_NAME = "score"
+MAX_RAW_CHARS = 20_000
+ErrorKind = Literal["retryable", "auth", "model", "other"]
+_MODEL_MARKERS = ("model_not_found", "does not exist", "unknown model", "model not found", "no such model")
+_SCHEMA_REFUSALS = ("response_format", "json_schema", "structured output")
+
+
+class JudgeCallError(Exception):
+    """The call failed; `kind` says what to do: retry later, pause the evaluator (auth, model), or stop."""
+
+    def __init__(self, kind: ErrorKind, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeRequest:
+    """A judge call: where, which model, the rendered messages and the JSON schema of the answer."""
+
+    provider: str  # openai | anthropic
+    base_url: str
+    api_key: str
+    model: str
+    messages: list[dict[str, Any]]
+    schema: dict[str, Any]
+    params: dict[str, Any]
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeAnswer:
+    """The model's answer: its raw text (kept when it breaks the schema), the decoded object if it is
+    one, and the usage reported."""
+
+    raw: str
+    parsed: dict[str, Any] | None
+    usage: Usage | None
+    mode: str  # json_schema | tools | anthropic_tools
+
+
+def classify(status: int, message: str) -> ErrorKind:
+    """What an HTTP failure means for a judge: 429/5xx retry, 401/403 bad key, 404/unknown model."""
+    lowered = message.lower()
+    if status == 429 or status >= 500:
+        return "retryable"
+    if status in (401, 403):
+        return "auth"
+    if status == 404 or any(m in lowered for m in _MODEL_MARKERS):
+        return "model"
+    return "other"
+
+
+def _decoded(raw: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _openai_body(req: JudgeRequest, tools: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": req.model, "messages": req.messages, **req.params}
+    if tools:
+        function = {"name": TOOL_NAME, "description": "Record the judgment.", "parameters": req.schema}
+        body["tools"] = [{"type": "function", "function": function}]
+        body["tool_choice"] = {"type": "function", "function": {"name": TOOL_NAME}}
+    else:
+        schema = {"name": "response", "strict": True, "schema": req.schema}
+        body["response_format"] = {"type": "json_schema", "json_schema": schema}
+    return body
+
+
+def _openai_answer(payload: dict[str, Any], mode: str) -> JudgeAnswer:
+    choices = payload.get("choices") or [{}]
+    message = (choices[0] or {}).get("message") or {}
+    raw = message.get("content") or ""
+    for call in message.get("tool_calls") or []:
+        raw = str(((call or {}).get("function") or {}).get("arguments") or "")
+        break
+    usage = payload.get("usage") or {}
+    reported = Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    raw = str(raw)[:MAX_RAW_CHARS]
+    return JudgeAnswer(raw, _decoded(raw), reported if usage else None, mode)
+
+
+def _anthropic_body(req: JudgeRequest) -> dict[str, Any]:
+    system = "\n\n".join(str(m["content"]) for m in req.messages if m["role"] == "system")
+    body: dict[str, Any] = {
+        "model": req.model,
+        "messages": [m for m in req.messages if m["role"] != "system"] or [{"role": "user", "content": "-"}],
+        "tools": [{"name": TOOL_NAME, "description": "Record the judgment.", "input_schema": req.schema}],
+        "tool_choice": {"type": "tool", "name": TOOL_NAME},
+        "max_tokens": 1024,
+        **req.params,
+    }
+    if system:
+        body["system"] = system
+    return body
+
+
+def _anthropic_answer(payload: dict[str, Any]) -> JudgeAnswer:
+    raw, parsed = "", None
+    for block in payload.get("content") or []:
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            value = block.get("input")
+            raw = json.dumps(value)
+            parsed = value if isinstance(value, dict) else None
+            break
+        if isinstance(block, dict) and block.get("type") == "text":
+            raw += str(block.get("text") or "")
+    usage = payload.get("usage") or {}
+    reported = Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0))
+    raw = raw[:MAX_RAW_CHARS]
+    return JudgeAnswer(
+        raw, parsed if parsed is not None else _decoded(raw), reported if usage else None, "anthropic_tools"
+    )
+
+
+async def _post(url: str, headers: dict[str, str], body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False) as client:
+            r = await client.post(url, json=body, headers=headers)
+    except httpx.TimeoutException:
+        raise JudgeCallError("retryable", f"no answer within {timeout_s:.0f} s") from None
+    except httpx.HTTPError as exc:
+        raise JudgeCallError("retryable", f"cannot reach {url}: {exc}") from None
+    try:
+        payload = r.json()
+    except ValueError:
+        payload = None
+    if r.status_code != 200:
+        message = _error_message(payload) or r.text[:500].strip() or r.reason_phrase
+        raise JudgeCallError(classify(r.status_code, message), f"{r.status_code}: {message}", r.status_code)
+    if not isinstance(payload, dict):
+        raise JudgeCallError("other", "the provider answered with something that is not a JSON object")
+    return payload
+
+
+def _refuses_schema(error: JudgeCallError) -> bool:
+    return error.status in (400, 422) and any(m in error.message.lower() for m in _SCHEMA_REFUSALS)
+
+
+async def call_judge(req: JudgeRequest) -> JudgeAnswer:
+    """Call the judge once (one fallback call where json_schema is refused); raise JudgeCallError."""
+    if req.provider == "anthropic":
+        headers = {"x-api-key": req.api_key, "anthropic-version": ANTHROPIC_VERSION}
+        payload = await _post(f"{req.base_url}/messages", headers, _anthropic_body(req), req.timeout_s)
+        return _anthropic_answer(payload)
+    url, headers = f"{req.base_url}/chat/completions", {"Authorization": f"Bearer {req.api_key}"}
+    try:
+        payload = await _post(url, headers, _openai_body(req, tools=False), req.timeout_s)
+    except JudgeCallError as exc:
+        if not _refuses_schema(exc):
+            raise
+        payload = await _post(url, headers, _openai_body(req, tools=True), req.timeout_s)
+        return _openai_answer(payload, "tools")
+    return _openai_answer(payload, "json_schema")
