@@ -27,14 +27,14 @@ async def create_pending(pg: Postgres, executions: list[JobExecution]) -> list[J
     if not executions:
         return []
     values = [e.model_dump() for e in executions]
+    # One statement for any number of rows (compiled once and cached; the driver batches the rows).
     stmt = (
         insert(JobExecution)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["project_id", "rule_id", "evaluator_id", "target_key"])
         .returning(col(JobExecution.id))
     )
     async with pg.session() as s:
-        inserted = set((await s.execute(stmt)).scalars().all())
+        inserted = set((await s.execute(stmt, values)).scalars().all())
         await s.commit()
     return [e for e in executions if e.id in inserted]
 
