@@ -5,9 +5,11 @@ judgment can fail ends in a status and a message on the execution."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,7 +71,7 @@ async def _end(
         ex.ended_at = datetime.now(UTC)
     for key, value in values.items():
         setattr(ex, key, value)
-    return await repo.save_execution(storage.postgres, ex)
+    return await repo.update_execution(storage.postgres, ex)
 
 
 async def _delay(storage: Storage, ex: JobExecution, seconds: float, reason: str | None) -> JudgeOutcome:
@@ -124,15 +126,14 @@ async def _session_wait_s(
 
 async def _over_cost_cap(storage: Storage, project_id: str) -> tuple[float, float] | None:
     """(seconds to midnight UTC, the cap) when today's judge cost reached the project's cap."""
-    settings = await eval_settings.get_settings(storage, project_id)
-    if settings.daily_cost_cap_usd is None:
+    cap = (await eval_settings.get_settings(storage, project_id)).daily_cost_cap_usd
+    if cap is None:
         return None
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    spent = await repo.cost_since(storage.postgres, project_id, midnight)
-    if spent < settings.daily_cost_cap_usd:
+    if await repo.cost_since(storage.postgres, project_id, midnight) < cap:
         return None
-    return (midnight + timedelta(days=1) - now).total_seconds(), settings.daily_cost_cap_usd
+    return (midnight + timedelta(days=1) - now).total_seconds(), cap
 
 
 def _mapping(rule: EvaluationRule | None, evaluator_id: str) -> Any:
@@ -195,9 +196,6 @@ async def _call(
     storage: Storage, prepared: PreparedJudge, ex: JobExecution
 ) -> JudgeAnswer | JudgeCallError | None:
     """The call under the connection's concurrency limit; None when no slot freed up in time."""
-    import asyncio
-    import time
-
     name, limit = f"judge:{prepared.connection_id}", storage.settings.eval_connection_concurrency
     token = f"{ex.id}:{uuid.uuid4().hex[:8]}"
     deadline = time.monotonic() + SLOT_WAIT_S
@@ -208,7 +206,7 @@ async def _call(
     try:
         ex.status, ex.attempts = "RUNNING", ex.attempts + 1
         ex.started_at = ex.started_at or datetime.now(UTC)
-        await repo.save_execution(storage.postgres, ex)
+        await repo.update_execution(storage.postgres, ex)
         try:
             return await call_judge(prepared.request)
         except JudgeCallError as exc:
@@ -219,10 +217,9 @@ async def _call(
 
 async def run_execution(storage: Storage, project_id: str, execution_id: str) -> JudgeOutcome:
     """Run one execution (idempotent: a finished one is left as it is, score ids are deterministic)."""
-    ex = await repo.fetch_execution(storage.postgres, project_id, execution_id)
+    ex, evaluator, version, rule = await repo.fetch_judge_parts(storage.postgres, project_id, execution_id)
     if ex is None or ex.status in TERMINAL:
         return JudgeOutcome(ex.status if ex else "MISSING")
-    evaluator, version, rule = await repo.fetch_judge_parts(storage.postgres, project_id, ex)
     if evaluator is None or version is None:
         return JudgeOutcome((await _end(storage, ex, "CANCELLED", "the evaluator was deleted")).status)
     if evaluator.status == "paused":

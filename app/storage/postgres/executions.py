@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
@@ -53,6 +53,21 @@ async def save_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
         await s.commit()
         await s.refresh(merged)
     return merged
+
+
+async def update_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
+    """Write an existing execution's state back in one UPDATE (the judge's hot path)."""
+    execution.updated_at = utcnow()
+    values = execution.model_dump(exclude={"id", "project_id", "created_at"})
+    stmt = (
+        update(JobExecution)
+        .where(col(JobExecution.project_id) == execution.project_id, col(JobExecution.id) == execution.id)
+        .values(**values)
+    )
+    async with pg.session() as s:
+        await s.execute(stmt)
+        await s.commit()
+    return execution
 
 
 async def list_executions_page(
@@ -110,33 +125,39 @@ async def cost_since(pg: Postgres, project_id: str, since: datetime) -> float:
 
 
 async def fetch_judge_parts(
-    pg: Postgres, project_id: str, execution: JobExecution
-) -> tuple[Evaluator | None, EvaluatorVersion | None, EvaluationRule | None]:
-    """The evaluator, the version and the rule an execution runs (None where deleted)."""
+    pg: Postgres, project_id: str, execution_id: str
+) -> tuple[JobExecution | None, Evaluator | None, EvaluatorVersion | None, EvaluationRule | None]:
+    """An execution with the evaluator, the version and the rule it runs (None where deleted), in one
+    read."""
+    stmt = (
+        select(JobExecution, Evaluator, EvaluatorVersion, EvaluationRule)
+        .outerjoin(
+            Evaluator,
+            and_(
+                col(Evaluator.id) == col(JobExecution.evaluator_id), col(Evaluator.project_id) == project_id
+            ),
+        )
+        .outerjoin(
+            EvaluatorVersion,
+            and_(
+                col(EvaluatorVersion.id) == col(JobExecution.evaluator_version_id),
+                col(EvaluatorVersion.project_id) == project_id,
+            ),
+        )
+        .outerjoin(
+            EvaluationRule,
+            and_(
+                col(EvaluationRule.id) == col(JobExecution.rule_id),
+                col(EvaluationRule.project_id) == project_id,
+            ),
+        )
+        .where(JobExecution.project_id == project_id, JobExecution.id == execution_id)
+    )
     async with pg.session() as s:
-        evaluator = (
-            await s.exec(
-                select(Evaluator).where(
-                    Evaluator.project_id == project_id, Evaluator.id == execution.evaluator_id
-                )
-            )
-        ).first()
-        version = (
-            await s.exec(
-                select(EvaluatorVersion).where(
-                    EvaluatorVersion.project_id == project_id,
-                    EvaluatorVersion.id == execution.evaluator_version_id,
-                )
-            )
-        ).first()
-        rule = (
-            await s.exec(
-                select(EvaluationRule).where(
-                    EvaluationRule.project_id == project_id, EvaluationRule.id == (execution.rule_id or "")
-                )
-            )
-        ).first()
-    return evaluator, version, rule
+        row = (await s.exec(stmt)).first()
+    if row is None:
+        return None, None, None, None
+    return row[0], row[1], row[2], row[3]
 
 
 # -- counts for the rules list (judge-rules) --
