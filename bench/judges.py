@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import sys
 import tempfile
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth import accounts as domain
 from app.auth.keys import issue_api_key
 from app.evaluation import rules
-from app.jobs.contracts import open_job_queue
+from app.jobs.contracts import JobQueue, open_job_queue
 from app.jobs.evaluation import enqueue_executions
 from app.jobs.worker import build_worker, close_worker
 from app.main import create_app
@@ -139,6 +140,10 @@ async def throughput(
     return len(created) / seconds, seconds
 
 
+async def drained(jobs: JobQueue) -> bool:
+    return await jobs.backlog() == 0
+
+
 async def stored(storage: Storage, project_id: str, n: int) -> bool:
     sql = "SELECT count() AS n FROM observations FINAL WHERE project_id = {project_id:String}"
     rows = await storage.clickhouse.query(CompiledQuery(sql, {"project_id": project_id}, "bench.stored"))
@@ -173,6 +178,7 @@ async def latency(
     """Seconds from each span's post to its EVAL score being readable, at `rate` spans/s."""
     await judge_setup(storage, project_id, BASE_URL, delay_s)
     posted: dict[str, float] = {}
+    walls: dict[str, datetime] = {}
     seen: dict[str, float] = {}
 
     async def poll() -> None:
@@ -191,10 +197,30 @@ async def latency(
     for _ in range(spans):
         trace_id = uuid.uuid4().hex
         posted[trace_id] = time.perf_counter()
+        walls[trace_id] = datetime.now(UTC)
         await client.post("/api/public/ingestion", json=batch(trace_id, uuid.uuid4().hex), auth=auth)
         await asyncio.sleep(1 / rate)
     await asyncio.wait_for(poller, timeout=delay_s + 120)
+    await breakdown(storage, project_id, walls)
     return [seen[t] - posted[t] for t in posted]
+
+
+async def breakdown(storage: Storage, project_id: str, walls: dict[str, datetime]) -> None:
+    """Where the time went, median seconds per stage (Postgres timestamps of the executions)."""
+    rows = await executions.list_executions_page(storage.postgres, project_id, limit=100)
+    stages = {
+        "posted → created": [
+            (e.created_at - walls[e.target_trace_id]).total_seconds()
+            for e in rows
+            if e.target_trace_id in walls
+        ],
+        "due → first call": [(e.started_at - e.scheduled_for).total_seconds() for e in rows if e.started_at],
+        "created → due": [(e.scheduled_for - e.created_at).total_seconds() for e in rows],
+        "first call → ended": [
+            (e.ended_at - e.started_at).total_seconds() for e in rows if e.started_at and e.ended_at
+        ],
+    }
+    print(", ".join(f"{k} {statistics.median(v):.2f} s" for k, v in stages.items() if v))
 
 
 BASE_URL = ""
@@ -202,6 +228,8 @@ BASE_URL = ""
 
 async def main(args: argparse.Namespace) -> None:
     global BASE_URL
+    for noisy in ("arq", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp, fake_llm() as fake:
         fake.delay_s = JUDGE_DELAY_S
         BASE_URL = fake.base_url
@@ -227,6 +255,7 @@ async def main(args: argparse.Namespace) -> None:
                     project_id, auth = keys["throughput"]
                     per_s, seconds = await throughput(storage, client, auth, project_id, args.judgments)
                     print(f"throughput: {per_s:.1f} judgments/s ({args.judgments} in {seconds:.1f} s)")
+                    await wait(lambda: drained(jobs), 600)  # the judges' own traces, still being ingested
                     project_id, auth = keys["latency"]
                     waits = await latency(
                         storage, client, auth, project_id, args.spans, args.rate, args.delay

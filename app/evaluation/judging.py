@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
 JITTER = 0.2
 SLOT_WAIT_S, SLOT_TTL_S = 2.0, 300.0
+LOCAL_WAIT_S = 60.0  # waiting for this process's slot; then the job is deferred, not failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,27 +193,48 @@ async def _scores(
     return ids
 
 
+_local: dict[tuple[int, str], asyncio.Semaphore] = {}
+
+
+def _local_slots(connection_id: str, limit: int) -> asyncio.Semaphore:
+    """This process's share of a connection's slots: waiting here costs no CPU (the Redis semaphore
+    below bounds every process together)."""
+    key = (id(asyncio.get_running_loop()), connection_id)
+    found = _local.get(key)
+    if found is None:
+        found = _local[key] = asyncio.Semaphore(limit)
+    return found
+
+
 async def _call(
     storage: Storage, prepared: PreparedJudge, ex: JobExecution
 ) -> JudgeAnswer | JudgeCallError | None:
     """The call under the connection's concurrency limit; None when no slot freed up in time."""
     name, limit = f"judge:{prepared.connection_id}", storage.settings.eval_connection_concurrency
     token = f"{ex.id}:{uuid.uuid4().hex[:8]}"
-    deadline = time.monotonic() + SLOT_WAIT_S
-    while not await storage.cache.acquire_slot(name, token, limit, SLOT_TTL_S):
-        if time.monotonic() > deadline:
-            return None
-        await asyncio.sleep(0.02 + random.random() * 0.05)  # noqa: S311
+    local = _local_slots(prepared.connection_id, limit)
     try:
-        ex.status, ex.attempts = "RUNNING", ex.attempts + 1
-        ex.started_at = ex.started_at or datetime.now(UTC)
-        await repo.update_execution(storage.postgres, ex)
+        await asyncio.wait_for(local.acquire(), LOCAL_WAIT_S)
+    except TimeoutError:
+        return None
+    try:
+        deadline = time.monotonic() + SLOT_WAIT_S
+        while not await storage.cache.acquire_slot(name, token, limit, SLOT_TTL_S):
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.05 + random.random() * 0.1)  # noqa: S311
         try:
-            return await call_judge(prepared.request)
-        except JudgeCallError as exc:
-            return exc
+            ex.status, ex.attempts = "RUNNING", ex.attempts + 1
+            ex.started_at = ex.started_at or datetime.now(UTC)
+            await repo.update_execution(storage.postgres, ex)
+            try:
+                return await call_judge(prepared.request)
+            except JudgeCallError as exc:
+                return exc
+        finally:
+            await storage.cache.release_slot(name, token)
     finally:
-        await storage.cache.release_slot(name, token)
+        local.release()
 
 
 async def run_execution(storage: Storage, project_id: str, execution_id: str) -> JudgeOutcome:
