@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import NotFound
-from app.evaluation import eval_settings, evaluators
+from app.evaluation import evaluators
 from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import judge_answer
 from app.evaluation.judge_prompt import JudgeSetupError, PreparedJudge, prepare_judge
@@ -125,9 +125,8 @@ async def _session_wait_s(
     return max((found.last_seen + idle - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-async def _over_cost_cap(storage: Storage, project_id: str) -> tuple[float, float] | None:
+async def _over_cost_cap(storage: Storage, project_id: str, cap: float | None) -> tuple[float, float] | None:
     """(seconds to midnight UTC, the cap) when today's judge cost reached the project's cap."""
-    cap = (await eval_settings.get_settings(storage, project_id)).daily_cost_cap_usd
     if cap is None:
         return None
     now = datetime.now(UTC)
@@ -239,7 +238,8 @@ async def _call(
 
 async def run_execution(storage: Storage, project_id: str, execution_id: str) -> JudgeOutcome:
     """Run one execution (idempotent: a finished one is left as it is, score ids are deterministic)."""
-    ex, evaluator, version, rule = await repo.fetch_judge_parts(storage.postgres, project_id, execution_id)
+    parts = await repo.fetch_judge_parts(storage.postgres, project_id, execution_id)
+    ex, evaluator, version, rule = parts.execution, parts.evaluator, parts.version, parts.rule
     if ex is None or ex.status in TERMINAL:
         return JudgeOutcome(ex.status if ex else "MISSING")
     if evaluator is None or version is None:
@@ -253,7 +253,7 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
         )
     if (wait := await _session_wait_s(storage, project_id, ex, rule)) > 0:
         return await _delay(storage, ex, wait + 1, None)
-    if (capped := await _over_cost_cap(storage, project_id)) is not None:
+    if (capped := await _over_cost_cap(storage, project_id, parts.cost_cap_usd)) is not None:
         seconds, cap = capped
         reason = f"the project's daily judge cost cap (${cap:g}) is reached: waits until 00:00 UTC"
         return await _delay(storage, ex, seconds + random.uniform(0, 60), reason)  # noqa: S311

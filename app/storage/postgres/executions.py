@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.eval_tables import (
     EvaluationRule,
+    EvaluationSettings,
     Evaluator,
     EvaluatorVersion,
     JobExecution,
@@ -124,13 +127,27 @@ async def cost_since(pg: Postgres, project_id: str, since: datetime) -> float:
         return float((await s.exec(stmt)).one() or 0.0)
 
 
-async def fetch_judge_parts(
-    pg: Postgres, project_id: str, execution_id: str
-) -> tuple[JobExecution | None, Evaluator | None, EvaluatorVersion | None, EvaluationRule | None]:
-    """An execution with the evaluator, the version and the rule it runs (None where deleted), in one
-    read."""
+@dataclass(frozen=True, slots=True)
+class JudgeParts:
+    """An execution with what it runs (None where deleted) and the project's daily judge cost cap."""
+
+    execution: JobExecution | None = None
+    evaluator: Evaluator | None = None
+    version: EvaluatorVersion | None = None
+    rule: EvaluationRule | None = None
+    cost_cap_usd: float | None = None
+
+
+async def fetch_judge_parts(pg: Postgres, project_id: str, execution_id: str) -> JudgeParts:
+    """An execution with the evaluator, version and rule it runs and the project's cost cap, in one read."""
     stmt = (
-        select(JobExecution, Evaluator, EvaluatorVersion, EvaluationRule)
+        sa_select(
+            JobExecution,
+            Evaluator,
+            EvaluatorVersion,
+            EvaluationRule,
+            col(EvaluationSettings.daily_cost_cap_usd),
+        )
         .outerjoin(
             Evaluator,
             and_(
@@ -151,13 +168,12 @@ async def fetch_judge_parts(
                 col(EvaluationRule.project_id) == project_id,
             ),
         )
-        .where(JobExecution.project_id == project_id, JobExecution.id == execution_id)
+        .outerjoin(EvaluationSettings, col(EvaluationSettings.project_id) == project_id)
+        .where(col(JobExecution.project_id) == project_id, col(JobExecution.id) == execution_id)
     )
     async with pg.session() as s:
-        row = (await s.exec(stmt)).first()
-    if row is None:
-        return None, None, None, None
-    return row[0], row[1], row[2], row[3]
+        row = (await s.execute(stmt)).first()
+    return JudgeParts() if row is None else JudgeParts(row[0], row[1], row[2], row[3], row[4])
 
 
 # -- counts for the rules list (judge-rules) --
