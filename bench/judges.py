@@ -117,7 +117,7 @@ async def throughput(
             targets.append((trace_id, obs_id))
             posts.append(client.post("/api/public/ingestion", json=batch(trace_id, obs_id), auth=auth))
         await asyncio.gather(*posts)
-    await wait(lambda: stored(storage, project_id, len(targets)), 120)
+    await wait(lambda: stored(storage, project_id, len(targets)), 600)
     pending = [
         JobExecution(
             project_id=project_id,

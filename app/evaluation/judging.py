@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
 JITTER = 0.2
 SLOT_WAIT_S, SLOT_TTL_S = 2.0, 300.0
+TARGET_GRACE = timedelta(minutes=5)  # a target not found this soon after matching is waited for
 LOCAL_WAIT_S = 60.0  # waiting for this process's slot; then the job is deferred, not failed
 
 
@@ -265,6 +266,9 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
         await evaluators.pause(storage, project_id, evaluator.id, str(exc), exc.code)
         return JudgeOutcome((await _end(storage, ex, "ERROR", str(exc))).status)
     except NotFound as exc:
+        created = ex.created_at if ex.created_at.tzinfo else ex.created_at.replace(tzinfo=UTC)
+        if datetime.now(UTC) - created < TARGET_GRACE:  # ingestion may still be writing it
+            return await _delay(storage, ex, backoff_s(2.0, 1), f"waiting for the target to be stored: {exc}")
         return JudgeOutcome((await _end(storage, ex, "ERROR", f"the target is gone: {exc}")).status)
     result = await _call(storage, prepared, ex)
     if result is None:

@@ -73,6 +73,21 @@ async def update_execution(pg: Postgres, execution: JobExecution) -> JobExecutio
     return execution
 
 
+async def list_overdue(pg: Postgres, project_id: str, before: datetime, limit: int) -> list[JobExecution]:
+    """PENDING or DELAYED executions of the project due before `before` (their job may be lost)."""
+    stmt = (
+        select(JobExecution)
+        .where(
+            JobExecution.project_id == project_id,
+            col(JobExecution.status).in_(("PENDING", "DELAYED")),
+            col(JobExecution.scheduled_for) < before,
+        )
+        .limit(limit)
+    )
+    async with pg.session() as s:
+        return list((await s.exec(stmt)).all())
+
+
 async def list_executions_page(
     pg: Postgres,
     project_id: str,
