@@ -37,6 +37,8 @@ class FakeLlm:
     delay_s: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: int = 0
+    most_in_flight: int = 0  # the most structured calls answered at once
 
     def count(self, model: str) -> int:
         """Calls of this model so far, this one included."""
@@ -106,8 +108,18 @@ class _Handler(BaseHTTPRequestHandler):
         """A judge's non-streaming call: the configured answer as json_schema content or a tool call."""
         fake, model = self.server.fake, str(body["model"])
         calls = fake.count(model)
-        if fake.delay_s:
-            time.sleep(fake.delay_s)
+        with fake.lock:
+            fake.in_flight += 1
+            fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+        try:
+            if fake.delay_s:
+                time.sleep(fake.delay_s)
+            return self._answer(fake, model, calls, body)
+        finally:
+            with fake.lock:
+                fake.in_flight -= 1
+
+    def _answer(self, fake: FakeLlm, model: str, calls: int, body: dict[str, Any]) -> None:
         if model == "flaky" and calls <= fake.fail_first:
             return self._json(429, {"error": {"message": "Rate limit reached, try again"}})
         if model == "missing-model":
