@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_browser import Opener, Site, browser, login_state, open_page, site
+from tests.integration.test_browser import ARTIFACTS, Opener, Site, browser, login_state, open_page, site
 
 __all__ = ["browser", "login_state", "open_page", "site"]  # the fixtures this module uses
 
@@ -51,6 +51,7 @@ def test_rule_form_previews_mapped_values_and_saves(
     page.wait_for_selector("#rule-preview table.mapping-preview")
     preview = page.inner_text("#rule-preview")
     assert "Question number 1 about refunds" in preview and "answer 1" in preview
+    page.screenshot(path=str(ARTIFACTS / "rule-form.png"), full_page=True)
     page.select_option(f"select[name='map:{evaluator_id}:answer:source']", "input")  # the preview follows
     page.wait_for_function("!document.querySelector('#rule-preview').innerText.includes('answer 1')")
     page.click("#rule-form button[type=submit]")
@@ -59,4 +60,5 @@ def test_rule_form_previews_mapped_values_and_saves(
     assert "llm answers" in page.inner_text("table.rules") and "answer-check" in page.inner_text(
         "table.rules"
     )
+    page.screenshot(path=str(ARTIFACTS / "rules.png"), full_page=True)
     assert errors == []
