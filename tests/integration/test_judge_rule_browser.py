@@ -9,7 +9,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.test_browser import ARTIFACTS, Opener, Site, browser, login_state, open_page, site
+from tests.integration.test_browser import (
+    ARTIFACTS,
+    PHONE,
+    Opener,
+    Site,
+    browser,
+    login_state,
+    open_page,
+    site,
+)
 
 __all__ = ["browser", "login_state", "open_page", "site"]  # the fixtures this module uses
 
@@ -56,9 +65,15 @@ def test_rule_form_previews_mapped_values_and_saves(
     page.wait_for_function("!document.querySelector('#rule-preview').innerText.includes('answer 1')")
     page.click("#rule-form button[type=submit]")
     page.wait_for_url(f"{site.url}/evaluation/rules/*")
+    rule_path = page.url.replace(site.url, "")
     page.goto(f"{site.url}/evaluation/rules")
     assert "llm answers" in page.inner_text("table.rules") and "answer-check" in page.inner_text(
         "table.rules"
     )
     page.screenshot(path=str(ARTIFACTS / "rules.png"), full_page=True)
     assert errors == []
+    phone, phone_errors = open_page(login_state, PHONE)
+    for path in ("/evaluation/rules", "/evaluation/rules/new", rule_path):
+        phone.goto(f"{site.url}{path}")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, path
+    assert phone_errors == []
