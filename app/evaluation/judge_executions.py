@@ -86,7 +86,7 @@ async def retry_execution(storage: Storage, project_id: str, execution_id: str) 
         raise Conflict(
             f"execution {execution_id!r} is {ex.status}: only {', '.join(RETRYABLE)} ones can be retried"
         )
-    evaluator, _, _ = await repo.fetch_judge_parts(storage.postgres, project_id, ex)
+    evaluator = (await repo.fetch_judge_parts(storage.postgres, project_id, ex.id)).evaluator
     if evaluator is not None and evaluator.status == "paused":
         reason = pause_parts(evaluator)[1]
         raise Conflict(f"the evaluator is paused ({reason}): resume it before retrying")

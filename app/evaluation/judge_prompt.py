@@ -3,6 +3,7 @@ default), the target's values, the rendered prompt and the answer's schema. Shar
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from app.storage import Storage
 from app.storage.postgres.eval_tables import EvaluatorVersion
 
 MODEL_PARAMS = ("temperature", "max_tokens", "top_p")
+ENDPOINT_TTL_S = 5.0
 
 
 class JudgeSetupError(Exception):
@@ -72,11 +74,26 @@ def _params(raw: object) -> dict[str, Any]:
     return {named[k]: v for k, v in raw.items() if k in named and isinstance(v, int | float)}
 
 
-async def judge_endpoint(
-    storage: Storage, project_id: str, version: EvaluatorVersion
-) -> tuple[connections.Endpoint, str, dict[str, Any]]:
-    """The connection (with its key), model and parameters a version judges with; JudgeSetupError
-    (with the evaluator's pause code) when there are none."""
+Resolved = tuple[connections.Endpoint, str, dict[str, Any]]
+_resolved: dict[tuple[str, str], tuple[float, Resolved]] = {}
+
+
+async def judge_endpoint(storage: Storage, project_id: str, version: EvaluatorVersion) -> Resolved:
+    """The connection (with its key), model and parameters a version judges with, cached per process
+    for ENDPOINT_TTL_S (a changed key or default model is seen within that); JudgeSetupError (with the
+    evaluator's pause code) when there are none."""
+    key, now = (project_id, version.id), time.monotonic()
+    hit = _resolved.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    if len(_resolved) > 10_000:
+        _resolved.clear()
+    resolved = await _resolve(storage, project_id, version)
+    _resolved[key] = (now + ENDPOINT_TTL_S, resolved)
+    return resolved
+
+
+async def _resolve(storage: Storage, project_id: str, version: EvaluatorVersion) -> Resolved:
     found = await evaluators.judge_model(storage, project_id, version)
     if found is None and isinstance(version.judge_model, dict):
         name = version.judge_model.get("provider")

@@ -5,16 +5,18 @@ judgment can fail ends in a status and a message on the execution."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import NotFound
-from app.evaluation import eval_settings, evaluators
+from app.evaluation import evaluators
 from app.evaluation.code_judging import run_code_execution
 from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import judge_answer
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
 JITTER = 0.2
 SLOT_WAIT_S, SLOT_TTL_S = 2.0, 300.0
+TARGET_GRACE = timedelta(minutes=5)  # a target not found this soon after matching is waited for
+LOCAL_WAIT_S = 60.0  # waiting for this process's slot; then the job is deferred, not failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ async def _end(
         ex.ended_at = datetime.now(UTC)
     for key, value in values.items():
         setattr(ex, key, value)
-    return await repo.save_execution(storage.postgres, ex)
+    return await repo.update_execution(storage.postgres, ex)
 
 
 async def _delay(storage: Storage, ex: JobExecution, seconds: float, reason: str | None) -> JudgeOutcome:
@@ -123,17 +127,15 @@ async def _session_wait_s(
     return max((found.last_seen + idle - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-async def _over_cost_cap(storage: Storage, project_id: str) -> tuple[float, float] | None:
+async def _over_cost_cap(storage: Storage, project_id: str, cap: float | None) -> tuple[float, float] | None:
     """(seconds to midnight UTC, the cap) when today's judge cost reached the project's cap."""
-    settings = await eval_settings.get_settings(storage, project_id)
-    if settings.daily_cost_cap_usd is None:
+    if cap is None:
         return None
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    spent = await repo.cost_since(storage.postgres, project_id, midnight)
-    if spent < settings.daily_cost_cap_usd:
+    if await repo.cost_since(storage.postgres, project_id, midnight) < cap:
         return None
-    return (midnight + timedelta(days=1) - now).total_seconds(), settings.daily_cost_cap_usd
+    return (midnight + timedelta(days=1) - now).total_seconds(), cap
 
 
 def _mapping(rule: EvaluationRule | None, evaluator_id: str) -> Any:
@@ -192,38 +194,56 @@ async def _scores(
     return ids
 
 
+_local: dict[tuple[int, str], asyncio.Semaphore] = {}
+
+
+def _local_slots(connection_id: str, limit: int) -> asyncio.Semaphore:
+    """This process's share of a connection's slots: waiting here costs no CPU (the Redis semaphore
+    below bounds every process together)."""
+    key = (id(asyncio.get_running_loop()), connection_id)
+    found = _local.get(key)
+    if found is None:
+        found = _local[key] = asyncio.Semaphore(limit)
+    return found
+
+
 async def _call(
     storage: Storage, prepared: PreparedJudge, ex: JobExecution
 ) -> JudgeAnswer | JudgeCallError | None:
     """The call under the connection's concurrency limit; None when no slot freed up in time."""
-    import asyncio
-    import time
-
     name, limit = f"judge:{prepared.connection_id}", storage.settings.eval_connection_concurrency
     token = f"{ex.id}:{uuid.uuid4().hex[:8]}"
-    deadline = time.monotonic() + SLOT_WAIT_S
-    while not await storage.cache.acquire_slot(name, token, limit, SLOT_TTL_S):
-        if time.monotonic() > deadline:
-            return None
-        await asyncio.sleep(0.02 + random.random() * 0.05)  # noqa: S311
+    local = _local_slots(prepared.connection_id, limit)
     try:
-        ex.status, ex.attempts = "RUNNING", ex.attempts + 1
-        ex.started_at = ex.started_at or datetime.now(UTC)
-        await repo.save_execution(storage.postgres, ex)
+        await asyncio.wait_for(local.acquire(), LOCAL_WAIT_S)
+    except TimeoutError:
+        return None
+    try:
+        deadline = time.monotonic() + SLOT_WAIT_S
+        while not await storage.cache.acquire_slot(name, token, limit, SLOT_TTL_S):
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.05 + random.random() * 0.1)  # noqa: S311
         try:
-            return await call_judge(prepared.request)
-        except JudgeCallError as exc:
-            return exc
+            ex.status, ex.attempts = "RUNNING", ex.attempts + 1
+            ex.started_at = ex.started_at or datetime.now(UTC)
+            await repo.update_execution(storage.postgres, ex)
+            try:
+                return await call_judge(prepared.request)
+            except JudgeCallError as exc:
+                return exc
+        finally:
+            await storage.cache.release_slot(name, token)
     finally:
-        await storage.cache.release_slot(name, token)
+        local.release()
 
 
 async def run_execution(storage: Storage, project_id: str, execution_id: str) -> JudgeOutcome:
     """Run one execution (idempotent: a finished one is left as it is, score ids are deterministic)."""
-    ex = await repo.fetch_execution(storage.postgres, project_id, execution_id)
+    parts = await repo.fetch_judge_parts(storage.postgres, project_id, execution_id)
+    ex, evaluator, version, rule = parts.execution, parts.evaluator, parts.version, parts.rule
     if ex is None or ex.status in TERMINAL:
         return JudgeOutcome(ex.status if ex else "MISSING")
-    evaluator, version, rule = await repo.fetch_judge_parts(storage.postgres, project_id, ex)
     if evaluator is None or version is None:
         return JudgeOutcome((await _end(storage, ex, "CANCELLED", "the evaluator was deleted")).status)
     if evaluator.status == "paused":
@@ -238,7 +258,7 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
     if evaluator.type == "code":  # no model call: the sandboxed code judges (app.evaluation.code_judging)
         maps = variable_maps(_mapping(rule, evaluator.id))
         return JudgeOutcome(await run_code_execution(storage, project_id, ex, evaluator, version, maps))
-    if (capped := await _over_cost_cap(storage, project_id)) is not None:
+    if (capped := await _over_cost_cap(storage, project_id, parts.cost_cap_usd)) is not None:
         seconds, cap = capped
         reason = f"the project's daily judge cost cap (${cap:g}) is reached: waits until 00:00 UTC"
         return await _delay(storage, ex, seconds + random.uniform(0, 60), reason)  # noqa: S311
@@ -250,6 +270,9 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
         await evaluators.pause(storage, project_id, evaluator.id, str(exc), exc.code)
         return JudgeOutcome((await _end(storage, ex, "ERROR", str(exc))).status)
     except NotFound as exc:
+        created = ex.created_at if ex.created_at.tzinfo else ex.created_at.replace(tzinfo=UTC)
+        if datetime.now(UTC) - created < TARGET_GRACE:  # ingestion may still be writing it
+            return await _delay(storage, ex, backoff_s(2.0, 1), f"waiting for the target to be stored: {exc}")
         return JudgeOutcome((await _end(storage, ex, "ERROR", f"the target is gone: {exc}")).status)
     result = await _call(storage, prepared, ex)
     if result is None:

@@ -6,16 +6,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.evaluation import judging, matching
 from app.jobs.contracts import JobQueue, enqueue_judge, store_and_enqueue
 from app.storage import Storage
+from app.storage.postgres import accounts, executions
 from app.storage.postgres.eval_tables import JobExecution
 from app.tracing.pipeline import legacy_batch
 
 log = logging.getLogger(__name__)
+SWEEP_OVERDUE_S = 120.0
+MAX_SWEPT, MAX_SWEPT_PROJECTS = 1000, 10_000
 
 
 async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:
@@ -42,6 +45,22 @@ async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     if outcome.retry_in_s is not None:
         await enqueue_judge(queue, project_id, execution_id, defer_s=outcome.retry_in_s, again=True)
     return {"status": outcome.status, "retry_in_s": outcome.retry_in_s}
+
+
+async def sweep(ctx: dict[str, Any], *, overdue_s: float = SWEEP_OVERDUE_S) -> dict[str, int]:
+    """Enqueue again executions long past due but still PENDING or DELAYED: their job was lost (a Redis
+    restart without persistence, a crash between creating and enqueueing). The first-run job id keeps
+    one that is merely queued from being enqueued twice; a run of a finished execution does nothing."""
+    storage: Storage = ctx["storage"]
+    before = datetime.now(UTC) - timedelta(seconds=overdue_s)
+    found = 0
+    for project in await accounts.list_projects(storage.postgres, MAX_SWEPT_PROJECTS):
+        overdue = await executions.list_overdue(storage.postgres, project.id, before, MAX_SWEPT)
+        for ex in overdue:
+            found += await enqueue_judge(ctx["queue"], project.id, ex.id) is not None
+    if found:
+        log.warning("judge sweep re-enqueued %d overdue executions", found)
+    return {"enqueued": found}
 
 
 def written_hook(ctx: dict[str, Any]) -> Callable[[str, list[bytes]], Awaitable[None]]:

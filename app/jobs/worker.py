@@ -45,6 +45,7 @@ async def ping(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
 CRON_JOBS = [
     cron(ingest.sweep, name="ingest.sweep", minute=set(range(0, 60, 5)), run_at_startup=True),
     cron(evaluation_schedules.start_due_schedules, name="eval.start_due_schedules", run_at_startup=True),
+    cron(evaluation.sweep, name="eval.sweep", run_at_startup=True),
 ]
 FUNCTIONS = [
     func(ping, name=SYSTEM_PING, max_tries=3),

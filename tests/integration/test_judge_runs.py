@@ -312,3 +312,46 @@ async def test_the_daily_cost_cap_makes_executions_wait_with_the_reason_shown(
     assert "daily judge cost cap" in waiting.error and "00:00 UTC" in waiting.error
     assert waiting.scheduled_for.date() > first.created_at.date() or waiting.scheduled_for.hour == 0
     assert len([r for r in llm.requests if not r["body"].get("stream")]) == 1
+
+
+async def test_the_sweep_enqueues_executions_whose_job_was_lost(
+    storage: Storage, client, jobs, project: ProjectFixture, llm: FakeLlm
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from app.jobs.evaluation import sweep
+    from app.storage.postgres import executions
+    from app.storage.postgres.eval_tables import JobExecution
+
+    conn = await add_connection(storage, project.project_id, llm)
+    evaluator_id, version_id = await add_evaluator(storage, project.project_id, conn)
+    trace_id, obs_id = await send_generation(client, project)  # no rule: nothing enqueues it
+    await wait_for(lambda: _stored(storage, project, obs_id))
+    lost = JobExecution(
+        project_id=project.project_id,
+        evaluator_id=evaluator_id,
+        evaluator_version_id=version_id,
+        target_kind="observation",
+        target_key=f"lost:{trace_id}/{obs_id}",
+        target_trace_id=trace_id,
+        target_observation_id=obs_id,
+        scheduled_for=datetime.now(UTC) - timedelta(minutes=5),
+    )
+    [created] = await executions.create_pending(storage.postgres, [lost])
+    await asyncio.sleep(1)
+    assert (
+        await executions.fetch_execution(storage.postgres, project.project_id, created.id)
+    ).status == "PENDING"
+    assert (await sweep({"storage": storage, "queue": jobs}))["enqueued"] >= 1
+
+    async def completed() -> JobExecution | None:
+        found = await executions.fetch_execution(storage.postgres, project.project_id, created.id)
+        return found if found is not None and found.status == "COMPLETED" else None
+
+    assert (await wait_for(completed)).score_ids
+
+
+async def _stored(storage: Storage, project: ProjectFixture, obs_id: str) -> bool:
+    from app.storage.clickhouse.queries.observations import fetch_observation
+
+    return await fetch_observation(storage.clickhouse, project.project_id, obs_id) is not None

@@ -88,6 +88,10 @@ async def test_a_trace_rule_judges_the_whole_tree_once(
     await login(client, email, password)
     page = await client.get(f"/traces/{trace_id}")
     assert score["name"] in page.text and "EVAL" in page.text
+    listed = await client.get("/scores/list", params={"source": "EVAL", "trace": trace_id})
+    assert f'data-id="{score["id"]}"' in listed.text
+    analytics = await client.get("/scores")
+    assert analytics.status_code == 200 and score["name"] in analytics.text
 
 
 async def test_a_session_rule_judges_the_conversation_once_idle(

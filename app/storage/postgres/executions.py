@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.eval_tables import (
     EvaluationRule,
+    EvaluationSettings,
     Evaluator,
     EvaluatorVersion,
     JobExecution,
@@ -26,14 +29,14 @@ async def create_pending(pg: Postgres, executions: list[JobExecution]) -> list[J
     if not executions:
         return []
     values = [e.model_dump() for e in executions]
+    # One statement for any number of rows (compiled once and cached; the driver batches the rows).
     stmt = (
         insert(JobExecution)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["project_id", "rule_id", "evaluator_id", "target_key"])
         .returning(col(JobExecution.id))
     )
     async with pg.session() as s:
-        inserted = set((await s.execute(stmt)).scalars().all())
+        inserted = set((await s.execute(stmt, values)).scalars().all())
         await s.commit()
     return [e for e in executions if e.id in inserted]
 
@@ -53,6 +56,36 @@ async def save_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
         await s.commit()
         await s.refresh(merged)
     return merged
+
+
+async def update_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
+    """Write an existing execution's state back in one UPDATE (the judge's hot path)."""
+    execution.updated_at = utcnow()
+    values = execution.model_dump(exclude={"id", "project_id", "created_at"})
+    stmt = (
+        update(JobExecution)
+        .where(col(JobExecution.project_id) == execution.project_id, col(JobExecution.id) == execution.id)
+        .values(**values)
+    )
+    async with pg.session() as s:
+        await s.execute(stmt)
+        await s.commit()
+    return execution
+
+
+async def list_overdue(pg: Postgres, project_id: str, before: datetime, limit: int) -> list[JobExecution]:
+    """PENDING or DELAYED executions of the project due before `before` (their job may be lost)."""
+    stmt = (
+        select(JobExecution)
+        .where(
+            JobExecution.project_id == project_id,
+            col(JobExecution.status).in_(("PENDING", "DELAYED")),
+            col(JobExecution.scheduled_for) < before,
+        )
+        .limit(limit)
+    )
+    async with pg.session() as s:
+        return list((await s.exec(stmt)).all())
 
 
 async def list_executions_page(
@@ -109,34 +142,53 @@ async def cost_since(pg: Postgres, project_id: str, since: datetime) -> float:
         return float((await s.exec(stmt)).one() or 0.0)
 
 
-async def fetch_judge_parts(
-    pg: Postgres, project_id: str, execution: JobExecution
-) -> tuple[Evaluator | None, EvaluatorVersion | None, EvaluationRule | None]:
-    """The evaluator, the version and the rule an execution runs (None where deleted)."""
+@dataclass(frozen=True, slots=True)
+class JudgeParts:
+    """An execution with what it runs (None where deleted) and the project's daily judge cost cap."""
+
+    execution: JobExecution | None = None
+    evaluator: Evaluator | None = None
+    version: EvaluatorVersion | None = None
+    rule: EvaluationRule | None = None
+    cost_cap_usd: float | None = None
+
+
+async def fetch_judge_parts(pg: Postgres, project_id: str, execution_id: str) -> JudgeParts:
+    """An execution with the evaluator, version and rule it runs and the project's cost cap, in one read."""
+    stmt = (
+        sa_select(
+            JobExecution,
+            Evaluator,
+            EvaluatorVersion,
+            EvaluationRule,
+            col(EvaluationSettings.daily_cost_cap_usd),
+        )
+        .outerjoin(
+            Evaluator,
+            and_(
+                col(Evaluator.id) == col(JobExecution.evaluator_id), col(Evaluator.project_id) == project_id
+            ),
+        )
+        .outerjoin(
+            EvaluatorVersion,
+            and_(
+                col(EvaluatorVersion.id) == col(JobExecution.evaluator_version_id),
+                col(EvaluatorVersion.project_id) == project_id,
+            ),
+        )
+        .outerjoin(
+            EvaluationRule,
+            and_(
+                col(EvaluationRule.id) == col(JobExecution.rule_id),
+                col(EvaluationRule.project_id) == project_id,
+            ),
+        )
+        .outerjoin(EvaluationSettings, col(EvaluationSettings.project_id) == project_id)
+        .where(col(JobExecution.project_id) == project_id, col(JobExecution.id) == execution_id)
+    )
     async with pg.session() as s:
-        evaluator = (
-            await s.exec(
-                select(Evaluator).where(
-                    Evaluator.project_id == project_id, Evaluator.id == execution.evaluator_id
-                )
-            )
-        ).first()
-        version = (
-            await s.exec(
-                select(EvaluatorVersion).where(
-                    EvaluatorVersion.project_id == project_id,
-                    EvaluatorVersion.id == execution.evaluator_version_id,
-                )
-            )
-        ).first()
-        rule = (
-            await s.exec(
-                select(EvaluationRule).where(
-                    EvaluationRule.project_id == project_id, EvaluationRule.id == (execution.rule_id or "")
-                )
-            )
-        ).first()
-    return evaluator, version, rule
+        row = (await s.execute(stmt)).first()
+    return JudgeParts() if row is None else JudgeParts(row[0], row[1], row[2], row[3], row[4])
 
 
 # -- counts for the rules list (judge-rules) --
