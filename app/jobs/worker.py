@@ -48,7 +48,7 @@ CRON_JOBS = [
 FUNCTIONS = [
     func(ping, name=SYSTEM_PING, max_tries=3),
     func(ingest.process_batch, name=INGEST_BATCH, max_tries=ingest.MAX_TRIES),
-    func(evaluation.judge, name=EVAL_JUDGE, max_tries=3),
+    func(evaluation.judge, name=EVAL_JUDGE, max_tries=evaluation.MAX_TRIES),
 ]
 
 
