@@ -9,6 +9,7 @@ from app.api.dataset_runs import DATASET_RUN_ROUTES
 from app.api.datasets import DATASET_ROUTES
 from app.api.evaluation_executions import EVALUATION_EXECUTION_ROUTES
 from app.api.evaluation_rules import EVALUATION_RULE_ROUTES
+from app.api.evaluation_schedules import EVALUATION_SCHEDULE_ROUTES
 from app.api.evaluators import EVALUATOR_ROUTES
 from app.api.experiments import EXPERIMENT_ROUTES
 from app.api.health import HEALTH_ROUTES
@@ -44,4 +45,5 @@ API_ROUTES = [
     *EVALUATION_EXECUTION_ROUTES,
     *LLM_CONNECTION_ROUTES,
     *EVALUATOR_ROUTES,
+    *EVALUATION_SCHEDULE_ROUTES,
 ]

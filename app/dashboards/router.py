@@ -20,6 +20,7 @@ from app.dashboards.links import LINK_ROUTES
 from app.dashboards.playground_pages import PLAYGROUND_ROUTES
 from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
 from app.dashboards.rule_pages import RULE_ROUTES
+from app.dashboards.schedule_pages import SCHEDULE_ROUTES
 from app.dashboards.score_pages import SCORE_ROUTES
 from app.dashboards.session_pages import SESSION_ROUTES
 from app.dashboards.settings_pages import SETTINGS_ROUTES
@@ -52,6 +53,7 @@ def ui_router() -> Router:
             *DATASET_IMPORT_ROUTES,
             *EXPERIMENT_ROUTES,
             *COMPARE_ROUTES,
+            *SCHEDULE_ROUTES,
             *EVALUATOR_PAGE_ROUTES,
             *RULE_ROUTES,
         ],

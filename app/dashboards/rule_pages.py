@@ -18,7 +18,8 @@ from app.auth.caller import Caller
 from app.dashboards.deps import UiSession, form_lists, page, requires_member
 from app.errors import UserError
 from app.evaluation import rules
-from app.evaluation.judge_types import MAPPING_SOURCES
+from app.evaluation.judge_inputs import resolve_variables
+from app.evaluation.judge_types import MAPPING_SOURCES, JudgeTarget, variable_maps
 from app.evaluation.rule_filters import COLUMN_TYPES, OPERATORS, OPTION_VALUES
 from app.evaluation.rules import RulePatch, RuleSpec
 from app.storage import Storage
@@ -249,6 +250,58 @@ async def rule_create(
     return Redirect(f"/evaluation/rules/{created.id}")
 
 
+@dataclass(frozen=True, slots=True)
+class PreviewRow:
+    evaluator: str
+    values: dict[str, str]
+    error: str | None = None
+
+
+def preview_target(target: str, q: dict[str, list[str]]) -> JudgeTarget | None:
+    """The target the form names for the preview (None until its ids are given)."""
+
+    def one(name: str) -> str | None:
+        return ((q.get(name) or [""])[0]).strip() or None
+
+    trace_id, observation_id, session_id = (
+        one("preview_trace"),
+        one("preview_observation"),
+        one("preview_session"),
+    )
+    if target == "session":
+        return JudgeTarget("session", session_id=session_id) if session_id else None
+    if target == "trace":
+        return JudgeTarget("trace", trace_id=trace_id) if trace_id else None
+    return JudgeTarget("observation", trace_id, observation_id) if observation_id else None
+
+
+@get("/evaluation/rules/preview")
+async def rule_preview(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Template:
+    """The values each selected evaluator's variables would get on a chosen target, as the form maps them
+    now (htmx fragment; nothing is saved)."""
+    q = {k: request.query_params.getall(k) for k in request.query_params}
+    draft = draft_from_form(q)
+    target = preview_target(draft.target, q)
+    rows: list[PreviewRow] = []
+    if target is not None:
+        heads = await rule_repo.evaluator_heads(storage.postgres, session.caller.project_id, draft.evaluators)
+        assignments = spec_parts(draft)["evaluator_assignments"]
+        for a in assignments:
+            head = heads.get(a["evaluatorId"])
+            if head is None:
+                continue
+            mapping = variable_maps(a["variableMapping"] or head.variable_mapping)
+            try:
+                values = await resolve_variables(
+                    storage, session.caller.project_id, target, mapping, head.variables
+                )
+            except UserError as exc:
+                rows.append(PreviewRow(head.name, {}, str(exc)))
+            else:
+                rows.append(PreviewRow(head.name, values))
+    return Template("_rule_preview.html", context={"rows": rows, "target": target})
+
+
 @get("/evaluation/rules/{rule_id:str}")
 async def rule_page(session: UiSession, storage: Storage, rule_id: str) -> Template:
     rule = await rules.fetch_rule(storage, session.caller.project_id, rule_id)
@@ -286,4 +339,13 @@ async def rule_delete(caller: Caller, storage: Storage, rule_id: str) -> Redirec
     return Redirect("/evaluation/rules")
 
 
-RULE_ROUTES = [rules_page, rule_new_page, rule_create, rule_page, rule_update, rule_toggle, rule_delete]
+RULE_ROUTES = [
+    rules_page,
+    rule_new_page,
+    rule_create,
+    rule_preview,
+    rule_page,
+    rule_update,
+    rule_toggle,
+    rule_delete,
+]

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.errors import NotFound
 from app.evaluation import evaluators
+from app.evaluation.code_judging import run_code_execution
 from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import judge_answer
 from app.evaluation.judge_prompt import JudgeSetupError, PreparedJudge, prepare_judge
@@ -254,6 +255,9 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
         )
     if (wait := await _session_wait_s(storage, project_id, ex, rule)) > 0:
         return await _delay(storage, ex, wait + 1, None)
+    if evaluator.type == "code":  # no model call: the sandboxed code judges (app.evaluation.code_judging)
+        maps = variable_maps(_mapping(rule, evaluator.id))
+        return JudgeOutcome(await run_code_execution(storage, project_id, ex, evaluator, version, maps))
     if (capped := await _over_cost_cap(storage, project_id, parts.cost_cap_usd)) is not None:
         seconds, cap = capped
         reason = f"the project's daily judge cost cap (${cap:g}) is reached: waits until 00:00 UTC"

@@ -34,7 +34,7 @@ from app.storage.postgres.tables import utcnow
 
 CACHE_TTL_S = 5.0  # a rule changed in another process is seen within this
 INSERT_CHUNK = 1000  # executions per insert (Postgres binds at most 32767 parameters)
-RECENT_KEYS = 100_000  # (rule, evaluator, target) created lately: not inserted again
+RECENT_KEYS = 100_000  # hashes of (project, rule, evaluator, target) created lately: not inserted again
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class CompiledRule:
 
 
 _cache: dict[str, tuple[float, tuple[CompiledRule, ...]]] = {}
-_recent: OrderedDict[tuple[str, str, str, str], None] = OrderedDict()
+_recent: OrderedDict[int, None] = OrderedDict()  # ~100 bytes an entry
 
 
 def invalidate(project_id: str) -> None:
@@ -102,14 +102,14 @@ async def match_written(storage: Storage, project_id: str, lines: list[bytes]) -
         if row.get("environment") == JUDGE_ENVIRONMENT or row.get("sign", 1) < 0:
             continue
         for rule in rules:
-            key = _target_key(rule.target, row)
-            if key is None or (project_id, rule.rule_id, rule.evaluators[0][0], key) in wanted:
+            if not rule.matches(row):
                 continue
-            if not sampled(key, rule.sampling) or not rule.matches(row):
+            key = _target_key(rule.target, row)
+            if key is None or not sampled(key, rule.sampling):
                 continue
             for evaluator_id, version_id in rule.evaluators:
                 ident = (project_id, rule.rule_id, evaluator_id, key)
-                if ident not in _recent:
+                if hash(ident) not in _recent and ident not in wanted:
                     wanted[ident] = _execution(project_id, rule, evaluator_id, version_id, key, row, now)
     created: list[JobExecution] = []
     pending = list(wanted.values())
@@ -121,7 +121,7 @@ async def match_written(storage: Storage, project_id: str, lines: list[bytes]) -
 
 def _remember(idents: dict[tuple[str, str, str, str], JobExecution]) -> None:
     for ident in idents:
-        _recent[ident] = None
+        _recent[hash(ident)] = None
     while len(_recent) > RECENT_KEYS:
         _recent.popitem(last=False)
 

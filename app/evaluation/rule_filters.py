@@ -145,32 +145,47 @@ def _value(at: str, column: str, ftype: str, op: str, value: object) -> object:
     return list(value)
 
 
+_COSTLY = frozenset({"calledToolNames", "toolCalls"})  # parse the output: tested last
+
+
 def compile_filters(filters: Iterable[dict[str, Any]]) -> Callable[[Row], bool]:
     """One predicate over an observation row dict: true when every filter holds (no filters: always)."""
-    preds = [_compile_one(f) for f in filters]
+    ordered = sorted(filters, key=lambda f: f.get("column") in _COSTLY)
+    preds = [_compile_one(f) for f in ordered]
     if not preds:
         return lambda _row: True
     if len(preds) == 1:
         return preds[0]
+    if len(preds) == 2:
+        first, second = preds
+        return lambda row: first(row) and second(row)
+
     return lambda row: all(p(row) for p in preds)
 
 
+def sample_point(target_id: str) -> float:
+    """Where this id falls in [0, 1): a hash, so the same id always falls at the same point."""
+    digest = hashlib.blake2b(target_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
 def sampled(target_id: str, rate: float) -> bool:
-    """Deterministic sampling: the same target id is always in or out for a given rate."""
+    """Deterministic sampling: the same target id is always in or out for a given rate (and one kept at
+    a rate is kept at every higher rate)."""
     if rate >= 1:
         return True
     if rate <= 0:
         return False
-    digest = hashlib.blake2b(target_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < rate
+    return sample_point(target_id) < rate
 
 
 def metadata_value(row: Row, key: str) -> str | None:
     names: list[str] = row.get("metadata_names") or []
-    try:
-        return str((row.get("metadata_values") or [])[names.index(key)])
-    except (ValueError, IndexError):
+    if key not in names:
         return None
+    values: list[str] = row.get("metadata_values") or []
+    i = names.index(key)
+    return str(values[i]) if i < len(values) else None
 
 
 def experiment(row: Row) -> dict[str, Any]:
@@ -195,7 +210,9 @@ def tool_call_names(row: Row) -> list[str]:
     """Names of the tool calls the model made in this observation's output, in order."""
     cached = row.get("_tool_calls")
     if cached is None:
-        messages = chat_messages(row.get("output")) or []
+        output = (row.get("output") or "").lstrip()
+        messages = chat_messages(output) if output[:1] in ("{", "[") else None  # only JSON holds calls
+        messages = messages or []
         cached = row["_tool_calls"] = [c.name for m in messages for c in m.tool_calls]
     return cached
 
@@ -238,6 +255,11 @@ def _compile_one(f: dict[str, Any]) -> Predicate:
         return _number(read, op, float(value or 0))
     if ftype == "stringOptions":
         options = frozenset(value or ())
+        if column in _ROW_KEYS:  # the common case, without the reader's extra call
+            name = _ROW_KEYS[column]
+            if op == "any of":
+                return lambda row: row.get(name) in options
+            return lambda row: row.get(name) not in options
         if op == "any of":
             return lambda row: read(row) in options
         return lambda row: read(row) not in options

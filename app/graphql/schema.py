@@ -18,6 +18,7 @@ from app.graphql.mutations.comment import CommentMutationMixin
 from app.graphql.mutations.dataset import DatasetMutationMixin
 from app.graphql.mutations.evaluation_executions import EvaluationExecutionMutationMixin
 from app.graphql.mutations.evaluation_rules import EvaluationRuleMutationMixin
+from app.graphql.mutations.evaluation_schedule import EvaluationScheduleMutationMixin
 from app.graphql.mutations.evaluators import EvaluatorMutationMixin
 from app.graphql.mutations.experiment import ExperimentMutationMixin
 from app.graphql.mutations.llm_connection import LlmConnectionMutationMixin
@@ -29,6 +30,7 @@ from app.graphql.queries.api_key import ApiKeyQueryMixin
 from app.graphql.queries.dataset import DatasetQueryMixin
 from app.graphql.queries.evaluation_executions import EvaluationExecutionQueryMixin
 from app.graphql.queries.evaluation_rules import EvaluationRuleQueryMixin
+from app.graphql.queries.evaluation_schedule import EvaluationScheduleQueryMixin
 from app.graphql.queries.evaluators import EvaluatorQueryMixin
 from app.graphql.queries.experiment import ExperimentQueryMixin
 from app.graphql.queries.llm_connection import LlmConnectionQueryMixin
@@ -67,6 +69,7 @@ class Query(
     EvaluationExecutionQueryMixin,
     EvaluatorQueryMixin,
     EvaluationRuleQueryMixin,
+    EvaluationScheduleQueryMixin,
 ):
     pass
 
@@ -85,6 +88,7 @@ class Mutation(
     EvaluationExecutionMutationMixin,
     EvaluatorMutationMixin,
     EvaluationRuleMutationMixin,
+    EvaluationScheduleMutationMixin,
 ):
     pass
 

@@ -3,17 +3,21 @@ keep what was typed, edit and delete; viewers read only."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 
 import httpx
 import pytest
 
+from app.evaluation import rules
+from app.evaluation.rules import RuleSpec
 from app.storage import Storage
 from app.storage.postgres import executions
 from app.storage.postgres.eval_tables import JobExecution
 from app.storage.postgres.tables import Role
 from tests.conftest import ProjectFixture, csrf_token, login, make_user
-from tests.integration.test_judge_rules import make_evaluator
+from tests.integration.test_judge_rules import Ingest, make_evaluator, recording_server, sdk_default_flow
+from tests.integration.test_judge_rules import ingest as ingest
 
 pytestmark = pytest.mark.integration
 
@@ -109,5 +113,47 @@ async def test_viewer_reads_but_cannot_change_rules(
         assert (await client.get("/evaluation/rules/new")).status_code == 403
         r = await client.post("/evaluation/rules", data={"_csrf_token": csrf_token(listed.text), "name": "x"})
         assert r.status_code == 403
+    finally:
+        client.cookies.clear()
+
+
+async def test_preview_shows_the_mapped_values_of_a_chosen_observation(
+    client: httpx.AsyncClient, storage: Storage, project: ProjectFixture, ingest: Ingest
+) -> None:
+    ev = await make_evaluator(storage, project.project_id)
+    gens = {"type": "stringOptions", "column": "type", "operator": "any of", "value": ["GENERATION"]}
+    await rules.create_rule(
+        storage, project.project_id, RuleSpec("g", True, [{"evaluatorId": ev}], [gens], target="observation")
+    )
+    with recording_server() as rec:
+        trace_id = await asyncio.to_thread(sdk_default_flow, rec, project)
+    await ingest.run(project.project_id, rec.exports)
+    [gen] = ingest.created
+    email, password = await make_user(storage, project, Role.VIEWER)
+    await login(client, email, password)
+    try:
+        params = {
+            "target": "observation",
+            "evaluator": ev,
+            f"map:{ev}:input:source": "output",
+            f"map:{ev}:output:source": "output",
+            f"map:{ev}:output:path": "$.content",
+            "preview_observation": gen.target_observation_id,
+            "preview_trace": trace_id,
+        }
+        shown = html.unescape((await client.get("/evaluation/rules/preview", params=params)).text)
+        assert "helpfulness" in shown and "<pre>hello</pre>" in shown and '"role": "assistant"' in shown
+        none = await client.get("/evaluation/rules/preview", params={**params, "preview_observation": ""})
+        assert "Give an observation id" in none.text
+        gone = await client.get("/evaluation/rules/preview", params={**params, "preview_observation": "nope"})
+        assert "not found" in html.unescape(gone.text)
+        trace_params = {
+            **params,
+            "target": "trace",
+            f"map:{ev}:input:source": "input",
+            f"map:{ev}:output:path": "",
+        }
+        whole = html.unescape((await client.get("/evaluation/rules/preview", params=trace_params)).text)
+        assert '"q": "hi"' in whole and "<pre>done</pre>" in whole  # the trace's own input and output
     finally:
         client.cookies.clear()

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
+from sqlmodel import select
 
 from app.evaluation import matching, rules
 from app.evaluation.judge_types import JUDGE_ENVIRONMENT
@@ -22,7 +24,7 @@ from app.storage.postgres import executions
 from app.storage.postgres.eval_tables import Evaluator, EvaluatorVersion, JobExecution
 from app.tracing.pipeline import OtlpMapper, RawBatch, process_batch
 from app.tracing.writer import CoalescingWriter
-from tests.conftest import ProjectFixture
+from tests.conftest import LiveServer, ProjectFixture, jobs_done, sdk_client, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -261,3 +263,87 @@ async def test_sampling_is_per_target_and_deterministic(
     from app.evaluation.rule_filters import sampled
 
     assert all(sampled(k, 0.5) for k in picked)
+
+
+async def test_through_the_server_and_worker_a_replay_judges_nothing_twice(
+    live_server: LiveServer, storage: Storage, project: ProjectFixture
+) -> None:
+    """The SDK's requests posted to the server in the order it sent them, then all again: the worker's
+    hook matches the calls once their root arrives, and the replay creates no second execution."""
+    pid = project.project_id
+    ev = await make_evaluator(storage, pid)
+    obs_rule = await rules.create_rule(storage, pid, spec("gens", ev, [TRACE_NAME, USER, GENERATIONS]))
+    trace_rule = await rules.create_rule(storage, pid, spec("whole", ev, [USER], target="trace"))
+    with recording_server() as rec:
+        trace_id = await asyncio.to_thread(sdk_default_flow, rec, project)
+    async with httpx.AsyncClient(base_url=live_server.base_url, auth=project.auth) as http:
+        for round_no in (1, 2):
+            for e in rec.exports:
+                headers = {"content-type": e.content_type}
+                if e.encoding:
+                    headers["content-encoding"] = e.encoding
+                if e.sdk_version:
+                    headers["x-langfuse-sdk-version"] = e.sdk_version
+                r = await http.post("/api/public/otel/v1/traces", content=e.body, headers=headers)
+                assert r.status_code == 200, r.text
+            await jobs_done(storage, pid, round_no * len(rec.exports))
+            counts = await wait_for(lambda: _counted(storage, pid, 2))
+            assert sum(counts.get(obs_rule.id, {}).values()) == 1
+            assert sum(counts.get(trace_rule.id, {}).values()) == 1
+    [whole] = [e for e in await _executions(storage, pid) if e.rule_id == trace_rule.id]
+    assert (whole.target_kind, whole.target_trace_id) == ("trace", trace_id)
+
+
+async def _counted(storage: Storage, project_id: str, n: int) -> dict[str, dict[str, int]] | None:
+    counts = await executions.counts_by_rule(storage.postgres, project_id)
+    return counts if sum(sum(c.values()) for c in counts.values()) >= n else None
+
+
+async def _executions(storage: Storage, project_id: str) -> list[JobExecution]:
+    async with storage.postgres.session() as s:
+        stmt = select(JobExecution).where(JobExecution.project_id == project_id)
+        return list((await s.exec(stmt)).all())
+
+
+def make_dataset(server: LiveServer, project: ProjectFixture) -> str:
+    with sdk_client(server, project) as lf:
+        ds = lf.create_dataset(name="judge-qa")
+        for n in (1, 2):
+            lf.create_dataset_item(
+                dataset_name="judge-qa", id=f"q{n}", input=f"q{n}", expected_output=f"A{n}"
+            )
+        return str(ds.id)
+
+
+def run_experiment(server: LiveServer, project: ProjectFixture) -> None:
+    """The SDK's `run_experiment` over the dataset; its task calls a model."""
+    with sdk_client(server, project) as lf:
+        dataset = lf.get_dataset("judge-qa")
+
+        def task(*, item: Any, **_: Any) -> str:
+            with lf.start_as_current_observation(as_type="generation", name="answer", model="m") as gen:
+                gen.update(output=str(item.expected_output))
+            return str(item.expected_output)
+
+        dataset.run_experiment(name="qa", run_name="run-1", task=task)
+
+
+async def test_experiment_item_roots_of_a_dataset_are_matched_with_their_item(
+    live_server: LiveServer, storage: Storage, project: ProjectFixture
+) -> None:
+    pid = project.project_id
+    ev = await make_evaluator(storage, pid)
+    dataset_id = await asyncio.to_thread(make_dataset, live_server, project)
+    roots = {"type": "boolean", "column": "isExperimentItemRootSpan", "operator": "=", "value": True}
+    of = {"type": "stringOptions", "column": "datasetId", "operator": "any of", "value": [dataset_id]}
+    rule = await rules.create_rule(storage, pid, spec("items", ev, [roots, of]))
+    await rules.create_rule(storage, pid, spec("other", ev, [roots, {**of, "value": ["another-dataset"]}]))
+    await asyncio.to_thread(run_experiment, live_server, project)
+    found = await wait_for(lambda: _items_judged(storage, pid, 2))
+    assert len(found) == 2 and {e.target_dataset_item_id for e in found} == {"q1", "q2"}
+    assert all(e.target_kind == "observation" and e.rule_id == rule.id for e in found)
+
+
+async def _items_judged(storage: Storage, project_id: str, n: int) -> list[JobExecution] | None:
+    found = await _executions(storage, project_id)
+    return found if len(found) >= n else None
