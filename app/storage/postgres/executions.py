@@ -21,22 +21,25 @@ from app.storage.postgres.eval_tables import (
 from app.storage.postgres.tables import utcnow
 
 MAX_PAGE = 100
+INSERT_CHUNK = 1000  # executions per INSERT (25 parameters each)
+TARGET_KEY = ["project_id", "rule_id", "evaluator_id", "target_key"]  # a rule judges a target once
 
 
 async def create_pending(pg: Postgres, executions: list[JobExecution]) -> list[JobExecution]:
     """Insert these executions; one whose (rule, evaluator, target) exists already is skipped (a replayed
     batch, a backfill over judged data). Returns those inserted."""
-    if not executions:
-        return []
-    values = [e.model_dump() for e in executions]
-    stmt = (
-        insert(JobExecution)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["project_id", "rule_id", "evaluator_id", "target_key"])
-        .returning(col(JobExecution.id))
-    )
+    inserted: set[str] = set()
     async with pg.session() as s:
-        inserted = set((await s.execute(stmt)).scalars().all())
+        for i in range(0, len(executions), INSERT_CHUNK):  # Postgres binds at most 32767 parameters
+            stmt = (
+                insert(JobExecution)
+                .values([e.model_dump() for e in executions[i : i + INSERT_CHUNK]])
+                .on_conflict_do_nothing(
+                    index_elements=["project_id", "rule_id", "evaluator_id", "target_key"]
+                )
+                .returning(col(JobExecution.id))
+            )
+            inserted.update((await s.execute(stmt)).scalars().all())
         await s.commit()
     return [e for e in executions if e.id in inserted]
 
