@@ -77,14 +77,7 @@ class RuleDraft:
             else f"{rule.session_idle_minutes:g}",
         )
         for f in rule.filter:
-            value = f.get("value")
-            shown = (
-                ", ".join(map(str, value))
-                if isinstance(value, list)
-                else str(value).lower()
-                if isinstance(value, bool)
-                else str(value if value is not None else "")
-            )
+            shown = _shown(f.get("value"))
             draft.filters.append(
                 FilterRow(str(f["column"]), str(f["operator"]), str(f.get("key") or ""), shown)
             )
@@ -98,6 +91,17 @@ class RuleDraft:
                     for m in mapping
                 }
         return draft
+
+
+def _shown(value: object) -> str:
+    """A stored filter value as the form shows it (the inverse of _filter_value)."""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)
 
 
 def _filter_value(column: str, text: str) -> object:

@@ -21,7 +21,7 @@ from app.evaluation.judge_types import JUDGE_ENVIRONMENT
 from app.evaluation.rules import RuleSpec
 from app.storage import Storage
 from app.storage.postgres import executions
-from app.storage.postgres.eval_tables import Evaluator, EvaluatorVersion, JobExecution
+from app.storage.postgres.eval_tables import EvaluationRule, Evaluator, EvaluatorVersion, JobExecution
 from app.tracing.pipeline import OtlpMapper, RawBatch, process_batch
 from app.tracing.writer import CoalescingWriter
 from tests.conftest import LiveServer, ProjectFixture, jobs_done, sdk_client, wait_for
@@ -347,3 +347,21 @@ async def test_experiment_item_roots_of_a_dataset_are_matched_with_their_item(
 async def _items_judged(storage: Storage, project_id: str, n: int) -> list[JobExecution] | None:
     found = await _executions(storage, project_id)
     return found if len(found) >= n else None
+
+
+async def test_rules_are_cached_per_project_until_a_change_or_the_ttl(
+    storage: Storage, project: ProjectFixture
+) -> None:
+    """A project without rules costs one Postgres read per TTL, not one per flush; a rule changed through
+    the domain is seen at once, one written elsewhere (another process) within the TTL."""
+    pid = project.project_id
+    ev = await make_evaluator(storage, pid)
+    assert await matching.enabled_rules(storage, pid) == ()
+    async with storage.postgres.session() as s:  # as another process would write it
+        s.add(EvaluationRule(project_id=pid, name="elsewhere", evaluator_assignments=[{"evaluatorId": ev}]))
+        await s.commit()
+    assert await matching.enabled_rules(storage, pid) == ()  # still the cached answer
+    matching._cache[pid] = (0.0, ())  # as when its TTL has passed
+    assert len(await matching.enabled_rules(storage, pid)) == 1
+    await rules.create_rule(storage, pid, spec("here", ev, []))
+    assert len(await matching.enabled_rules(storage, pid)) == 2  # the domain's change drops the cache

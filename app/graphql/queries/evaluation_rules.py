@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import strawberry
 from strawberry.types import Info
 
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.evaluation import rules
 from app.evaluation.encoding import decode_cursor, encode_cursor
 from app.graphql.context import Context
@@ -27,6 +27,8 @@ class EvaluationRuleQueryMixin:
         self, info: Info[Context, None], first: int = 50, after: str | None = None
     ) -> t.EvaluationRuleConnection:
         caller = info.context.require()
+        if not 1 <= first <= 100:
+            raise InvalidInput("first: between 1 and 100")
         keyset = None
         if after is not None:
             micros, rule_id = decode_cursor(after)

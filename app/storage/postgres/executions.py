@@ -21,25 +21,22 @@ from app.storage.postgres.eval_tables import (
 from app.storage.postgres.tables import utcnow
 
 MAX_PAGE = 100
-INSERT_CHUNK = 1000  # executions per INSERT (25 parameters each)
-TARGET_KEY = ["project_id", "rule_id", "evaluator_id", "target_key"]  # a rule judges a target once
 
 
 async def create_pending(pg: Postgres, executions: list[JobExecution]) -> list[JobExecution]:
     """Insert these executions; one whose (rule, evaluator, target) exists already is skipped (a replayed
     batch, a backfill over judged data). Returns those inserted."""
-    inserted: set[str] = set()
+    if not executions:
+        return []
+    values = [e.model_dump() for e in executions]
+    # One statement for any number of rows (compiled once and cached; the driver batches the rows).
+    stmt = (
+        insert(JobExecution)
+        .on_conflict_do_nothing(index_elements=["project_id", "rule_id", "evaluator_id", "target_key"])
+        .returning(col(JobExecution.id))
+    )
     async with pg.session() as s:
-        for i in range(0, len(executions), INSERT_CHUNK):  # Postgres binds at most 32767 parameters
-            stmt = (
-                insert(JobExecution)
-                .values([e.model_dump() for e in executions[i : i + INSERT_CHUNK]])
-                .on_conflict_do_nothing(
-                    index_elements=["project_id", "rule_id", "evaluator_id", "target_key"]
-                )
-                .returning(col(JobExecution.id))
-            )
-            inserted.update((await s.execute(stmt)).scalars().all())
+        inserted = set((await s.execute(stmt, values)).scalars().all())
         await s.commit()
     return [e for e in executions if e.id in inserted]
 
