@@ -92,7 +92,7 @@ async def _preview(
         session,
         "evaluator_preview.html",
         evaluator_id=evaluator_id,
-        version=version,
+        evaluator_version=version,
         q=q,
         target=target,
         result=result,
