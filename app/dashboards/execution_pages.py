@@ -33,11 +33,14 @@ async def executions_page(
     where = domain.ExecutionFilter(q.get("rule") or None, q.get("evaluator") or None, status)
     found, nxt = await domain.list_executions_page(storage, project_id, where, PAGE_SIZE, q.get("after"))
     counts = await domain.status_counts(storage, project_id, where)
+    evaluator_names, rule_names = await domain.names_of(storage, project_id, found)
     params = {k: v for k, v in q.items() if k != "after" and v}
     return page(
         session,
         "executions.html",
         executions=found,
+        evaluator_names=evaluator_names,
+        rule_names=rule_names,
         counts=counts,
         statuses=domain.STATUSES,
         retryable=domain.RETRYABLE,
@@ -89,7 +92,7 @@ async def _preview(
         session,
         "evaluator_preview.html",
         evaluator_id=evaluator_id,
-        version=version,
+        evaluator_version=version,
         q=q,
         target=target,
         result=result,

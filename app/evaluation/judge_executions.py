@@ -63,6 +63,15 @@ async def list_executions_page(
     return page, encode_cursor(_micros(page[-1].created_at), page[-1].id) if more else None
 
 
+async def names_of(
+    storage: Storage, project_id: str, rows: list[JobExecution]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(evaluator id → name, rule id → name) of these executions."""
+    evaluator_ids = sorted({e.evaluator_id for e in rows})
+    rule_ids = sorted({e.rule_id for e in rows if e.rule_id})
+    return await repo.names_of(storage.postgres, project_id, evaluator_ids, rule_ids)
+
+
 async def status_counts(storage: Storage, project_id: str, where: ExecutionFilter) -> dict[str, int]:
     """Executions per status (every status present, zero when none)."""
     found = await repo.counts_by_status(

@@ -316,3 +316,10 @@ async def _failed(
         await evaluators.pause(storage, project_id, evaluator.id, reason, "unknown_model")
     ex = await _end(storage, ex, "ERROR", message, execution_trace_id=trace_id)
     return JudgeOutcome(ex.status, trace_events=events)
+
+
+async def fail_execution(storage: Storage, project_id: str, execution_id: str, reason: str) -> None:
+    """End an execution in ERROR for a failure of our own (its job gave up), unless it already ended."""
+    ex = await repo.fetch_execution(storage.postgres, project_id, execution_id)
+    if ex is not None and ex.status not in TERMINAL:
+        await _end(storage, ex, "ERROR", reason)

@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from arq import Retry
+
 from app.evaluation import judging, matching
 from app.jobs.contracts import JobQueue, enqueue_judge, store_and_enqueue
 from app.storage import Storage
@@ -17,6 +19,7 @@ from app.storage.postgres.eval_tables import JobExecution
 from app.tracing.pipeline import legacy_batch
 
 log = logging.getLogger(__name__)
+MAX_TRIES = 3  # a failure of ours (a store outage): retried, then the execution ends in ERROR
 SWEEP_OVERDUE_S = 120.0
 MAX_SWEPT, MAX_SWEPT_PROJECTS = 1000, 10_000
 
@@ -38,7 +41,16 @@ async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     storage: Storage = ctx["storage"]
     queue: JobQueue = ctx["queue"]
     project_id, execution_id = str(payload["project_id"]), str(payload["execution_id"])
-    outcome = await judging.run_execution(storage, project_id, execution_id)
+    try:
+        outcome = await judging.run_execution(storage, project_id, execution_id)
+    except Exception as exc:
+        attempt = int(ctx.get("job_try", 1))
+        if attempt < MAX_TRIES:
+            log.warning("judge %s failed (try %d), retrying: %r", execution_id, attempt, exc)
+            raise Retry(defer=2**attempt) from exc
+        log.error("judge %s failed %d times", execution_id, attempt, exc_info=exc)
+        await judging.fail_execution(storage, project_id, execution_id, f"internal error: {exc!r}"[:500])
+        raise
     if outcome.trace_events:
         batch, body = legacy_batch(project_id, outcome.trace_events)
         await store_and_enqueue(storage, queue, batch, body)

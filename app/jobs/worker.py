@@ -44,13 +44,13 @@ async def ping(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
 
 CRON_JOBS = [
     cron(ingest.sweep, name="ingest.sweep", minute=set(range(0, 60, 5)), run_at_startup=True),
-    cron(evaluation_schedules.start_due_schedules, name="eval.start_due_schedules", run_at_startup=True),
     cron(evaluation.sweep, name="eval.sweep", run_at_startup=True),
+    cron(evaluation_schedules.start_due_schedules, name="eval.start_due_schedules", run_at_startup=True),
 ]
 FUNCTIONS = [
     func(ping, name=SYSTEM_PING, max_tries=3),
     func(ingest.process_batch, name=INGEST_BATCH, max_tries=ingest.MAX_TRIES),
-    func(evaluation.judge, name=EVAL_JUDGE, max_tries=3),
+    func(evaluation.judge, name=EVAL_JUDGE, max_tries=evaluation.MAX_TRIES),
     func(evaluation_schedules.run_schedule, name=EVAL_SCHEDULE, max_tries=3, timeout=3600),
 ]
 

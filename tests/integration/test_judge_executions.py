@@ -132,6 +132,7 @@ async def test_the_executions_page_shows_errors_counts_and_retries(
     assert r.status_code == 200
     assert f'data-id="{execution_id}" data-status="ERROR"' in r.text and "Rate limit" in r.text
     assert "judge trace" in r.text and "Retry" in r.text
+    assert ">helpfulness-" in r.text and ">rule-" in r.text  # evaluator and rule by name
     r = await client.post(
         f"/evaluation/executions/{execution_id}/retry",
         data={"_csrf_token": csrf_token(r.text)},

@@ -355,3 +355,32 @@ async def _stored(storage: Storage, project: ProjectFixture, obs_id: str) -> boo
     from app.storage.clickhouse.queries.observations import fetch_observation
 
     return await fetch_observation(storage.clickhouse, project.project_id, obs_id) is not None
+
+
+async def test_thousands_of_executions_insert_in_one_call(
+    storage: Storage, project: ProjectFixture, llm: FakeLlm
+) -> None:
+    from app.storage.postgres import executions
+    from app.storage.postgres.eval_tables import JobExecution
+
+    conn = await add_connection(storage, project.project_id, llm)
+    evaluator_id, version_id = await add_evaluator(storage, project.project_id, conn)
+    rows = [
+        JobExecution(
+            project_id=project.project_id,
+            evaluator_id=evaluator_id,
+            evaluator_version_id=version_id,
+            target_kind="trace",
+            target_key=f"t{i}",
+            target_trace_id=f"t{i}",
+            scheduled_for=datetime_far_future(),
+        )
+        for i in range(2500)
+    ]
+    assert len(await executions.create_pending(storage.postgres, rows)) == 2500
+
+
+def datetime_far_future():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime(2100, 1, 1, tzinfo=UTC)  # never due: the sweep leaves them alone

@@ -88,6 +88,28 @@ async def list_overdue(pg: Postgres, project_id: str, before: datetime, limit: i
         return list((await s.exec(stmt)).all())
 
 
+async def names_of(
+    pg: Postgres, project_id: str, evaluator_ids: list[str], rule_ids: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Names of these evaluators and rules of the project, by id (for lists of executions)."""
+    async with pg.session() as s:
+        evaluators = (
+            await s.exec(
+                select(Evaluator.id, Evaluator.name).where(
+                    Evaluator.project_id == project_id, col(Evaluator.id).in_(evaluator_ids or [""])
+                )
+            )
+        ).all()
+        rules = (
+            await s.exec(
+                select(EvaluationRule.id, EvaluationRule.name).where(
+                    EvaluationRule.project_id == project_id, col(EvaluationRule.id).in_(rule_ids or [""])
+                )
+            )
+        ).all()
+    return {str(i): str(n) for i, n in evaluators}, {str(i): str(n) for i, n in rules}
+
+
 async def list_executions_page(
     pg: Postgres,
     project_id: str,
