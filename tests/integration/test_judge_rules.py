@@ -365,3 +365,33 @@ async def test_rules_are_cached_per_project_until_a_change_or_the_ttl(
     assert len(await matching.enabled_rules(storage, pid)) == 1
     await rules.create_rule(storage, pid, spec("here", ev, []))
     assert len(await matching.enabled_rules(storage, pid)) == 2  # the domain's change drops the cache
+
+
+async def test_an_evaluator_deleted_by_another_process_leaves_the_other_judgments(
+    storage: Storage, project: ProjectFixture, ingest: Ingest
+) -> None:
+    """Matching caches rules: an evaluator deleted meanwhile (no cache drop in this process) makes its
+    executions fail their foreign key, and only those are left out."""
+    pid = project.project_id
+    kept, gone = await make_evaluator(storage, pid, "kept"), await make_evaluator(storage, pid, "gone")
+    await rules.create_rule(
+        storage,
+        pid,
+        RuleSpec(
+            name="both",
+            enabled=True,
+            evaluator_assignments=[{"evaluatorId": kept}, {"evaluatorId": gone}],
+            filter=[GENERATIONS],
+        ),
+    )
+    assert len(await matching.enabled_rules(storage, pid)) == 1  # cached with both evaluators
+    async with storage.postgres.session() as s:  # as another process would delete it
+        await s.delete(await s.get(Evaluator, gone))
+        await s.commit()
+    with recording_server() as rec:
+        await asyncio.to_thread(sdk_default_flow, rec, project)
+        await ingest.run(pid, rec.exports)
+    assert [e.evaluator_id for e in ingest.created] == [kept]
+    async with storage.postgres.session() as s:
+        stored = (await s.exec(select(JobExecution).where(JobExecution.project_id == pid))).all()
+    assert [e.evaluator_id for e in stored] == [kept]

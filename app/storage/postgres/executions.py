@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
@@ -25,10 +26,19 @@ MAX_PAGE = 100
 
 async def create_pending(pg: Postgres, executions: list[JobExecution]) -> list[JobExecution]:
     """Insert these executions; one whose (rule, evaluator, target) exists already is skipped (a replayed
-    batch, a backfill over judged data). Returns those inserted."""
+    batch, a backfill over judged data), and so is one whose evaluator or rule was deleted since the
+    caller read them (matching caches rules for a few seconds). Returns those inserted."""
     if not executions:
         return []
-    values = [e.model_dump() for e in executions]
+    try:
+        inserted = await _insert(pg, executions)
+    except IntegrityError:  # a foreign key: an evaluator or rule is gone; the others still go in
+        executions = await _still_defined(pg, executions)
+        inserted = await _insert(pg, executions) if executions else set()
+    return [e for e in executions if e.id in inserted]
+
+
+async def _insert(pg: Postgres, executions: list[JobExecution]) -> set[str]:
     # One statement for any number of rows (compiled once and cached; the driver batches the rows).
     stmt = (
         insert(JobExecution)
@@ -36,9 +46,36 @@ async def create_pending(pg: Postgres, executions: list[JobExecution]) -> list[J
         .returning(col(JobExecution.id))
     )
     async with pg.session() as s:
-        inserted = set((await s.execute(stmt, values)).scalars().all())
+        inserted = set((await s.execute(stmt, [e.model_dump() for e in executions])).scalars().all())
         await s.commit()
-    return [e for e in executions if e.id in inserted]
+    return inserted
+
+
+async def _still_defined(pg: Postgres, executions: list[JobExecution]) -> list[JobExecution]:
+    """Those whose evaluator and rule still exist (the executions are of one project)."""
+    project_id = executions[0].project_id
+    async with pg.session() as s:
+        evaluators = set(
+            (
+                await s.exec(
+                    select(Evaluator.id).where(
+                        Evaluator.project_id == project_id,
+                        col(Evaluator.id).in_({e.evaluator_id for e in executions}),
+                    )
+                )
+            ).all()
+        )
+        rules = set(
+            (
+                await s.exec(
+                    select(EvaluationRule.id).where(
+                        EvaluationRule.project_id == project_id,
+                        col(EvaluationRule.id).in_({e.rule_id for e in executions if e.rule_id}),
+                    )
+                )
+            ).all()
+        )
+    return [e for e in executions if e.evaluator_id in evaluators and e.rule_id in rules | {None}]
 
 
 async def fetch_execution(pg: Postgres, project_id: str, execution_id: str) -> JobExecution | None:
