@@ -9,6 +9,7 @@ from typing import Any, Literal, get_args
 
 from app.errors import InvalidInput, NotFound
 from app.evaluation import eval_settings
+from app.evaluation.code_runner import validate_source
 from app.evaluation.encoding import decode_cursor, encode_cursor
 from app.evaluation.evaluator_specs import (
     EvaluatorDefinition,
@@ -96,6 +97,7 @@ async def _checked(storage: Storage, project_id: str, definition: EvaluatorDefin
                 "type: code evaluators are disabled for this project (an admin can enable them in the "
                 "project's evaluation settings)"
             )
+        validate_source(valid.source_code or "")
     if valid.judge_model is not None:
         names = {c.name for c in await llm_connections.list_connections(storage.postgres, project_id)}
         if valid.judge_model["provider"] not in names:

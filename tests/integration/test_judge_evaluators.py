@@ -166,6 +166,10 @@ async def test_settings_defaults_and_code_evaluators(storage: Storage, project: 
     )
     made = await evaluators.create_evaluator(storage, pid, "code", None, code)
     assert made.version.source_code_language == "PYTHON" and made.evaluator.type == "code"
+    for source, why in (("def evaluate(:\n", "sourceCode: line 1"), ("x = 1", "must define evaluate")):
+        broken = EvaluatorDefinition(type="code", source_code=source, source_code_language="PYTHON")
+        with pytest.raises(InvalidInput, match=why):  # refused when saved, not when it first runs
+            await evaluators.create_evaluator(storage, pid, "broken", None, broken)
     with pytest.raises(InvalidInput, match="type"):
         await evaluators.update_evaluator(
             storage, pid, made.evaluator.id, EvaluatorChange(definition=judge())
