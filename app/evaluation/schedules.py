@@ -339,6 +339,10 @@ async def _run_daily(run: _Run) -> list[JobExecution]:
     s = run.schedule
     now = utcnow()
     assert s.sample_size is not None and s.time_of_day is not None
+    if not run.rule.enabled:  # a disabled rule judges nothing, on schedule or not: skip this day
+        skipped = {"next_run_at": next_daily_run(s.time_of_day, now), "error": "skipped: rule disabled"}
+        await repo.update_schedule(run.storage.postgres, s.project_id, s.id, skipped)
+        return []
     await _start(run, now - DAILY_WINDOW, now, "running")
     rng = random.Random(f"{s.id}:{now.date().isoformat()}")  # noqa: S311 - sampling, not secrets
     reservoir: list[tuple[str, Row]] = []

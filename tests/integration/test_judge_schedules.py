@@ -11,8 +11,9 @@ import pytest
 from sqlmodel import select
 
 from app.errors import Conflict, InvalidInput, NotFound
-from app.evaluation import schedules
+from app.evaluation import rules, schedules
 from app.evaluation.rule_filters import sampled
+from app.evaluation.rules import RulePatch
 from app.evaluation.schedules import ScheduleRequest
 from app.jobs import evaluation_schedules as schedule_jobs
 from app.jobs.contracts import JobQueue
@@ -209,6 +210,12 @@ async def test_a_daily_run_samples_the_last_day_and_moves_to_the_next(
     # the next run samples targets not judged yet: five more, none twice
     again = await schedules.run_schedule(storage, pid, daily.id)
     assert len(again) == 5 and not {e.target_key for e in again} & {e.target_key for e in created}
+    # a disabled rule's day is skipped, with the reason shown, and the schedule waits for the next day
+    await rules.update_rule(storage, pid, rule.id, RulePatch(enabled=False))
+    assert await schedules.run_schedule(storage, pid, daily.id) == []
+    skipped = await schedules.get_schedule(storage, pid, daily.id)
+    assert (skipped.status, skipped.error) == ("active", "skipped: rule disabled")
+    assert skipped.next_run_at is not None and skipped.next_run_at > NOW
 
 
 async def test_a_cancelled_schedule_stops_and_cannot_be_cancelled_twice(
