@@ -11,11 +11,12 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.evaluation import evaluators
 from app.evaluation.code_judging import run_code_execution
 from app.evaluation.evaluators import pause_parts
@@ -29,9 +30,12 @@ from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries.common import lookup_range
 from app.storage.clickhouse.queries.observations import fetch_observation
+from app.storage.clickhouse.write_rows import ScoreRow
+from app.storage.clickhouse.writes import insert_scores
 from app.storage.postgres import executions as repo
 from app.storage.postgres.eval_tables import EvaluationRule, Evaluator, JobExecution
-from app.tracing.scores import NewScore, create_score
+from app.tracing.scores import NewScore, build_row, check_scores
+from app.tracing.writer import RefusedRow
 
 log = logging.getLogger(__name__)
 TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
@@ -39,6 +43,9 @@ JITTER = 0.2
 SLOT_WAIT_S, SLOT_TTL_S = 2.0, 300.0
 TARGET_GRACE = timedelta(minutes=5)  # a target not found this soon after matching is waited for
 LOCAL_WAIT_S = 60.0  # waiting for this process's slot; then the job is deferred, not failed
+
+# Stores judge score rows; answers the rows refused (the writer's write_scores).
+ScoreSink = Callable[[list[ScoreRow]], Awaitable[tuple[RefusedRow, ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +159,7 @@ async def _scores(
     evaluator: Evaluator,
     prepared: PreparedJudge,
     answer: JudgeAnswer,
+    write_scores: ScoreSink | None = None,
 ) -> list[str] | str:
     """Write the judgment's score(s); the ids, or why the answer breaks the output definition."""
     judgment = judge_answer(prepared.spec, answer.parsed)
@@ -169,29 +177,32 @@ async def _scores(
         "target_dataset_item_id": target.dataset_item_id,
         "execution_trace_id": judge_trace_id(ex.id),
     }
-    ids = []
-    for index, value in enumerate(judgment.values):
-        score_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"langhouse-judge:{ex.id}:{index}"))
-        await create_score(
-            storage,
-            project_id,
-            NewScore(
-                name=evaluator.name,
-                value=value,
-                data_type=judgment.data_type,
-                trace_id=None if target.kind == "session" else target.trace_id,
-                observation_id=target.observation_id if target.kind == "observation" else None,
-                session_id=target.session_id if target.kind == "session" else None,
-                comment=judgment.reasoning,
-                environment=prepared.values.environment,
-                source="EVAL",
-                id=score_id,
-                timestamp=ex.created_at,  # stable: a rerun rewrites the same row (the sort key holds it)
-                metadata={k: v for k, v in metadata.items() if v is not None},
-            ),
+    news = [
+        NewScore(
+            name=evaluator.name,
+            value=value,
+            data_type=judgment.data_type,
+            trace_id=None if target.kind == "session" else target.trace_id,
+            observation_id=target.observation_id if target.kind == "observation" else None,
+            session_id=target.session_id if target.kind == "session" else None,
+            comment=judgment.reasoning,
+            environment=prepared.values.environment,
+            source="EVAL",
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"langhouse-judge:{ex.id}:{index}")),
+            timestamp=ex.created_at,  # stable: a rerun rewrites the same row (the sort key holds it)
+            metadata={k: v for k, v in metadata.items() if v is not None},
         )
-        ids.append(score_id)
-    return ids
+        for index, value in enumerate(judgment.values)
+    ]
+    if problem := next((p for p in await check_scores(storage, project_id, news) if p), None):
+        raise InvalidInput(problem)
+    now = datetime.now(UTC)
+    rows = [build_row(project_id, score, now) for score in news]
+    if write_scores is None:
+        await insert_scores(storage.clickhouse, rows)
+    elif refused := await write_scores(rows):
+        raise InvalidInput(f"the score was refused: {refused[0].reason}")
+    return [row.id for row in rows]
 
 
 _local: dict[tuple[int, str], asyncio.Semaphore] = {}
@@ -238,8 +249,12 @@ async def _call(
         local.release()
 
 
-async def run_execution(storage: Storage, project_id: str, execution_id: str) -> JudgeOutcome:
-    """Run one execution (idempotent: a finished one is left as it is, score ids are deterministic)."""
+async def run_execution(
+    storage: Storage, project_id: str, execution_id: str, write_scores: ScoreSink | None = None
+) -> JudgeOutcome:
+    """Run one execution (idempotent: a finished one is left as it is, score ids are deterministic).
+    `write_scores` stores the score rows (the worker's writer, which gathers those of concurrent jobs
+    into one insert); without it they are inserted at once."""
     parts = await repo.fetch_judge_parts(storage.postgres, project_id, execution_id)
     ex, evaluator, version, rule = parts.execution, parts.evaluator, parts.version, parts.rule
     if ex is None or ex.status in TERMINAL:
@@ -283,7 +298,7 @@ async def run_execution(storage: Storage, project_id: str, execution_id: str) ->
         return await _failed(storage, project_id, ex, evaluator, result, events)
     cost = await call_cost(storage, project_id, prepared.request.model, result.usage, started)
     events = judge_trace_events(ex, evaluator, prepared, result, None, started, cost)
-    written = await _scores(storage, project_id, ex, evaluator, prepared, result)
+    written = await _scores(storage, project_id, ex, evaluator, prepared, result, write_scores)
     common = {"raw_answer": result.raw, "cost_usd": cost, "execution_trace_id": judge_trace_id(ex.id)}
     if isinstance(written, str):
         ex = await _end(storage, ex, "ERROR", f"the answer breaks the output definition: {written}", **common)

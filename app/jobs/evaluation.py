@@ -22,6 +22,40 @@ log = logging.getLogger(__name__)
 MAX_TRIES = 3  # a failure of ours (a store outage): retried, then the execution ends in ERROR
 SWEEP_OVERDUE_S = 120.0
 MAX_SWEPT, MAX_SWEPT_PROJECTS = 1000, 10_000
+TRACE_BATCH_WAIT_S = 0.2
+
+
+class JudgeTraces:
+    """The judges' own traces of concurrent jobs stored as one ingestion request per project: one
+    request per judgment made every judge trace queue on the project's ingestion lock. A job returns once
+    the request holding its trace is stored and enqueued (durable, as any acknowledged request)."""
+
+    def __init__(self, ctx: dict[str, Any]) -> None:
+        self._ctx = ctx
+        self._pending: dict[str, list[tuple[list[dict[str, Any]], asyncio.Future[None]]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, project_id: str, events: list[dict[str, Any]]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.setdefault(project_id, []).append((events, done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush(), name="judge-traces")
+        await done
+
+    async def _flush(self) -> None:
+        while self._pending:
+            await asyncio.sleep(TRACE_BATCH_WAIT_S)
+            taken, self._pending = self._pending, {}
+            for project_id, items in taken.items():
+                try:
+                    batch, body = legacy_batch(project_id, [e for events, _ in items for e in events])
+                    await store_and_enqueue(self._ctx["storage"], self._ctx["queue"], batch, body)
+                except Exception as exc:
+                    for _, done in items:
+                        done.set_exception(exc)
+                else:
+                    for _, done in items:
+                        done.set_result(None)
 
 
 async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:
@@ -42,7 +76,7 @@ async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     queue: JobQueue = ctx["queue"]
     project_id, execution_id = str(payload["project_id"]), str(payload["execution_id"])
     try:
-        outcome = await judging.run_execution(storage, project_id, execution_id)
+        outcome = await judging.run_execution(storage, project_id, execution_id, ctx["writer"].write_scores)
     except Exception as exc:
         attempt = int(ctx.get("job_try", 1))
         if attempt < MAX_TRIES:
@@ -52,8 +86,7 @@ async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         await judging.fail_execution(storage, project_id, execution_id, f"internal error: {exc!r}"[:500])
         raise
     if outcome.trace_events:
-        batch, body = legacy_batch(project_id, outcome.trace_events)
-        await store_and_enqueue(storage, queue, batch, body)
+        await ctx["judge_traces"].store(project_id, outcome.trace_events)
     if outcome.retry_in_s is not None:
         await enqueue_judge(queue, project_id, execution_id, defer_s=outcome.retry_in_s, again=True)
     return {"status": outcome.status, "retry_in_s": outcome.retry_in_s}

@@ -105,6 +105,7 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
         "mapper": OtlpMapper(storage.settings.ingest_mapper_processes),
     }
     ctx["writer"] = CoalescingWriter(storage, on_written=evaluation.written_hook(ctx))
+    ctx["judge_traces"] = evaluation.JudgeTraces(ctx)
     return _Worker(
         functions=FUNCTIONS,
         redis_settings=redis_settings(storage.redis_url),
