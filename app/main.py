@@ -123,7 +123,7 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
     return Response(body, status_code=status, headers=headers)
 
 
-_EVALUATION_PATHS = ("/api/public/v2/",)
+_EVALUATION_PATHS = ("/api/public/v2/evaluat",)  # evaluators, evaluation-rules, evaluation-executions
 _EVALUATION_CODES = {
     401: "authentication_failed",
     403: "access_denied",
@@ -136,7 +136,8 @@ _EVALUATION_CODES = {
 
 def _evaluation_code(request: Request[Any, Any, Any], status: int) -> dict[str, str]:
     """The SDK's v2 clients (evaluators, evaluation rules) parse errors as `PublicApiError`: they need a
-    `code` from its closed set; every v2 route answers so (others keep Langfuse's `{message, error}`)."""
+    `code` from its closed set; the evaluation routes answer so (others keep Langfuse's `{message, error}`
+    exactly)."""
     if not request.url.path.startswith(_EVALUATION_PATHS):
         return {}
     if status >= 500:
