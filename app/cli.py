@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import getpass
 import logging
 import os
@@ -32,7 +31,7 @@ class _Server(uvicorn.Server):
 
 async def _serve_async(settings: Settings) -> None:
     from app.jobs.contracts import open_job_queue
-    from app.main import create_app, run_platform
+    from app.main import create_app, run_platform, tune_gc
 
     loop = asyncio.get_running_loop()
     server: _Server | None = None
@@ -60,10 +59,7 @@ async def _serve_async(settings: Settings) -> None:
             server_header=False,
         )
         server = _Server(config)
-        # Start-up objects live for the whole run: keep them out of the cyclic GC's way, and collect
-        # less often; full collections over a large heap are what stalls request handling.
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 20)
+        tune_gc()
         if not stopping.is_set():
             try:
                 await server.serve()

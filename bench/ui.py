@@ -24,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.auth import accounts as domain
 from app.jobs.contracts import open_job_queue
-from app.main import create_app
+from app.main import create_app, tune_gc
 from app.storage.clickhouse.query import CompiledQuery, dangerous_raw_sql
 from app.storage.postgres.tables import Role
 from bench.report import record
@@ -118,6 +118,7 @@ async def main() -> None:
         settled = time.perf_counter() - settled - QUIET_S
         print(f"merges settled in {settled:.0f} s", flush=True)
         transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs))
+        tune_gc()  # as `langhouse serve` does
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             page = await client.get("/login")
             token = page.text.split('name="_csrf_token" value="', 1)[1].split('"', 1)[0]
