@@ -11,7 +11,6 @@ session's conversation as text, for those targets) and each variable of the rule
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,25 +18,14 @@ from app.errors import NotFound
 from app.evaluation import eval_settings
 from app.evaluation.code_runner import CodeResult, CodeRunError, run_code_evaluator
 from app.evaluation.judge_inputs import SOURCE_NAMES, select, target_values
-from app.evaluation.judge_output import Judgment, OutputSpec, judge_answer, output_spec
-from app.evaluation.judge_types import JudgeTarget, VariableMap
+from app.evaluation.judge_output import OutputSpec, judge_answer, output_spec
+from app.evaluation.judge_scores import store_judgment, target_of
+from app.evaluation.judge_types import VariableMap
 from app.storage import Storage
 from app.storage.postgres import executions as repo
 from app.storage.postgres.eval_tables import Evaluator, EvaluatorVersion, JobExecution
-from app.tracing.scores import NewScore, create_score
 
 MAX_LOG_CHARS = 4000
-
-
-def _target(ex: JobExecution) -> JudgeTarget:
-    kind = ex.target_kind if ex.target_kind in ("trace", "session") else "observation"
-    return JudgeTarget(
-        kind,  # type: ignore[arg-type]
-        ex.target_trace_id,
-        ex.target_observation_id,
-        ex.target_session_id,
-        ex.target_dataset_item_id,
-    )
 
 
 async def _finish(storage: Storage, ex: JobExecution, status: str, error: str | None, **values: Any) -> str:
@@ -72,7 +60,7 @@ async def run_code_execution(
     if not settings.code_evaluators_enabled:
         return await _finish(storage, ex, "ERROR", "code evaluators are disabled for this project")
     try:
-        values = await target_values(storage, project_id, _target(ex))
+        values = await target_values(storage, project_id, target_of(ex))
     except NotFound as exc:
         return await _finish(storage, ex, "ERROR", f"the target is gone: {exc}")
     variables: dict[str, object] = {name: getattr(values, name) for name in SOURCE_NAMES}
@@ -98,47 +86,5 @@ async def run_code_execution(
         return await _finish(
             storage, ex, "ERROR", f"the answer breaks the output definition: {judgment}", raw_answer=raw
         )
-    ids = await _write_scores(storage, project_id, ex, evaluator, judgment, values.environment)
+    ids = await store_judgment(storage, project_id, ex, evaluator.name, judgment, values.environment)
     return await _finish(storage, ex, "COMPLETED", None, raw_answer=raw, score_ids=ids)
-
-
-async def _write_scores(
-    storage: Storage,
-    project_id: str,
-    ex: JobExecution,
-    evaluator: Evaluator,
-    judgment: Judgment,
-    env: str | None,
-) -> list[str]:
-    """The score(s), with the same deterministic ids and metadata as an LLM judge's (a rerun rewrites)."""
-    target = _target(ex)
-    metadata = {
-        "job_execution_id": ex.id,
-        "evaluation_rule_id": ex.rule_id,
-        "evaluator_id": ex.evaluator_id,
-        "evaluator_version_id": ex.evaluator_version_id,
-        "target_trace_id": target.trace_id,
-        "target_observation_id": target.observation_id,
-        "target_session_id": target.session_id,
-        "target_dataset_item_id": target.dataset_item_id,
-    }
-    ids = []
-    for index, value in enumerate(judgment.values):
-        score_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"langhouse-judge:{ex.id}:{index}"))
-        score = NewScore(
-            name=evaluator.name,
-            value=value,
-            data_type=judgment.data_type,
-            trace_id=None if target.kind == "session" else target.trace_id,
-            observation_id=target.observation_id if target.kind == "observation" else None,
-            session_id=target.session_id if target.kind == "session" else None,
-            comment=judgment.reasoning,
-            environment=env,
-            source="EVAL",
-            id=score_id,
-            timestamp=ex.created_at,
-            metadata={k: v for k, v in metadata.items() if v is not None},
-        )
-        await create_score(storage, project_id, score)
-        ids.append(score_id)
-    return ids

@@ -11,31 +11,27 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.errors import InvalidInput, NotFound
+from app.errors import NotFound
 from app.evaluation import evaluators
 from app.evaluation.code_judging import run_code_execution
 from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import judge_answer
 from app.evaluation.judge_prompt import JudgeSetupError, PreparedJudge, prepare_judge
+from app.evaluation.judge_scores import ScoreSink, store_judgment, target_of
 from app.evaluation.judge_trace import call_cost, judge_trace_events, judge_trace_id
-from app.evaluation.judge_types import JudgeTarget, variable_maps
+from app.evaluation.judge_types import variable_maps
 from app.evaluation.rule_filters import compile_filters
 from app.playground.judge_calls import JudgeAnswer, JudgeCallError, call_judge
 from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries.common import lookup_range
 from app.storage.clickhouse.queries.observations import fetch_observation
-from app.storage.clickhouse.write_rows import ScoreRow
-from app.storage.clickhouse.writes import insert_scores
 from app.storage.postgres import executions as repo
 from app.storage.postgres.eval_tables import EvaluationRule, Evaluator, JobExecution
-from app.tracing.scores import NewScore, build_row, check_scores
-from app.tracing.writer import RefusedRow
 
 log = logging.getLogger(__name__)
 TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
@@ -43,9 +39,6 @@ JITTER = 0.2
 SLOT_WAIT_S, SLOT_TTL_S = 2.0, 300.0
 TARGET_GRACE = timedelta(minutes=5)  # a target not found this soon after matching is waited for
 LOCAL_WAIT_S = 60.0  # waiting for this process's slot; then the job is deferred, not failed
-
-# Stores judge score rows; answers the rows refused (the writer's write_scores).
-ScoreSink = Callable[[list[ScoreRow]], Awaitable[tuple[RefusedRow, ...]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +53,6 @@ class JudgeOutcome:
 def backoff_s(base_s: float, attempt: int) -> float:
     """base * 2^(attempt-1), ±20 % jitter (attempt counts from 1)."""
     return float(base_s * 2 ** max(attempt - 1, 0) * random.uniform(1 - JITTER, 1 + JITTER))  # noqa: S311
-
-
-def target_of(execution: JobExecution) -> JudgeTarget:
-    kind = execution.target_kind if execution.target_kind in ("trace", "session") else "observation"
-    return JudgeTarget(
-        kind,  # type: ignore[arg-type]
-        execution.target_trace_id,
-        execution.target_observation_id,
-        execution.target_session_id,
-        execution.target_dataset_item_id,
-    )
 
 
 async def _end(
@@ -165,44 +147,9 @@ async def _scores(
     judgment = judge_answer(prepared.spec, answer.parsed)
     if isinstance(judgment, str):
         return judgment
-    target = target_of(ex)
-    metadata = {
-        "job_execution_id": ex.id,
-        "evaluation_rule_id": ex.rule_id,
-        "evaluator_id": ex.evaluator_id,
-        "evaluator_version_id": ex.evaluator_version_id,
-        "target_trace_id": target.trace_id,
-        "target_observation_id": target.observation_id,
-        "target_session_id": target.session_id,
-        "target_dataset_item_id": target.dataset_item_id,
-        "execution_trace_id": judge_trace_id(ex.id),
-    }
-    news = [
-        NewScore(
-            name=evaluator.name,
-            value=value,
-            data_type=judgment.data_type,
-            trace_id=None if target.kind == "session" else target.trace_id,
-            observation_id=target.observation_id if target.kind == "observation" else None,
-            session_id=target.session_id if target.kind == "session" else None,
-            comment=judgment.reasoning,
-            environment=prepared.values.environment,
-            source="EVAL",
-            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"langhouse-judge:{ex.id}:{index}")),
-            timestamp=ex.created_at,  # stable: a rerun rewrites the same row (the sort key holds it)
-            metadata={k: v for k, v in metadata.items() if v is not None},
-        )
-        for index, value in enumerate(judgment.values)
-    ]
-    if problem := next((p for p in await check_scores(storage, project_id, news) if p), None):
-        raise InvalidInput(problem)
-    now = datetime.now(UTC)
-    rows = [build_row(project_id, score, now) for score in news]
-    if write_scores is None:
-        await insert_scores(storage.clickhouse, rows)
-    elif refused := await write_scores(rows):
-        raise InvalidInput(f"the score was refused: {refused[0].reason}")
-    return [row.id for row in rows]
+    trace = {"execution_trace_id": judge_trace_id(ex.id)}
+    env = prepared.values.environment
+    return await store_judgment(storage, project_id, ex, evaluator.name, judgment, env, trace, write_scores)
 
 
 _local: dict[tuple[int, str], asyncio.Semaphore] = {}
