@@ -151,7 +151,7 @@ def rule_patch(body: Any) -> RulePatch:
     )
 
 
-@post("/v2/evaluation-rules", status_code=200, opt=CREATE.opt)
+@post("/v2/evaluation-rules", status_code=201, opt=CREATE.opt)
 async def create_rule(request: Request[Any, Any, State]) -> dict[str, Any]:
     spec = rule_spec(await json_body(request))
     storage, project_id = project_scope(request)

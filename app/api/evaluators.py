@@ -151,7 +151,7 @@ def _page(data: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]
     return {"data": data, "meta": {"cursor": next_cursor} if next_cursor else {}}
 
 
-@post("/v2/evaluators", status_code=200, opt=CREATE.opt)
+@post("/v2/evaluators", status_code=201, opt=CREATE.opt)
 async def create_evaluator(request: Request[Any, Any, State]) -> dict[str, Any]:
     body = _object(await json_body(request))
     definition = _definition(body, str(body.get("type", "llm_as_judge")))

@@ -33,7 +33,7 @@ async def code_evaluator(
         "sourceCodeLanguage": "PYTHON",
     }
     r = await client.post("/api/public/v2/evaluators", json=body, auth=project.auth)
-    assert r.status_code == 200, r.text
+    assert r.status_code == 201, r.text
     return str(r.json()["id"])
 
 

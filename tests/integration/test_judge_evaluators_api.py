@@ -177,7 +177,7 @@ async def test_bad_input_is_400_naming_the_field(client, storage, project: Proje
         "sourceCodeLanguage": "PYTHON",
     }
     r = await client.post("/api/public/v2/evaluators", json=code, auth=auth)
-    assert r.status_code == 200 and r.json()["sourceCodeLanguage"] == "PYTHON", r.text
+    assert r.status_code == 201 and r.json()["sourceCodeLanguage"] == "PYTHON", r.text
     from langfuse.api.core.pydantic_utilities import parse_obj_as
     from langfuse.api.evaluators import Evaluator
 

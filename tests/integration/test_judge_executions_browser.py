@@ -64,14 +64,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
                 "modelConfig": {"provider": "judge", "model": "gpt-4o-mini"},
             }
             made = api.post("/api/public/v2/evaluators", json=evaluator)
-            assert made.status_code == 200, made.text
+            assert made.status_code == 201, made.text
             rule = {
                 "name": "every span",
                 "enabled": True,
                 "delaySeconds": 0,
                 "evaluatorAssignments": [{"evaluatorId": made.json()["id"]}],
             }
-            assert api.post("/api/public/v2/evaluation-rules", json=rule).status_code == 200
+            assert api.post("/api/public/v2/evaluation-rules", json=rule).status_code == 201
             batch = trace_events(0, datetime.now(UTC) - timedelta(minutes=1), "s")
             assert api.post("/api/public/ingestion", json={"batch": batch}).status_code == 207
 

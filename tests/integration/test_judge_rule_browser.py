@@ -42,7 +42,7 @@ def test_rule_form_previews_mapped_values_and_saves(
         },
         headers=site.api_headers,
     )
-    assert made.status_code == 200, made.text
+    assert made.status_code == 201, made.text
     evaluator_id = made.json()["id"]
     page, errors = open_page(login_state)
     page.goto(f"{site.url}/evaluation/rules/new")

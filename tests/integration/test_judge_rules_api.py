@@ -183,7 +183,7 @@ async def test_bad_bodies_are_400_naming_the_field(
     r = await client.post(URL, content=b"{not json", auth=project.auth)
     assert r.status_code == 400
     created = await _post(client, project, {**ok, "target": "session", "delaySeconds": 2})
-    assert created.status_code == 200, created.text
+    assert created.status_code == 201, created.text
     rule = created.json()
     assert (rule["target"], rule["delaySeconds"], rule["sessionIdleMinutes"]) == ("session", 2.0, 30.0)
     rid = rule["id"]

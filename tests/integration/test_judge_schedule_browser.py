@@ -67,14 +67,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
             "modelConfig": {"provider": "judge", "model": "gpt-4o-mini"},
         }
         made = api.post("/api/public/v2/evaluators", json=evaluator)
-        assert made.status_code == 200, made.text
+        assert made.status_code == 201, made.text
         rule = {
             "name": "tone of every span",
             "enabled": False,
             "evaluatorAssignments": [{"evaluatorId": made.json()["id"]}],
         }
         created = api.post("/api/public/v2/evaluation-rules", json=rule)
-        assert created.status_code == 200, created.text
+        assert created.status_code == 201, created.text
         yield server, creds, str(created.json()["id"])
     finally:
         stop(server)
