@@ -90,8 +90,10 @@ def _item_field(experiment: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, dict) else None
 
 
-async def _observation_values(storage: Storage, project_id: str, target: JudgeTarget) -> TargetValues:
-    o = await fetch_observation(storage.clickhouse, project_id, target.observation_id or "")
+async def _observation_values(
+    storage: Storage, project_id: str, target: JudgeTarget, observation: Any = None
+) -> TargetValues:
+    o = observation or await fetch_observation(storage.clickhouse, project_id, target.observation_id or "")
     if o is None or (target.trace_id and o.trace_id != target.trace_id):
         raise NotFound(f"observation {target.observation_id!r} not found")
     experiment = o.metadata.get("experiment")
@@ -181,10 +183,13 @@ async def _session_values(storage: Storage, project_id: str, target: JudgeTarget
     )
 
 
-async def target_values(storage: Storage, project_id: str, target: JudgeTarget) -> TargetValues:
-    """Read the target's sources; NotFound when it is not (or no longer) in the project."""
+async def target_values(
+    storage: Storage, project_id: str, target: JudgeTarget, observation: Any = None
+) -> TargetValues:
+    """Read the target's sources; NotFound when it is not (or no longer) in the project. An observation
+    target's row read just before (the rule's re-check) is reused."""
     if target.kind == "observation":
-        return await _observation_values(storage, project_id, target)
+        return await _observation_values(storage, project_id, target, observation)
     if target.kind == "trace":
         return await _trace_values(storage, project_id, target)
     return await _session_values(storage, project_id, target)

@@ -118,10 +118,12 @@ async def prepare_judge(
     version: EvaluatorVersion,
     target: JudgeTarget,
     mapping: list[VariableMap] | None = None,
+    observation: Any = None,
 ) -> PreparedJudge:
-    """Resolve the model, read the target (NotFound if gone), render the prompt, build the call."""
+    """Resolve the model, read the target (NotFound if gone; an observation already read is reused),
+    render the prompt, build the call."""
     endpoint, model, params = await judge_endpoint(storage, project_id, version)
-    values = await target_values(storage, project_id, target)
+    values = await target_values(storage, project_id, target, observation)
     maps = mapping if mapping else variable_maps(version.variable_mapping)
     variables = fill_variables(values, maps, prompt_variables(version))
     spec = output_spec(version.output_definition)

@@ -93,12 +93,15 @@ def _observation_row(ex: JobExecution, o: Any) -> dict[str, Any]:
     }
 
 
-async def _still_matches(storage: Storage, project_id: str, ex: JobExecution, rule: EvaluationRule) -> bool:
-    """The rule's filter on the observation as stored now (a later span may have changed it)."""
-    if ex.target_kind != "observation" or not rule.filter or not ex.target_observation_id:
-        return True
+async def _stored_target(
+    storage: Storage, project_id: str, ex: JobExecution, rule: EvaluationRule | None
+) -> tuple[bool, Any]:
+    """Whether the rule's filter still matches the observation as stored now (a later span may have
+    changed it), and the observation read for that (the judge's inputs reuse it)."""
+    if rule is None or ex.target_kind != "observation" or not rule.filter or not ex.target_observation_id:
+        return True, None
     o = await fetch_observation(storage.clickhouse, project_id, ex.target_observation_id)
-    return o is None or compile_filters(rule.filter)(_observation_row(ex, o))
+    return o is None or compile_filters(rule.filter)(_observation_row(ex, o)), o
 
 
 async def _session_wait_s(
@@ -211,7 +214,8 @@ async def run_execution(
     if evaluator.status == "paused":
         reason = f"the evaluator is paused: {pause_parts(evaluator)[1] or 'no reason given'}"
         return JudgeOutcome((await _end(storage, ex, "ERROR", reason)).status)
-    if rule is not None and not await _still_matches(storage, project_id, ex, rule):
+    matches, observation = await _stored_target(storage, project_id, ex, rule)
+    if not matches:
         return JudgeOutcome(
             (await _end(storage, ex, "CANCELLED", "the rule's filter no longer matches")).status
         )
@@ -225,9 +229,8 @@ async def run_execution(
         reason = f"the project's daily judge cost cap (${cap:g}) is reached: waits until 00:00 UTC"
         return await _delay(storage, ex, seconds + random.uniform(0, 60), reason)  # noqa: S311
     try:
-        prepared = await prepare_judge(
-            storage, project_id, version, target_of(ex), variable_maps(_mapping(rule, evaluator.id))
-        )
+        maps = variable_maps(_mapping(rule, evaluator.id))
+        prepared = await prepare_judge(storage, project_id, version, target_of(ex), maps, observation)
     except JudgeSetupError as exc:
         await evaluators.pause(storage, project_id, evaluator.id, str(exc), exc.code)
         return JudgeOutcome((await _end(storage, ex, "ERROR", str(exc))).status)

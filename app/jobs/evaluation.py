@@ -42,6 +42,11 @@ class JudgeTraces:
             self._task = asyncio.create_task(self._flush(), name="judge-traces")
         await done
 
+    async def close(self) -> None:
+        """Store what is gathered now (on shutdown, before the job queue closes)."""
+        if self._task is not None and not self._task.done():
+            await self._task
+
     async def _flush(self) -> None:
         while self._pending:
             await asyncio.sleep(TRACE_BATCH_WAIT_S)

@@ -70,6 +70,7 @@ async def _open_ingest(ctx: dict[str, Any]) -> None:
 
 
 async def _close_ingest(ctx: dict[str, Any]) -> None:
+    await ctx["judge_traces"].close()
     await ctx["writer"].close()
     ctx["mapper"].close()
     await ctx["queue"].close()
