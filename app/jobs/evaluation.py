@@ -57,10 +57,12 @@ class JudgeTraces:
                     await store_and_enqueue(self._ctx["storage"], self._ctx["queue"], batch, body)
                 except Exception as exc:
                     for _, done in items:
-                        done.set_exception(exc)
+                        if not done.done():  # its job may have been cancelled (a shutdown)
+                            done.set_exception(exc)
                 else:
                     for _, done in items:
-                        done.set_result(None)
+                        if not done.done():
+                            done.set_result(None)
 
 
 async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:

@@ -185,10 +185,14 @@ class CoalescingWriter:
                 refused = await insert_isolating(partial(insert_scores, self._storage.clickhouse), units)
             except Exception as exc:
                 for _, done in taken:
-                    done.set_exception(exc)
+                    if not done.done():  # its job may have been cancelled (a shutdown)
+                        done.set_exception(exc)
                 continue
             start = 0
             for rows, done in taken:
+                if done.done():
+                    start += len(rows)
+                    continue
                 done.set_result(
                     tuple(
                         RefusedRow(f"score {row.id}", refused[start + i])

@@ -49,3 +49,21 @@ async def test_concurrent_score_batches_are_stored_and_a_refused_row_is_alone(
     [refused] = results[1]
     assert refused.row == "score s-5" and refused.reason
     assert await stored(storage, pid) == ["s-1", "s-2", "s-3", "s-4", "s-6", "s-7"]
+
+
+async def test_a_cancelled_job_does_not_break_the_next_score_flush(
+    storage: Storage, project: ProjectFixture
+) -> None:
+    """A job cut off (a shutdown) while its scores wait for the flush: its rows are still written, and
+    the jobs that still wait get their answer."""
+    pid = project.project_id
+    writer = CoalescingWriter(storage)
+    try:
+        cut = asyncio.create_task(writer.write_scores([score(pid, 11)]))
+        waiting = asyncio.create_task(writer.write_scores([score(pid, 12)]))
+        await asyncio.sleep(0)
+        cut.cancel()
+        assert await waiting == ()
+    finally:
+        await writer.close()
+    assert await stored(storage, pid) == ["s-11", "s-12"]
