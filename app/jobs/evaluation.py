@@ -16,6 +16,7 @@ from app.jobs.contracts import JobQueue, enqueue_judge, store_and_enqueue
 from app.storage import Storage
 from app.storage.postgres import accounts, executions
 from app.storage.postgres.eval_tables import JobExecution
+from app.tracing.gathering import Gathering
 from app.tracing.pipeline import legacy_batch
 
 log = logging.getLogger(__name__)
@@ -32,37 +33,21 @@ class JudgeTraces:
 
     def __init__(self, ctx: dict[str, Any]) -> None:
         self._ctx = ctx
-        self._pending: dict[str, list[tuple[list[dict[str, Any]], asyncio.Future[None]]]] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._gathering: Gathering[list[dict[str, Any]], None] = Gathering(
+            self._store, TRACE_BATCH_WAIT_S, "judge-traces"
+        )
 
     async def store(self, project_id: str, events: list[dict[str, Any]]) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.setdefault(project_id, []).append((events, done))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush(), name="judge-traces")
-        await done
+        await self._gathering.submit(project_id, events)
 
     async def close(self) -> None:
         """Store what is gathered now (on shutdown, before the job queue closes)."""
-        if self._task is not None and not self._task.done():
-            await self._task
+        await self._gathering.close(finish=True)
 
-    async def _flush(self) -> None:
-        while self._pending:
-            await asyncio.sleep(TRACE_BATCH_WAIT_S)
-            taken, self._pending = self._pending, {}
-            for project_id, items in taken.items():
-                try:
-                    batch, body = legacy_batch(project_id, [e for events, _ in items for e in events])
-                    await store_and_enqueue(self._ctx["storage"], self._ctx["queue"], batch, body)
-                except Exception as exc:
-                    for _, done in items:
-                        if not done.done():  # its job may have been cancelled (a shutdown)
-                            done.set_exception(exc)
-                else:
-                    for _, done in items:
-                        if not done.done():
-                            done.set_result(None)
+    async def _store(self, project_id: str, items: list[list[dict[str, Any]]]) -> list[None]:
+        batch, body = legacy_batch(project_id, [e for events in items for e in events])
+        await store_and_enqueue(self._ctx["storage"], self._ctx["queue"], batch, body)
+        return [None] * len(items)
 
 
 async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:

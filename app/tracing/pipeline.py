@@ -213,6 +213,7 @@ async def process_otlp_batch(
 
 
 LEGACY_LOOKBACK = timedelta(days=30)
+LEGACY_WAIT_S = 0.05  # gathers the legacy requests of concurrent jobs into one fold
 
 
 async def process_batch(
@@ -232,22 +233,56 @@ def _same_state(a: ObservationRow, b: ObservationRow) -> bool:
 async def process_legacy_batch(
     storage: Storage, batch: RawBatch, writer: CoalescingWriter | None = None
 ) -> BatchResult:
-    """Fold a stored Langfuse batch into rows. A change to a stored observation is written as a cancel
-    row (-1, the stored state) plus the new state (+1, next row_version) in one insert, so aggregates stay
-    exact; replaying the batch changes nothing because folding the same events again is a no-op."""
+    """Fold a stored Langfuse batch into rows, with the batches of the same project that concurrent jobs
+    bring (`writer`): one fold, one set of reads and one insert per table for all of them, instead of one
+    request at a time under the project's lock (which capped a project at a few requests a second)."""
     doc = json.loads(await storage.blobs.get(batch.key))
     events: list[dict[str, Any]] = doc["batch"]
+    if all(e["type"] == "score-create" for e in events):  # the SDKs' score batches: nothing to fold or lock
+        rows = [score_row(batch.project_id, e, datetime.now(UTC)) for e in events]
+        if writer is None:
+            await insert_scores(storage.clickhouse, rows)
+            return BatchResult(0, 0, 0)
+        return BatchResult(0, 0, 0, await writer.write_scores(rows))
+    if writer is None:
+        return (await _fold_legacy(storage, None, batch.project_id, [events]))[0]
+    handle = partial(_fold_legacy_apart, storage, writer)
+    return await writer.gathering("legacy", handle, LEGACY_WAIT_S).submit(batch.project_id, events)
+
+
+async def _fold_legacy_apart(
+    storage: Storage, writer: CoalescingWriter, project_id: str, requests: list[list[dict[str, Any]]]
+) -> list[BatchResult | Exception]:
+    """Fold gathered requests together; if that fails on anything, each alone, so one bad request (or
+    one the store cannot take) fails by itself and its neighbours are written."""
+    try:
+        return list(await _fold_legacy(storage, writer, project_id, requests))
+    except Exception:
+        if len(requests) == 1:
+            raise
+    out: list[BatchResult | Exception] = []
+    for events in requests:
+        try:
+            out += await _fold_legacy(storage, writer, project_id, [events])
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+async def _fold_legacy(
+    storage: Storage, writer: CoalescingWriter | None, project_id: str, requests: list[list[dict[str, Any]]]
+) -> list[BatchResult]:
+    """Fold requests' events (in order: creates before updates, by time) over the stored state. A change to
+    a stored observation is written as a cancel row (-1, the stored state) plus the new state (+1, next
+    row_version) in one insert, so aggregates stay exact; replaying a request changes nothing because
+    folding the same events again is a no-op. One result per request, with the rows of it refused."""
+    events = [e for request in requests for e in request]
     now = datetime.now(UTC)
     since = now - LEGACY_LOOKBACK
-    ch, project_id = storage.clickhouse, batch.project_id
+    ch = storage.clickhouse
     batch_traces = legacy.fold_traces(project_id, [e for e in events if e["type"] == "trace-create"], now)
     states = legacy.fold_observations([e for e in events if e["type"] in legacy.OBSERVATION_EVENT_TYPES])
-    scores = [score_row(project_id, e, now) for e in events if e["type"] == "score-create"]
-    if len(scores) == len(events):  # scores only (the SDKs' score batches): nothing to fold or lock
-        if writer is None:
-            await insert_scores(ch, scores)
-            return BatchResult(0, 0, 0)
-        return BatchResult(0, 0, 0, await writer.write_scores(scores))
+    scores = [[score_row(project_id, e, now) for e in r if e["type"] == "score-create"] for r in requests]
     models = await model_catalog.prices_for(storage, project_id)
     async with storage.cache.lock(f"ingest:{project_id}", PROJECT_LOCK_SECONDS, PROJECT_LOCK_SECONDS):
         stored = {
@@ -285,17 +320,51 @@ async def process_legacy_batch(
         refused_rows = await insert_isolating(
             partial(insert_observation_lines, ch), [[as_json_line(r) for r in rows] for rows in writes]
         )
-        await insert_scores(ch, scores)
+        refused_scores = await insert_isolating(
+            partial(insert_scores, ch), [[row] for rows in scores for row in rows]
+        )
     if writer is not None:
         written_lines = [as_json_line(rows[-1]) for i, rows in enumerate(writes) if i not in refused_rows]
         await writer.notify_written(project_id, written_lines)
-    refused = [RefusedRow(f"trace {trace_rows[i].id}", why) for i, why in refused_traces.items()]
-    refused += [
-        RefusedRow(f"observation {writes[i][-1].trace_id}/{writes[i][-1].id}", why)
-        for i, why in refused_rows.items()
-    ]
-    written = sum(len(rows) for i, rows in enumerate(writes) if i not in refused_rows)
-    return BatchResult(written, 0, len(batch_traces), tuple(refused))
+    return _legacy_results(requests, writes, refused_rows, trace_rows, refused_traces, scores, refused_scores)
+
+
+def _legacy_results(
+    requests: list[list[dict[str, Any]]],
+    writes: list[list[ObservationRow]],
+    refused_rows: dict[int, str],
+    trace_rows: list[TraceRow],
+    refused_traces: dict[int, str],
+    scores: list[list[ScoreRow]],
+    refused_scores: dict[int, str],
+) -> list[BatchResult]:
+    """Each request's share of a fold: the observations its events (or its trace-creates) wrote, its traces,
+    and the rows of it ClickHouse refused."""
+    results, first_score = [], 0
+    for request, request_scores in zip(requests, scores, strict=True):
+        obs_ids = {str(e["body"]["id"]) for e in request if e["type"] in legacy.OBSERVATION_EVENT_TYPES}
+        created = {str(e["body"]["id"]) for e in request if e["type"] == "trace-create"}
+        mine = [i for i, rows in enumerate(writes) if rows[-1].id in obs_ids or rows[-1].trace_id in created]
+        traces = created | {writes[i][-1].trace_id for i in mine}
+        refused = [
+            RefusedRow(f"trace {trace_rows[i].id}", why)
+            for i, why in refused_traces.items()
+            if trace_rows[i].id in traces
+        ]
+        refused += [
+            RefusedRow(f"observation {writes[i][-1].trace_id}/{writes[i][-1].id}", refused_rows[i])
+            for i in mine
+            if i in refused_rows
+        ]
+        refused += [
+            RefusedRow(f"score {row.id}", refused_scores[first_score + i])
+            for i, row in enumerate(request_scores)
+            if first_score + i in refused_scores
+        ]
+        first_score += len(request_scores)
+        written = sum(len(writes[i]) for i in mine if i not in refused_rows)
+        results.append(BatchResult(written, 0, len(created), tuple(refused)))
+    return results
 
 
 def _trace_of(obs_id: str, fields: dict[str, Any], stored: dict[str, ObservationRow]) -> str:

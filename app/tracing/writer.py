@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from app.errors import RowsRefused
 from app.storage import Storage
@@ -41,6 +41,7 @@ from app.tracing.attribution import (
     of_row,
     resolve,
 )
+from app.tracing.gathering import Gathering, Handler
 
 PROJECT_LOCK_SECONDS = 120
 # How far before a flush's first span its trace's stored rows are looked for: a trace whose attributes
@@ -94,6 +95,8 @@ class WriteResult:
 
 
 Line = TypeVar("Line")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 async def insert_isolating(
@@ -146,8 +149,7 @@ class CoalescingWriter:
     ) -> None:
         self._storage = storage
         self._on_written = on_written
-        self._scores: list[tuple[list[ScoreRow], asyncio.Future[tuple[RefusedRow, ...]]]] = []
-        self._score_task: asyncio.Task[None] | None = None
+        self._gatherings: dict[str, Gathering[Any, Any]] = {}
         self._max_rows = max_rows
         self._max_wait_s = max_wait_s
         self._pending: list[_Pending] = []
@@ -170,37 +172,30 @@ class CoalescingWriter:
         """Insert these scores together with those of concurrent jobs (one insert, not one per request:
         many small inserts slow every other write on the store). Returns the rows ClickHouse refused and
         why (each refused row alone: the rest is stored)."""
-        done: asyncio.Future[tuple[RefusedRow, ...]] = asyncio.get_running_loop().create_future()
-        self._scores.append((rows, done))
-        if self._score_task is None or self._score_task.done():
-            self._score_task = asyncio.create_task(self._flush_scores(), name="ingest-scores")
-        return await done
+        return await self.gathering("scores", self._insert_scores, SCORE_WAIT_S).submit("", rows)
 
-    async def _flush_scores(self) -> None:
-        while self._scores:
-            await asyncio.sleep(SCORE_WAIT_S)  # gather the score batches of concurrent jobs
-            taken, self._scores = self._scores, []
-            units = [[row] for rows, _ in taken for row in rows]
-            try:
-                refused = await insert_isolating(partial(insert_scores, self._storage.clickhouse), units)
-            except Exception as exc:
-                for _, done in taken:
-                    if not done.done():  # its job may have been cancelled (a shutdown)
-                        done.set_exception(exc)
-                continue
-            start = 0
-            for rows, done in taken:
-                if done.done():
-                    start += len(rows)
-                    continue
-                done.set_result(
-                    tuple(
-                        RefusedRow(f"score {row.id}", refused[start + i])
-                        for i, row in enumerate(rows)
-                        if start + i in refused
-                    )
+    def gathering(self, name: str, handle: Handler[T, R], wait_s: float) -> Gathering[T, R]:
+        """The writer's gathering of work of concurrent jobs called `name` (made on first use with this
+        handler); closed with the writer."""
+        if name not in self._gatherings:
+            self._gatherings[name] = Gathering(handle, wait_s, name)
+        return self._gatherings[name]
+
+    async def _insert_scores(self, _: str, batches: list[list[ScoreRow]]) -> list[tuple[RefusedRow, ...]]:
+        refused = await insert_isolating(
+            partial(insert_scores, self._storage.clickhouse), [[row] for rows in batches for row in rows]
+        )
+        out, start = [], 0
+        for rows in batches:
+            out.append(
+                tuple(
+                    RefusedRow(f"score {row.id}", refused[start + i])
+                    for i, row in enumerate(rows)
+                    if start + i in refused
                 )
-                start += len(rows)
+            )
+            start += len(rows)
+        return out
 
     async def notify_written(self, project_id: str, lines: list[bytes]) -> None:
         """Hand the stored state of observations just written (new rows and corrected ones, as JSON lines)
@@ -213,11 +208,12 @@ class CoalescingWriter:
             log.exception("after-write hook failed for %d rows of project %s", len(lines), project_id)
 
     async def close(self) -> None:
-        for task in (self._task, self._score_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        for gathering in self._gatherings.values():
+            await gathering.close(finish=False)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     async def _run(self) -> None:
         while self._pending:
