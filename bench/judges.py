@@ -3,7 +3,7 @@ targets: ≥ 50 judgments/s sustained, bounded by the connection's concurrency; 
 rule delay + 3 s).
 
 The stores, the app (over ASGI, in process) and the arq worker run on one event loop, as in embedded
-mode; the fake provider is tests/integration/fake_llm.py on a local port.
+mode; the fake provider is tests/integration/fake_llm.py on a local port, in a process of its own.
 
 1. Throughput: N executions created at once (as a backfill does) and enqueued; judgments/s from the
    enqueue until every execution is COMPLETED (each: prompt rendered from the stored observation, one
@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +47,7 @@ from app.storage.clickhouse.query import CompiledQuery
 from app.storage.postgres import executions
 from app.storage.postgres.eval_tables import Evaluator, EvaluatorVersion, JobExecution
 from bench.report import record
-from tests.integration.fake_llm import API_KEY, fake_llm
+from tests.integration.fake_llm import API_KEY
 
 JUDGE_DELAY_S = 0.3
 PROMPT = [{"role": "user", "content": "Question: {{input}}\nAnswer: {{output}}\nIs the answer right?"}]
@@ -226,13 +229,30 @@ async def breakdown(storage: Storage, project_id: str, walls: dict[str, datetime
 BASE_URL = ""
 
 
+@contextlib.contextmanager
+def provider(delay_s: float) -> Iterator[str]:
+    """The fake provider in a process of its own, as a real one is remote (in this process its threads
+    would compete with the server's for the interpreter); its base URL."""
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.fake_llm", str(delay_s)],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert fake.stdout is not None
+        yield fake.stdout.readline().strip()
+    finally:
+        fake.terminate()
+        fake.wait()
+
+
 async def main(args: argparse.Namespace) -> None:
     global BASE_URL
     for noisy in ("arq", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    with tempfile.TemporaryDirectory() as tmp, fake_llm() as fake:
-        fake.delay_s = JUDGE_DELAY_S
-        BASE_URL = fake.base_url
+    with tempfile.TemporaryDirectory() as tmp, provider(JUDGE_DELAY_S) as base_url:
+        BASE_URL = base_url
         settings = Settings(
             data_dir=Path(tmp),
             secret_key="bench",

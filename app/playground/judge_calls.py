@@ -4,9 +4,11 @@ classified so that the caller knows whether to retry, pause the evaluator or giv
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import ssl
+import weakref
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -138,14 +140,26 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+# One pooled HTTP client per event loop: judges call the same provider again and again, and a client per
+# call paid a new connection (and a TLS handshake) for every judgment.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+
+def _client() -> Any:
+    import httpx
+
+    loop = asyncio.get_running_loop()
+    if (client := _clients.get(loop)) is None or client.is_closed:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        client = _clients[loop] = httpx.AsyncClient(follow_redirects=False, verify=_tls(), limits=limits)
+    return client
+
+
 async def _post(url: str, headers: dict[str, str], body: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     import httpx
 
     try:
-        async with httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False, verify=_tls()
-        ) as client:
-            r = await client.post(url, json=body, headers=headers)
+        r = await _client().post(url, json=body, headers=headers, timeout=httpx.Timeout(timeout_s))
     except httpx.TimeoutException:
         raise JudgeCallError("retryable", f"no answer within {timeout_s:.0f} s") from None
     except httpx.HTTPError as exc:

@@ -49,6 +49,7 @@ class FakeLlm:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs: clients reuse their connections
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -64,6 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _events(self, events: list[tuple[str | None, Any]]) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
+        self.send_header("connection", "close")  # the stream ends with the connection
+        self.close_connection = True
         self.end_headers()
         for name, data in events:
             head = f"event: {name}\n" if name else ""
@@ -149,6 +152,13 @@ class _Server(ThreadingHTTPServer):
     fake: FakeLlm
 
 
+class _Discarded(list[dict[str, Any]]):
+    """A request log that keeps nothing (a long bench would hold every request)."""
+
+    def append(self, item: dict[str, Any]) -> None:
+        pass
+
+
 @contextmanager
 def fake_llm() -> Iterator[FakeLlm]:
     """The fake provider on a free port; `base_url` ends in /v1 like the real APIs."""
@@ -161,3 +171,13 @@ def fake_llm() -> Iterator[FakeLlm]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+if __name__ == "__main__":  # in a process of its own (benches): prints its base URL, serves until killed
+    import sys
+
+    with fake_llm() as served:
+        served.delay_s = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+        served.requests = _Discarded()
+        print(served.base_url, flush=True)
+        threading.Event().wait()

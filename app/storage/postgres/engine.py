@@ -82,8 +82,10 @@ class Postgres:
 
     def __init__(self, url: str) -> None:
         self.url = async_url(url)
+        # No ping before each use (a round trip per session): a connection the server dropped fails its
+        # statement once and the pool drops every connection older than that failure.
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_size=10, max_overflow=10, pool_pre_ping=True, json_deserializer=_json_loads
+            self.url, pool_size=10, max_overflow=10, json_deserializer=_json_loads
         )
         self.session = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         event.listen(self.engine.sync_engine, "before_cursor_execute", refuse_nul)
