@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     eval_retry_base_seconds: float = Field(default=30.0, gt=0, le=86_400)
     eval_max_attempts: int = Field(default=5, ge=1, le=50)
     eval_connection_concurrency: int = Field(default=32, ge=1, le=1000)
+    # Annotation: an item a reviewer opens is held from other reviewers this long (renewed on each open).
+    annotation_hold_seconds: int = Field(default=300, ge=5, le=3600)
 
     @field_validator("clickhouse_cluster")
     @classmethod

@@ -37,6 +37,7 @@ class NewScore:
     comment: str | None = None
     config_id: str | None = None
     queue_id: str | None = None
+    author_user_id: str | None = None  # the user who gave it (annotations in the UI)
     environment: str | None = None
     source: str = "API"
     id: str | None = None
@@ -133,6 +134,7 @@ def build_row(project_id: str, score: NewScore, now: datetime) -> ScoreRow:
         metadata_values=[v if isinstance(v, str) else json.dumps(v) for v in score.metadata.values()],
         config_id=score.config_id,
         queue_id=score.queue_id,
+        author_user_id=score.author_user_id,
         environment=normalize_environment(score.environment or "default"),
         event_ts=now,
     )

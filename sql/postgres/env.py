@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.storage.postgres import eval_tables  # noqa: F401  (registers its tables)
+from app.storage.postgres import annotation_tables, eval_tables  # noqa: F401  (registers their tables)
 from app.storage.postgres.engine import STARTUP_LOCK
 from app.storage.postgres.tables import SQLModel
 
