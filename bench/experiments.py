@@ -10,9 +10,13 @@ throughput of normal spans does not drop while an experiment runs).
    time one full read sweep takes once everything is in.
 2. A fixed number of normal OTLP spans (the exporters' payloads, encoded beforehand, 4 senders as in
    bench/ingest.py) into a second project: alone, then again while `run_experiment` runs on the same
-   server; spans/s from the first request until all their ingestion jobs finished.
+   server; spans/s from the first request until all their ingestion jobs finished. This flood keeps
+   both cores busy on its own, so anything else on the machine slows it.
+3. A steady load of normal spans (`--steady-rate`, one request after another, as an application in
+   production sends): alone, then while `run_experiment` runs; spans/s written and each request's lag
+   from acknowledgement to written. Does the experiment take throughput from normal traffic?
 
-    python bench/experiments.py [--items 1000] [--spans 50000]
+    python bench/experiments.py [--items 1000] [--spans 50000] [--steady-rate 2000]
 """
 
 from __future__ import annotations
@@ -39,7 +43,17 @@ from app.auth import accounts as domain
 from app.auth.keys import issue_api_key
 from app.settings import Settings
 from app.storage import open_storage
-from bench.ingest import BATCH, SENDERS, encoded_bodies, finished_jobs, make_spans, post_all, start_server
+from bench.ingest import (
+    BATCH,
+    SENDERS,
+    encoded_bodies,
+    finished_jobs,
+    make_spans,
+    paced,
+    pct,
+    post_all,
+    start_server,
+)
 from bench.report import record
 from bench.startup import free_port
 
@@ -227,14 +241,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--spans", type=int, default=50_000)
+    parser.add_argument("--steady-rate", type=int, default=2000)
     args = parser.parse_args()
     from app.storage.embedded import redis_socket_path
 
     n_spans = args.spans
     # two sets of spans (fresh ids each): the second run must write, not skip duplicates
-    alone_bodies, beside_bodies = (
+    steady_spans = args.steady_rate * 10  # ~10 s of a steady load, longer than an experiment's run
+    alone_bodies, beside_bodies, steady_alone, steady_beside = (
         encoded_bodies([s[i : i + BATCH] for i in range(0, len(s), BATCH)])
-        for s in (make_spans(n_spans), make_spans(n_spans))
+        for s in (make_spans(n) for n in (n_spans, n_spans, steady_spans, steady_spans))
     )
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
@@ -262,6 +278,20 @@ def main() -> None:
             spans_done = time.time()
             beside.join()
             _, beside_wall, beside_end = outcome["run"]
+            print(f"{steady_spans} spans at {args.steady_rate}/s alone…", flush=True)
+            steady = paced(
+                base, span_keys.auth, steady_alone, args.steady_rate, redis_url, span_keys.project_id
+            )
+            print(f"{steady[0]:.0f} spans/s; again beside an experiment…", flush=True)
+            outcome.clear()
+            beside = threading.Thread(target=lambda: outcome.setdefault("run", run_experiment(lf, "steady")))
+            beside.start()
+            time.sleep(1.0)
+            steady_during = paced(
+                base, span_keys.auth, steady_beside, args.steady_rate, redis_url, span_keys.project_id
+            )
+            beside.join()
+            steady_wall = outcome["run"][1]
             load_3 = os.getloadavg()[0]
         finally:
             lf.shutdown()
@@ -275,7 +305,8 @@ def main() -> None:
     print(f"{during} beside the experiment ({overlap})", flush=True)
     record(
         "experiments",
-        f"python bench/experiments.py --items {args.items} --spans {args.spans}",
+        f"python bench/experiments.py --items {args.items} --spans {args.spans} "
+        f"--steady-rate {args.steady_rate}",
         [
             (
                 f"dataset and {args.items:,} items created through the SDK (8 threads)",
@@ -320,7 +351,20 @@ def main() -> None:
                 f"(it ran {beside_wall:.1f} s, {overlap})",
                 f"{during['rate']:,.0f} spans/s ({during['took']:.1f} s; "
                 f"{during['rate'] / alone['rate']:.2f}x alone)",
-                "≈ 1x (no drop)",
+                "— (a flood: both cores busy alone already)",
+            ),
+            (
+                f"{steady_spans:,} normal spans sent steadily at {args.steady_rate:,} spans/s, alone: "
+                "written (first request → all written); acknowledgement → written p95",
+                f"{steady[0]:,.0f} spans/s; {pct(steady[2], 95):.2f} s",
+                "—",
+            ),
+            (
+                f"the same steady load while `run_experiment` ({args.items:,} items) runs "
+                f"(it ran {steady_wall:.1f} s of the ~10 s)",
+                f"{steady_during[0]:,.0f} spans/s ({steady_during[0] / steady[0]:.2f}x alone); "
+                f"{pct(steady_during[2], 95):.2f} s",
+                "≈ 1x (no drop); lag p95 < 2 s",
             ),
             (
                 "CPU seconds used over each span window, alone / beside: the server (with its children); "

@@ -250,6 +250,44 @@ def post_all(base: str, auth: str, bodies: list[bytes], senders: int) -> list[fl
     return acks
 
 
+def paced(
+    base: str, auth: str, bodies: list[bytes], rate: float, redis_url: str, project_id: str = ""
+) -> tuple[float, list[float], list[float]]:
+    """POST the bodies one after another at `rate` spans/s (a steady production load, not a flood);
+    the spans/s written (first request → last job finished), each acknowledgement's seconds, and each
+    body's lag from its acknowledgement to its job's finish (jobs of `project_id`'s requests)."""
+
+    def finished() -> dict[str, float]:
+        return {
+            k: f
+            for k, f in asyncio.run(finished_jobs(redis_url)).items()
+            if f"/{project_id}/" in k or not project_id
+        }
+
+    before = set(finished())
+    ack_at, acks = [], []
+    interval = BATCH / rate
+    headers = {
+        "Authorization": f"Basic {auth}",
+        "Content-Type": "application/x-protobuf",
+        "Content-Encoding": "gzip",
+    }
+    began = time.time()
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as client:
+        for body in bodies:
+            t = time.perf_counter()
+            r = client.post("/api/public/otel/v1/traces", content=body)
+            assert r.status_code == 200
+            acks.append(time.perf_counter() - t)
+            ack_at.append(time.time())
+            time.sleep(max(0.0, interval - (time.perf_counter() - t)))
+    while len(done := finished()) < len(before) + len(bodies):
+        time.sleep(0.05)
+    ends = sorted(f for k, f in done.items() if k not in before)
+    lags = [max(0.0, f - a) for f, a in zip(ends, ack_at, strict=True)]
+    return len(bodies) * BATCH / (ends[-1] - began), acks, lags
+
+
 def wait_jobs(redis_url: str, n: int) -> dict[str, float]:
     while len(done := asyncio.run(finished_jobs(redis_url))) < n:
         time.sleep(0.05)
@@ -304,28 +342,7 @@ def main() -> None:
                 results[mode] = (len(spans) / total, total, sent)
                 if mode == "payload":
                     print("lag run…", flush=True)
-                    before = set(asyncio.run(finished_jobs(redis_url)))
-                    ack_at, acks = [], []
-                    interval = BATCH / args.lag_rate
-                    with httpx.Client(base_url=base, timeout=60) as client:
-                        for body in lag_bodies:
-                            t = time.perf_counter()
-                            r = client.post(
-                                "/api/public/otel/v1/traces",
-                                content=body,
-                                headers={
-                                    "Authorization": f"Basic {auth}",
-                                    "Content-Type": "application/x-protobuf",
-                                    "Content-Encoding": "gzip",
-                                },
-                            )
-                            assert r.status_code == 200
-                            acks.append(time.perf_counter() - t)
-                            ack_at.append(time.time())
-                            time.sleep(max(0.0, interval - (time.perf_counter() - t)))
-                    done = wait_jobs(redis_url, len(before) + len(lag_bodies))
-                    finished = sorted(f for k, f in done.items() if k not in before)
-                    lags = [max(0.0, f - a) for f, a in zip(finished, ack_at, strict=True)]
+                    _, acks, lags = paced(base, auth, lag_bodies, args.lag_rate, redis_url)
             finally:
                 server.send_signal(signal.SIGTERM)
                 server.wait(60)
