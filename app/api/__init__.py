@@ -4,6 +4,7 @@ May import app.settings, errors, http_json, storage, auth, tracing, prompts, eva
 transport.
 """
 
+from app.api.annotation_queues import ANNOTATION_QUEUE_ROUTES
 from app.api.comments import COMMENT_ROUTES
 from app.api.dataset_runs import DATASET_RUN_ROUTES
 from app.api.datasets import DATASET_ROUTES
@@ -31,6 +32,7 @@ API_ROUTES = [
     *OPENAPI_ROUTES,
     *MODEL_ROUTES,
     *SCORE_CONFIG_ROUTES,
+    *ANNOTATION_QUEUE_ROUTES,
     *TRACE_ROUTES,
     *OBSERVATION_ROUTES,
     *SESSION_ROUTES,

@@ -13,6 +13,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 
 from app.errors import StoreUnavailable, UserError
 from app.graphql.cost import QueryCostLimiter
+from app.graphql.mutations.annotation_queue import AnnotationQueueMutationMixin
 from app.graphql.mutations.api_key import ApiKeyMutationMixin
 from app.graphql.mutations.comment import CommentMutationMixin
 from app.graphql.mutations.dataset import DatasetMutationMixin
@@ -26,6 +27,7 @@ from app.graphql.mutations.prompt import PromptMutationMixin
 from app.graphql.mutations.score import ScoreMutationMixin
 from app.graphql.mutations.score_config import ScoreConfigMutationMixin
 from app.graphql.mutations.trace import TraceMutationMixin
+from app.graphql.queries.annotation_queue import AnnotationQueueQueryMixin
 from app.graphql.queries.api_key import ApiKeyQueryMixin
 from app.graphql.queries.dataset import DatasetQueryMixin
 from app.graphql.queries.evaluation_executions import EvaluationExecutionQueryMixin
@@ -70,6 +72,7 @@ class Query(
     EvaluatorQueryMixin,
     EvaluationRuleQueryMixin,
     EvaluationScheduleQueryMixin,
+    AnnotationQueueQueryMixin,
 ):
     pass
 
@@ -89,6 +92,7 @@ class Mutation(
     EvaluatorMutationMixin,
     EvaluationRuleMutationMixin,
     EvaluationScheduleMutationMixin,
+    AnnotationQueueMutationMixin,
 ):
     pass
 

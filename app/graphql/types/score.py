@@ -28,6 +28,8 @@ class Score:
     observation_id: str | None = strawberry.field(description="Scored observation.")
     session_id: str | None = strawberry.field(description="Scored session.")
     config_id: str | None = strawberry.field(description="Score config it follows.")
+    queue_id: str | None = strawberry.field(description="Annotation queue it was given in.")
+    author_user_id: str | None = strawberry.field(description="User who gave it (annotation).")
     environment: str = strawberry.field(description="Environment.")
     timestamp: datetime = strawberry.field(description="When it was given (UTC).")
     created_at: datetime = strawberry.field(description="When it was stored.")
@@ -48,6 +50,8 @@ class Score:
             observation_id=s.observation_id,
             session_id=s.session_id,
             config_id=s.config_id,
+            queue_id=s.queue_id,
+            author_user_id=s.author_user_id,
             environment=s.environment,
             timestamp=s.timestamp,
             created_at=s.created_at,
