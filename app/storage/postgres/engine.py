@@ -88,6 +88,13 @@ class Postgres:
             self.url, pool_size=10, max_overflow=10, json_deserializer=_json_loads
         )
         self.session = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # For one statement that needs no transaction around it (a read, an update of one row): no BEGIN
+        # and COMMIT round trips (asyncpg runs it in autocommit); the hot paths of the job worker use it.
+        self.single_statement = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
         event.listen(self.engine.sync_engine, "before_cursor_execute", refuse_nul)
 
     async def ping(self) -> bool:

@@ -105,8 +105,8 @@ async def update_execution(pg: Postgres, execution: JobExecution) -> JobExecutio
     values = {c: getattr(execution, c) for c in _UPDATED}
     # On the table, not the ORM entity: the ORM's bulk-update bookkeeping cost more than the round trip.
     stmt = _TABLE.update().where(_TABLE.c.project_id == execution.project_id, _TABLE.c.id == execution.id)
-    async with pg.engine.begin() as conn:
-        await conn.execute(stmt.values(values))
+    async with pg.single_statement() as s:
+        await s.execute(stmt.values(values))
     return execution
 
 
@@ -245,7 +245,7 @@ async def fetch_judge_parts(pg: Postgres, project_id: str, execution_id: str) ->
         .outerjoin(EvaluationSettings, col(EvaluationSettings.project_id) == project_id)
         .where(col(JobExecution.project_id) == project_id, col(JobExecution.id) == execution_id)
     )
-    async with pg.session() as s:
+    async with pg.single_statement() as s:
         row = (await s.execute(stmt)).first()
     return JudgeParts() if row is None else JudgeParts(row[0], row[1], row[2], row[3], row[4])
 
