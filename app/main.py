@@ -27,6 +27,7 @@ from litestar.types import Message, Scope
 
 from app import __version__
 from app.api import API_ROUTES
+from app.api.cors import PublicApiCors
 from app.api.guards import require_api_key
 from app.api.openapi import PublicDocumentPlugin
 from app.auth.bootstrap import bootstrap
@@ -218,7 +219,7 @@ def create_app(
             app.state.storage, app.state.jobs = store, queue
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             # Basic auth on every /api/public route but those marked opt={"public": True} (health).
             Router(
@@ -260,3 +261,7 @@ def create_app(
         ),
         debug=False,
     )
+    # CORS of /api/public wraps the whole app, where Litestar puts its own CORS: a route middleware
+    # would miss the preflights and 404s of paths no route matches.
+    app.asgi_handler = PublicApiCors(app.asgi_handler, settings.cors_allowed_origins)
+    return app

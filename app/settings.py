@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     eval_connection_concurrency: int = Field(default=32, ge=1, le=1000)
     # Annotation: an item a reviewer opens is held from other reviewers this long (renewed on each open).
     annotation_hold_seconds: int = Field(default=300, ge=5, le=3600)
+    cors_allowed_origins: str = "*"  # origins that may call /api/public from a browser: "*" or a comma list
+    public_key_events_per_minute: int = Field(default=60, ge=1)  # public key alone, per key + client address
+    public_key_events_per_minute_per_key: int = Field(default=3000, ge=1)  # public key alone, all addresses
 
     @field_validator("clickhouse_cluster")
     @classmethod

@@ -17,6 +17,9 @@ class Caller:
     role: Role
     user_id: str | None = None
     api_key_id: str | None = None
+    # Authenticated by the public key alone (a browser's `Authorization: Bearer pk-…`): may only send
+    # scores to the batch API, never read.
+    public_key_only: bool = False
 
     def require(self, role: Role) -> None:
         """Raise Forbidden unless the caller's role is at least `role`."""

@@ -1,4 +1,5 @@
-"""Project API keys: issue (secret shown once, stored hashed), revoke, and authenticate HTTP Basic."""
+"""Project API keys: issue (secret shown once, stored hashed), revoke, and authenticate HTTP Basic or, for
+browser feedback, the public key alone (`Authorization: Bearer pk-…`)."""
 
 from __future__ import annotations
 
@@ -116,11 +117,8 @@ async def _load_key(storage: Storage, public_key: str) -> dict[str, object]:
     }
 
 
-async def authenticate_basic(storage: Storage, header: str | None, client_ip: str) -> Caller:
-    """Resolve Basic credentials to a project caller; the key is looked up through the Redis cache.
-    Failures count per public key and per address (app.auth.throttle): past the limit, 429. A cached
-    key with its right secret costs no more than the one cache read."""
-    public_key, secret_key = parse_basic(header)
+async def _key_entry(storage: Storage, public_key: str, client_ip: str) -> dict[str, object]:
+    """The key's cache entry (read through the Redis cache), or Unauthorized, counted as a failure."""
     cache_key = _cache_key(public_key)
     entry = await storage.cache.get(cache_key)
     if entry is None:
@@ -136,6 +134,15 @@ async def authenticate_basic(storage: Storage, header: str | None, client_ip: st
             # Revoked or rotated while we read it: drop what we cached and trust only a fresh read.
             await storage.cache.delete(cache_key)
             entry = await _load_key(storage, public_key)
+    return entry
+
+
+async def authenticate_basic(storage: Storage, header: str | None, client_ip: str) -> Caller:
+    """Resolve Basic credentials to a project caller; the key is looked up through the Redis cache.
+    Failures count per public key and per address (app.auth.throttle): past the limit, 429. A cached
+    key with its right secret costs no more than the one cache read."""
+    public_key, secret_key = parse_basic(header)
+    entry = await _key_entry(storage, public_key, client_ip)
     if not hmac.compare_digest(hash_secret(secret_key), str(entry["secret_hash"])):
         await throttle.api_key_failed(storage, public_key, client_ip)
         raise Unauthorized(_INVALID)
@@ -144,6 +151,34 @@ async def authenticate_basic(storage: Storage, header: str | None, client_ip: st
         organization_id=str(entry["organization_id"]),
         role=API_KEY_ROLE,
         api_key_id=str(entry["key_id"]),
+    )
+
+
+def is_bearer(header: str | None) -> bool:
+    """Tell whether an Authorization header uses the Bearer scheme (the browser SDK's public key)."""
+    return header is not None and header.strip().partition(" ")[0].lower() == "bearer"
+
+
+def parse_bearer(header: str | None) -> str:
+    """The public key of an `Authorization: Bearer pk-…` header, or Unauthorized."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    public_key = value.strip()
+    if scheme.lower() != "bearer" or not public_key or len(public_key) > _MAX_PART or " " in public_key:
+        raise Unauthorized("Malformed Bearer authorization header: expected 'Bearer <public key>'.")
+    return public_key
+
+
+async def authenticate_public_key(storage: Storage, header: str | None, client_ip: str) -> Caller:
+    """Resolve `Bearer <public key>` to a caller that may only send scores (`public_key_only`, viewer
+    role). Same cache entry and failure throttle as Basic: an unknown or revoked key is a counted failure."""
+    public_key = parse_bearer(header)
+    entry = await _key_entry(storage, public_key, client_ip)
+    return Caller(
+        project_id=str(entry["project_id"]),
+        organization_id=str(entry["organization_id"]),
+        role=Role.VIEWER,
+        api_key_id=str(entry["key_id"]),
+        public_key_only=True,
     )
 
 

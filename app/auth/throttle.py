@@ -1,5 +1,6 @@
-"""Throttling of failed credentials, counted in Redis for a while: logins per email and per client
-address, API-key (Basic auth) attempts per public key and per client address."""
+"""Throttling, counted in Redis for a while: failed logins per email and per client address, failed
+API-key attempts per public key and per client address, and the events a public key alone (browser
+feedback) may send per minute, per key and client address and per key."""
 
 from __future__ import annotations
 
@@ -75,3 +76,26 @@ async def api_key_failed(storage: Storage, public_key: str, client_ip: str) -> N
         if await storage.cache.incr(key, ttl) > limit:
             _, seconds = await storage.cache.counter(key)
             raise _refuse(f"authentications {what}", seconds or ttl)
+
+
+_MINUTE = 60
+
+
+async def check_public_key_rate(storage: Storage, key_id: str, client_ip: str, events: int) -> None:
+    """Count `events` sent with a public key alone from an address; raise TooManyRequests (with the
+    seconds left in the minute) once the key + address, or the key as a whole, is over its limit per
+    minute. Events refused for the address do not count against the key, so one noisy address cannot
+    use up what every browser shares."""
+    s = storage.settings
+    counters = [
+        (f"public-key-events:{key_id}:ip:{client_ip}", s.public_key_events_per_minute, "from your address"),
+        (f"public-key-events:{key_id}", s.public_key_events_per_minute_per_key, "for this public key"),
+    ]
+    for key, limit, what in counters:
+        if await storage.cache.incr(key, _MINUTE, by=max(events, 1)) > limit:
+            _, seconds = await storage.cache.counter(key)
+            raise TooManyRequests(
+                f"Too many events sent with the public key alone {what}: at most {limit} a minute. "
+                f"Try again in {seconds or _MINUTE} seconds.",
+                seconds or _MINUTE,
+            )

@@ -44,11 +44,11 @@ class Cache:
         if keys:
             await self._redis.delete(*(f"lh:{k}" for k in keys))
 
-    async def incr(self, key: str, ttl_seconds: int) -> int:
-        """Add one to a counter; its expiry is set by the first increment (a fixed window)."""
+    async def incr(self, key: str, ttl_seconds: int, by: int = 1) -> int:
+        """Add `by` (one) to a counter; its expiry is set by the first increment (a fixed window)."""
         async with self._redis.pipeline(transaction=True) as pipe:  # SET NX + INCR: Redis 6 has no EXPIRE NX
             pipe.set(f"lh:{key}", 0, ex=max(ttl_seconds, 1), nx=True)
-            pipe.incr(f"lh:{key}")
+            pipe.incrby(f"lh:{key}", by)
             _, count = await pipe.execute()
         return int(count)
 

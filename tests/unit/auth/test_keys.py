@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from app.auth.caller import Caller
-from app.auth.keys import display_secret, hash_secret, parse_basic
+from app.auth.keys import display_secret, hash_secret, is_bearer, parse_basic, parse_bearer
 from app.auth.passwords import hash_password, verify_password
 from app.errors import Forbidden, InvalidInput, Unauthorized
 from app.storage.postgres.tables import Role
@@ -40,6 +40,21 @@ def test_parse_basic_splits_on_the_first_colon() -> None:
 def test_parse_basic_refuses_malformed_headers(header: str | None) -> None:
     with pytest.raises(Unauthorized):
         parse_basic(header)
+
+
+def test_parse_bearer_reads_the_public_key() -> None:
+    assert parse_bearer("Bearer pk-lh-1") == "pk-lh-1"
+    assert parse_bearer("  bearer   pk-lh-1 ") == "pk-lh-1"
+    assert is_bearer("Bearer pk-lh-1") and is_bearer("BEARER") and is_bearer("bearer ")
+    assert not is_bearer(None) and not is_bearer(f"Basic {b64('a:b')}") and not is_bearer("Bearerx y")
+
+
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Bearer  ", "Basic pk", "Bearer a b", "Bearer " + "p" * 300]
+)
+def test_parse_bearer_refuses_malformed_headers(header: str | None) -> None:
+    with pytest.raises(Unauthorized, match="Bearer"):
+        parse_bearer(header)
 
 
 def test_secrets_are_hashed_and_displayed_masked() -> None:
