@@ -8,10 +8,11 @@ Scores saved here have source ANNOTATION and name their config, their queue and 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from app.auth.caller import Caller
@@ -329,6 +330,22 @@ def _user(caller: Caller) -> str:
     return caller.user_id
 
 
+async def _people_by_id(storage: Storage, caller: Caller, wanted: bool) -> dict[str, Person]:
+    return {p.user_id: p for p in await people(storage, caller)} if wanted else {}
+
+
+async def _target_or_why(
+    storage: Storage, project_id: str, item: AnnotationQueueItem | None
+) -> AnnotationTarget | str | None:
+    """What the item shows, or why it cannot be read (NotFound's message); None without an item."""
+    if item is None:
+        return None
+    try:
+        return await load_target(storage, project_id, item)
+    except NotFound as exc:
+        return str(exc)
+
+
 async def open_review(
     storage: Storage,
     caller: Caller,
@@ -339,36 +356,47 @@ async def open_review(
 ) -> Review:
     """The annotate view: the item asked for (held for the reviewer unless someone else holds it), else
     the reviewer's next item after `after_item_id` (or the one they hold, or their first), with what it
-    shows. NotFound for an unknown queue or item."""
+    shows. NotFound for an unknown queue or item. Independent reads run side by side (this is the page
+    a reviewer waits for after every save)."""
     caller.require(Role.MEMBER)
     user_id, pid = _user(caller), caller.project_id
-    queue = await aq.get_queue(storage, pid, queue_id)
     held = True
+    item: AnnotationQueueItem | None
     if item_id is not None:
-        hold = await aq.open_item(storage, pid, queue_id, item_id, user_id)
-        item: AnnotationQueueItem | None = hold.item
-        held = hold.held
+        queue, hold = await asyncio.gather(
+            aq.get_queue(storage, pid, queue_id), aq.open_item(storage, pid, queue_id, item_id, user_id)
+        )
+        item, held = hold.item, hold.held
     else:
-        item = await aq.claim_next(storage, pid, queue_id, user_id, after_item_id=after_item_id)
-    found = await fetch_configs(storage, pid, queue.score_config_ids)
+        queue, item = await asyncio.gather(
+            aq.get_queue(storage, pid, queue_id),
+            aq.claim_next(storage, pid, queue_id, user_id, after_item_id=after_item_id),
+        )
+    held_by_other = (
+        item is not None and not held and item.status == ItemStatus.PENDING.value and item.locked_by_user_id
+    )
+    found, progress, by_id, target = await asyncio.gather(
+        fetch_configs(storage, pid, queue.score_config_ids),
+        aq.progress(storage, pid, [queue_id]),
+        _people_by_id(storage, caller, item is not None and (not held or bool(item.completed_by_user_id))),
+        _target_or_why(storage, pid, None if held_by_other else item),
+    )
     configs = [found[c] for c in queue.score_config_ids if c in found and not found[c].is_archived]
-    progress = (await aq.progress(storage, pid, [queue_id]))[queue_id]
+    review = Review(queue, configs, progress[queue_id])
     if item is None:
-        return Review(queue, configs, progress)
-    holder = completed_by = None
-    if not held or item.completed_by_user_id:
-        by_id = {p.user_id: p for p in await people(storage, caller)}
-        if not held and item.status == ItemStatus.PENDING.value and item.locked_by_user_id:
-            holder = by_id.get(item.locked_by_user_id, Person(item.locked_by_user_id, "", Role.MEMBER))
-            return Review(queue, configs, progress, item, held=False, holder=holder)
-        if item.completed_by_user_id:
-            completed_by = by_id.get(item.completed_by_user_id)
-    try:
-        target = await load_target(storage, pid, item)
-    except NotFound as exc:
-        return Review(queue, configs, progress, item, held, missing=str(exc), completed_by=completed_by)
-    given = _given(target, queue_id, item, user_id)
-    return Review(queue, configs, progress, item, held, None, target, None, given, completed_by)
+        return review
+    if held_by_other and item.locked_by_user_id:
+        holder = by_id.get(item.locked_by_user_id, Person(item.locked_by_user_id, "", Role.MEMBER))
+        return replace(review, item=item, held=False, holder=holder)
+    review = replace(
+        review,
+        item=item,
+        held=held,
+        completed_by=by_id.get(item.completed_by_user_id) if item.completed_by_user_id else None,
+    )
+    if isinstance(target, str) or target is None:
+        return replace(review, missing=target or "not found")
+    return replace(review, target=target, given=_given(target, queue_id, item, user_id))
 
 
 def _value(config: ScoreConfig, raw: float | str) -> float | str:
@@ -451,7 +479,7 @@ async def submit_annotation(
     ):
         raise Conflict("another reviewer has this item open; it is held for them for a few minutes")
     queue = await aq.get_queue(storage, pid, queue_id)
-    text = (comment or "").strip() or None
+    text = (comment or "").replace("\r\n", "\n").strip() or None  # forms send textarea lines as CRLF
     if text is not None and len(text) > COMMENT_MAX:
         raise InvalidInput(f"comment: at most {COMMENT_MAX} characters")
     configs = await fetch_configs(storage, pid, [v.config_id for v in values])

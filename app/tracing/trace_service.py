@@ -6,6 +6,7 @@ sharing, comments). This module joins the two so that transport layers call one 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -140,11 +141,15 @@ async def trace_detail(
 ) -> TraceDetail:
     """One trace as a tree with its scores; `shared_only` answers NotFound, exactly as for a missing
     trace, unless the trace is public (shared in Langhouse or marked public by the SDK)."""
-    trace = await fetch_trace(storage, project_id, trace_id)
+    ch = storage.clickhouse
+    # Side by side: the trace, its observations and its scores (ClickHouse reads run on several threads).
+    trace, observations, scores = await asyncio.gather(
+        fetch_trace(storage, project_id, trace_id),
+        trace_queries.fetch_trace_observations(ch, project_id, trace_id),
+        score_queries.scores_of(ch, project_id, trace_ids=(trace_id,)),
+    )
     if trace is None or (shared_only and not trace.public):
         raise NotFound(f"trace {trace_id!r} not found")
-    observations = await trace_queries.fetch_trace_observations(storage.clickhouse, project_id, trace_id)
-    scores = await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=(trace_id,))
     return TraceDetail(trace, observations, observation_tree(observations), scores)
 
 
@@ -179,9 +184,11 @@ async def session_detail(storage: Storage, project_id: str, session_id: str) -> 
         with_io=True,
     )
     turns = (await list_traces(storage, req)).items
-    all_scores = await score_queries.scores_of(ch, project_id, trace_ids=tuple(t.id for t in turns))
+    all_scores, session_scores = await asyncio.gather(
+        score_queries.scores_of(ch, project_id, trace_ids=tuple(t.id for t in turns)),
+        score_queries.scores_of(ch, project_id, session_ids=(session_id,)),
+    )
     turn_scores = {t.id: [s for s in all_scores if s.trace_id == t.id] for t in turns}
-    session_scores = await score_queries.scores_of(ch, project_id, session_ids=(session_id,))
     return SessionDetail(found, turns, turn_scores, [s for s in session_scores if s.trace_id is None])
 
 
