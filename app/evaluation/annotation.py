@@ -399,7 +399,7 @@ async def open_review(
     return replace(review, target=target, given=_given(target, queue_id, item, user_id))
 
 
-def _value(config: ScoreConfig, raw: float | str) -> float | str:
+def config_value(config: ScoreConfig, raw: float | str) -> float | str:
     """A value given for `config` as its score holds it; InvalidInput naming the config otherwise."""
     field_name = f"score.{config.name}"
     match config.data_type:
@@ -488,7 +488,7 @@ async def submit_annotation(
         config = configs.get(v.config_id)
         if config is None or v.config_id not in queue.score_config_ids:
             raise InvalidInput(f"score.{v.config_id}: not a score config of this queue")
-        chosen[v.config_id] = _value(config, v.value)
+        chosen[v.config_id] = config_value(config, v.value)
     if text is not None and not chosen:
         raise InvalidInput("comment: give at least one score to comment on")
     trace_id, observation_id, session_id = await _object_ids(storage, pid, item)
