@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Router
 
+from app.dashboards.annotation_pages import ANNOTATION_ROUTES
 from app.dashboards.auth_pages import AUTH_ROUTES
 from app.dashboards.compare_pages import COMPARE_ROUTES
 from app.dashboards.dashboard_pages import DASHBOARD_ROUTES
@@ -41,6 +42,7 @@ def ui_router() -> Router:
             *SESSION_ROUTES,
             *USER_ROUTES,
             *SCORE_ROUTES,
+            *ANNOTATION_ROUTES,
             *EXECUTION_ROUTES,
             *SETTINGS_ROUTES,
             *DASHBOARD_ROUTES,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from litestar import Request, get
@@ -12,13 +11,13 @@ from litestar.response import Template
 from app.dashboards.deps import UiSession, page
 from app.dashboards.display import chat, pretty
 from app.dashboards.params import PAGE, RANGES, query, time_range, url
-from app.errors import NotFound
+from app.evaluation import annotation
+from app.evaluation.annotation_queues import ObjectType
 from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import scores as sq
-from app.storage.clickhouse.queries import traces as tq
-from app.storage.clickhouse.queries.common import TimeRange, lookup_range
 from app.storage.clickhouse.queries.views import ScoreView
+from app.storage.postgres.tables import Role
 from app.tracing import trace_service
 
 
@@ -59,26 +58,20 @@ async def sessions_page(request: Request[Any, Any, State], session: UiSession, s
 @get("/sessions/{session_id:str}")
 async def session_page(session: UiSession, storage: Storage, session_id: str) -> Template:
     project_id = session.caller.project_id
-    found = await gq.fetch_group(storage.clickhouse, project_id, "session_id", session_id, lookup_range())
-    if found is None:
-        raise NotFound(f"session {session_id!r} not found")
-    time = TimeRange(found.first_seen - timedelta(minutes=1), found.last_seen + timedelta(minutes=1))
-    req = tq.TraceListRequest(
-        project_id, time, tq.TraceFilter(session_ids=(session_id,)), descending=False, first=100, with_io=True
-    )
-    turns = (await trace_service.list_traces(storage, req)).items
-    all_scores = await sq.scores_of(storage.clickhouse, project_id, trace_ids=tuple(t.id for t in turns))
-    turn_scores = {t.id: [s for s in all_scores if s.trace_id == t.id] for t in turns}
-    session_scores = await sq.scores_of(storage.clickhouse, project_id, session_ids=(session_id,))
+    detail = await trace_service.session_detail(storage, project_id, session_id)
+    can_write = session.caller.role.at_least(Role.MEMBER)
     return page(
         session,
         "session.html",
-        session=found,
-        turns=turns,
-        turn_scores=turn_scores,
-        session_scores=[s for s in session_scores if s.trace_id is None],
+        session=detail.session,
+        turns=detail.turns,
+        turn_scores=detail.turn_scores,
+        session_scores=detail.session_scores,
         pretty=pretty,
         chat=chat,
+        queue_choices=await annotation.queue_choices(storage, session.caller, ObjectType.SESSION, session_id)
+        if can_write
+        else None,
     )
 
 

@@ -22,7 +22,8 @@ from app.dashboards.deps import FORM, UiSession, page, requires_member
 from app.dashboards.display import chat, pretty
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
 from app.errors import InvalidInput
-from app.evaluation import datasets
+from app.evaluation import annotation, datasets
+from app.evaluation.annotation_queues import ObjectType
 from app.storage import Storage
 from app.storage.clickhouse.queries import traces as tq
 from app.storage.clickhouse.queries.common import NumberRange, TagFilter
@@ -98,6 +99,9 @@ async def traces_page(request: Request[Any, Any, State], session: UiSession, sto
         columns=TRACE_COLUMNS,
         shown=chosen or list(TRACE_COLUMNS),
         base_url=str(request.base_url).rstrip("/"),
+        queue_choices=await annotation.queue_choices(storage, caller)
+        if caller.role.at_least(Role.MEMBER)
+        else None,
     )
 
 
@@ -193,7 +197,7 @@ async def traces_export(
     )
 
 
-def _trace_view(
+def trace_view(
     storage: Storage,
     detail: trace_service.TraceDetail,
     project_id: str,
@@ -253,7 +257,7 @@ async def trace_page(
     return page(
         session,
         "trace.html",
-        **_trace_view(storage, detail, caller.project_id, obs, shared=False),
+        **trace_view(storage, detail, caller.project_id, obs, shared=False),
         comments=notes,
         prompt_url=prompt_url,
         share_url=base_url + share_path(caller.project_id, trace_id) if detail.trace.public else None,
@@ -261,6 +265,9 @@ async def trace_page(
         dataset_choices=(await datasets.list_datasets_page(storage, caller.project_id, 1, 100))[0]
         if can_write
         else [],
+        queue_choices=await annotation.queue_choices(storage, caller, ObjectType.TRACE, trace_id)
+        if can_write
+        else None,
     )
 
 
@@ -272,7 +279,7 @@ async def public_trace_page(
     detail = await trace_service.trace_detail(storage, project_id, trace_id, shared_only=True)
     return Template(
         "public_trace.html",
-        context={**_trace_view(storage, detail, project_id, obs, shared=True), "version": __version__},
+        context={**trace_view(storage, detail, project_id, obs, shared=True), "version": __version__},
         # Not kept by caches or browsers once unshared; not indexed; the link is not sent on as referrer.
         headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
     )

@@ -156,3 +156,16 @@ async def create_score(storage: Storage, project_id: str, score: NewScore) -> Sc
     row = build_row(project_id, score, datetime.now(UTC))
     await insert_scores(storage.clickhouse, [row])
     return row
+
+
+async def create_scores(storage: Storage, project_id: str, new: list[NewScore]) -> list[ScoreRow]:
+    """Check every score (its rules, then its config) and store them all in one insert, or none:
+    InvalidInput names the first score refused and why."""
+    for score, problem in zip(new, await check_scores(storage, project_id, new), strict=True):
+        if problem:
+            raise InvalidInput(f"{score.name}: {problem}")
+    now = datetime.now(UTC)
+    rows = [build_row(project_id, score, now) for score in new]
+    if rows:
+        await insert_scores(storage.clickhouse, rows)
+    return rows

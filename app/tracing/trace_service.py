@@ -6,15 +6,17 @@ sharing, comments). This module joins the two so that transport layers call one 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.errors import InvalidInput, NotFound
 from app.storage import Storage
+from app.storage.clickhouse.queries import groups as group_queries
 from app.storage.clickhouse.queries import scores as score_queries
 from app.storage.clickhouse.queries import trace_page
 from app.storage.clickhouse.queries import traces as trace_queries
-from app.storage.clickhouse.queries.common import Page
+from app.storage.clickhouse.queries.common import Page, TimeRange, lookup_range
 from app.storage.clickhouse.queries.views import ObservationView, ScoreView, TraceTotals, TraceView
 from app.storage.clickhouse.query import CompiledQuery
 from app.storage.clickhouse.write_rows import TraceRow
@@ -139,12 +141,55 @@ async def trace_detail(
 ) -> TraceDetail:
     """One trace as a tree with its scores; `shared_only` answers NotFound, exactly as for a missing
     trace, unless the trace is public (shared in Langhouse or marked public by the SDK)."""
-    trace = await fetch_trace(storage, project_id, trace_id)
+    ch = storage.clickhouse
+    # Side by side: the trace, its observations and its scores (ClickHouse reads run on several threads).
+    trace, observations, scores = await asyncio.gather(
+        fetch_trace(storage, project_id, trace_id),
+        trace_queries.fetch_trace_observations(ch, project_id, trace_id),
+        score_queries.scores_of(ch, project_id, trace_ids=(trace_id,)),
+    )
     if trace is None or (shared_only and not trace.public):
         raise NotFound(f"trace {trace_id!r} not found")
-    observations = await trace_queries.fetch_trace_observations(storage.clickhouse, project_id, trace_id)
-    scores = await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=(trace_id,))
     return TraceDetail(trace, observations, observation_tree(observations), scores)
+
+
+SESSION_TURNS = 100  # the turns a session view reads, oldest first
+
+
+@dataclass(slots=True)
+class SessionDetail:
+    """One session as a conversation: its traces (turns, oldest first) with their scores, and the scores
+    given to the session itself."""
+
+    session: group_queries.GroupView
+    turns: list[TraceView]
+    turn_scores: dict[str, list[ScoreView]]
+    session_scores: list[ScoreView]
+
+
+async def session_detail(storage: Storage, project_id: str, session_id: str) -> SessionDetail:
+    """One session of the project (seen in the last 90 days) with its first SESSION_TURNS turns and the
+    scores of the turns and of the session; NotFound when the project has no such session."""
+    ch = storage.clickhouse
+    found = await group_queries.fetch_group(ch, project_id, "session_id", session_id, lookup_range())
+    if found is None:
+        raise NotFound(f"session {session_id!r} not found")
+    time = TimeRange(found.first_seen - timedelta(minutes=1), found.last_seen + timedelta(minutes=1))
+    req = trace_queries.TraceListRequest(
+        project_id,
+        time,
+        trace_queries.TraceFilter(session_ids=(session_id,)),
+        descending=False,
+        first=SESSION_TURNS,
+        with_io=True,
+    )
+    turns = (await list_traces(storage, req)).items
+    all_scores, session_scores = await asyncio.gather(
+        score_queries.scores_of(ch, project_id, trace_ids=tuple(t.id for t in turns)),
+        score_queries.scores_of(ch, project_id, session_ids=(session_id,)),
+    )
+    turn_scores = {t.id: [s for s in all_scores if s.trace_id == t.id] for t in turns}
+    return SessionDetail(found, turns, turn_scores, [s for s in session_scores if s.trace_id is None])
 
 
 async def score_ids(storage: Storage, project_id: str, trace_ids: list[str]) -> dict[str, list[str]]:

@@ -9,6 +9,7 @@ within minutes of it; the window is one hour before to one day after.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -357,8 +358,11 @@ async def fetch_totals(ch: ClickHouse, project_id: str, trace_ids: list[str]) ->
 
 
 async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceView | None:
-    """One trace with its merged metadata and totals; None if unknown or deleted."""
-    rows = await ch.query(compile_trace(project_id, trace_id))
+    """One trace with its merged metadata and totals; None if unknown or deleted. The trace row and its
+    totals are read side by side (ClickHouse reads run on several threads)."""
+    rows, all_totals = await asyncio.gather(
+        ch.query(compile_trace(project_id, trace_id)), fetch_totals(ch, project_id, [trace_id])
+    )
     if not rows or rows[0]["deleted"]:
         return None
     row = rows[0]
@@ -366,8 +370,7 @@ async def fetch_trace(ch: ClickHouse, project_id: str, trace_id: str) -> TraceVi
     updates = cast(list[tuple[Any, list[str], list[str]]], row["metadata_updates"])
     for _, names, values in sorted(updates, key=lambda u: u[0]):
         merged.update(metadata(list(names), list(values)))
-    totals = (await fetch_totals(ch, project_id, [trace_id])).get(trace_id, TraceTotals())
-    trace = trace_view(row, totals)
+    trace = trace_view(row, all_totals.get(trace_id, TraceTotals()))
     trace.metadata = merged
     return trace
 
