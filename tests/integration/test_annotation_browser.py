@@ -145,11 +145,12 @@ def test_a_review_pass_with_the_keyboard_only(
     # What the pass stored, through the public API.
     r = httpx.get(
         f"{site.url}/api/public/v2/scores",
-        params={"source": "ANNOTATION", "limit": 50},
+        params={"queueId": queue_id, "limit": 50},
         headers=site.api_headers,
     )
     assert r.status_code == 200, r.text
-    stored = [s for s in r.json()["data"] if s["queueId"] == queue_id]
+    stored = r.json()["data"]
+    assert stored and all(s["queueId"] == queue_id for s in stored)
     by_trace: dict[str, dict[str, Any]] = {}
     for s in stored:
         assert s["source"] == "ANNOTATION" and s["configId"] in (quality, helpful)

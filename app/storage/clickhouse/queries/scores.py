@@ -41,6 +41,8 @@ class ScoreFilter:
     observation_ids: tuple[str, ...] = ()
     dataset_run_ids: tuple[str, ...] = ()
     config_ids: tuple[str, ...] = ()
+    queue_ids: tuple[str, ...] = ()
+    author_user_ids: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
     string_values: tuple[str, ...] = ()
     user_ids: tuple[str, ...] = ()  # the scored trace's user (scores of sessions have none)
@@ -111,6 +113,8 @@ def compile_score_list(req: ScoreListRequest, max_first: int = 100, *, count: bo
         ("source", f.sources),
         ("data_type", f.data_types),
         ("config_id", f.config_ids),
+        ("queue_id", f.queue_ids),
+        ("author_user_id", f.author_user_ids),
         ("environment", f.environments),
         ("string_value", f.string_values),
     ):
