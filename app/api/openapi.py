@@ -84,7 +84,12 @@ def public_document(app: Litestar) -> dict[str, Any]:
         for name, r in ERROR_RESPONSES.items()
     }
     components["securitySchemes"] = {
-        "basicAuth": {"type": "http", "scheme": "basic", "description": "public key : secret key"}
+        "basicAuth": {"type": "http", "scheme": "basic", "description": "public key : secret key"},
+        "publicKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "the public key alone (browsers): score-create events only, no reads",
+        },
     }
     doc["security"] = [{"basicAuth": []}]
     for path, method, handler in _operations(app):
@@ -128,6 +133,8 @@ def _complete(op: dict[str, Any], path: str, method: str, handler: HTTPRouteHand
         statuses |= {401, 429}
     else:
         op["security"] = []
+    if handler.opt.get("public_key"):
+        op["security"] = [{"basicAuth": []}, {"publicKey": []}]
     if "{" in path:
         statuses.add(404)
     if doc.body is not None or method in _BODY_METHODS:

@@ -73,7 +73,8 @@ async def _close_ingest(ctx: dict[str, Any]) -> None:
     await ctx["judge_traces"].close()
     await ctx["writer"].close()
     ctx["mapper"].close()
-    await ctx["queue"].close()
+    if "queue" in ctx:  # not when the worker stops before its start-up finished
+        await ctx["queue"].close()
 
 
 class _Worker(Worker):

@@ -148,6 +148,14 @@ async def test_openapi_document(client) -> None:
         "/api/public/v3/scores",
         "/api/public/otel/v1/traces",
     } <= set(paths)
+    # Only the ingestion batch takes a public key alone (browser feedback); every other route Basic.
+    bearer = {
+        f"{m.upper()} {p}"
+        for p, ops in paths.items()
+        for m, op in ops.items()
+        if {"publicKey": []} in op.get("security", [])
+    }
+    assert bearer == {"POST /api/public/ingestion"}
 
 
 async def test_the_official_sdk_reads_what_it_sent(
