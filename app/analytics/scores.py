@@ -137,8 +137,9 @@ class SourceDistribution:
 @dataclass(frozen=True, slots=True)
 class ScoreSourceAnalytics:
     """Scores by source (API, EVAL, ANNOTATION): per time bucket, name, data type and source the count
-    and average (`trends`: time, score_name, data_type, source, count_count, value_avg; no average for
-    categorical scores), and the distribution of each name, data type and source."""
+    and average (`trends`: time, score_name, data_type, source, count_count, value_avg; every bucket of
+    the range for each name, data type and source seen, count 0 where it has none; no average for
+    categorical scores or empty buckets), and the distribution of each name, data type and source."""
 
     trends: Rows
     distributions: tuple[SourceDistribution, ...]
@@ -183,12 +184,13 @@ async def score_sources(
         data_types: tuple[str, ...],
         buckets: mq.Granularity | None = None,
     ) -> mq.MetricsRequest:
+        # Trends get every bucket of the range (an empty one: count 0, no average), so charts keep scale.
         filters = [mq.DimensionFilter(mq.Dimension.DATA_TYPE, data_types)]
         if kept:
             filters.append(mq.DimensionFilter(mq.Dimension.SCORE_NAME, kept))
         metrics = tuple(mq.MetricSpec(*spec) for spec in specs)
         return mq.MetricsRequest(
-            project_id, mq.View.SCORES, metrics, time, dims, tuple(filters), buckets, fill_gaps=False
+            project_id, mq.View.SCORES, metrics, time, dims, tuple(filters), buckets, fill_gaps=True
         )
 
     avg, count = (mq.Measure.VALUE, mq.Aggregation.AVG), (mq.Measure.COUNT, mq.Aggregation.COUNT)
@@ -207,8 +209,8 @@ async def score_sources(
         mq.run_metrics(ch, request((count,), (*by_source, mq.Dimension.STRING_VALUE), ("CATEGORICAL",))),
     )
     for r in trends.rows:
-        if r["data_type"] == "CATEGORICAL":
-            r["value_avg"] = None  # a category's number (if any) is no measure
+        if r["data_type"] == "CATEGORICAL" or not r["count_count"]:
+            r["value_avg"] = None  # a category's number (if any) is no measure; an empty bucket has none
     buckets = {(r["score_name"], r["source"]): tuple(r["value_histogram"]) for r in histograms.rows}
     counted: dict[tuple[str, str], list[tuple[str, int]]] = {}
     for r in labels.rows:

@@ -234,9 +234,11 @@ def score_source_charts(a: ScoreSourceAnalytics) -> dict[str, str]:
         )
     }
     averaged = [
-        {**r, "line": f"{r['score_name']} · {r['source']}"} for r in a.trends if r["value_avg"] is not None
+        {**r, "line": f"{r['score_name']} · {r['source']}"}
+        for r in a.trends
+        if r["data_type"] != "CATEGORICAL"
     ]
-    if averaged:
+    if any(r["value_avg"] is not None for r in averaged):  # empty buckets stay gaps in the lines
         charts["source-average"] = time_lines_by("Average by score and source", averaged, "line", "value_avg")
     return charts
 
@@ -288,15 +290,15 @@ def confusion_heatmap(name_a: str, name_b: str, matrix: ConfusionMatrix) -> str:
             "z": counts,
             "text": [[str(n) for n in row] for row in counts],
             "texttemplate": "%{text}",
-            "colorscale": "Blues",
+            "colorscale": [[0, "#f8fafc"], [1, "#2f6fed"]],
             "hovertemplate": f"{name_a}: %{{y}}<br>{name_b}: %{{x}}<br>%{{z}} objects<extra></extra>",
         }
     ]
     layout = _layout(
         f"{name_a} (rows) vs {name_b} (columns)",
         height=max(260, 60 + 36 * len(labels)),
-        xaxis={"title": {"text": name_b}, "type": "category"},
-        yaxis={"title": {"text": name_a}, "type": "category", "autorange": "reversed"},
+        xaxis={"title": {"text": name_b}, "type": "category", "automargin": True},
+        yaxis={"title": {"text": name_a}, "type": "category", "autorange": "reversed", "automargin": True},
     )
     return _figure(data, layout)
 

@@ -43,7 +43,7 @@ class ScoreTrendPoint:
     source: str = strawberry.field(description="API, EVAL or ANNOTATION.")
     count: int = strawberry.field(description="Scores in the bucket.")
     average: float | None = strawberry.field(
-        description="Average value (BOOLEAN: the share of True); null for CATEGORICAL."
+        description="Average value (BOOLEAN: the share of True); null for CATEGORICAL and empty buckets."
     )
 
 
@@ -87,8 +87,8 @@ class ScoreDistribution:
 class ScoreAnalytics:
     granularity: Granularity = strawberry.field(description="The trend's bucket size.")  # type: ignore[valid-type]
     trends: list[ScoreTrendPoint] = strawberry.field(
-        description="Count and average per bucket, name, data type and source (buckets without scores "
-        "are left out)."
+        description="Count and average per bucket, name, data type and source: every bucket of the range "
+        "for each name, data type and source that has scores (count 0 and average null where it has none)."
     )
     distributions: list[ScoreDistribution] = strawberry.field(
         description="One per name, data type and source over the whole range."
