@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.analytics.overview import Overview
-    from app.analytics.scores import ScoreAnalytics
+    from app.analytics.score_agreement import ConfusionMatrix
+    from app.analytics.scores import ScoreAnalytics, ScoreSourceAnalytics
     from app.analytics.widgets import WidgetResult
     from app.evaluation.compare import Comparison, ScoreComparison
 
@@ -216,6 +217,90 @@ def score_charts(a: ScoreAnalytics) -> dict[str, str]:
                 f"{s.name}: categories", [c for c, _ in s.categories], [n for _, n in s.categories]
             )
     return charts
+
+
+def score_source_charts(a: ScoreSourceAnalytics) -> dict[str, str]:
+    """Scores by source over time: the count of each source, and the average of each numeric or boolean
+    score name per source (a line per name and source)."""
+    counts: dict[tuple[Any, str], float] = defaultdict(float)
+    for r in a.trends:
+        counts[(r["time"], r["source"])] += r["count_count"]
+    charts = {
+        "source-count": stacked_by(
+            "Scores by source",
+            [{"time": t, "source": s, "n": n} for (t, s), n in counts.items()],
+            "source",
+            "n",
+        )
+    }
+    averaged = [
+        {**r, "line": f"{r['score_name']} · {r['source']}"}
+        for r in a.trends
+        if r["data_type"] != "CATEGORICAL"
+    ]
+    if any(r["value_avg"] is not None for r in averaged):  # empty buckets stay gaps in the lines
+        charts["source-average"] = time_lines_by("Average by score and source", averaged, "line", "value_avg")
+    return charts
+
+
+def agreement_scatter(name_a: str, name_b: str, sample: Sequence[tuple[float, float]], pairs: int) -> str:
+    """Score A against score B, one point per object (a fixed sample when there are more), and the line
+    where they are equal."""
+    xs, ys = [a for a, _ in sample], [b for _, b in sample]
+    low, high = min([*xs, *ys], default=0.0), max([*xs, *ys], default=1.0)
+    shown = f" ({len(sample):,} of {pairs:,} pairs)" if len(sample) < pairs else ""
+    data = [
+        {
+            "type": "scatter",
+            "x": xs,
+            "y": ys,
+            "mode": "markers",
+            "marker": {"size": 5, "opacity": 0.35},
+            "name": "objects",
+        },
+        {
+            "type": "scatter",
+            "x": [low, high],
+            "y": [low, high],
+            "mode": "lines",
+            "line": {"dash": "dot", "color": "#98a2b3"},
+            "name": "equal",
+            "hoverinfo": "skip",
+        },
+    ]
+    layout = _layout(
+        f"{name_a} vs {name_b}{shown}",
+        height=360,
+        xaxis={"title": {"text": name_a}},
+        yaxis={"title": {"text": name_b}},
+        showlegend=False,
+    )
+    return _figure(data, layout)
+
+
+def confusion_heatmap(name_a: str, name_b: str, matrix: ConfusionMatrix) -> str:
+    """The confusion matrix as a heatmap: A's labels down, B's across, each cell's count written in it."""
+    labels = list(matrix.labels)
+    counts = [list(row) for row in matrix.counts]
+    data = [
+        {
+            "type": "heatmap",
+            "x": labels,
+            "y": labels,
+            "z": counts,
+            "text": [[str(n) for n in row] for row in counts],
+            "texttemplate": "%{text}",
+            "colorscale": [[0, "#f8fafc"], [1, "#2f6fed"]],
+            "hovertemplate": f"{name_a}: %{{y}}<br>{name_b}: %{{x}}<br>%{{z}} objects<extra></extra>",
+        }
+    ]
+    layout = _layout(
+        f"{name_a} (rows) vs {name_b} (columns)",
+        height=max(260, 60 + 36 * len(labels)),
+        xaxis={"title": {"text": name_b}, "type": "category", "automargin": True},
+        yaxis={"title": {"text": name_a}, "type": "category", "autorange": "reversed", "automargin": True},
+    )
+    return _figure(data, layout)
 
 
 def usage_charts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
-from app.analytics.scores import score_analytics
+from app.analytics import score_agreement as sa
+from app.analytics.scores import score_analytics, score_sources
 from app.auth.caller import Caller
 from app.dashboards import figures
 from app.dashboards.deps import FORM, UiSession, page, requires_member
@@ -27,14 +30,18 @@ from app.tracing.score_configs import Category, ScoreConfigChange, ScoreConfigSp
 async def scores_page(session: UiSession, storage: Storage, range: str | None = None) -> Template:
     project_id = session.caller.project_id
     key, time = time_range(range or "7d")
-    analytics = await score_analytics(storage.clickhouse, project_id, time)
+    analytics, by_source = await asyncio.gather(
+        score_analytics(storage.clickhouse, project_id, time),
+        score_sources(storage.clickhouse, project_id, time),
+    )
     configs = await score_configs.list_configs(storage, project_id, 200)
     return page(
         session,
         "scores.html",
         score_summaries=analytics.summaries,
-        charts=figures.score_charts(analytics),
+        charts={**figures.score_charts(analytics), **figures.score_source_charts(by_source)},
         by_trace=analytics.by_trace_name,
+        by_source=by_source.distributions,
         configs=configs,
         range=key,
         ranges=list(RANGES),
@@ -131,4 +138,115 @@ async def score_config_archive(
     return Redirect("/scores")
 
 
-SCORE_ROUTES = [scores_page, score_list_page, score_config_create, score_config_archive]
+AGREEMENT_FIELDS = ("a", "a_source", "b", "b_source", "level", "tolerance", "range", "from", "to")
+SAMPLE = 2_000
+
+
+def _agreement_request(
+    request: Request[Any, Any, State], project_id: str, q: dict[str, str]
+) -> tuple[str, sa.PairRequest, float]:
+    """The range key, the pair request and the tolerance the query string asks for."""
+    key, time = time_range(q.get("range") or "7d", request)
+    a = sa.selector(q.get("a") or "", q.get("a_source"), None, "a")
+    b = sa.selector(q.get("b") or "", q.get("b_source"), None, "b")
+    req = sa.PairRequest(project_id, time, a, b, sa.level(q.get("level")))
+    return key, req, sa.tolerance(number(q, "tolerance"))
+
+
+def _object_link(level: sa.Level, pair: sa.ScorePair) -> tuple[str, str]:
+    """The page of the scored object and its label."""
+    if level == "SESSION":
+        return f"/sessions/{quote(pair.session_id or '', safe='')}", pair.session_id or ""
+    href = f"/traces/{quote(pair.trace_id or '', safe='')}"
+    if level == "OBSERVATION":
+        return url(href, {"obs": pair.observation_id}), f"{pair.trace_id} / {pair.observation_id}"
+    return href, pair.trace_id or ""
+
+
+def _shown(value: float | None, label: str) -> str:
+    if label:
+        return label
+    return "" if value is None else f"{value:.4g}"
+
+
+@get("/scores/agreement")
+async def score_agreement_page(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template:
+    """Agreement of two scores on the same objects: correlations or kappa, a figure, the disagreements."""
+    project_id, q = session.caller.project_id, query(request)
+    kept = {k: v for k, v in q.items() if k in AGREEMENT_FIELDS}
+    key, time = time_range(q.get("range") or "7d", request)
+    names = sorted({s.name for s in await sq.aggregate_score_summaries(storage.clickhouse, project_id, time)})
+    agreement, chart, error = None, None, None
+    if q.get("a") or q.get("b"):
+        try:
+            key, req, tol = _agreement_request(request, project_id, q)
+            agreement = await sa.score_agreement(storage.clickhouse, req, tol)
+            if agreement.data_type == "NUMERIC":
+                sample = await sa.pair_sample(storage.clickhouse, req, SAMPLE)
+                chart = figures.agreement_scatter(req.a.name, req.b.name, sample, agreement.pairs)
+            elif agreement.confusion is not None:
+                chart = figures.confusion_heatmap(req.a.name, req.b.name, agreement.confusion)
+        except InvalidInput as exc:
+            error = str(exc)
+    response = page(
+        session,
+        "score_agreement.html",
+        q=q,
+        names=names,
+        sources=scores.SOURCES,
+        levels=sa.LEVELS,
+        range=key,
+        ranges=list(RANGES),
+        agreement=agreement,
+        chart=chart,
+        error=error,
+        disagreements_url=url("/scores/agreement/disagreements", kept),
+    )
+    response.status_code = 400 if error else 200
+    return response
+
+
+@get("/scores/agreement/disagreements")
+async def score_disagreements_page(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template:
+    """The objects two scores disagree on, newest first, each linked to its trace or session; keyset pages."""
+    project_id, q = session.caller.project_id, query(request)
+    key, req, tol = _agreement_request(request, project_id, q)
+    found = await sa.disagreements(storage.clickhouse, req, tol, PAGE, q.get("after") or None)
+    kept = {k: v for k, v in q.items() if k in AGREEMENT_FIELDS}
+    rows = [
+        {
+            "link": _object_link(req.level, p),
+            "a": _shown(p.value_a, p.label_a),
+            "b": _shown(p.value_b, p.label_b),
+            "time": p.timestamp,
+        }
+        for p in found.items
+    ]
+    return page(
+        session,
+        "score_disagreements.html",
+        q=q,
+        req=req,
+        tolerance=tol,
+        rows=rows,
+        range=key,
+        agreement_url=url("/scores/agreement", kept),
+        next_url=url("/scores/agreement/disagreements", kept, after=found.end_cursor)
+        if found.has_next
+        else None,
+        first_url=url("/scores/agreement/disagreements", kept),
+    )
+
+
+SCORE_ROUTES = [
+    scores_page,
+    score_list_page,
+    score_agreement_page,
+    score_disagreements_page,
+    score_config_create,
+    score_config_archive,
+]

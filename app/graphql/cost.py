@@ -46,6 +46,9 @@ READS = {
     "runs",
     "items",
     "summary",
+    "scoreAnalytics",
+    "scoreAgreement",
+    "disagreements",
 }
 CONNECTIONS = {
     "traces",

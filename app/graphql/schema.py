@@ -41,6 +41,7 @@ from app.graphql.queries.observation import ObservationQueryMixin
 from app.graphql.queries.project import ProjectQueryMixin
 from app.graphql.queries.prompt import PromptQueryMixin
 from app.graphql.queries.score import ScoreQueryMixin
+from app.graphql.queries.score_analytics import ScoreAnalyticsQueryMixin
 from app.graphql.queries.score_config import ScoreConfigQueryMixin
 from app.graphql.queries.session import SessionQueryMixin
 from app.graphql.queries.trace import TraceQueryMixin
@@ -60,6 +61,7 @@ class Query(
     SessionQueryMixin,
     UserQueryMixin,
     ScoreQueryMixin,
+    ScoreAnalyticsQueryMixin,
     ScoreConfigQueryMixin,
     MetricsQueryMixin,
     PromptQueryMixin,

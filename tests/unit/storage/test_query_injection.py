@@ -158,3 +158,48 @@ def test_a_trace_list_with_observation_ids_binds_project_and_trace_ids(evil: str
     check(
         lambda v: tq.compile_trace_list(tq.TraceListRequest(P, TIME, listed, with_observation_ids=True)), evil
     )
+
+
+@pytest.mark.parametrize("evil", HOSTILE)
+def test_score_pairs_bind_names_sources_configs_and_cursor_keys(evil: str) -> None:
+    from app.storage.clickhouse.queries import score_pairs as sp
+
+    selectors: list[Callable[[str], tuple[sp.ScoreSelector, sp.ScoreSelector]]] = [
+        lambda v: (sp.ScoreSelector(v), sp.ScoreSelector("human")),
+        lambda v: (sp.ScoreSelector("judge"), sp.ScoreSelector(v)),
+        lambda v: (sp.ScoreSelector("judge", v), sp.ScoreSelector("human", "EVAL")),
+        lambda v: (sp.ScoreSelector("judge", "EVAL"), sp.ScoreSelector("human", v)),
+        lambda v: (sp.ScoreSelector("judge", config_id=v), sp.ScoreSelector("human", config_id="c")),
+        lambda v: (sp.ScoreSelector("judge", config_id="c"), sp.ScoreSelector("human", config_id=v)),
+    ]
+    compilers: list[Callable[[sp.PairRequest], Any]] = [
+        sp.compile_pair_stats,
+        sp.compile_disagreements,
+        sp.compile_pair_sample,
+    ]
+    for level in sp.LEVELS:
+        for make in selectors:
+            for compile_query in compilers:
+                check(
+                    lambda v, make=make, c=compile_query, level=level: c(  # type: ignore[misc]
+                        sp.PairRequest(P, TIME, *make(v), level)
+                    ),
+                    evil,
+                )
+        check(
+            lambda v, level=level: sp.compile_pair_stats(
+                sp.PairRequest(v, TIME, sp.ScoreSelector("a"), sp.ScoreSelector("b"), level)
+            ),
+            evil,
+        )
+        plain = sp.PairRequest(P, TIME, sp.ScoreSelector("a"), sp.ScoreSelector("b"), level)
+        for make_pair in (
+            lambda v: sp.ScorePair(v, "o", v, 1.0, 0.0, "", "", T1),
+            lambda v: sp.ScorePair("t", v, "s", 1.0, 0.0, "", "", T1),
+        ):
+            check(
+                lambda v, make_pair=make_pair, plain=plain: sp.compile_disagreements(  # type: ignore[misc]
+                    plain, 0, 5, sp.pair_cursor("OBSERVATION", make_pair(v))
+                ),
+                evil,
+            )
