@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -97,16 +98,21 @@ async def save_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
 
 _TABLE = JobExecution.__table__  # type: ignore[attr-defined]
 _UPDATED = [c.name for c in _TABLE.columns if c.name not in {"id", "project_id", "created_at"}]
+# Built once, on the table rather than the ORM entity: building the statement (and the ORM's bulk-update
+# bookkeeping) cost more than the round trip. Values are bound per call.
+_UPDATE = (
+    _TABLE.update()
+    .where(_TABLE.c.project_id == bindparam("key_project_id"), _TABLE.c.id == bindparam("key_id"))
+    .values({c: bindparam(c, type_=_TABLE.c[c].type) for c in _UPDATED})
+)
 
 
 async def update_execution(pg: Postgres, execution: JobExecution) -> JobExecution:
     """Write an existing execution's state back in one UPDATE (the judge's hot path)."""
     execution.updated_at = utcnow()
     values = {c: getattr(execution, c) for c in _UPDATED}
-    # On the table, not the ORM entity: the ORM's bulk-update bookkeeping cost more than the round trip.
-    stmt = _TABLE.update().where(_TABLE.c.project_id == execution.project_id, _TABLE.c.id == execution.id)
     async with pg.single_statement() as s:
-        await s.execute(stmt.values(values))
+        await s.execute(_UPDATE, {**values, "key_project_id": execution.project_id, "key_id": execution.id})
     return execution
 
 
@@ -212,9 +218,9 @@ class JudgeParts:
     cost_cap_usd: float | None = None
 
 
-async def fetch_judge_parts(pg: Postgres, project_id: str, execution_id: str) -> JudgeParts:
-    """An execution with the evaluator, version and rule it runs and the project's cost cap, in one read."""
-    stmt = (
+def _judge_parts_statement() -> Any:
+    project_id: Any = bindparam("project_id")
+    return (
         sa_select(
             JobExecution,
             Evaluator,
@@ -243,10 +249,18 @@ async def fetch_judge_parts(pg: Postgres, project_id: str, execution_id: str) ->
             ),
         )
         .outerjoin(EvaluationSettings, col(EvaluationSettings.project_id) == project_id)
-        .where(col(JobExecution.project_id) == project_id, col(JobExecution.id) == execution_id)
+        .where(col(JobExecution.project_id) == project_id, col(JobExecution.id) == bindparam("execution_id"))
     )
+
+
+_JUDGE_PARTS = _judge_parts_statement()  # built once (per call it cost more than the query)
+
+
+async def fetch_judge_parts(pg: Postgres, project_id: str, execution_id: str) -> JudgeParts:
+    """An execution with the evaluator, version and rule it runs and the project's cost cap, in one read."""
     async with pg.single_statement() as s:
-        row = (await s.execute(stmt)).first()
+        params = {"project_id": project_id, "execution_id": execution_id}
+        row = (await s.execute(_JUDGE_PARTS, params)).first()
     return JudgeParts() if row is None else JudgeParts(row[0], row[1], row[2], row[3], row[4])
 
 
