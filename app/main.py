@@ -40,6 +40,7 @@ from app.graphql.app import graphql_controller
 from app.ingest import INGEST_ROUTES
 from app.jobs.contracts import JobQueue, open_job_queue
 from app.jobs.worker import build_worker, close_worker
+from app.playground import judge_calls
 from app.playground.prompts import PlaygroundHooks
 from app.settings import Settings
 from app.storage import Storage, open_storage, unavailable_store
@@ -218,6 +219,7 @@ def create_app(
         ):
             app.state.storage, app.state.jobs = store, queue
             yield
+            await judge_calls.close_sessions()
 
     app = Litestar(
         route_handlers=[

@@ -25,6 +25,7 @@ from app.jobs.contracts import (
     redis_settings,
     serialize,
 )
+from app.playground import judge_calls
 from app.settings import Settings
 from app.storage import Storage, open_storage, unavailable_store
 from app.tracing.pipeline import OtlpMapper
@@ -73,6 +74,7 @@ async def _close_ingest(ctx: dict[str, Any]) -> None:
     await ctx["judge_traces"].close()
     await ctx["writer"].close()
     ctx["mapper"].close()
+    await judge_calls.close_sessions()
     if "queue" in ctx:  # not when the worker stops before its start-up finished
         await ctx["queue"].close()
 
