@@ -11,7 +11,8 @@ mode; the fake provider is tests/integration/fake_llm.py on a local port, in a p
 2. Latency: spans posted to /api/public/ingestion at a steady rate under a rule with a delay; for each,
    the time from its post until its EVAL score is readable in ClickHouse.
 
-    python bench/judges.py [--judgments 1500] [--spans 300] [--rate 20] [--delay 1] [--concurrency 32]
+    python bench/judges.py [--judgments 1500] [--spans 300] [--rate 20] [--delay 1] [--concurrency 32]\
+        [--runs 3]
 """
 
 from __future__ import annotations
@@ -162,11 +163,13 @@ async def done(storage: Storage, project_id: str, rule_id: str, n: int) -> bool:
 
 
 async def wait(check, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    """Poll `check` every 0.25 s: it runs on the server's loop, and counting the executions by status every
+    50 ms took ~8 % of that loop from the judges it measures."""
     deadline = time.monotonic() + timeout_s
     while not await check():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out after {timeout_s} s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.25)
 
 
 async def latency(
@@ -263,7 +266,7 @@ async def main(args: argparse.Namespace) -> None:
             await storage.migrate()
             org = await domain.ensure_organization(storage, "bench")
             keys = {}
-            for name in ("throughput", "latency"):
+            for name in [*(f"throughput-{i}" for i in range(args.runs)), "latency"]:
                 project = await domain.ensure_project(storage, org, name)
                 issued = await issue_api_key(storage, project.id, "bench")
                 keys[name] = (project.id, (issued.key.public_key, issued.secret_key))
@@ -272,9 +275,12 @@ async def main(args: argparse.Namespace) -> None:
             transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs))
             try:
                 async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                    project_id, auth = keys["throughput"]
-                    per_s, seconds = await throughput(storage, client, auth, project_id, args.judgments)
-                    print(f"throughput: {per_s:.1f} judgments/s ({args.judgments} in {seconds:.1f} s)")
+                    rates = []
+                    for run in range(args.runs):  # a project each: each run sets up its own judge
+                        project_id, auth = keys[f"throughput-{run}"]
+                        per_s, seconds = await throughput(storage, client, auth, project_id, args.judgments)
+                        print(f"throughput: {per_s:.1f} judgments/s ({args.judgments} in {seconds:.1f} s)")
+                        rates.append(per_s)
                     await wait(lambda: drained(jobs), 600)  # the judges' own traces, still being ingested
                     project_id, auth = keys["latency"]
                     waits = await latency(
@@ -293,7 +299,8 @@ async def main(args: argparse.Namespace) -> None:
         [
             (
                 f"judgments/s, fake judge {JUDGE_DELAY_S * 1000:.0f} ms, concurrency {args.concurrency}",
-                f"{per_s:.1f} ({args.judgments} in {seconds:.1f} s)",
+                f"{statistics.median(rates):.1f}, median of {args.runs} runs of {args.judgments} "
+                f"({min(rates):.1f}-{max(rates):.1f})",
                 "≥ 50",
             ),
             (
@@ -312,4 +319,5 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--delay", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3)
     asyncio.run(main(parser.parse_args()))

@@ -12,42 +12,16 @@ from typing import Any
 from arq import Retry
 
 from app.evaluation import judging, matching
-from app.jobs.contracts import JobQueue, enqueue_judge, store_and_enqueue
+from app.jobs.contracts import JobQueue, enqueue_judge
 from app.storage import Storage
 from app.storage.postgres import accounts, executions
 from app.storage.postgres.eval_tables import JobExecution
-from app.tracing.gathering import Gathering
-from app.tracing.pipeline import legacy_batch
+from app.tracing.pipeline import fold_events
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 3  # a failure of ours (a store outage): retried, then the execution ends in ERROR
 SWEEP_OVERDUE_S = 120.0
 MAX_SWEPT, MAX_SWEPT_PROJECTS = 1000, 10_000
-TRACE_BATCH_WAIT_S = 0.2
-
-
-class JudgeTraces:
-    """The judges' own traces of concurrent jobs stored as one ingestion request per project: one
-    request per judgment made every judge trace queue on the project's ingestion lock. A job returns once
-    the request holding its trace is stored and enqueued (durable, as any acknowledged request)."""
-
-    def __init__(self, ctx: dict[str, Any]) -> None:
-        self._ctx = ctx
-        self._gathering: Gathering[list[dict[str, Any]], None] = Gathering(
-            self._store, TRACE_BATCH_WAIT_S, "judge-traces"
-        )
-
-    async def store(self, project_id: str, events: list[dict[str, Any]]) -> None:
-        await self._gathering.submit(project_id, events)
-
-    async def close(self) -> None:
-        """Store what is gathered now (on shutdown, before the job queue closes)."""
-        await self._gathering.close(finish=True)
-
-    async def _store(self, project_id: str, items: list[list[dict[str, Any]]]) -> list[None]:
-        batch, body = legacy_batch(project_id, [e for events in items for e in events])
-        await store_and_enqueue(self._ctx["storage"], self._ctx["queue"], batch, body)
-        return [None] * len(items)
 
 
 async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:
@@ -78,7 +52,15 @@ async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
         await judging.fail_execution(storage, project_id, execution_id, f"internal error: {exc!r}"[:500])
         raise
     if outcome.trace_events:
-        await ctx["judge_traces"].store(project_id, outcome.trace_events)
+        # Folded in this process with the other jobs' (no stored request, no ingestion job): the judge's
+        # trace is written before the job ends; a retry folds the same events again, changing nothing.
+        try:
+            written = await fold_events(storage, ctx["writer"], project_id, outcome.trace_events)
+        except Exception:  # the judgment and its scores are stored; only its own trace is missing
+            log.exception("judge %s: its trace could not be stored", execution_id)
+        else:
+            if written.refused:
+                log.error("judge %s: trace rows refused: %s", execution_id, written.refused)
     if outcome.retry_in_s is not None:
         await enqueue_judge(queue, project_id, execution_id, defer_s=outcome.retry_in_s, again=True)
     return {"status": outcome.status, "retry_in_s": outcome.retry_in_s}

@@ -71,7 +71,6 @@ async def _open_ingest(ctx: dict[str, Any]) -> None:
 
 
 async def _close_ingest(ctx: dict[str, Any]) -> None:
-    await ctx["judge_traces"].close()
     await ctx["writer"].close()
     ctx["mapper"].close()
     await judge_calls.close_sessions()
@@ -109,7 +108,6 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
         "mapper": OtlpMapper(storage.settings.ingest_mapper_processes),
     }
     ctx["writer"] = CoalescingWriter(storage, on_written=evaluation.written_hook(ctx))
-    ctx["judge_traces"] = evaluation.JudgeTraces(ctx)
     return _Worker(
         functions=FUNCTIONS,
         redis_settings=redis_settings(storage.redis_url),

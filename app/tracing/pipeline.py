@@ -246,8 +246,16 @@ async def process_legacy_batch(
         return BatchResult(0, 0, 0, await writer.write_scores(rows))
     if writer is None:
         return (await _fold_legacy(storage, None, batch.project_id, [events]))[0]
+    return await fold_events(storage, writer, batch.project_id, events)
+
+
+async def fold_events(
+    storage: Storage, writer: CoalescingWriter, project_id: str, events: list[dict[str, Any]]
+) -> BatchResult:
+    """Fold validated Langfuse events into the project's rows, with those of concurrent jobs (the worker's
+    own events, e.g. a judge's trace, take this path without a stored request)."""
     handle = partial(_fold_legacy_apart, storage, writer)
-    return await writer.gathering("legacy", handle, LEGACY_WAIT_S).submit(batch.project_id, events)
+    return await writer.gathering("legacy", handle, LEGACY_WAIT_S).submit(project_id, events)
 
 
 async def _fold_legacy_apart(
