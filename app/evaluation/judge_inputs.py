@@ -7,16 +7,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from app.errors import NotFound
 from app.evaluation.datasets import fetch_item
 from app.evaluation.judge_types import JudgeTarget, VariableMap
 from app.storage import Storage
-from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries import traces as tq
-from app.storage.clickhouse.queries.common import TimeRange, lookup_range
 from app.storage.clickhouse.queries.observations import fetch_observation
 from app.storage.clickhouse.queries.views import ObservationView, json_or_text
 from app.tracing import trace_service
@@ -154,20 +151,7 @@ def _turn_text(value: str | None) -> str:
 
 
 async def _session_values(storage: Storage, project_id: str, target: JudgeTarget) -> TargetValues:
-    session_id = target.session_id or ""
-    found = await gq.fetch_group(storage.clickhouse, project_id, "session_id", session_id, lookup_range())
-    if found is None:
-        raise NotFound(f"session {session_id!r} not found")
-    time = TimeRange(found.first_seen - timedelta(minutes=1), found.last_seen + timedelta(minutes=1))
-    req = tq.TraceListRequest(
-        project_id,
-        time,
-        tq.TraceFilter(session_ids=(session_id,)),
-        descending=False,
-        first=MAX_TURNS,
-        with_io=True,
-    )
-    turns = (await trace_service.list_traces(storage, req)).items
+    _, turns = await trace_service.session_turns(storage, project_id, target.session_id or "", MAX_TURNS)
     lines = []
     for turn in turns:
         lines.append(f"User: {_turn_text(turn.input)}")

@@ -167,11 +167,14 @@ class SessionDetail:
     session_scores: list[ScoreView]
 
 
-async def session_detail(storage: Storage, project_id: str, session_id: str) -> SessionDetail:
-    """One session of the project (seen in the last 90 days) with its first SESSION_TURNS turns and the
-    scores of the turns and of the session; NotFound when the project has no such session."""
-    ch = storage.clickhouse
-    found = await group_queries.fetch_group(ch, project_id, "session_id", session_id, lookup_range())
+async def session_turns(
+    storage: Storage, project_id: str, session_id: str, first: int
+) -> tuple[group_queries.GroupView, list[TraceView]]:
+    """A session of the project seen in the last 90 days and its first `first` traces (turns, oldest first,
+    with input and output); NotFound when the project has no such session."""
+    found = await group_queries.fetch_group(
+        storage.clickhouse, project_id, "session_id", session_id, lookup_range()
+    )
     if found is None:
         raise NotFound(f"session {session_id!r} not found")
     time = TimeRange(found.first_seen - timedelta(minutes=1), found.last_seen + timedelta(minutes=1))
@@ -180,10 +183,17 @@ async def session_detail(storage: Storage, project_id: str, session_id: str) -> 
         time,
         trace_queries.TraceFilter(session_ids=(session_id,)),
         descending=False,
-        first=SESSION_TURNS,
+        first=first,
         with_io=True,
     )
-    turns = (await list_traces(storage, req)).items
+    return found, (await list_traces(storage, req)).items
+
+
+async def session_detail(storage: Storage, project_id: str, session_id: str) -> SessionDetail:
+    """One session of the project (seen in the last 90 days) with its first SESSION_TURNS turns and the
+    scores of the turns and of the session; NotFound when the project has no such session."""
+    ch = storage.clickhouse
+    found, turns = await session_turns(storage, project_id, session_id, SESSION_TURNS)
     all_scores, session_scores = await asyncio.gather(
         score_queries.scores_of(ch, project_id, trace_ids=tuple(t.id for t in turns)),
         score_queries.scores_of(ch, project_id, session_ids=(session_id,)),
