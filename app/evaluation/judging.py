@@ -171,17 +171,20 @@ def _local_slots(connection_id: str, limit: int) -> asyncio.Semaphore:
 async def _call(
     storage: Storage, prepared: PreparedJudge, ex: JobExecution
 ) -> JudgeAnswer | JudgeCallError | None:
-    """The call under the connection's concurrency limit; None when no slot freed up in time."""
+    """The call under the connection's concurrency limit; None when no slot freed up in time. Embedded,
+    this process is the only worker, so its own semaphore is the limit; with servers, the Redis semaphore
+    bounds every worker process together."""
     name, limit = f"judge:{prepared.connection_id}", storage.settings.eval_connection_concurrency
     token = f"{ex.id}:{uuid.uuid4().hex[:8]}"
     local = _local_slots(prepared.connection_id, limit)
+    shared = not storage.settings.embedded_redis
     try:
         await asyncio.wait_for(local.acquire(), LOCAL_WAIT_S)
     except TimeoutError:
         return None
     try:
         deadline = time.monotonic() + SLOT_WAIT_S
-        while not await storage.cache.acquire_slot(name, token, limit, SLOT_TTL_S):
+        while shared and not await storage.cache.acquire_slot(name, token, limit, SLOT_TTL_S):
             if time.monotonic() > deadline:
                 return None
             await asyncio.sleep(0.05 + random.random() * 0.1)  # noqa: S311
@@ -194,7 +197,8 @@ async def _call(
             except JudgeCallError as exc:
                 return exc
         finally:
-            await storage.cache.release_slot(name, token)
+            if shared:
+                await storage.cache.release_slot(name, token)
     finally:
         local.release()
 
