@@ -155,9 +155,9 @@ async def test_prompt_dataframes(live_server: LiveServer, project: ProjectFixtur
     def with_metrics() -> object:
         with Langhouse(live_server.base_url, project.public_key, project.secret_key) as lh:
             frame = lh.prompt_versions("linked", with_metrics=True).set_index("version")
-        return frame if "score.quality" in frame.columns else None
+        return [frame] if "score.quality" in frame.columns else None  # (a DataFrame has no truth value)
 
-    frame = await wait_for(lambda: asyncio.to_thread(with_metrics))
+    [frame] = await wait_for(lambda: asyncio.to_thread(with_metrics))
     assert frame.loc[1, "metrics.generations"] == 1 and frame.loc[2, "metrics.generations"] == 0
     assert frame.loc[1, "metrics.inputTokens"] == 7
     assert frame.loc[1, "metrics.totalCost"] == pytest.approx(0.001)
