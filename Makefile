@@ -21,8 +21,8 @@ test: lint ## lint, type-check, then the whole test suite on real embedded store
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests bench sql examples
-	$(BIN)/ruff format --check app tests bench sql examples
+	$(BIN)/ruff check app tests bench sql examples clients
+	$(BIN)/ruff format --check app tests bench sql examples clients
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -1,9 +1,10 @@
 """Read your project into pandas: run against a local server (`langhouse serve`) with your keys.
 
+pip install ./clients/python   # the client alone: httpx and pandas
 LANGHOUSE_PUBLIC_KEY=pk-lh-... LANGHOUSE_SECRET_KEY=sk-lh-... python examples/notebook.py
 """
 
-from app.client import Langhouse
+from langhouse_client import Langhouse
 
 with Langhouse("http://localhost:3000") as lh:
     traces = lh.traces(limit=500)
@@ -12,6 +13,12 @@ with Langhouse("http://localhost:3000") as lh:
     print(costs.groupby("model")[["total_cost_sum", "total_tokens_sum"]].sum())
     errors = lh.observations(filter={"levels": ["ERROR"]})
     print(f"{len(errors)} failed observations in the last 24 hours")
+    print(lh.users(sort="TOTAL_COST").head()[["id", "traceCount", "sessionCount", "totalCost"]])
+    print(lh.sessions().head()[["id", "traceCount", "durationMs", "totalCost"]])
+    prompts = lh.prompts()
+    if len(prompts):
+        versions = lh.prompt_versions(prompts["name"][0], with_metrics=True)
+        print(versions[["version", "labels", "metrics.generations", "metrics.totalCost"]])
 
     # Evaluation: the newest two runs of a dataset, compared item by item.
     runs = lh.experiments()

@@ -1,26 +1,13 @@
-"""A small client for notebooks: GraphQL queries with project keys, results as pandas DataFrames.
-
-    from app.client import Langhouse
-    lh = Langhouse("http://localhost:3000", "pk-lh-…", "sk-lh-…")   # or LANGHOUSE_* / LANGFUSE_* env
-    lh.traces(filter={"userIds": ["u-1"]})                             # a DataFrame, one row per trace
-    lh.metrics("OBSERVATIONS", [("TOTAL_COST", "SUM")], dimensions=["MODEL"], granularity="DAY")
-    lh.dataset_items("qa")                                             # one row per item
-    lh.experiment_items(lh.experiments()["id"][0])                     # one row per item run
-    scores, items = lh.compare(baseline_id, [other_id])                # per score / per item
-
-pandas is an optional dependency (`pip install 'langhouse[notebook]'`).
-"""
+"""GraphQL queries with a project's API keys, results as pandas DataFrames (one row per object)."""
 
 from __future__ import annotations
 
 import os
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import httpx
-
-if TYPE_CHECKING:
-    import pandas as pd
+import pandas as pd
 
 PAGE = 100
 _TRACES = """
@@ -50,6 +37,49 @@ query($first: Int, $after: String, $filter: ScoreFilterInput) {
   }
 }
 """
+_GROUP_FIELDS = """id firstSeen lastSeen durationMs traceCount observationCount userIds environments
+      totalCost totalTokens usageDetails costDetails"""
+_SESSIONS = f"""
+query($filter: GroupFilterInput, $sort: GroupSortField!, $direction: SortDirection!, $first: Int,
+      $after: String) {{
+  sessions(filter: $filter, sort: $sort, direction: $direction, first: $first, after: $after) {{
+    edges {{ node {{ {_GROUP_FIELDS} }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+_USERS = f"""
+query($filter: GroupFilterInput, $sort: GroupSortField!, $direction: SortDirection!, $first: Int,
+      $after: String) {{
+  users(filter: $filter, sort: $sort, direction: $direction, first: $first, after: $after) {{
+    edges {{ node {{ {_GROUP_FIELDS} sessionCount }} }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+_PROMPTS = """
+query($filter: PromptFilterInput, $first: Int, $after: String) {
+  prompts(filter: $filter, first: $first, after: $after) {
+    edges { node { name type versions labels tags lastUpdatedAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+_PROMPT_METRICS = """metrics(timeRange: $timeRange) { generations latencyP50Ms latencyP95Ms inputTokens
+      outputTokens totalTokens totalCost scores { name average } }"""
+
+
+def _prompt_versions_query(with_metrics: bool) -> str:
+    return f"""
+query($name: String!{", $timeRange: TimeRangeInput" if with_metrics else ""}) {{
+  prompt(name: $name) {{
+    versions {{ id name version type prompt config labels tags commitMessage createdBy createdAt updatedAt
+      {_PROMPT_METRICS if with_metrics else ""} }}
+  }}
+}}
+"""
+
+
 _METRICS = "query($q: MetricsQueryInput!) { metrics(query: $q) { columns rows servedFrom } }"
 _DATASETS = """
 query($first: Int, $after: String) {
@@ -225,6 +255,78 @@ class Langhouse:
         f = {**(filter or {}), "timeRange": _time_range(start, end)}
         return _frame(self._walk(_SCORES, "scores", {"filter": f}, limit), ("timestamp",))
 
+    def sessions(
+        self,
+        filter: dict[str, Any] | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        sort: str = "LAST_SEEN",
+        direction: str = "DESC",
+        limit: int = 1000,
+    ) -> pd.DataFrame:
+        """Sessions active in the time range (default the last 24 hours), one row each: first and last
+        seen, duration, trace and observation counts, users, cost and tokens."""
+        return self._groups(_SESSIONS, "sessions", filter, start, end, sort, direction, limit)
+
+    def users(
+        self,
+        filter: dict[str, Any] | None = None,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+        sort: str = "LAST_SEEN",
+        direction: str = "DESC",
+        limit: int = 1000,
+    ) -> pd.DataFrame:
+        """Users active in the time range (default the last 24 hours), one row each, as `sessions` plus
+        `sessionCount`."""
+        return self._groups(_USERS, "users", filter, start, end, sort, direction, limit)
+
+    def _groups(
+        self,
+        query: str,
+        field: str,
+        filter: dict[str, Any] | None,
+        start: datetime | str | None,
+        end: datetime | str | None,
+        sort: str,
+        direction: str,
+        limit: int,
+    ) -> pd.DataFrame:
+        f = {**(filter or {}), "timeRange": _time_range(start, end)}
+        variables = {"filter": f, "sort": sort, "direction": direction}
+        return _frame(self._walk(query, field, variables, limit), ("firstSeen", "lastSeen"))
+
+    def prompts(self, filter: dict[str, Any] | None = None, limit: int = 1000) -> pd.DataFrame:
+        """Prompts in name order, one row each: type, version numbers, labels, tags, last update.
+        `filter` takes `nameContains`, `label` and `tag`."""
+        return _frame(self._walk(_PROMPTS, "prompts", {"filter": filter}, limit), ("lastUpdatedAt",))
+
+    def prompt_versions(
+        self,
+        name: str,
+        *,
+        with_metrics: bool = False,
+        start: datetime | str | None = None,
+        end: datetime | str | None = None,
+    ) -> pd.DataFrame:
+        """Every version of a prompt, newest first: content, config, labels, tags, commit message.
+        `with_metrics` adds, per version, its generations in the time range (default: since it was created,
+        at most 90 days): `metrics.generations`, latency p50/p95, tokens, `metrics.totalCost` and
+        `score.<name>` averages."""
+        variables: dict[str, Any] = {"name": name}
+        if with_metrics:
+            variables["timeRange"] = _time_range(start, end)
+        prompt = self.query(_prompt_versions_query(with_metrics), variables)["prompt"]
+        if prompt is None:
+            raise LanghouseError(f"prompt {name!r} not found")
+        rows = prompt["versions"]
+        for r in rows:
+            if with_metrics:
+                metrics = r.pop("metrics")
+                r.update({f"metrics.{k}": v for k, v in metrics.items() if k != "scores"})
+                r.update({f"score.{s['name']}": s["average"] for s in metrics["scores"]})
+        return _frame(rows, ("createdAt", "updatedAt"))
+
     def metrics(
         self,
         view: str,
@@ -352,10 +454,6 @@ class Langhouse:
 def _frame(
     rows: list[dict[str, Any]], times: tuple[str, ...], columns: list[str] | None = None
 ) -> pd.DataFrame:
-    try:
-        import pandas as pd
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise LanghouseError("the notebook client needs pandas: pip install 'langhouse[notebook]'") from exc
     frame = pd.DataFrame(rows, columns=columns)
     for name in times:
         if name in frame.columns:
