@@ -229,18 +229,25 @@ async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict
         "FROM observations_by_dimension_hourly WHERE project_id = {project_id:String} GROUP BY dimension"
     )
     params = {"project_id": project_id}
-    by_dimension = await storage.clickhouse.query(CompiledQuery(by_dimension_sql, params, "test.dims"))
-    [raw] = await storage.clickhouse.query(CompiledQuery(raw_sql, params, "test.raw"))
-    [mv] = await storage.clickhouse.query(CompiledQuery(mv_sql, params, "test.mv"))
 
     def clean(row: dict) -> dict:  # zero entries stay in summed maps until merged away
         return {k: ({m: n for m, n in v.items() if n} if isinstance(v, dict) else v) for k, v in row.items()}
 
+    # An insert's rows can be readable in the table a moment before its views' rows (no atomicity across
+    # tables within one insert): read again briefly before comparing.
+    deadline = time.monotonic() + 10
+    while True:
+        [raw] = await storage.clickhouse.query(CompiledQuery(raw_sql, params, "test.raw"))
+        [mv] = await storage.clickhouse.query(CompiledQuery(mv_sql, params, "test.mv"))
+        by_dimension = await storage.clickhouse.query(CompiledQuery(by_dimension_sql, params, "test.dims"))
+        dims = {r.pop("dimension"): clean(r) for r in by_dimension}
+        if (clean(mv), dims) == (clean(raw), {"user": clean(raw), "trace_name": clean(raw)}):
+            break
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
     assert clean(mv) == clean(raw)
-    assert {r.pop("dimension"): clean(r) for r in by_dimension} == {
-        "user": clean(raw),
-        "trace_name": clean(raw),
-    }
+    assert dims == {"user": clean(raw), "trace_name": clean(raw)}
     traces_sql = (
         "SELECT uniqExactIf(trace_id, sign > 0) AS traces "
         "FROM observations WHERE project_id = {project_id:String}"
