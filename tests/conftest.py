@@ -207,6 +207,9 @@ async def wait_for(fn, timeout_s: float = 30, interval_s: float = 0.1):  # type:
 
 async def assert_aggregates_match_raw(storage: Storage, project_id: str) -> dict[str, object]:
     """The materialised views' totals equal the same totals computed from the raw observation rows."""
+    import asyncio
+    import time
+
     from app.storage.clickhouse.query import CompiledQuery
 
     raw_sql = (
