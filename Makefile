@@ -6,16 +6,21 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install serve test lint test-unit test-integration schema bench clean
 
+# pip's output goes to $(VENV)/install.log (its last lines are shown if it fails): a first `make serve`
+# prints two lines of its own before Langhouse's.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing Langhouse into $(VENV) (a few minutes the first time; log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/python -m pip install --disable-pip-version-check --upgrade pip \
+	  && $(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
+	  || { tail -n 25 $(VENV)/install.log; echo "Install failed; the whole log is $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
+	@echo "Installed: $$($(BIN)/python -c 'import importlib.metadata as m; print("langhouse", m.version("langhouse"))') and its dependencies."
 
 install: $(STAMP) ## create .venv and install Langhouse with its dev tools
 
 serve: $(STAMP) ## run the server on the embedded default (http://localhost:3000)
-	$(BIN)/langhouse serve
+	@$(BIN)/langhouse serve
 
 test: lint ## lint, type-check, then the whole test suite on real embedded stores
 	$(BIN)/pytest

@@ -4,78 +4,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import getpass
 import logging
 import os
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from typing import IO, Any
-
-import uvicorn
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import IO, TYPE_CHECKING, Any
 
 from app.errors import AppError
-from app.settings import Settings
-from app.storage import Storage, open_storage
-from app.storage.postgres.tables import Role
 
+if TYPE_CHECKING:  # the heavy imports wait for `main`, where Ctrl-C is handled
+    from app.settings import Settings
+    from app.storage import Storage
 
-class _Server(uvicorn.Server):
-    """uvicorn's server, but signals are handled by `_serve_async` so the stores close after it returns."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-async def _serve_async(settings: Settings) -> None:
-    from app.jobs.contracts import open_job_queue
-    from app.main import create_app, run_platform, tune_gc
-
-    loop = asyncio.get_running_loop()
-    server: _Server | None = None
-    stopping = asyncio.Event()
-
-    def on_signal() -> None:  # first signal: stop serving; later ones: keep tearing down in order
-        stopping.set()
-        if server is not None:
-            server.should_exit = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
-    async with (
-        open_storage(settings) as storage,
-        open_job_queue(storage) as jobs,
-        run_platform(storage, settings),
-    ):
-        config = uvicorn.Config(
-            create_app(settings, storage, jobs=jobs),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            lifespan="on",
-            timeout_graceful_shutdown=10,
-            server_header=False,
-        )
-        server = _Server(config)
-        tune_gc()
-        if not stopping.is_set():
-            try:
-                await server.serve()
-            except SystemExit:  # uvicorn exits when it cannot bind
-                raise AppError(
-                    f"could not listen on {settings.host}:{settings.port} (is the port in use?)"
-                ) from None
-    print("Langhouse stopped.", file=sys.stderr)
+# The choices of --role; tests check they are the roles of app.storage.postgres.tables.Role.
+ROLES = ("owner", "admin", "member", "viewer")
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    from app.serve import serve
+
     if args.host:
         settings.host = args.host
     if args.port:
         settings.port = args.port
-    asyncio.run(_serve_async(settings))
+    asyncio.run(serve(settings))
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -87,6 +41,8 @@ def _worker(settings: Settings, args: argparse.Namespace) -> None:
 async def _with_storage(
     settings: Settings, fn: Callable[[Storage], Awaitable[None]], clickhouse: bool
 ) -> None:
+    from app.storage import open_storage
+
     async with open_storage(settings, clickhouse=clickhouse) as storage:
         if clickhouse:
             await storage.migrate()
@@ -109,6 +65,7 @@ async def _migrate(storage: Storage, args: argparse.Namespace) -> None:
 async def _project_create(storage: Storage, args: argparse.Namespace) -> None:
     from app.auth import accounts
     from app.storage.postgres import accounts as repo
+    from app.storage.postgres.tables import Role
 
     org = await accounts.ensure_organization(storage, args.org)
     project = await accounts.create_project(storage, org, args.name)
@@ -151,22 +108,46 @@ async def _keys_revoke(storage: Storage, args: argparse.Namespace) -> None:
     print(f"revoked {args.public_key}")
 
 
-async def _users_create(storage: Storage, args: argparse.Namespace) -> None:
-    from app.auth import accounts
+PIPED_PASSWORD_WAIT_S = 2.0  # how long a password on standard input may take to arrive
 
-    password = args.password
-    if password is None:
-        password = (
-            sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+
+def _read_password(args: argparse.Namespace) -> str:
+    """--password, else a prompt at a terminal, else the first line piped on standard input; said
+    before the stores start, and never a wait on an input nobody writes to."""
+    import select
+
+    if args.password is not None:
+        return str(args.password)
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    ready, _, _ = select.select([sys.stdin], [], [], PIPED_PASSWORD_WAIT_S)
+    line = sys.stdin.readline().rstrip("\r\n") if ready else ""
+    if not line:
+        raise AppError(
+            "no password given: pass --password PASSWORD (standard input is not a terminal, "
+            "so there is no prompt, and nothing was piped to it)"
         )
+    return line
+
+
+def _users_create(settings: Settings, args: argparse.Namespace) -> None:
+    args.password = _read_password(args)
+    _admin(_create_user)(settings, args)
+
+
+async def _create_user(storage: Storage, args: argparse.Namespace) -> None:
+    from app.auth import accounts
+    from app.storage.postgres.tables import Role
+
     org = await accounts.ensure_organization(storage, args.org) if args.org else None
-    user = await accounts.create_user(storage, args.email, password, org, Role(args.role))
+    user = await accounts.create_user(storage, args.email, args.password, org, Role(args.role))
     where = f" as {args.role} of {org.name}" if org else ""
     print(f"user created: {user.email}{where}")
 
 
 async def _users_set_role(storage: Storage, args: argparse.Namespace) -> None:
     from app.auth import accounts
+    from app.storage.postgres.tables import Role
 
     user = await accounts.set_role_by_name(storage, args.email, args.org, Role(args.role))
     print(f"{user.email} is now {args.role} of {args.org.strip()}")
@@ -376,10 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
     users = sub.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
     uc = users.add_parser("create", help="create a user")
     uc.add_argument("--email", required=True)
-    uc.add_argument("--password", help="password (else read from stdin or prompted)")
+    uc.add_argument(
+        "--password", help="password (else prompted at a terminal, or the first line piped on stdin)"
+    )
     uc.add_argument("--org", help="organization to join (created if missing)")
-    uc.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
-    uc.set_defaults(run=_admin(_users_create))
+    uc.add_argument("--role", choices=ROLES, default="member")
+    uc.set_defaults(run=_users_create)
     ur = users.add_parser(
         "set-role",
         help="set a user's organization-wide role (recovery: can name an owner; never leaves an "
@@ -387,25 +370,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ur.add_argument("--email", required=True)
     ur.add_argument("--org", required=True, help="organization name")
-    ur.add_argument("--role", choices=[r.value for r in Role], required=True)
+    ur.add_argument("--role", choices=ROLES, required=True)
     ur.set_defaults(run=_admin(_users_set_role))
     return parser
 
 
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if level != "debug":
+        # Start-up chatter: each migration applied, uvicorn's start and stop (`serve` says where it
+        # listens in one line). Their warnings and errors still show.
+        quiet = max(logging.WARNING, logging.getLogger().level)
+        for name in ("alembic", "uvicorn.error"):
+            logging.getLogger(name).setLevel(quiet)
+    # Where XDG_RUNTIME_DIR is unset (containers, CI), the embedded stores' platformdirs warns on each start.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
+        from app.settings import Settings
+
+        settings = Settings()
+        _configure_logging(settings.log_level)
         args.run(settings, args)
     except AppError as exc:
         print(f"langhouse: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before `serve` handles it itself, or in any other command
+        after_echo = "\n" if sys.stderr.isatty() else ""  # the terminal echoed ^C on the current line
+        if args.command == "serve":
+            print(f"{after_echo}Langhouse stopped.", file=sys.stderr)
+            return
+        print(f"{after_echo}langhouse: interrupted", file=sys.stderr)
         raise SystemExit(130) from None
 
 

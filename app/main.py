@@ -159,22 +159,21 @@ def tune_gc() -> None:
 
 
 @contextlib.asynccontextmanager
-async def run_platform(storage: Storage, settings: Settings) -> AsyncIterator[None]:
-    """Migrate when configured, apply headless init (printing first-start credentials once), and run
-    the job worker in-process while any store is embedded (this process then owns the data directory)."""
+async def run_platform(storage: Storage, settings: Settings) -> AsyncIterator[str | None]:
+    """Migrate when configured, apply headless init, and run the job worker in-process while any store
+    is embedded (this process then owns the data directory). Yields the first start's credentials
+    banner (None after that): the caller prints it once, last of the start-up output."""
     if settings.migrate_on_start:
         await storage.migrate()
     banner = await bootstrap(storage, settings)
-    if banner:
-        print(banner, flush=True)
     if not settings.uses_data_dir:
-        yield
+        yield banner
         return
     worker = build_worker(storage, handle_signals=False)
     task = asyncio.create_task(worker.async_run(), name="langhouse-worker")
     task.add_done_callback(_report_worker_exit)
     try:
-        yield
+        yield banner
     finally:
         await close_worker(worker)
         task.cancel()
@@ -215,9 +214,11 @@ def create_app(
         async with (
             open_storage(settings) as store,
             open_job_queue(store) as queue,
-            run_platform(store, settings),
+            run_platform(store, settings) as banner,
         ):
             app.state.storage, app.state.jobs = store, queue
+            if banner:
+                print(banner, flush=True)
             yield
             await judge_calls.close_sessions()
 
@@ -262,6 +263,7 @@ def create_app(
             render_plugins=[PublicDocumentPlugin()],
         ),
         debug=False,
+        logging_config=None,  # the process configures logging (`langhouse` CLI), not each app it builds
     )
     # CORS of /api/public wraps the whole app, where Litestar puts its own CORS: a route middleware
     # would miss the preflights and 404s of paths no route matches.

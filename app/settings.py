@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         )
 
     @property
+    def local_url(self) -> str:
+        """The server's address as a browser on this machine opens it (a wildcard bind is localhost)."""
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
+
+    @property
     def migrate_on_start(self) -> bool:
         """Apply migrations at start: default on when any store is embedded."""
         return self.uses_data_dir if self.auto_migrate is None else self.auto_migrate

@@ -84,8 +84,7 @@ async def _create_defaults(storage: Storage, settings: Settings) -> str:
     else:
         password = None  # an earlier start made this user: its password is theirs, not ours to print
     await accounts.set_membership(storage.postgres, user.id, org.id, Role.OWNER)
-    host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::") else settings.host  # noqa: S104
-    url = f"http://{host}:{settings.port}"
+    url = settings.local_url
     lines = [
         "Langhouse is set up. These credentials are shown ONCE; keep them somewhere safe.",
         "",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from graphql import ExecutionResult
-from litestar import Controller, Request
+from litestar import Controller, Request, Response
+from litestar.response import Redirect
 from strawberry.litestar import make_graphql_controller
 
+from app.auth.sessions import COOKIE, session_user
 from app.errors import StoreUnavailable
 from app.graphql.context import context_getter
 from app.graphql.schema import build_schema
@@ -29,6 +32,17 @@ def graphql_controller() -> type[Controller]:
 
     class GraphQLController(base):  # type: ignore[valid-type,misc]
         graphql_ide_html = ide_html
+
+        async def render_graphql_ide(self, request: Request[Any, Any, Any]) -> Response[Any]:
+            """The page for a browser that is logged in (or sends Basic auth); else the login page,
+            which comes back here. Logged in without a project still gets the page (its queries say why:
+            a redirect would loop)."""
+            if "authorization" not in request.headers:
+                storage = request.app.state.storage
+                if await session_user(storage, request.cookies.get(COOKIE)) is None:
+                    return Redirect("/login?" + urlencode({"next": request.url.path}))
+            page: Response[Any] = await super().render_graphql_ide(request)
+            return page
 
         async def process_result(self, request: Request[Any, Any, Any], result: ExecutionResult) -> Any:
             """Answer 503 (the app's error handler) when a store was unreachable, like the REST API."""

@@ -3,6 +3,7 @@ executions as judge jobs at once, and the every-minute cron that starts the dail
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from app.evaluation import schedules
@@ -11,6 +12,8 @@ from app.jobs.evaluation import enqueue_executions
 from app.storage import Storage
 from app.storage.postgres.eval_tables import JobExecution
 from app.storage.postgres.tables import utcnow
+
+log = logging.getLogger(__name__)
 
 
 async def run_schedule(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, int]:
@@ -36,4 +39,6 @@ async def start_due_schedules(ctx: dict[str, Any]) -> int:
     for s in due:
         payload = {"project_id": s.project_id, "schedule_id": s.id}
         await queue.enqueue(EVAL_SCHEDULE, payload, job_id=schedules.run_job_id(s))
+    if due:  # the cron runs every minute: it speaks only when it starts something
+        log.info("started %d due evaluation schedules", len(due))
     return len(due)

@@ -48,6 +48,23 @@ CRON_JOBS = [
     cron(evaluation.sweep, name="eval.sweep", run_at_startup=True),
     cron(evaluation_schedules.start_due_schedules, name="eval.start_due_schedules", run_at_startup=True),
 ]
+# arq logs at INFO each cron run (two lines a minute per cron, even when it does nothing), its own
+# start and shutdown, and an hourly health line. The crons log themselves when they do something;
+# `langhouse serve` and `langhouse worker` say when they start and stop. The log level debug shows all.
+_CRON_NAMES = frozenset(job.name for job in CRON_JOBS)
+_JOB_LINES = ("%6.2fs → %s(%s)%s", "%6.2fs ← %s ● %s")
+_CHATTER = ("Starting worker for ", "redis_version=", "shutdown on ", "recording health: ")
+
+
+def quiet_arq_chatter(record: logging.LogRecord) -> bool:
+    """A filter for arq's logger: False for its routine INFO lines (see above) unless debug is on."""
+    if record.levelno != logging.INFO or logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+        return True
+    if record.msg in _JOB_LINES and isinstance(record.args, tuple) and len(record.args) > 1:
+        return record.args[1] not in _CRON_NAMES
+    return not str(record.msg).startswith(_CHATTER)
+
+
 FUNCTIONS = [
     func(ping, name=SYSTEM_PING, max_tries=3),
     func(ingest.process_batch, name=INGEST_BATCH, max_tries=ingest.MAX_TRIES),
@@ -108,6 +125,9 @@ def build_worker(storage: Storage, *, handle_signals: bool) -> Worker:
         "mapper": OtlpMapper(storage.settings.ingest_mapper_processes),
     }
     ctx["writer"] = CoalescingWriter(storage, on_written=evaluation.written_hook(ctx))
+    arq_log = logging.getLogger("arq.worker")
+    if quiet_arq_chatter not in arq_log.filters:
+        arq_log.addFilter(quiet_arq_chatter)
     return _Worker(
         functions=FUNCTIONS,
         redis_settings=redis_settings(storage.redis_url),
@@ -140,6 +160,7 @@ async def run_standalone(settings: Settings) -> None:
             pass
         finally:
             await close_worker(worker)
+        log.info("worker stopped")
 
 
 async def close_worker(worker: Worker) -> None:

@@ -158,6 +158,26 @@ def test_login_home_and_graphiql_in_chromium(site: Site, open_page: Opener) -> N
     assert errors == []
 
 
+@pytest.mark.parametrize("width", ["laptop", "phone"])
+def test_graphiql_logged_out_goes_through_login_and_links_back(
+    site: Site, open_page: Opener, width: str
+) -> None:
+    page, errors = open_page(viewport=LAPTOP if width == "laptop" else PHONE)
+    page.goto(f"{site.url}/api/graphql")
+    assert page.url == f"{site.url}/login?next=%2Fapi%2Fgraphql"
+    page.fill("input[name=email]", site.email)
+    page.fill("input[name=password]", site.password)
+    page.click("button[type=submit]")
+    page.wait_for_selector(".graphiql-execute-button", timeout=20000)
+    assert page.url == f"{site.url}/api/graphql"
+    assert page.is_visible("#back-to-app")
+    page.screenshot(path=str(ARTIFACTS / f"graphiql-back-link-{width}.png"))
+    page.click("#back-to-app")
+    page.wait_for_load_state("networkidle")
+    assert page.url == f"{site.url}/" and page.inner_text("h1") == "Default Project"
+    assert errors == []
+
+
 def test_traces_trace_detail_score_dashboard_and_session_in_chromium(
     site: Site, open_page: Opener, login_state: dict[str, Any]
 ) -> None:

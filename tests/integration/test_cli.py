@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -89,3 +90,28 @@ def test_cli_manages_projects_keys_and_users(tmp_path: Path) -> None:
     finally:
         stop(server)
     assert processes_using(data) == []
+
+
+def test_users_create_without_a_terminal_asks_for_the_password_at_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    command = [sys.executable, "-m", "app.cli", "users", "create", "--email", "ci@example.com"]
+    # Nothing on standard input (a CI step, `docker exec` without -i), and a pipe nobody writes to.
+    for stdin in (subprocess.DEVNULL, subprocess.PIPE):
+        began = time.monotonic()
+        process = subprocess.Popen(
+            command,
+            env=clean_env(LANGHOUSE_DATA_DIR=str(data)),
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert process.wait(timeout=30) == 1
+            assert process.stderr is not None
+            assert "no password given: pass --password" in process.stderr.read()
+        finally:
+            process.kill()
+            process.communicate()
+        assert time.monotonic() - began < 15  # said before any store starts, not after a long wait
+    assert not data.exists()

@@ -175,10 +175,24 @@ async def test_graphql_limits_and_error_shapes(client, project: ProjectFixture) 
     assert "Cannot query field 'nope'" in r["errors"][0]["message"]
 
 
-async def test_graphiql_page_is_served_to_browsers(client) -> None:
+async def test_graphiql_page_is_served_to_browsers(client, storage: Storage, project: ProjectFixture) -> None:
+    html = {"accept": "text/html,application/xhtml+xml"}
     client.cookies.clear()
-    r = await client.get("/api/graphql", headers={"accept": "text/html"})
+    # Logged out, a browser goes to the login page, which brings it back; API calls still answer 401 JSON.
+    r = await client.get("/api/graphql", headers=html, follow_redirects=False)
+    assert r.status_code == 302 and r.headers["location"] == "/login?next=%2Fapi%2Fgraphql"
+    r = await client.post("/api/graphql", json=VIEWER)
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+    r = await client.get("/api/graphql", params={"query": "{ viewer { role } }"})
+    assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+    # With Basic auth (an API client that accepts HTML) the page is served as before.
+    assert (await client.get("/api/graphql", headers=html, auth=project.auth)).status_code == 200
+
+    email, password = await make_user(storage, project, Role.VIEWER)
+    await login(client, email, password)
+    r = await client.get("/api/graphql", headers=html, follow_redirects=False)
     assert r.status_code == 200 and "/static/vendor/graphiql.min.js" in r.text
+    assert '<a href="/" id="back-to-app">' in r.text  # the way back to the app
     assert "https://" not in r.text  # no CDN
     for asset in (
         "graphiql.min.js",

@@ -185,6 +185,56 @@ def test_serve_first_start_restart_and_clean_shutdown(workdir: Path) -> None:
     assert processes_using(data_dir) == []
 
 
+def test_a_first_start_is_quiet_and_ctrl_c_prints_one_line(workdir: Path) -> None:
+    data_dir, port, log = workdir / "data", free_port(), workdir / "serve.log"
+    server = start(data_dir, port, log)
+    wait_healthy(server)
+    time.sleep(1.5)  # the worker's crons that run at start-up have run by now (and had nothing to do)
+    assert httpx.get(f"{server.base_url}/login").status_code == 200
+    lines = server.output().splitlines()
+    first_request = next(i for i, line in enumerate(lines) if "uvicorn.access" in line)
+    start_up = lines[:first_request]
+
+    # Where it runs, then the credentials banner, last: nothing between it and the first request's log.
+    running = next(i for i, line in enumerate(start_up) if "is running at" in line)
+    assert start_up[running].startswith("Langhouse ")
+    assert f"http://localhost:{port} (data in {data_dir.resolve()}). Press Ctrl-C" in start_up[running]
+    banner = start_up[running + 1 :]
+    assert banner[0] == banner[-1] == "=" * len(banner[0]), banner
+    assert "shown ONCE" in banner[1] and any("Secret key" in line for line in banner)
+    # Before it, at most the migrations applied: no per-migration lines, no uvicorn or arq start-up.
+    assert [line for line in start_up[:running] if "applied ClickHouse migrations" not in line] == []
+    # The crons say nothing when they do nothing.
+    assert not [line for line in lines if "arq" in line or "sweep" in line or "schedules" in line], lines
+
+    before = server.output()
+    stop(server, signal.SIGINT, group=True)  # Ctrl-C in a terminal
+    assert server.output()[len(before) :] == "Langhouse stopped.\n"
+    assert processes_using(data_dir) == []
+
+
+def test_ctrl_c_during_a_first_start_stops_cleanly_and_loses_no_credentials(workdir: Path) -> None:
+    data_dir, port, log = workdir / "data", free_port(), workdir / "serve.log"
+    server = start(data_dir, port, log)
+    deadline = time.monotonic() + 60
+    while not (data_dir / "postgres").exists():  # the embedded Postgres is being set up
+        assert time.monotonic() < deadline and server.process.poll() is None, server.output()
+        time.sleep(0.02)
+    stop(server, signal.SIGINT, group=True)  # reaches initdb or Postgres' start too, as from a terminal
+    first = server.output()
+    assert "Traceback" not in first and "ERROR" not in first, first
+    assert first.splitlines()[-1] == "Langhouse stopped.", first
+    assert processes_using(data_dir) == []
+
+    # The next start works; the credentials were printed once, by whichever start created them.
+    log.write_text("")
+    server = start(data_dir, port, log)
+    wait_healthy(server)
+    second = server.output()
+    stop(server, signal.SIGINT, group=True)
+    assert (first + second).count("shown ONCE") == 1, first + second
+
+
 def _reachable(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
