@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import signal
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
@@ -178,7 +179,9 @@ class OtlpMapper:
 
     def __init__(self, processes: int) -> None:
         self._pool = (
-            ProcessPoolExecutor(processes, mp_context=get_context("spawn")) if processes > 0 else None
+            ProcessPoolExecutor(processes, mp_context=get_context("spawn"), initializer=_ignore_interrupt)
+            if processes > 0
+            else None
         )
 
     async def map(
@@ -193,6 +196,12 @@ class OtlpMapper:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_interrupt() -> None:
+    """A mapper process ignores Ctrl-C (the terminal sends it to the whole process group): the server
+    stops it when it stops, and an interrupted mapper printed a traceback on the way out."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 async def process_otlp_batch(

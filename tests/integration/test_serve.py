@@ -207,6 +207,22 @@ def test_a_first_start_is_quiet_and_ctrl_c_prints_one_line(workdir: Path) -> Non
     # The crons say nothing when they do nothing.
     assert not [line for line in lines if "arq" in line or "sweep" in line or "schedules" in line], lines
 
+    # A span ingested, so the mapper process runs too: Ctrl-C reaches it as well.
+    keys = {
+        line.split()[0]: line.split()[-1] for line in banner if line.strip().startswith(("Public", "Secret"))
+    }
+    now, trace_id = time.time_ns(), secrets.token_hex(16)
+    span = {"traceId": trace_id, "spanId": secrets.token_hex(8), "name": "s"}
+    span |= {"startTimeUnixNano": str(now), "endTimeUnixNano": str(now + 1000)}
+    export = {"resourceSpans": [{"scopeSpans": [{"scope": {"name": "t"}, "spans": [span]}]}]}
+    auth = (keys["Public"], keys["Secret"])
+    r = httpx.post(f"{server.base_url}/api/public/otel/v1/traces", json=export, auth=auth)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{server.base_url}/api/public/traces/{trace_id}", auth=auth).status_code != 200:
+        assert time.monotonic() < deadline, "the span was not written"
+        time.sleep(0.2)
+
     before = server.output()
     stop(server, signal.SIGINT, group=True)  # Ctrl-C in a terminal
     assert server.output()[len(before) :] == "Langhouse stopped.\n"
