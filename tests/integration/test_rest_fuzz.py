@@ -108,6 +108,9 @@ async def test_the_document_describes_bodies_errors_and_only_the_public_api(clie
         assert {"400", "503"} <= codes, where
         if (method, path) in PUBLIC:
             assert op["security"] == [] and "401" not in codes, where
+        elif (method, path) == ("POST", "/api/public/ingestion"):  # browser feedback: Bearer too
+            assert op["security"] == [{"basicAuth": []}, {"publicKey": []}], where
+            assert {"401", "429"} <= codes, where
         else:
             assert "security" not in op and {"401", "429"} <= codes, where
         if "{" in path:
