@@ -40,7 +40,7 @@ from app.evaluation import rules
 from app.jobs.contracts import JobQueue, open_job_queue
 from app.jobs.evaluation import enqueue_executions
 from app.jobs.worker import build_worker, close_worker
-from app.main import create_app
+from app.main import create_app, tune_gc
 from app.playground import connections
 from app.settings import Settings
 from app.storage import Storage, open_storage
@@ -271,6 +271,7 @@ async def main(args: argparse.Namespace) -> None:
                 issued = await issue_api_key(storage, project.id, "bench")
                 keys[name] = (project.id, (issued.key.public_key, issued.secret_key))
             worker = build_worker(storage, handle_signals=False)
+            tune_gc()  # as `langhouse serve` does
             running = asyncio.create_task(worker.async_run())
             transport = httpx.ASGITransport(app=create_app(settings, storage, jobs=jobs))
             try:
