@@ -90,7 +90,9 @@ def _item_field(experiment: Any, name: str) -> Any:
 async def _observation_values(
     storage: Storage, project_id: str, target: JudgeTarget, observation: Any = None
 ) -> TargetValues:
-    o = observation or await fetch_observation(storage.clickhouse, project_id, target.observation_id or "")
+    o = observation or await fetch_observation(
+        storage.clickhouse, project_id, target.observation_id or "", target.trace_id, target.time
+    )
     if o is None or (target.trace_id and o.trace_id != target.trace_id):
         raise NotFound(f"observation {target.observation_id!r} not found")
     experiment = o.metadata.get("experiment")

@@ -29,6 +29,7 @@ def target_of(execution: JobExecution) -> JudgeTarget:
         execution.target_observation_id,
         execution.target_session_id,
         execution.target_dataset_item_id,
+        execution.target_time,
     )
 
 

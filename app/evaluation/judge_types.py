@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 TargetKind = Literal["observation", "trace", "session"]
@@ -31,6 +32,7 @@ class JudgeTarget:
     observation_id: str | None = None
     session_id: str | None = None
     dataset_item_id: str | None = None
+    time: datetime | None = None  # the target's start time when known (bounds the observation's lookup)
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,9 @@ async def _stored_target(
     changed it), and the observation read for that (the judge's inputs reuse it)."""
     if rule is None or ex.target_kind != "observation" or not rule.filter or not ex.target_observation_id:
         return True, None
-    o = await fetch_observation(storage.clickhouse, project_id, ex.target_observation_id)
+    o = await fetch_observation(
+        storage.clickhouse, project_id, ex.target_observation_id, ex.target_trace_id, ex.target_time
+    )
     return o is None or compile_filters(rule.filter)(_observation_row(ex, o)), o
 
 

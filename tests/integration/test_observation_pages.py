@@ -59,3 +59,47 @@ async def test_pages_walk_every_observation_once_and_count_nets_rewrites(
     assert await oq.count_observations(storage.clickhouse, req) == 30
     whole = await storage.clickhouse.query(oq.compile_observation_list(replace(req, first=100)))
     assert [r["id"] for r in whole] == [i for i, _ in seen]
+
+
+async def test_a_lookup_near_its_start_time_is_bounded_and_falls_back_when_it_moved(
+    storage: Storage, project: ProjectFixture
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    rows = [
+        ObservationRow(
+            project_id=project.project_id,
+            id=f"n{i:04d}",
+            trace_id=f"nt{i // 10}",
+            parent_observation_id=None,
+            type="SPAN",
+            name="step",
+            start_time=now - timedelta(minutes=i),
+            event_ts=now,
+        )
+        for i in range(300)
+    ]
+    await insert_observations(storage.clickhouse, rows)
+    target = rows[150]
+    near = target.start_time + timedelta(minutes=5)  # what the execution kept, a little off
+    queries: list[str] = []
+    query = storage.clickhouse.query
+
+    async def recorded(compiled, *args, **kwargs):  # type: ignore[no-untyped-def]
+        queries.append(compiled.sql)
+        return await query(compiled, *args, **kwargs)
+
+    storage.clickhouse.query = recorded  # type: ignore[method-assign]
+    try:
+        found = await oq.fetch_observation(
+            storage.clickhouse, project.project_id, target.id, target.trace_id, near
+        )
+        assert found is not None and found.id == target.id
+        assert len(queries) == 1 and "start_time >=" in queries[0] and "trace_id" in queries[0]
+        # its start time moved by more than the bound since: a second read without the bound finds it
+        far = target.start_time + timedelta(days=3)
+        moved = await oq.fetch_observation(storage.clickhouse, project.project_id, target.id, None, far)
+        assert moved is not None and moved.id == target.id and len(queries) == 3
+        assert "start_time >=" not in queries[2]
+    finally:
+        del storage.clickhouse.query
+    assert await oq.fetch_observation(storage.clickhouse, project.project_id, "nope", None, near) is None
