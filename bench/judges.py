@@ -118,7 +118,7 @@ async def throughput(
         posts = []
         for _ in range(50):
             trace_id, obs_id = uuid.uuid4().hex, uuid.uuid4().hex
-            targets.append((trace_id, obs_id))
+            targets.append((trace_id, obs_id, datetime.now(UTC)))
             posts.append(client.post("/api/public/ingestion", json=batch(trace_id, obs_id), auth=auth))
         await asyncio.gather(*posts)
     await wait(lambda: stored(storage, project_id, len(targets)), 600)
@@ -132,8 +132,9 @@ async def throughput(
             target_key=f"{t}/{o}",
             target_trace_id=t,
             target_observation_id=o,
+            target_time=at,  # as a backfill keeps it: the span's start
         )
-        for t, o in targets
+        for t, o, at in targets
     ]
     created = await executions.create_pending(storage.postgres, pending)
     async with open_job_queue(storage) as queue:

@@ -11,6 +11,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,8 @@ from app.playground.judge_calls import JudgeAnswer, JudgeCallError, call_judge
 from app.storage import Storage
 from app.storage.clickhouse.queries import groups as gq
 from app.storage.clickhouse.queries.common import lookup_range
-from app.storage.clickhouse.queries.observations import fetch_observation
+from app.storage.clickhouse.queries.observations import ObservationRef, fetch_observations
+from app.storage.clickhouse.queries.views import ObservationView
 from app.storage.postgres import executions as repo
 from app.storage.postgres.eval_tables import EvaluationRule, Evaluator, JobExecution
 
@@ -93,17 +95,32 @@ def _observation_row(ex: JobExecution, o: Any) -> dict[str, Any]:
     }
 
 
+# Reads one observation of a project (the worker's gathering: the lookups of concurrent jobs in one read).
+ObservationReader = Callable[[str, ObservationRef], Awaitable[ObservationView | None]]
+
+
+async def read_observations(
+    storage: Storage, project_id: str, refs: Sequence[ObservationRef]
+) -> list[ObservationView | None]:
+    return await fetch_observations(storage.clickhouse, project_id, refs)
+
+
 async def _stored_target(
-    storage: Storage, project_id: str, ex: JobExecution, rule: EvaluationRule | None
-) -> tuple[bool, Any]:
-    """Whether the rule's filter still matches the observation as stored now (a later span may have
-    changed it), and the observation read for that (the judge's inputs reuse it)."""
-    if rule is None or ex.target_kind != "observation" or not rule.filter or not ex.target_observation_id:
+    storage: Storage,
+    project_id: str,
+    ex: JobExecution,
+    rule: EvaluationRule | None,
+    read: ObservationReader | None,
+) -> tuple[bool, ObservationView | None]:
+    """The observation judged, as stored now (the judge's inputs reuse it), and whether the rule's filter
+    still matches it (a later span may have changed it)."""
+    if ex.target_kind != "observation" or not ex.target_observation_id:
         return True, None
-    o = await fetch_observation(
-        storage.clickhouse, project_id, ex.target_observation_id, ex.target_trace_id, ex.target_time
-    )
-    return o is None or compile_filters(rule.filter)(_observation_row(ex, o)), o
+    ref = ObservationRef(ex.target_observation_id, ex.target_trace_id, ex.target_time)
+    o = await read(project_id, ref) if read else (await read_observations(storage, project_id, [ref]))[0]
+    if o is None or rule is None or not rule.filter:
+        return True, o
+    return compile_filters(rule.filter)(_observation_row(ex, o)), o
 
 
 async def _session_wait_s(
@@ -206,11 +223,15 @@ async def _call(
 
 
 async def run_execution(
-    storage: Storage, project_id: str, execution_id: str, write_scores: ScoreSink | None = None
+    storage: Storage,
+    project_id: str,
+    execution_id: str,
+    write_scores: ScoreSink | None = None,
+    read_observation: ObservationReader | None = None,
 ) -> JudgeOutcome:
     """Run one execution (idempotent: a finished one is left as it is, score ids are deterministic).
-    `write_scores` stores the score rows (the worker's writer, which gathers those of concurrent jobs
-    into one insert); without it they are inserted at once."""
+    `write_scores` stores the score rows and `read_observation` reads the target (the worker's, which
+    gather those of concurrent jobs into one insert and one read); without them each is done at once."""
     parts = await repo.fetch_judge_parts(storage.postgres, project_id, execution_id)
     ex, evaluator, version, rule = parts.execution, parts.evaluator, parts.version, parts.rule
     if ex is None or ex.status in TERMINAL:
@@ -220,7 +241,7 @@ async def run_execution(
     if evaluator.status == "paused":
         reason = f"the evaluator is paused: {pause_parts(evaluator)[1] or 'no reason given'}"
         return JudgeOutcome((await _end(storage, ex, "ERROR", reason)).status)
-    matches, observation = await _stored_target(storage, project_id, ex, rule)
+    matches, observation = await _stored_target(storage, project_id, ex, rule, read_observation)
     if not matches:
         return JudgeOutcome(
             (await _end(storage, ex, "CANCELLED", "the rule's filter no longer matches")).status

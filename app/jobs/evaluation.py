@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from arq import Retry
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 MAX_TRIES = 3  # a failure of ours (a store outage): retried, then the execution ends in ERROR
 SWEEP_OVERDUE_S = 120.0
 MAX_SWEPT, MAX_SWEPT_PROJECTS = 1000, 10_000
+READ_WAIT_S = 0.02  # the judges' target lookups gathered this long: one read for many concurrent jobs
 
 
 async def enqueue_executions(queue: JobQueue, executions: list[JobExecution]) -> None:
@@ -42,7 +44,11 @@ async def judge(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     queue: JobQueue = ctx["queue"]
     project_id, execution_id = str(payload["project_id"]), str(payload["execution_id"])
     try:
-        outcome = await judging.run_execution(storage, project_id, execution_id, ctx["writer"].write_scores)
+        writer = ctx["writer"]
+        targets = writer.gathering("judge-targets", partial(judging.read_observations, storage), READ_WAIT_S)
+        outcome = await judging.run_execution(
+            storage, project_id, execution_id, writer.write_scores, targets.submit
+        )
     except Exception as exc:
         attempt = int(ctx.get("job_try", 1))
         if attempt < MAX_TRIES:

@@ -100,6 +100,16 @@ async def test_a_lookup_near_its_start_time_is_bounded_and_falls_back_when_it_mo
         moved = await oq.fetch_observation(storage.clickhouse, project.project_id, target.id, None, far)
         assert moved is not None and moved.id == target.id and len(queries) == 3
         assert "start_time >=" not in queries[2]
+        # many in one read, answered in order; only the missed ones are read again
+        refs = [
+            oq.ObservationRef(rows[10].id, rows[10].trace_id, rows[10].start_time),
+            oq.ObservationRef("nope", "nt1", rows[11].start_time),
+            oq.ObservationRef(rows[12].id, rows[12].trace_id, rows[12].start_time + timedelta(days=3)),
+            oq.ObservationRef(rows[13].id, rows[13].trace_id, rows[13].start_time),
+        ]
+        many = await oq.fetch_observations(storage.clickhouse, project.project_id, refs)
+        assert [o.id if o else None for o in many] == [rows[10].id, None, rows[12].id, rows[13].id]
+        assert len(queries) == 5
     finally:
         del storage.clickhouse.query
     assert await oq.fetch_observation(storage.clickhouse, project.project_id, "nope", None, near) is None

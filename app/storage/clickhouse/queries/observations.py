@@ -7,6 +7,7 @@ a filter on a field that update changed is tested against each stored version.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -315,6 +316,15 @@ async def list_observations(
 NEAR = timedelta(hours=1)
 
 
+@dataclass(frozen=True, slots=True)
+class ObservationRef:
+    """An observation to look up: its id, and when known its trace and a start time near the one it has."""
+
+    id: str
+    trace_id: str | None = None
+    near: datetime | None = None
+
+
 async def fetch_observation(
     ch: ClickHouse,
     project_id: str,
@@ -322,14 +332,36 @@ async def fetch_observation(
     trace_id: str | None = None,
     near: datetime | None = None,
 ) -> ObservationView | None:
-    """One observation by id, full input/output (the id's bloom filter index finds its granules).
-    With its trace id and a start time `near` the one it had (within an hour either way), the sort key
-    narrows the read to a few granules instead of every part of the project; a miss there reads
-    without the bound."""
-    time = None if near is None else TimeRange(near - NEAR, near + NEAR)
-    found = ObservationFilter(ids=(observation_id,), trace_ids=(trace_id,) if trace_id else ())
-    req = ObservationListRequest(project_id, time, found, first=1, with_io=True)
-    rows = await ch.query(compile_observation_list(req))
-    if not rows and time is not None:  # its start time was corrected by more than that since
-        rows = await ch.query(compile_observation_list(replace(req, time=None)))
-    return observation(rows[0]) if rows else None
+    """One observation by id, full input/output (fetch_observations)."""
+    return (await fetch_observations(ch, project_id, [ObservationRef(observation_id, trace_id, near)]))[0]
+
+
+async def fetch_observations(
+    ch: ClickHouse, project_id: str, refs: Sequence[ObservationRef]
+) -> list[ObservationView | None]:
+    """Observations by id in one read, full input/output; one answer per ref (None: not stored). The ids'
+    bloom filter index finds their granules; with every ref's trace id and start time (within an hour
+    either way) the sort key narrows the read to a few granules instead of every part of the project.
+    Refs missed within those bounds (a start time corrected since) are read again without them."""
+    if not refs:
+        return []
+    nears = [r.near for r in refs if r.near is not None]
+    time = TimeRange(min(nears) - NEAR, max(nears) + NEAR) if nears and len(nears) == len(refs) else None
+    ids = tuple({r.id for r in refs})
+    trace_ids = tuple({r.trace_id for r in refs if r.trace_id}) if all(r.trace_id for r in refs) else ()
+    f = ObservationFilter(ids=ids, trace_ids=trace_ids)
+    req = ObservationListRequest(project_id, time, f, first=2 * len(ids), with_io=True)
+    rows = await ch.query(compile_observation_list(req, 2 * len(ids)))
+    found = {(str(r["trace_id"]), str(r["id"])): r for r in rows}
+    by_id = {str(r["id"]): r for r in rows}
+
+    def pick(ref: ObservationRef) -> dict[str, Any] | None:
+        return found.get((ref.trace_id, ref.id)) if ref.trace_id else by_id.get(ref.id)
+
+    views = [None if (row := pick(r)) is None else observation(row) for r in refs]
+    missed = [i for i, view in enumerate(views) if view is None]
+    if missed and time is not None:
+        unbounded = [ObservationRef(refs[i].id, refs[i].trace_id) for i in missed]
+        for i, view in zip(missed, await fetch_observations(ch, project_id, unbounded), strict=True):
+            views[i] = view
+    return views
