@@ -42,7 +42,7 @@ COLUMNS = {
     "input": "Input",
     "output": "Output",
 }
-DEFAULT_COLUMNS = ("type", "name", "model", "level", "latency", "tokens", "cost", "input", "output")
+DEFAULT_COLUMNS = ("type", "name", "model", "level", "latency", "tokens", "cost", "input")
 SORTED_BY = {"latency": "LATENCY", "tokens": "TOTAL_TOKENS", "cost": "TOTAL_COST"}
 EXPORT_MAX_ROWS = 10_000
 EXPORT_PAGE = 1_000

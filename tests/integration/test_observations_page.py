@@ -88,7 +88,7 @@ async def test_filters_sorts_and_columns(
 
     by_latency = (await client.get("/observations", params={"sort": "LATENCY", "type": "GENERATION"})).text
     toggle = '/observations?sort=LATENCY&amp;type=GENERATION&amp;order=asc">Latency'
-    assert f'<th aria-sort="descending"><a class="sort" href="{toggle}' in by_latency
+    assert f'<th class="num" aria-sort="descending"><a class="sort" href="{toggle}' in by_latency
     assert '<input type="hidden" name="sort" value="LATENCY">' in by_latency  # filtering keeps the sort
     assert "$0.011" in by_latency  # trace 11's generation, three significant digits at most
 
