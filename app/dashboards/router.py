@@ -18,6 +18,7 @@ from app.dashboards.experiment_pages import EXPERIMENT_ROUTES
 from app.dashboards.home_pages import HOME_ROUTES
 from app.dashboards.invitation_pages import INVITATION_ROUTES
 from app.dashboards.links import LINK_ROUTES
+from app.dashboards.observation_pages import OBSERVATION_PAGE_ROUTES
 from app.dashboards.playground_pages import PLAYGROUND_ROUTES
 from app.dashboards.prompt_pages import PROMPT_PAGE_ROUTES
 from app.dashboards.rule_pages import RULE_ROUTES
@@ -39,6 +40,7 @@ def ui_router() -> Router:
             *AUTH_ROUTES,
             *HOME_ROUTES,
             *TRACE_ROUTES,
+            *OBSERVATION_PAGE_ROUTES,
             *SESSION_ROUTES,
             *USER_ROUTES,
             *SCORE_ROUTES,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -20,6 +17,7 @@ from app.auth.signing import server_secret
 from app.dashboards import figures
 from app.dashboards.deps import FORM, UiSession, page, requires_member
 from app.dashboards.display import chat, pretty
+from app.dashboards.export import download
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
 from app.errors import InvalidInput
 from app.evaluation import annotation, datasets
@@ -151,8 +149,6 @@ async def traces_export(
     request: Request[Any, Any, State], caller: Caller, storage: Storage, format: str = "csv"
 ) -> Stream:
     """The filtered traces (the list's query string), streamed page by page as CSV or a JSON array."""
-    if format not in ("csv", "json"):
-        raise InvalidInput("format must be csv or json")
     q = query(request)
     _, time = time_range(q.get("range"), request)
     base = tq.TraceListRequest(caller.project_id, time, _trace_filter(q), first=EXPORT_PAGE, with_io=True)
@@ -169,32 +165,7 @@ async def traces_export(
                 return
             after = page.end_cursor
 
-    async def as_csv() -> AsyncIterator[bytes]:
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
-        writer.writeheader()
-        async for row in rows():
-            writer.writerow({**row, "tags": ",".join(row["tags"])})
-            if out.tell() > 64_000:
-                yield out.getvalue().encode()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue().encode()
-
-    async def as_json() -> AsyncIterator[bytes]:
-        yield b"["
-        first = True
-        async for row in rows():
-            yield (b"" if first else b",\n") + json.dumps(row, ensure_ascii=False).encode()
-            first = False
-        yield b"]\n"
-
-    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
-    return Stream(
-        as_csv() if format == "csv" else as_json(),
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="traces.{format}"'},
-    )
+    return download(rows(), EXPORT_COLUMNS, "traces", format)
 
 
 def trace_view(

@@ -234,8 +234,7 @@ def cursor_value(sort: ObservationSort, o: ObservationView) -> Any:
     if sort is ObservationSort.TOTAL_COST:
         return float(o.total_cost or 0)
     if sort is ObservationSort.TOTAL_TOKENS:
-        usage = o.usage_details
-        return usage.get("total", sum(usage.values()))
+        return o.total_tokens
     assert_never(sort)
 
 

@@ -95,6 +95,11 @@ class ObservationView:
     output: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def total_tokens(self) -> int:
+        """The usage's `total`, else the sum of its entries (as ROW_TOKENS reads it in SQL)."""
+        return self.usage_details.get("total", sum(self.usage_details.values()))
+
 
 @dataclass(slots=True)
 class TraceTotals:
