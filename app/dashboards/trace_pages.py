@@ -105,7 +105,7 @@ async def traces_page(request: Request[Any, Any, State], session: UiSession, sto
         export_url=url("/traces/export", {**params, "range": key, "cols": None}),
         columns=TRACE_COLUMNS,
         shown=shown,
-        scores={trace_id: compact_scores(found) for trace_id, found in trace_scores.items()},
+        scores={trace_id: compact_scores(given) for trace_id, given in trace_scores.items()},
         base_url=str(request.base_url).rstrip("/"),
         queue_choices=await annotation.queue_choices(storage, caller)
         if caller.role.at_least(Role.MEMBER)
