@@ -32,6 +32,7 @@ from app.api.guards import require_api_key
 from app.api.openapi import PublicDocumentPlugin
 from app.auth.bootstrap import bootstrap
 from app.auth.signing import server_secret
+from app.dashboards.display import register_filters
 from app.dashboards.figures import PLOTLY_JS_DIR
 from app.dashboards.prompt_hooks import STORAGE_HOOKS
 from app.dashboards.router import ui_router
@@ -243,7 +244,9 @@ def create_app(
         exception_handlers={Exception: _error_response},
         before_request=_begin,  # a request's ClickHouse reads are ordered by when it began
         before_send=[_security_headers],
-        template_config=TemplateConfig(directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=DASHBOARDS / "templates", engine=JinjaTemplateEngine, engine_callback=register_filters
+        ),
         csrf_config=CSRFConfig(
             secret=server_secret(settings),
             cookie_name="lh_csrf",

@@ -3,10 +3,8 @@ filters, sort and columns kept in the URL, keyset pages, and CSV/JSON export of 
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import Any
 
 from litestar import Request, get
@@ -130,18 +128,6 @@ def listing(request: Request[Any, Any, State], project_id: str, first: int) -> L
     return Listing(key, None if errors else req, errors)
 
 
-def cost(value: Decimal | None) -> str:
-    """US dollars to three significant digits, without exponents: $0.000123, $0.5, $12.35."""
-    if value is None:
-        return ""
-    if value == 0:
-        return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    digits = 2 - math.floor(math.log10(abs(value)))
-    return f"${value:.{digits}f}".rstrip("0").rstrip(".")
-
-
 @get("/observations")
 async def observations_page(
     request: Request[Any, Any, State], session: UiSession, storage: Storage
@@ -182,7 +168,6 @@ async def observations_page(
         first_url=url("/observations", params),
         export_url=url("/observations/export", {**params, "range": found.range, "cols": None}),
         export_max=EXPORT_MAX_ROWS,
-        cost=cost,
         prompt_url=prompt_url,
     )
 

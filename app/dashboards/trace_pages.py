@@ -15,11 +15,11 @@ from app import __version__
 from app.auth.caller import Caller
 from app.auth.signing import server_secret
 from app.dashboards import figures
-from app.dashboards.deps import FORM, UiSession, page, requires_member
-from app.dashboards.display import chat, pretty
+from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_admin, requires_member
+from app.dashboards.display import chat, compact_scores, pretty
 from app.dashboards.export import download
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.evaluation import annotation, datasets
 from app.evaluation.annotation_queues import ObjectType
 from app.storage import Storage
@@ -31,7 +31,7 @@ from app.tracing import comments, media, scores, trace_service
 from app.tracing.comments import NewComment
 from app.tracing.scores import NewScore
 
-TRACE_COLUMNS = ("input", "output", "user", "session", "latency", "tokens", "cost", "tags")
+TRACE_COLUMNS = ("input", "output", "scores", "user", "session", "latency", "tokens", "cost", "tags")
 
 
 def _score_conditions(q: dict[str, str]) -> tuple[tq.ScoreCondition, ...]:
@@ -79,8 +79,15 @@ async def traces_page(request: Request[Any, Any, State], session: UiSession, sto
         with_io=True,
     )
     found = await trace_service.list_traces(storage, req, bookmarked=q.get("bookmarked") == "1")
-    chosen = [c for c in request.query_params.getall("cols", []) if c in TRACE_COLUMNS]
-    params: dict[str, Any] = {k: v for k, v in q.items() if k not in ("after", "cols")}
+    asked = request.query_params.getall("cols", [])
+    chosen = [c for c in TRACE_COLUMNS if c in asked]  # in the table's order, as the cells are
+    shown = chosen or list(TRACE_COLUMNS)
+    trace_scores = (
+        await trace_service.scores_by_trace(storage, caller.project_id, [t.id for t in found.items])
+        if "scores" in shown
+        else {}
+    )
+    params: dict[str, Any] = {k: v for k, v in q.items() if k not in ("after", "cols", "deleted")}
     params["cols"] = chosen
     next_url = url("/traces", params, after=found.end_cursor) if found.has_next else None
     return page(
@@ -95,7 +102,8 @@ async def traces_page(request: Request[Any, Any, State], session: UiSession, sto
         first_url=url("/traces", params),
         export_url=url("/traces/export", {**params, "range": key, "cols": None}),
         columns=TRACE_COLUMNS,
-        shown=chosen or list(TRACE_COLUMNS),
+        shown=shown,
+        scores={trace_id: compact_scores(given) for trace_id, given in trace_scores.items()},
         base_url=str(request.base_url).rstrip("/"),
         queue_choices=await annotation.queue_choices(storage, caller)
         if caller.role.at_least(Role.MEMBER)
@@ -343,13 +351,37 @@ async def trace_comment(
     return Redirect(f"/traces/{trace_id}")
 
 
+def _deleted(count: int) -> Redirect:
+    """Back to the list, which says how many traces were deleted (303: a reload does not post again)."""
+    return Redirect(url("/traces", {"deleted": count}), status_code=303)
+
+
+@post("/traces/delete", guards=[requires_admin])
+async def traces_delete(request: Request[Any, Any, State], caller: Caller, storage: Storage) -> Redirect:
+    """Delete the traces ticked in the list (repeated `object_id`) with their observations and scores."""
+    ids = (await form_lists(request)).get("object_id", [])
+    if not ids:
+        raise InvalidInput("object_id: tick at least one trace to delete")
+    return _deleted(len(await trace_service.delete_traces(storage, caller.project_id, ids)))
+
+
+@post("/traces/{trace_id:str}/delete", guards=[requires_admin])
+async def trace_delete(caller: Caller, storage: Storage, trace_id: str) -> Redirect:
+    """Delete one trace with its observations and scores."""
+    if not await trace_service.delete_traces(storage, caller.project_id, [trace_id]):
+        raise NotFound(f"trace {trace_id!r} not found")
+    return _deleted(1)
+
+
 TRACE_ROUTES = [
     traces_page,
     traces_export,
+    traces_delete,
     trace_page,
     public_trace_page,
     trace_add_score,
     trace_bookmark,
     trace_public,
     trace_comment,
+    trace_delete,
 ]

@@ -202,12 +202,20 @@ async def session_detail(storage: Storage, project_id: str, session_id: str) -> 
     return SessionDetail(found, turns, turn_scores, [s for s in session_scores if s.trace_id is None])
 
 
+async def scores_by_trace(
+    storage: Storage, project_id: str, trace_ids: list[str]
+) -> dict[str, list[ScoreView]]:
+    """Per trace of the project, its live scores (oldest first), read in one query for all of them."""
+    scores: dict[str, list[ScoreView]] = {t: [] for t in trace_ids}
+    for s in await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=tuple(trace_ids)):
+        scores.setdefault(s.trace_id or "", []).append(s)
+    return scores
+
+
 async def score_ids(storage: Storage, project_id: str, trace_ids: list[str]) -> dict[str, list[str]]:
     """Per trace, the ids of its scores (as the REST trace list names them)."""
-    scores: dict[str, list[str]] = {t: [] for t in trace_ids}
-    for s in await score_queries.scores_of(storage.clickhouse, project_id, trace_ids=tuple(trace_ids)):
-        scores.setdefault(s.trace_id or "", []).append(s.id)
-    return scores
+    by_trace = await scores_by_trace(storage, project_id, trace_ids)
+    return {t: [s.id for s in found] for t, found in by_trace.items()}
 
 
 async def set_flags(

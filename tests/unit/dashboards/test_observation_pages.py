@@ -3,7 +3,6 @@ text only ever a parameter), its cost format, and CSV cells that a spreadsheet w
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +10,7 @@ import pytest
 from litestar import Request
 
 from app.dashboards.export import csv_cell
-from app.dashboards.observation_pages import Listing, cost, listing
+from app.dashboards.observation_pages import Listing, listing
 from app.errors import InvalidInput
 from app.storage.clickhouse.queries import observations as oq
 from app.storage.clickhouse.queries.common import NumberRange
@@ -99,23 +98,6 @@ def test_hostile_text_only_ever_travels_as_a_parameter() -> None:
         compiled.parameters["project_id"] == "project-1"
         and "project_id = {project_id:String}" in compiled.sql
     )
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (None, ""),
-        (Decimal(0), "$0"),
-        (Decimal("0.003"), "$0.003"),
-        (Decimal("0.000123456"), "$0.000123"),
-        (Decimal("0.5"), "$0.5"),
-        (Decimal("0.99999"), "$1"),
-        (Decimal("12.346"), "$12.35"),
-        (Decimal("1234.5"), "$1,234.50"),
-    ],
-)
-def test_cost_shows_three_significant_digits(value: Decimal | None, text: str) -> None:
-    assert cost(value) == text
 
 
 @pytest.mark.parametrize(
