@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from app.analytics import widgets
 from app.auth.caller import Caller
-from app.dashboards import figures
+from app.dashboards import figures, units
 from app.dashboards.deps import FORM, UiSession, page, requires_member
 from app.dashboards.params import RANGES, time_range
 from app.errors import InvalidInput, NotFound
@@ -37,6 +37,19 @@ async def _dashboard(storage: Storage, project_id: str, dashboard_id: str) -> Da
 async def _widget_form(request: Request[Any, Any, State]) -> dict[str, Any]:
     """A widget from its posted form, validated like every widget."""
     return widgets.validate({k: str(v) for k, v in (await request.form()).items()})
+
+
+def _unit(widget: dict[str, Any]) -> units.Unit:
+    return units.of_measure(widget["measure"], widget["aggregation"], widget["view"])
+
+
+def _table(r: widgets.WidgetResult) -> tuple[list[str], list[list[str]]]:
+    """A table widget's headers and cells in words (`Model`, `Sum of total cost`), values in their unit."""
+    w = r.widget
+    headers = [units.measured(w) if c == r.column else units.words(c) for c in r.columns]
+    unit = _unit(w)
+    cells = [[unit.text(row[c]) if c == r.column else str(row[c]) for c in r.columns] for row in r.rows]
+    return headers, cells
 
 
 @get("/dashboards")
@@ -72,10 +85,9 @@ async def dashboard_page(
             "index": index,
             "widget": r.widget,
             "figure": figures.widget(r),
-            "rows": r.rows,
-            "columns": r.columns,
-            "number": r.number,
-            "served": r.served_from,
+            "table": _table(r) if r.widget["chart"] == "table" else None,
+            "number": None if r.number is None else _unit(r.widget).text(r.number),
+            "about": units.describe(r.widget),
         }
         for index, r in enumerate(results)
     ]
@@ -87,11 +99,11 @@ async def dashboard_page(
         range=key,
         ranges=list(RANGES),
         can_write=session.caller.role.at_least(Role.MEMBER),
-        charts=widgets.CHARTS,
-        views=[v.value for v in mq.View],
-        measures=[m.value for m in mq.Measure],
-        aggregations=[a.value for a in mq.Aggregation],
-        dimensions=[d.value for d in mq.Dimension],
+        charts=units.choices(list(widgets.CHARTS)),
+        views=units.choices([v.value for v in mq.View]),
+        measures=units.choices([m.value for m in mq.Measure]),
+        aggregations=units.choices([a.value for a in mq.Aggregation]),
+        dimensions=units.choices([d.value for d in mq.Dimension]),
     )
 
 

@@ -8,6 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.dashboards import units
+from app.dashboards.units import AVERAGE_SCORE, COST, LATENCY, SCORE, SCORES, SHARE, TOKENS, Unit, count
+
 if TYPE_CHECKING:
     from app.analytics.overview import Overview
     from app.analytics.score_agreement import ConfusionMatrix
@@ -35,8 +38,10 @@ def safe_json(text: str | None) -> str:
     return (text or "{}").replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _layout(title: str, **extra: Any) -> dict[str, Any]:
-    return {**LAYOUT, "title": {"text": title, "font": {"size": 14}}, **extra}
+def _layout(title: str, *, x: Unit | None = None, y: Unit | None = None, **extra: Any) -> dict[str, Any]:
+    """The layout of a figure titled `title` whose axes name their units (x, y)."""
+    axes = {f"{name}axis": unit.axis() for name, unit in (("x", x), ("y", y)) if unit is not None}
+    return {**LAYOUT, "title": {"text": title, "font": {"size": 14}}, **axes, **extra}
 
 
 def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
@@ -47,8 +52,8 @@ def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> str:
     return safe_json(pio.to_json({"data": data, "layout": layout}, validate=False))
 
 
-def time_lines(title: str, rows: Sequence[dict[str, Any]], series: dict[str, str]) -> str:
-    """One line per column in `series` ({column: label}) over rows' `time`."""
+def time_lines(title: str, rows: Sequence[dict[str, Any]], series: dict[str, str], unit: Unit) -> str:
+    """One line per column in `series` ({column: label}) over rows' `time`, values in `unit`."""
     times = [r["time"] for r in rows]
     data = [
         {
@@ -57,14 +62,15 @@ def time_lines(title: str, rows: Sequence[dict[str, Any]], series: dict[str, str
             "y": [r.get(column) or 0 for r in rows],
             "mode": "lines",
             "name": label,
+            "hovertemplate": unit.hover(),
         }
         for column, label in series.items()
     ]
-    return _figure(data, _layout(title))
+    return _figure(data, _layout(title, y=unit))
 
 
-def time_lines_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str) -> str:
-    """One line per value of `dimension` over rows' `time`."""
+def time_lines_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str, unit: Unit) -> str:
+    """One line per value of `dimension` over rows' `time`, values in `unit`."""
     by: dict[str, dict[Any, Any]] = defaultdict(dict)
     times = sorted({r["time"] for r in rows})
     for r in rows:
@@ -76,14 +82,20 @@ def time_lines_by(title: str, rows: Sequence[dict[str, Any]], dimension: str, va
             "y": [points.get(t) for t in times],
             "mode": "lines+markers",
             "name": n,
+            "hovertemplate": unit.hover(),
         }
         for n, points in sorted(by.items())
     ]
-    return _figure(data, _layout(title))
+    return _figure(data, _layout(title, y=unit))
 
 
 def stacked_by(
-    title: str, rows: Sequence[dict[str, Any]], dimension: str, value: str, barmode: str = "stack"
+    title: str,
+    rows: Sequence[dict[str, Any]],
+    dimension: str,
+    value: str,
+    unit: Unit,
+    barmode: str = "stack",
 ) -> str:
     """Bars over time, one series per value of `dimension`: stacked (sums) or grouped (averages)."""
     by: dict[str, dict[Any, float]] = defaultdict(dict)
@@ -91,21 +103,46 @@ def stacked_by(
     for r in rows:
         by[r[dimension] or "(none)"][r["time"]] = float(r.get(value) or 0)
     data = [
-        {"type": "bar", "x": times, "y": [points.get(t, 0) for t in times], "name": name}
+        {
+            "type": "bar",
+            "x": times,
+            "y": [points.get(t, 0) for t in times],
+            "name": name,
+            "hovertemplate": unit.hover(),
+        }
         for name, points in sorted(by.items())
     ]
-    return _figure(data, _layout(title, barmode=barmode))
+    return _figure(data, _layout(title, y=unit, barmode=barmode))
 
 
-def bars(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
-    data = [{"type": "bar", "x": list(values), "y": list(labels), "orientation": "h"}]
-    return _figure(data, _layout(title, yaxis={"autorange": "reversed"}))
+def bars(title: str, labels: Sequence[str], values: Sequence[float], unit: Unit) -> str:
+    """Horizontal bars, one per label, values in `unit` along x."""
+    data = [
+        {
+            "type": "bar",
+            "x": list(values),
+            "y": [label or "(none)" for label in labels],
+            "orientation": "h",
+            "hovertemplate": f"%{{y}}: {unit.hover('x')}<extra></extra>",
+        }
+    ]
+    return _figure(data, _layout(title, x=unit, yaxis={"autorange": "reversed", "automargin": True}))
 
 
-def histogram(title: str, buckets: Sequence[dict[str, Any]]) -> str:
-    """A histogram from the metrics layer's buckets [{lower, upper, count}]."""
-    labels = [f"{b['lower']:.3g}-{b['upper']:.3g}" for b in buckets]
-    return _figure([{"type": "bar", "x": labels, "y": [b["count"] for b in buckets]}], _layout(title))
+def histogram(title: str, buckets: Sequence[dict[str, Any]], unit: Unit, counted: Unit) -> str:
+    """A histogram from the metrics layer's buckets [{lower, upper, count}] of values in `unit`,
+    counting `counted`."""
+    labels = [f"{unit.prefix}{b['lower']:.3g}-{b['upper']:.3g}{unit.suffix}" for b in buckets]
+    data = [
+        {
+            "type": "bar",
+            "x": labels,
+            "y": [b["count"] for b in buckets],
+            "hovertemplate": f"%{{x}}: {counted.hover()} {counted.title.lower()}<extra></extra>",
+        }
+    ]
+    x_axis = {"title": {"text": unit.title}, "automargin": True}
+    return _figure(data, _layout(title, y=counted, xaxis=x_axis))
 
 
 def agent_graph(nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str, str]]) -> str:
@@ -144,36 +181,46 @@ def agent_graph(nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str
     return _figure(data, _layout("Agent graph", showlegend=False, xaxis=hidden, yaxis=hidden))
 
 
-def pie(title: str, labels: Sequence[str], values: Sequence[float]) -> str:
-    return _figure(
-        [{"type": "pie", "labels": list(labels), "values": list(values), "hole": 0.4}], _layout(title)
-    )
+def pie(title: str, labels: Sequence[str], values: Sequence[float], unit: Unit) -> str:
+    """Shares of a whole, values in `unit`."""
+    data = [
+        {
+            "type": "pie",
+            "labels": [label or "(none)" for label in labels],
+            "values": list(values),
+            "hole": 0.4,
+            "hovertemplate": f"%{{label}}: {unit.hover('value')} (%{{percent}})<extra></extra>",
+        }
+    ]
+    return _figure(data, _layout(title))
 
 
 def widget(result: WidgetResult) -> str | None:
     """A widget's figure from its metrics rows; None for charts rendered as HTML (table, number)."""
-    chart, title = str(result.widget["chart"]), str(result.widget["title"])
+    w = result.widget
+    chart, title = str(w["chart"]), str(w["title"])
     rows, dimension, column = result.rows, result.dimension, result.column
+    unit = units.of_measure(w["measure"], w["aggregation"], w["view"])
     if chart == "histogram":
-        return histogram(title, rows[0][column] if rows else [])
+        return histogram(title, rows[0][column] if rows else [], unit, count(units.words(w["view"])))
     if chart in ("line", "stacked_bar"):
         if dimension is None:
             return (
-                time_lines(title, rows, {column: title})
+                time_lines(title, rows, {column: title}, unit)
                 if chart == "line"
-                else stacked_by(title, [{**r, "_": title} for r in rows], "_", column)
+                else stacked_by(title, [{**r, "_": title} for r in rows], "_", column, unit)
             )
         return (
-            time_lines_by(title, rows, dimension, column)
+            time_lines_by(title, rows, dimension, column, unit)
             if chart == "line"
-            else stacked_by(title, rows, dimension, column)
+            else stacked_by(title, rows, dimension, column, unit)
         )
     labels = [str(r[dimension]) if dimension else title for r in rows]
     values = [float(r[column] or 0) for r in rows]
     if chart == "bar":
-        return bars(title, labels, values)
+        return bars(title, labels, values, unit)
     if chart == "pie":
-        return pie(title, labels, values)
+        return pie(title, labels, values, unit)
     return None
 
 
@@ -181,15 +228,23 @@ def overview_charts(o: Overview) -> dict[str, str]:
     """The home dashboard's charts, by the key the page gives each."""
     return {
         "volume": time_lines(
-            "Traces and observations", o.volume, {"traces": "traces", "observations": "observations"}
+            "Traces and observations",
+            o.volume,
+            {"traces": "traces", "observations": "observations"},
+            count("Count"),
         ),
-        "cost": stacked_by("Cost by model (USD)", o.by_model, "model", "total_cost_sum"),
-        "tokens": stacked_by("Tokens by model", o.by_model, "model", "total_tokens_sum"),
+        "cost": stacked_by("Cost by model", o.by_model, "model", "total_cost_sum", COST),
+        "tokens": stacked_by("Tokens by model", o.by_model, "model", "total_tokens_sum", TOKENS),
         "latency": time_lines(
-            "Observation latency (ms, ~10 % buckets)", o.latency, {"p50": "p50", "p95": "p95", "p99": "p99"}
+            "Observation latency: median, p95 and p99",
+            o.latency,
+            {"p50": "median", "p95": "p95", "p99": "p99"},
+            LATENCY,
         ),
-        "errors": time_lines("Errors", o.errors, {"errors_sum": "errors"}),
-        "scores": stacked_by("Numeric scores (average)", o.scores, "score_name", "value_avg", "group"),
+        "errors": time_lines("Errors", o.errors, {"errors_sum": "errors"}, count("Errors")),
+        "scores": stacked_by(
+            "Numeric scores (average)", o.scores, "score_name", "value_avg", AVERAGE_SCORE, "group"
+        ),
     }
 
 
@@ -198,23 +253,27 @@ def score_charts(a: ScoreAnalytics) -> dict[str, str]:
     numeric score, True/False bars per boolean and category bars per categorical score."""
     charts = {
         "over-time": time_lines_by(
-            "Numeric scores: average over time", a.numeric_over_time, "score_name", "value_avg"
+            "Numeric scores: average over time", a.numeric_over_time, "score_name", "value_avg", AVERAGE_SCORE
         )
     }
     if a.boolean_over_time is not None:
         charts["true-share"] = time_lines_by(
-            "Boolean scores: share True over time", a.boolean_over_time, "score_name", "value_avg"
+            "Boolean scores: share True over time",
+            a.boolean_over_time,
+            "score_name",
+            "value_avg",
+            SHARE,
         )
     for h in a.histograms:
-        charts[f"hist-{len(charts)}"] = histogram(f"{h.score_name}: distribution", h.buckets)
+        charts[f"hist-{len(charts)}"] = histogram(f"{h.score_name}: distribution", h.buckets, SCORE, SCORES)
     for s in a.summaries:
         if s.data_type == "BOOLEAN":
             charts[f"bool-{len(charts)}"] = bars(
-                f"{s.name}: True / False", ["True", "False"], [s.true_count, s.count - s.true_count]
+                f"{s.name}: True / False", ["True", "False"], [s.true_count, s.count - s.true_count], SCORES
             )
         elif s.data_type == "CATEGORICAL" and s.categories:
             charts[f"cat-{len(charts)}"] = bars(
-                f"{s.name}: categories", [c for c, _ in s.categories], [n for _, n in s.categories]
+                f"{s.name}: categories", [c for c, _ in s.categories], [n for _, n in s.categories], SCORES
             )
     return charts
 
@@ -231,6 +290,7 @@ def score_source_charts(a: ScoreSourceAnalytics) -> dict[str, str]:
             [{"time": t, "source": s, "n": n} for (t, s), n in counts.items()],
             "source",
             "n",
+            SCORES,
         )
     }
     averaged = [
@@ -239,7 +299,9 @@ def score_source_charts(a: ScoreSourceAnalytics) -> dict[str, str]:
         if r["data_type"] != "CATEGORICAL"
     ]
     if any(r["value_avg"] is not None for r in averaged):  # empty buckets stay gaps in the lines
-        charts["source-average"] = time_lines_by("Average by score and source", averaged, "line", "value_avg")
+        charts["source-average"] = time_lines_by(
+            "Average by score and source", averaged, "line", "value_avg", AVERAGE_SCORE
+        )
     return charts
 
 
@@ -306,8 +368,8 @@ def confusion_heatmap(name_a: str, name_b: str, matrix: ConfusionMatrix) -> str:
 def usage_charts(rows: Sequence[dict[str, Any]]) -> dict[str, str]:
     """Cost and tokens over time (rows of time, total_cost_sum, total_tokens_sum)."""
     return {
-        "cost": time_lines("Cost (USD)", rows, {"total_cost_sum": "cost"}),
-        "tokens": time_lines("Tokens", rows, {"total_tokens_sum": "tokens"}),
+        "cost": time_lines("Cost", rows, {"total_cost_sum": "cost"}, COST),
+        "tokens": time_lines("Tokens", rows, {"total_tokens_sum": "tokens"}, TOKENS),
     }
 
 
@@ -344,7 +406,7 @@ def _shares(title: str, labels: Sequence[str], metric: ScoreComparison) -> str:
             "error_y": {"type": "data", "array": above, "arrayminus": below, "symmetric": False},
         }
     ]
-    return _figure(data, _layout(title, showlegend=False, yaxis={"range": [0, 1]}))
+    return _figure(data, _layout(title, showlegend=False, yaxis={**SHARE.axis(), "range": [0, 1]}))
 
 
 def compare_charts(comparison: Comparison, labels: Sequence[str]) -> dict[str, str]:
@@ -356,14 +418,15 @@ def compare_charts(comparison: Comparison, labels: Sequence[str]) -> dict[str, s
     metrics = [(s, items.score_names.index(s.name)) for s in comparison.scores]
     metrics.append((comparison.latency, len(items.score_names) + 1))
     for n, (metric, row) in enumerate(metrics):
-        title = f"{metric.name} per item" + (" (ms)" if metric.kind == "latency" else "")
+        title = f"{metric.name} per item"
         if metric.kind == "boolean":
             charts[f"score-{n}"] = _shares(f"{metric.name}: share of 1s (95 % interval)", labels, metric)
             continue
+        unit = LATENCY if metric.kind == "latency" else Unit("Mean score per item")
         data = []
         for r, label in enumerate(labels):
             box = _box(items.means[row, :, r])
             if box is not None:
                 data.append({"type": "box", "name": label, "x": [label], "boxmean": True, **box})
-        charts[f"score-{n}"] = _figure(data, _layout(title, showlegend=False))
+        charts[f"score-{n}"] = _figure(data, _layout(title, y=unit, showlegend=False))
     return charts

@@ -38,7 +38,6 @@ async def dashboard(
         top_users=overview.top_users,
         top_names=overview.top_trace_names,
         score_summaries=overview.score_summaries,
-        served=overview.served_from,
         base_url=str(request.base_url).rstrip("/"),
     )
 

@@ -22,6 +22,7 @@ from app.dashboards import figures
 from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_admin, requires_member
 from app.dashboards.params import prompt_url, query, url
 from app.dashboards.playground_pages import editor_rows
+from app.dashboards.units import COST, LATENCY
 from app.errors import InvalidInput, NotFound, UserError
 from app.playground.runs import NEW_CHAT, ROLES, content_from_form
 from app.playground.template import variables_of
@@ -168,10 +169,13 @@ async def _metrics_context(
     if rows:
         charts = {
             "latency": figures.bars(
-                "Latency p50 per version (ms)", labels, [m.latency_p50_ms or 0 for m in reversed(rows)]
+                "Median latency per version",
+                labels,
+                [m.latency_p50_ms or 0 for m in reversed(rows)],
+                LATENCY,
             ),
             "cost": figures.bars(
-                "Cost per version (USD)", labels, [float(m.total_cost) for m in reversed(rows)]
+                "Cost per version", labels, [float(m.total_cost) for m in reversed(rows)], COST
             ),
         }
     after = request.query_params.get("after") or None

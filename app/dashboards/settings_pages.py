@@ -13,6 +13,7 @@ from app.auth import accounts as domain
 from app.auth import keys
 from app.auth.caller import Caller
 from app.dashboards.deps import FORM, UiSession, page, requires_admin
+from app.dashboards.units import TOKENS_PER_PRICE, price_text
 from app.errors import InvalidInput, UserError
 from app.evaluation import judge_connections
 from app.playground import connections
@@ -48,7 +49,8 @@ class ModelForm:
     output_price: str = ""
 
     def spec(self) -> model_catalog.ModelSpec:
-        """The model to create (priced per token); InvalidInput names a price that is not a number."""
+        """The model to create: prices are given in $ per 1M tokens (`2.50` or `$2.50`) and stored per
+        token, as the API takes them; InvalidInput names a price that is not a number."""
         prices: dict[str, Decimal] = {}
         for usage_type, field, text in (
             ("input", "input_price", self.input_price),
@@ -56,9 +58,10 @@ class ModelForm:
         ):
             if text.strip():
                 try:
-                    prices[usage_type] = Decimal(text.strip())
+                    per_million = Decimal(text.strip().removeprefix("$").strip().replace(",", ""))
                 except InvalidOperation:
-                    raise InvalidInput(f"{field} must be a non-negative number") from None
+                    raise InvalidInput(f"{field} must be a non-negative number ($ per 1M tokens)") from None
+                prices[usage_type] = per_million / TOKENS_PER_PRICE
         return model_catalog.ModelSpec(self.model_name, self.match_pattern, prices)
 
 
@@ -141,6 +144,7 @@ async def models_page(session: UiSession, storage: Storage) -> Template:
         own=await model_catalog.list_models(storage, caller.project_id),
         builtins=model_catalog.builtins(),
         can_write=caller.role.at_least(Role.ADMIN),
+        price=price_text,
     )
 
 

@@ -300,12 +300,13 @@ async def test_custom_dashboards(client, storage, project: ProjectFixture) -> No
     await client.post(f"{path}/widgets/0/delete", data={"_csrf_token": token})
     page = await client.get(path)
     assert '<p class="big">' not in page.text
-    assert "<option selected>NAME</option>" in page.text  # the edit form shows a widget's settings
+    assert '<option value="NAME" selected>Name</option>' in page.text  # the edit form shows its settings
     edit = {**form, "title": "Per model", "dimension": "MODEL", "chart": "table"}
     r = await client.post(f"{path}/widgets/5", data=edit)  # the last: "Per name"
     assert r.status_code in (201, 302), r.text
     page = await client.get(path)
-    assert page.text.count('id="chart-w') == 4 and "<th>model</th>" in page.text
+    assert page.text.count('id="chart-w') == 4 and "<th>Model</th>" in page.text
+    assert "<th>Count</th>" in page.text and "Count of observations by model" in page.text
     assert "Per name" not in page.text
     r = await client.post(f"{path}/widgets/5", data={**edit, "chart": "donut"})
     assert r.status_code == 400 and "chart must be one of" in r.text
