@@ -20,12 +20,12 @@ FLOW_TYPES = {"AGENT", "TOOL", "CHAIN", "RETRIEVER", "GENERATION"}
 
 @dataclass(frozen=True, slots=True)
 class Tick:
-    """A mark on the time axis, `percent` along it; its label starts at the first mark, ends at a mark
-    near the right edge and is centred on the others, so none reaches past the axis."""
+    """A mark on the time axis, `percent` along it; its label starts at the mark, or ends there near the
+    right edge, so none reaches past the axis."""
 
     percent: float
     label: str
-    align: Literal["start", "middle", "end"]
+    align: Literal["start", "end"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def axis_ticks(span_ms: float, most: int = 5) -> list[Tick]:
     ticks = []
     for i in range(int(span_ms / step + 1e-9) + 1):
         percent = 100 * i * step / span_ms
-        align: Literal["start", "middle", "end"] = "start" if i == 0 else "end" if percent > 90 else "middle"
+        align: Literal["start", "end"] = "end" if i and percent > 80 else "start"
         ticks.append(Tick(percent, duration(i * step), align))
     return ticks
 

@@ -78,7 +78,7 @@ def test_axis_ticks_take_round_steps_and_stay_on_the_axis() -> None:
     ticks = layout.axis_ticks(2345)
     assert [t.label for t in ticks] == ["0 ms", "500 ms", "1 s", "1.5 s", "2 s"]
     assert [round(t.percent, 1) for t in ticks] == [0, 21.3, 42.6, 64.0, 85.3]
-    assert [t.align for t in ticks] == ["start", "middle", "middle", "middle", "middle"]
+    assert [t.align for t in ticks] == ["start", "start", "start", "start", "end"]
     whole = layout.axis_ticks(1000)
     assert [t.label for t in whole] == ["0 ms", "200 ms", "400 ms", "600 ms", "800 ms", "1 s"]
     assert whole[-1].align == "end" and whole[-1].percent == 100
