@@ -44,7 +44,8 @@ async def create(storage: Storage, project_id: str, new: NewComment) -> Comment:
 
 @dataclass(frozen=True, slots=True)
 class AuthoredComment:
-    """A comment as people read it: `author` is its user's name or email, None when an API key wrote it."""
+    """A comment as people read it: `author` is its user's name or email; None when an API key wrote it
+    or its author is not in the project's organization."""
 
     comment: Comment
     author: str | None

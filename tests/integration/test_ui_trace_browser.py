@@ -114,6 +114,10 @@ def seeded(site: Site) -> Site:
         ]
         counts = [len(r.json().get("observations", [])) for r in found]
         if counts == [4, LONG_SIZE]:
+            for content, author in (("Sent from a script", None), ("Signed by an outsider", "not-a-member")):
+                body = {"objectType": "TRACE", "objectId": TRACE, "content": content, "authorUserId": author}
+                made = httpx.post(f"{site.url}/api/public/comments", json=body, headers=site.api_headers)
+                assert made.status_code == 200, made.text
             return site
         time.sleep(0.25)
     raise AssertionError(f"the seeded observations never all appeared: {counts}")
@@ -276,6 +280,8 @@ def test_the_trace_summary_agent_graph_and_comment_authors(
     comment = page.locator("article.comment", has_text=note)
     assert comment.locator(".author").inner_text() == seeded.email
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", comment.locator("time").inner_text())
+    for text, author in (("Sent from a script", "API"), ("Signed by an outsider", "unknown user")):
+        assert page.locator("article.comment", has_text=text).locator(".author").inner_text() == author
     comment.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / f"trace-detail{suffix}.png"), full_page=True)
     _fits(page, width)
