@@ -250,6 +250,7 @@ async def annotate_page(
     item: str | None = None,
     after: str | None = None,
     obs: str | None = None,
+    view: str | None = None,
 ) -> Template:
     """The annotate view: `?item=` that item (held for me unless another reviewer holds it), `?after=`
     my next item after that one (skip, or after saving), else the item I hold or my first; the object as
@@ -262,7 +263,7 @@ async def annotate_page(
     target = review.target
     if isinstance(target, TraceTarget) and review.item is not None:
         selected = obs or target.observation_id
-        context = trace_view(storage, target.detail, caller.project_id, selected, shared=False)
+        context = trace_view(storage, target.detail, caller.project_id, selected, shared=False, view=view)
         # The tree's links keep the item open: `?item=…&obs=…`.
         tree_query = f"item={quote(review.item.id, safe='')}&"
         context |= {"prompt_url": prompt_url, "can_write": False, "tree_query": tree_query}

@@ -145,42 +145,6 @@ def histogram(title: str, buckets: Sequence[dict[str, Any]], unit: Unit, counted
     return _figure(data, _layout(title, y=counted, xaxis=x_axis))
 
 
-def agent_graph(nodes: Sequence[tuple[str, str, str]], edges: Sequence[tuple[str, str]]) -> str:
-    """Agents, tools and chains as a layered graph: `nodes` are (id, label, layer index as text),
-    `edges` (parent id, child id). Layers left to right, nodes of a layer top to bottom."""
-    layers: dict[str, list[str]] = defaultdict(list)
-    for node_id, _, layer in nodes:
-        layers[layer].append(node_id)
-    position = {n: (int(layer), -i) for layer, ids in layers.items() for i, n in enumerate(ids)}
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for a, b in edges:
-        if a in position and b in position:
-            xs += [position[a][0], position[b][0], None]
-            ys += [position[a][1], position[b][1], None]
-    data: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "x": xs,
-            "y": ys,
-            "mode": "lines",
-            "line": {"color": "#98a2b3"},
-            "hoverinfo": "skip",
-        },
-        {
-            "type": "scatter",
-            "x": [position[n][0] for n, _, _ in nodes],
-            "y": [position[n][1] for n, _, _ in nodes],
-            "mode": "markers+text",
-            "text": [label for _, label, _ in nodes],
-            "textposition": "bottom center",
-            "marker": {"size": 16, "color": "#2f6fed"},
-        },
-    ]
-    hidden = {"visible": False}
-    return _figure(data, _layout("Agent graph", showlegend=False, xaxis=hidden, yaxis=hidden))
-
-
 def pie(title: str, labels: Sequence[str], values: Sequence[float], unit: Unit) -> str:
     """Shares of a whole, values in `unit`."""
     data = [

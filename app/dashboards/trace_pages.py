@@ -14,9 +14,9 @@ from litestar.response import Redirect, Stream, Template
 from app import __version__
 from app.auth.caller import Caller
 from app.auth.signing import server_secret
-from app.dashboards import figures
+from app.dashboards import trace_layout as layout
 from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_admin, requires_member
-from app.dashboards.display import chat, compact_scores, pretty
+from app.dashboards.display import chat, compact_scores, duration, is_empty, moment, plain, pretty
 from app.dashboards.export import download
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
 from app.errors import InvalidInput, NotFound
@@ -176,6 +176,9 @@ async def traces_export(
     return download(rows(), EXPORT_COLUMNS, "traces", format)
 
 
+VIEWS = ("tree", "timeline")
+
+
 def trace_view(
     storage: Storage,
     detail: trace_service.TraceDetail,
@@ -183,9 +186,14 @@ def trace_view(
     obs: str | None,
     *,
     shared: bool,
+    view: str | None = None,
 ) -> dict[str, Any]:
     """What the trace page and its public view (`shared`: no links into the project, no forms) both
-    show: the tree on a timeline, the selected observation with its media, agent graph and scores."""
+    show: the tree or the timeline (`view`), the selected observation with its media, the agent flow
+    and scores."""
+    view = view or "tree"
+    if view not in VIEWS:
+        raise InvalidInput(f"view must be one of {', '.join(VIEWS)}")
     flat = []
     stack = list(reversed(detail.roots))
     while stack:
@@ -203,14 +211,23 @@ def trace_view(
                 attachments.append({"type": content_type, "url": link, "id": media_id})
     return {
         "trace": detail.trace,
+        "summary": layout.trace_summary(detail.observations),
+        "view": view,
         "nodes": flat,
         "span_ms": span,
+        "bars": layout.timeline_bars(flat, span) if view == "timeline" else [],
+        "ticks": layout.axis_ticks(span) if view == "timeline" else [],
         "selected": selected,
         "scores": detail.scores,
         "attachments": attachments,
-        "graph": _agent_graph(detail.roots),
+        "flow": layout.agent_flow(detail.roots),
+        "first_token_ms": layout.first_token_ms,
         "pretty": pretty,
         "chat": chat,
+        "is_empty": is_empty,
+        "plain": plain,
+        "duration": duration,
+        "moment": moment,
         "shared": shared,
     }
 
@@ -227,6 +244,7 @@ async def trace_page(
     storage: Storage,
     trace_id: str,
     obs: str | None = None,
+    view: str | None = None,
 ) -> Template:
     caller = session.caller
     detail = await trace_service.trace_detail(storage, caller.project_id, trace_id)
@@ -236,7 +254,7 @@ async def trace_page(
     return page(
         session,
         "trace.html",
-        **trace_view(storage, detail, caller.project_id, obs, shared=False),
+        **trace_view(storage, detail, caller.project_id, obs, shared=False, view=view),
         comments=notes,
         prompt_url=prompt_url,
         share_url=base_url + share_path(caller.project_id, trace_id) if detail.trace.public else None,
@@ -252,41 +270,19 @@ async def trace_page(
 
 @get("/public/traces/{project_id:str}/{trace_id:str}")
 async def public_trace_page(
-    storage: Storage, project_id: str, trace_id: str, obs: str | None = None
+    storage: Storage, project_id: str, trace_id: str, obs: str | None = None, view: str | None = None
 ) -> Template:
     """A shared trace, read-only and without login; 404 (as for no trace) once it is not public."""
     detail = await trace_service.trace_detail(storage, project_id, trace_id, shared_only=True)
     return Template(
         "public_trace.html",
-        context={**trace_view(storage, detail, project_id, obs, shared=True), "version": __version__},
+        context={
+            **trace_view(storage, detail, project_id, obs, shared=True, view=view),
+            "version": __version__,
+        },
         # Not kept by caches or browsers once unshared; not indexed; the link is not sent on as referrer.
         headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
     )
-
-
-GRAPH_TYPES = {"AGENT", "TOOL", "CHAIN", "RETRIEVER", "GENERATION"}
-
-
-def _agent_graph(roots: list[trace_service.ObservationNode]) -> str | None:
-    """The agent graph of a trace with agents or tools: those observations (and chains, retrievers,
-    generations), each linked to its nearest such ancestor. None for traces without agents or tools."""
-    nodes: list[tuple[str, str, str]] = []
-    edges: list[tuple[str, str]] = []
-    stack: list[tuple[trace_service.ObservationNode, str | None, int]] = [
-        (r, None, 0) for r in reversed(roots)
-    ]
-    while stack:
-        node, parent, layer = stack.pop()
-        o = node.observation
-        if o.type in GRAPH_TYPES:
-            nodes.append((o.id, f"{o.type.lower()}: {o.name}", str(layer)))
-            if parent is not None:
-                edges.append((parent, o.id))
-            parent, layer = o.id, layer + 1
-        stack.extend((c, parent, layer) for c in reversed(node.children))
-    if not any(label.startswith(("agent:", "tool:")) for _, label, _ in nodes):
-        return None
-    return figures.agent_graph(nodes, edges)
 
 
 @dataclass

@@ -42,12 +42,21 @@ async def create(storage: Storage, project_id: str, new: NewComment) -> Comment:
     return await trace_notes.create_comment(storage.postgres, comment)
 
 
-async def for_object(storage: Storage, project_id: str, object_type: str, object_id: str) -> list[Comment]:
-    """The newest comments on one object."""
-    rows, _ = await trace_notes.list_comments(
-        storage.postgres, project_id, object_type=object_type, object_id=object_id, limit=100
-    )
-    return rows
+@dataclass(frozen=True, slots=True)
+class AuthoredComment:
+    """A comment as people read it: `author` is its user's name or email; None when an API key wrote it
+    or its author is not in the project's organization."""
+
+    comment: Comment
+    author: str | None
+
+
+async def for_object(
+    storage: Storage, project_id: str, object_type: str, object_id: str
+) -> list[AuthoredComment]:
+    """The newest comments on one object, with their authors."""
+    rows = await trace_notes.object_comments(storage.postgres, project_id, object_type, object_id, 100)
+    return [AuthoredComment(c, author) for c, author in rows]
 
 
 async def list_comments(

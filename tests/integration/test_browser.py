@@ -244,6 +244,7 @@ def _every_page(site: Site, open_page: Opener, state: dict[str, Any]) -> list[tu
         ("traces", "/traces"),
         ("trace", "/traces/b-t04?obs=b-t04-gen"),
         ("observations", "/observations"),
+        ("trace-b-t04-timeline", "/traces/b-t04?view=timeline&obs=b-t04-gen"),
         ("sessions", "/sessions"),
         ("session", "/sessions/session-1"),
         ("users", "/users"),

@@ -289,7 +289,9 @@ async def test_sharing_opens_a_read_only_view_and_unsharing_closes_it(
             assert shown in selected.text, shown
         for view in (shared, selected):
             links = re.findall(r'(?:href|action|src)="([^"]*)"', view.text)
-            assert all(h.startswith(("/static/", "?obs=", "#")) for h in links), links
+            assert all(h.startswith(("/static/", "?obs=", "?view=timeline&amp;obs=", "#")) for h in links), (
+                links
+            )
             assert "<form" not in view.text and "_csrf_token" not in view.text
             for hidden in ("kept-private", project.org_name, "Bookmark", "Comments</h2>", "Add score"):
                 assert hidden not in view.text, hidden

@@ -257,10 +257,11 @@ async def test_agent_traces_show_an_agent_graph(client, storage, project: Projec
     assert r.status_code == 207 and not r.json()["errors"], r.text
     await jobs_done(storage, project.project_id, 1)
     page = await client.get("/traces/agentic")
-    assert 'id="chart-agent-graph"' in page.text and "tool: weather" in page.text
+    steps = re.findall(r'<span class="type">(\w+)</span> <span class="step-name">(\w+)</span>', page.text)
+    assert steps == [("AGENT", "planner"), ("GENERATION", "llm"), ("TOOL", "weather")]  # same start: by id
     await seed(client, storage, project)
     plain = await client.get("/traces/r-t00")
-    assert "chart-agent-graph" not in plain.text
+    assert 'id="agent-graph"' not in plain.text
 
 
 @pytest.mark.usefixtures("member")

@@ -1,7 +1,7 @@
-// The observation tree from the keyboard: Enter or Space opens a node, ArrowUp/ArrowDown move between
-// nodes, Home/End go to the first/last. After opening one, focus returns to it.
+// The observation tree (or timeline) from the keyboard: Enter or Space opens a node (a bar), ArrowUp/ArrowDown
+// move between them, Home/End go to the first/last. After opening one, focus returns to it.
 (function () {
-  var links = Array.prototype.slice.call(document.querySelectorAll(".nodes .node > a"));
+  var links = Array.prototype.slice.call(document.querySelectorAll(".nodes .node > a, .gantt-rows .gantt-row"));
   var keys = { ArrowDown: 1, ArrowUp: -1 };
   links.forEach(function (link, i) {
     link.addEventListener("keydown", function (event) {
@@ -19,6 +19,6 @@
       if (target) target.focus();
     });
   });
-  var current = document.querySelector('.nodes .node > a[aria-current="true"]');
+  var current = document.querySelector('.nodes .node > a[aria-current="true"], .gantt-row[aria-current="true"]');
   if (current && new URLSearchParams(window.location.search).has("obs")) current.focus();
 })();

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from app.storage.postgres.engine import Postgres
 from app.storage.postgres.scoped import fetch_in_project
-from app.storage.postgres.tables import Comment, TraceFlag, utcnow
+from app.storage.postgres.tables import Comment, Membership, Project, TraceFlag, User, utcnow
 
 MAX_BOOKMARKS = 10_000
 
@@ -100,6 +100,30 @@ async def list_comments(
         )
         total = (await s.exec(select(func.count()).select_from(Comment).where(*conditions))).one()
         return list((await s.exec(stmt)).all()), int(total)
+
+
+async def object_comments(
+    pg: Postgres, project_id: str, object_type: str, object_id: str, limit: int
+) -> list[tuple[Comment, str | None]]:
+    """The newest comments on one object, each with its author's name (else email); None for comments
+    written with an API key, or naming someone who is not (or no longer) in the project's organization:
+    an API caller may set any author id, and people outside the organization stay unnamed."""
+    author = func.coalesce(func.nullif(User.name, ""), User.email)
+    organization = select(Project.organization_id).where(Project.id == project_id).scalar_subquery()
+    members = select(Membership.user_id).where(Membership.organization_id == organization)
+    stmt = (
+        select(Comment, author)
+        .outerjoin(User, (col(User.id) == col(Comment.author_user_id)) & col(User.id).in_(members))
+        .where(
+            Comment.project_id == project_id,
+            Comment.object_type == object_type,
+            Comment.object_id == object_id,
+        )
+        .order_by(col(Comment.created_at).desc())
+        .limit(limit)
+    )
+    async with pg.session() as s:
+        return [(c, name) for c, name in (await s.exec(stmt)).all()]
 
 
 async def fetch_comment(pg: Postgres, project_id: str, comment_id: str) -> Comment | None:
