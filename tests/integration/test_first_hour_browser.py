@@ -191,6 +191,15 @@ def test_the_first_hour_pages_fit_and_log_no_errors(
     text = page.inner_text("main")
     for name in ("support-agent", "ChatCompletion", "rag-query"):
         assert name in text, name  # each source's traces listed by their names
+    previews = {  # one-line previews of each source's input and output, not their JSON
+        "support-agent": ("Where is order 11?", "Order 11 has shipped."),
+        "ChatCompletion": ("Capital of country 9?", "Paris."),
+        "rag-query": ("Summarise report 9", "Report 9 in three lines."),
+    }
+    for name, wanted in previews.items():
+        row = page.locator(f"table.traces tr:has(td:text-is('{name}'))").first
+        cells = row.locator("td.io")
+        assert (cells.nth(0).get_attribute("title"), cells.nth(1).get_attribute("title")) == wanted
     for name, path in _pages(seeded):
         response = page.goto(f"{site.url}{path}")
         assert response is not None and response.status == 200, path
