@@ -42,6 +42,7 @@ QUEUE_FIELDS = Fields(
         "score_config_id": "Score configs",
         "reviewer": "Reviewers",
         "user_id": "Reviewer",
+        "item_id": "Items",
         "confirm": "Confirm",
     },
     names={"scoreConfigIds": "score_config_id", "assignee": "user_id"},
@@ -256,12 +257,15 @@ async def queue_unassign(caller: Caller, storage: Storage, queue_id: str, user_i
 
 @post("/annotation-queues/{queue_id:str}/items/assign", guards=[requires_member])
 async def items_assign(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, queue_id: str
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str
+) -> Template | Redirect:
     """Mean the chosen items for one reviewer (they see them first), or for anyone."""
     form = await form_lists(request)
     assignee = _one(form, "user_id").strip() or None
-    await annotation.assign_items(storage, caller, queue_id, form.get("item_id", []), assignee)
+    try:
+        await annotation.assign_items(storage, session.caller, queue_id, form.get("item_id", []), assignee)
+    except UserError as exc:
+        return await _queue_page(request, session, storage, queue_id, refused_form="items", exc=exc)
     return _see(safe_next(_one(form, "next") or queue_path(queue_id)))
 
 

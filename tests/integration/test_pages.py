@@ -310,7 +310,9 @@ async def test_custom_dashboards(client, storage, project: ProjectFixture) -> No
     assert "Per name" not in page.text
     r = await client.post(f"{path}/widgets/5", data={**edit, "chart": "donut"})
     assert r.status_code == 400 and 'id="chart-error">Chart must be one of' in r.text
-    assert "<details open><summary>Edit</summary>" in r.text and 'value="Per model"' in r.text  # that form, kept
+    assert (
+        "<details open><summary>Edit</summary>" in r.text and 'value="Per model"' in r.text
+    )  # that form, kept
     assert (await client.post(f"{path}/widgets/9", data=edit)).status_code == 404
     bad = {
         "title": "x",
@@ -321,7 +323,10 @@ async def test_custom_dashboards(client, storage, project: ProjectFixture) -> No
         "_csrf_token": token,
     }
     r = await client.post(f"{path}/widgets", data=bad)
-    assert r.status_code == 400 and 'id="measure-error">Measure LATENCY is not available on view SCORES' in r.text
+    assert (
+        r.status_code == 400
+        and 'id="measure-error">Measure LATENCY is not available on view SCORES' in r.text
+    )
     r = await client.post(f"{path}/widgets", data={**bad, "measure": "VALUE", "chart": "donut"})
     assert r.status_code == 400 and 'id="chart-error">Chart must be one of' in r.text
     await client.post(f"{path}/delete", data={"_csrf_token": token})

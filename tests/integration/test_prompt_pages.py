@@ -255,7 +255,10 @@ async def test_the_form_creates_prompts_and_versions_and_keeps_input_on_errors(
             ({"name": "new"}, 'id="name-error">Name: &#39;new&#39; is reserved'),
             ({"name": "x", "labels": "Not A Label"}, 'id="labels-error">Labels: label &#39;Not&#39;'),
             ({"name": "x", "labels": "latest"}, ""),  # allowed: every new version gets it anyway
-            ({"name": "mail/welcome", "mode": "chat", "msg_kind": "message", "msg_role": "user"}, 'id="prompt-error">Msg_kind'),
+            (
+                {"name": "mail/welcome", "mode": "chat", "msg_kind": "message", "msg_role": "user"},
+                'id="prompt-error">Msg_kind',
+            ),
             (
                 {
                     "name": "mail/welcome",
