@@ -52,6 +52,7 @@ EVALUATOR_FIELDS = Fields(
         "modelConfig": "model",
         "modelConfig.provider": "connection",
         "outputDefinition": "data_type",
+        "outputDefinition.dataType": "data_type",
         "outputDefinition.minValue": "min_value",
         "outputDefinition.maxValue": "max_value",
         "outputDefinition.categories": "categories",

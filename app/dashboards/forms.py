@@ -74,12 +74,6 @@ class Fields:
             next((f for start, f in self.about.items() if message.startswith(start)), FORM_WIDE): sentence
         }
 
-    def required(self, form: object, *names: str) -> None:
-        """FormInvalid naming each of these fields of `form` left empty."""
-        missing = {n: f"{self.labels[n]} is required" for n in names if not str(getattr(form, n)).strip()}
-        if missing:
-            raise FormInvalid(missing)
-
 
 def refused(response: Template, exc: UserError) -> Template:
     """`response`, a page showing a refused form again, with the refusal's status (400 for a bad value)."""

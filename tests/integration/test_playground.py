@@ -416,7 +416,10 @@ async def test_without_hooks_the_save_button_is_disabled(
             "/playground",
             data={"_csrf_token": csrf_token(page.text), "prompt_type": "chat", "prompt": "{oops"},
         )
-        assert bad.status_code == 400 and 'id="form-error" tabindex="-1" autofocus>Prompt must be JSON' in bad.text
+        assert (
+            bad.status_code == 400
+            and 'id="form-error" tabindex="-1" autofocus>Prompt must be JSON' in bad.text
+        )
 
 
 async def test_anthropic_connection_streams_through_the_messages_api(
