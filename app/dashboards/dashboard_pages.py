@@ -89,11 +89,13 @@ async def dashboard_create(
 ) -> Template | Redirect:
     form = await read_form(request, NameForm)
     name = form.name.strip()
-    if not 1 <= len(name) <= 255:
-        exc = FormInvalid({"name": "Name must be 1 to 255 characters"})
-        return refused(await _dashboards(session, storage, form, exc.errors), exc)
-    project_id = session.caller.project_id
-    saved = await repo.save_dashboard(storage.postgres, Dashboard(project_id=project_id, name=name))
+    try:
+        if not 1 <= len(name) <= 255:
+            raise FormInvalid({"name": "Name must be 1 to 255 characters"})
+        dashboard = Dashboard(project_id=session.caller.project_id, name=name)
+        saved = await repo.save_dashboard(storage.postgres, dashboard)
+    except UserError as exc:
+        return refused(await _dashboards(session, storage, form, NAME_FIELDS.errors(exc)), exc)
     return Redirect(f"/dashboards/{saved.id}")
 
 
@@ -162,15 +164,15 @@ async def widget_add(
     request: Request[Any, Any, State], session: UiSession, storage: Storage, dashboard_id: str
 ) -> Template | Redirect:
     board = await _dashboard(storage, session.caller.project_id, dashboard_id)
-    typed = await _posted_widget(request)
+    typed, kept = await _posted_widget(request), board.widgets
     try:
-        if len(board.widgets) >= widgets.MAX_WIDGETS:
+        if len(kept) >= widgets.MAX_WIDGETS:
             raise InvalidInput(f"a dashboard holds at most {widgets.MAX_WIDGETS} widgets")
-        widget = widgets.validate(typed)
+        board.widgets = [*kept, widgets.validate(typed)]
+        await repo.save_dashboard(storage.postgres, board)
     except UserError as exc:
+        board.widgets = kept
         return await _board_page(request, session, storage, board, typed=typed, exc=exc)
-    board.widgets = [*board.widgets, widget]
-    await repo.save_dashboard(storage.postgres, board)
     return Redirect(f"/dashboards/{dashboard_id}")
 
 
@@ -182,13 +184,14 @@ async def widget_edit(
     board = await _dashboard(storage, session.caller.project_id, dashboard_id)
     if not 0 <= index < len(board.widgets):
         raise NotFound(f"no widget {index} on this dashboard")
-    typed = await _posted_widget(request)
+    typed, kept = await _posted_widget(request), board.widgets
     try:
         edited = widgets.validate(typed)
+        board.widgets = [edited if i == index else w for i, w in enumerate(kept)]
+        await repo.save_dashboard(storage.postgres, board)
     except UserError as exc:
+        board.widgets = kept
         return await _board_page(request, session, storage, board, typed=typed, exc=exc, editing=index)
-    board.widgets = [edited if i == index else w for i, w in enumerate(board.widgets)]
-    await repo.save_dashboard(storage.postgres, board)
     return Redirect(f"/dashboards/{dashboard_id}")
 
 
