@@ -109,8 +109,9 @@ def _error_response(request: Request[Any, Any, Any], exc: Exception) -> Response
             ]
             if named:  # name the parameters, not only the route
                 message = "; ".join(named)
-            body = {"message": message, "error": exc.extra, **_evaluation_code(request, status)}
-            return Response(body, status_code=status)
+            if _is_api(request):
+                body = {"message": message, "error": exc.extra, **_evaluation_code(request, status)}
+                return Response(body, status_code=status)
     else:
         status, code, message = 500, "internal_error", ""
     if status >= 500 and not isinstance(exc, UserError):

@@ -21,6 +21,7 @@ from app.dashboards.auth_pages import safe_next
 from app.dashboards.dataset_pages import whole
 from app.dashboards.deps import UiSession, form_lists, page, requires_login, requires_member
 from app.dashboards.display import chat, pretty
+from app.dashboards.forms import Fields, FormInvalid, refused
 from app.dashboards.params import prompt_url, query, url
 from app.dashboards.trace_pages import trace_view
 from app.errors import InvalidInput, UserError
@@ -34,6 +35,19 @@ from app.storage.postgres.tables import Role
 PAGE_SIZE = 50
 STATUS_FILTERS = {"pending": ItemStatus.PENDING, "completed": ItemStatus.COMPLETED, "all": None}
 SCORE_FIELD = "score."  # form fields `score.<config id>` hold the values of a queue's score configs
+QUEUE_FIELDS = Fields(
+    {
+        "name": "Name",
+        "description": "Description",
+        "score_config_id": "Score configs",
+        "reviewer": "Reviewers",
+        "user_id": "Reviewer",
+        "item_id": "Items",
+        "confirm": "Confirm",
+    },
+    names={"scoreConfigIds": "score_config_id", "assignee": "user_id"},
+    about={"user ": "user_id"},
+)
 
 
 def queue_path(queue_id: str, *rest: str) -> str:
@@ -66,8 +80,7 @@ async def _queues_page(
     storage: Storage,
     *,
     draft: dict[str, Any] | None = None,
-    error: str | None = None,
-    status: int = 200,
+    exc: UserError | None = None,
 ) -> Template:
     number = whole(query(request).get("page"), "page")
     view = await annotation.queues_view(storage, session.caller, number, PAGE_SIZE)
@@ -80,11 +93,10 @@ async def _queues_page(
         page_url=lambda n: url("/annotation-queues", {"page": n}),
         queue_path=queue_path,
         draft=draft or {"name": "", "description": "", "configs": [], "reviewers": []},
-        error=error,
+        errors=QUEUE_FIELDS.errors(exc) if exc else {},
         can_write=session.caller.role.at_least(Role.MEMBER),
     )
-    response.status_code = status
-    return response
+    return refused(response, exc) if exc else response
 
 
 @get("/annotation-queues", guards=[requires_login])
@@ -110,7 +122,7 @@ async def queue_create(
             "configs": configs,
             "reviewers": reviewers,
         }
-        return await _queues_page(request, session, storage, draft=draft, error=str(exc), status=exc.status)
+        return await _queues_page(request, session, storage, draft=draft, exc=exc)
     return _see(queue_path(queue.id))
 
 
@@ -122,6 +134,21 @@ async def queue_page(
     request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str
 ) -> Template:
     """A queue's items (`?status=pending|completed|all`, `?page=`), progress, reviewers and forms."""
+    return await _queue_page(request, session, storage, queue_id)
+
+
+async def _queue_page(
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    queue_id: str,
+    *,
+    refused_form: str | None = None,
+    typed: dict[str, Any] | None = None,
+    exc: UserError | None = None,
+) -> Template:
+    """A queue's page; after a refused form (`refused_form`: assign, edit or delete), that form as `typed`
+    with the error beside its field."""
     q = query(request)
     key = q.get("status") or "all"
     if key not in STATUS_FILTERS:
@@ -131,9 +158,12 @@ async def queue_page(
         storage, session.caller, queue_id, STATUS_FILTERS[key], number, PAGE_SIZE
     )
     path = queue_path(queue_id)
-    return page(
+    response = page(
         session,
         "annotation_queue.html",
+        refused_form=refused_form,
+        typed=typed or {},
+        errors=QUEUE_FIELDS.errors(exc) if exc else {},
         view=view,
         status=key,
         statuses=list(STATUS_FILTERS),
@@ -147,6 +177,7 @@ async def queue_page(
         here=url(path, {"status": key, "page": number}),
         now=datetime.now(UTC),
     )
+    return refused(response, exc) if exc else response
 
 
 def object_url(object_type: str, object_id: str) -> str | None:
@@ -161,8 +192,8 @@ def object_url(object_type: str, object_id: str) -> str | None:
 
 @post("/annotation-queues/{queue_id:str}/edit", guards=[requires_member])
 async def queue_edit(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, queue_id: str
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str
+) -> Template | Redirect:
     """Rename a queue, change its description and its score configs."""
     form = await form_lists(request)
     change = QueueChange(
@@ -170,33 +201,51 @@ async def queue_edit(
         description=_one(form, "description").strip() or None,
         score_config_ids=tuple(form.get("score_config_id", [])),
     )
-    await aq.update_queue(storage, caller.project_id, queue_id, change)
+    try:
+        await aq.update_queue(storage, session.caller.project_id, queue_id, change)
+    except UserError as exc:
+        typed = {
+            "name": change.name,
+            "description": change.description or "",
+            "configs": change.score_config_ids,
+        }
+        return await _queue_page(
+            request, session, storage, queue_id, refused_form="edit", typed=typed, exc=exc
+        )
     return _see(queue_path(queue_id))
 
 
 @post("/annotation-queues/{queue_id:str}/delete", guards=[requires_member])
 async def queue_delete(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, queue_id: str
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str
+) -> Template | Redirect:
     """Delete a queue with its items (the scores given through it stay), once its name is typed."""
     form = await form_lists(request)
-    queue = await aq.get_queue(storage, caller.project_id, queue_id)
-    if _one(form, "confirm").strip() != queue.name:
-        raise InvalidInput("confirm: type the queue's name to delete it")
-    await aq.delete_queue(storage, caller.project_id, queue_id)
+    project_id = session.caller.project_id
+    queue = await aq.get_queue(storage, project_id, queue_id)
+    typed = _one(form, "confirm")
+    if typed.strip() != queue.name:
+        exc = FormInvalid({"confirm": f"Type the queue's name, {queue.name}, to delete it"})
+        return await _queue_page(
+            request, session, storage, queue_id, refused_form="delete", typed={"confirm": typed}, exc=exc
+        )
+    await aq.delete_queue(storage, project_id, queue_id)
     return _see("/annotation-queues")
 
 
 @post("/annotation-queues/{queue_id:str}/assignees", guards=[requires_member])
 async def queue_assign(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, queue_id: str
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str
+) -> Template | Redirect:
     """Assign a reviewer (a member of the project who can annotate) to the queue."""
     form = await form_lists(request)
     user_id = _one(form, "user_id").strip()
-    if not user_id:
-        raise InvalidInput("user_id: choose a reviewer")
-    await aq.assign_user(storage, caller.project_id, queue_id, user_id)
+    try:
+        if not user_id:
+            raise FormInvalid({"user_id": "Choose a reviewer"})
+        await aq.assign_user(storage, session.caller.project_id, queue_id, user_id)
+    except UserError as exc:
+        return await _queue_page(request, session, storage, queue_id, refused_form="assign", exc=exc)
     return _see(queue_path(queue_id))
 
 
@@ -208,12 +257,15 @@ async def queue_unassign(caller: Caller, storage: Storage, queue_id: str, user_i
 
 @post("/annotation-queues/{queue_id:str}/items/assign", guards=[requires_member])
 async def items_assign(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, queue_id: str
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str
+) -> Template | Redirect:
     """Mean the chosen items for one reviewer (they see them first), or for anyone."""
     form = await form_lists(request)
     assignee = _one(form, "user_id").strip() or None
-    await annotation.assign_items(storage, caller, queue_id, form.get("item_id", []), assignee)
+    try:
+        await annotation.assign_items(storage, session.caller, queue_id, form.get("item_id", []), assignee)
+    except UserError as exc:
+        return await _queue_page(request, session, storage, queue_id, refused_form="items", exc=exc)
     return _see(safe_next(_one(form, "next") or queue_path(queue_id)))
 
 

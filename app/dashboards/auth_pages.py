@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from litestar import Request, Response, get, post
@@ -12,21 +12,21 @@ from litestar.response import Redirect, Template
 
 from app import __version__
 from app.auth import sessions
-from app.dashboards.deps import FORM
+from app.dashboards.forms import read_form
 from app.errors import TooManyRequests, Unauthorized, UserError
 from app.storage import Storage
 
 
 @dataclass
 class LoginForm:
-    email: str
-    password: str
+    email: str = ""
+    password: str = ""
     next: str = "/"
 
 
 @dataclass
 class SwitchForm:
-    project_id: str
+    project_id: str = ""
 
 
 def safe_next(target: str) -> str:
@@ -70,9 +70,8 @@ async def login_page(next: str = "/") -> Template:
 
 
 @post("/login")
-async def login_submit(
-    request: Request[Any, Any, State], storage: Storage, data: Annotated[LoginForm, FORM]
-) -> Template | Redirect:
+async def login_submit(request: Request[Any, Any, State], storage: Storage) -> Template | Redirect:
+    data = await read_form(request, LoginForm)
     try:
         token, _ = await sessions.login(storage, data.email, data.password, client_ip(request))
     except UserError as exc:
@@ -93,9 +92,8 @@ async def logout(request: Request[Any, Any, State], storage: Storage) -> Redirec
 
 
 @post("/projects/switch")
-async def switch_project(
-    request: Request[Any, Any, State], storage: Storage, data: Annotated[SwitchForm, FORM]
-) -> Redirect:
+async def switch_project(request: Request[Any, Any, State], storage: Storage) -> Redirect:
+    data = await read_form(request, SwitchForm)
     token = request.cookies.get(sessions.COOKIE)
     if token is None:
         raise Unauthorized("Please log in.")

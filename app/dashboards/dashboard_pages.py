@@ -4,7 +4,7 @@ widget shows comes from app.analytics.widgets."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State
@@ -13,9 +13,10 @@ from litestar.response import Redirect, Template
 from app.analytics import widgets
 from app.auth.caller import Caller
 from app.dashboards import figures, units
-from app.dashboards.deps import FORM, UiSession, page, requires_member
+from app.dashboards.deps import UiSession, page, requires_member
+from app.dashboards.forms import Fields, FormInvalid, read_form, refused
 from app.dashboards.params import RANGES, time_range
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, UserError
 from app.storage import Storage
 from app.storage.clickhouse.queries import metrics as mq
 from app.storage.postgres import dashboards as repo
@@ -24,7 +25,22 @@ from app.storage.postgres.tables import Dashboard, Role
 
 @dataclass
 class NameForm:
-    name: str
+    name: str = ""
+
+
+NAME_FIELDS = Fields({"name": "Name"})
+WIDGET_FIELDS = Fields(
+    {
+        "title": "Title",
+        "view": "View",
+        "measure": "Measure",
+        "aggregation": "Aggregation",
+        "dimension": "Dimension",
+        "chart": "Chart",
+        "filter_dimension": "Filter on",
+        "filter_values": "Filter values",
+    }
+)
 
 
 async def _dashboard(storage: Storage, project_id: str, dashboard_id: str) -> Dashboard:
@@ -34,9 +50,32 @@ async def _dashboard(storage: Storage, project_id: str, dashboard_id: str) -> Da
     return found
 
 
-async def _widget_form(request: Request[Any, Any, State]) -> dict[str, Any]:
-    """A widget from its posted form, validated like every widget."""
-    return widgets.validate({k: str(v) for k, v in (await request.form()).items()})
+async def _posted_widget(request: Request[Any, Any, State]) -> dict[str, str]:
+    """A widget's form as typed (the first value of each field)."""
+    form = await request.form()
+    return {name: str(form.get(name) or "") for name in WIDGET_FIELDS.labels}
+
+
+def _shown_widget(typed: dict[str, str]) -> dict[str, Any]:
+    """A widget form as typed, in the shape the form shows a saved widget in."""
+    values = [v.strip() for v in typed["filter_values"].split(",") if v.strip()]
+    filters = {typed["filter_dimension"]: values} if typed["filter_dimension"] else {}
+    return {**typed, "filters": filters}
+
+
+async def _dashboards(
+    session: UiSession, storage: Storage, values: NameForm | None = None, errors: dict[str, str] | None = None
+) -> Template:
+    rows = await repo.list_dashboards(storage.postgres, session.caller.project_id)
+    can_write = session.caller.role.at_least(Role.MEMBER)
+    return page(
+        session,
+        "dashboards.html",
+        dashboards=rows,
+        can_write=can_write,
+        values=values or NameForm(),
+        errors=errors or {},
+    )
 
 
 def _unit(widget: dict[str, Any]) -> units.Unit:
@@ -54,17 +93,22 @@ def _table(r: widgets.WidgetResult) -> tuple[list[str], list[list[str]]]:
 
 @get("/dashboards")
 async def dashboards_page(session: UiSession, storage: Storage) -> Template:
-    rows = await repo.list_dashboards(storage.postgres, session.caller.project_id)
-    can_write = session.caller.role.at_least(Role.MEMBER)
-    return page(session, "dashboards.html", dashboards=rows, can_write=can_write)
+    return await _dashboards(session, storage)
 
 
 @post("/dashboards", guards=[requires_member])
-async def dashboard_create(caller: Caller, storage: Storage, data: Annotated[NameForm, FORM]) -> Redirect:
-    name = data.name.strip()
-    if not 1 <= len(name) <= 255:
-        raise InvalidInput("name must be 1 to 255 characters")
-    saved = await repo.save_dashboard(storage.postgres, Dashboard(project_id=caller.project_id, name=name))
+async def dashboard_create(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
+    form = await read_form(request, NameForm)
+    name = form.name.strip()
+    try:
+        if not 1 <= len(name) <= 255:
+            raise FormInvalid({"name": "Name must be 1 to 255 characters"})
+        dashboard = Dashboard(project_id=session.caller.project_id, name=name)
+        saved = await repo.save_dashboard(storage.postgres, dashboard)
+    except UserError as exc:
+        return refused(await _dashboards(session, storage, form, NAME_FIELDS.errors(exc)), exc)
     return Redirect(f"/dashboards/{saved.id}")
 
 
@@ -76,8 +120,24 @@ async def dashboard_page(
     dashboard_id: str,
     range: str | None = None,
 ) -> Template:
+    board = await _dashboard(storage, session.caller.project_id, dashboard_id)
+    return await _board_page(request, session, storage, board, range)
+
+
+async def _board_page(
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    board: Dashboard,
+    range: str | None = None,
+    *,
+    typed: dict[str, str] | None = None,
+    exc: UserError | None = None,
+    editing: int | None = None,
+) -> Template:
+    """A dashboard with its widgets; after a refused widget form (the widget at `editing`, or the new
+    one), that form as `typed` with the error `exc` beside its field."""
     project_id = session.caller.project_id
-    board = await _dashboard(storage, project_id, dashboard_id)
     key, time = time_range(range, request)
     results = await widgets.run_widgets(storage.clickhouse, project_id, board.widgets, time)
     rendered = [
@@ -91,10 +151,13 @@ async def dashboard_page(
         }
         for index, r in enumerate(results)
     ]
-    return page(
+    response = page(
         session,
         "dashboard_custom.html",
         board=board,
+        editing=editing,
+        draft=_shown_widget(typed) if typed is not None else None,
+        errors=WIDGET_FIELDS.errors(exc) if exc else {},
         widgets=rendered,
         range=key,
         ranges=list(RANGES),
@@ -105,31 +168,42 @@ async def dashboard_page(
         aggregations=units.choices([a.value for a in mq.Aggregation]),
         dimensions=units.choices([d.value for d in mq.Dimension]),
     )
+    return refused(response, exc) if exc else response
 
 
 @post("/dashboards/{dashboard_id:str}/widgets", guards=[requires_member])
 async def widget_add(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, dashboard_id: str
-) -> Redirect:
-    board = await _dashboard(storage, caller.project_id, dashboard_id)
-    if len(board.widgets) >= widgets.MAX_WIDGETS:
-        raise InvalidInput(f"a dashboard holds at most {widgets.MAX_WIDGETS} widgets")
-    board.widgets = [*board.widgets, await _widget_form(request)]
-    await repo.save_dashboard(storage.postgres, board)
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, dashboard_id: str
+) -> Template | Redirect:
+    board = await _dashboard(storage, session.caller.project_id, dashboard_id)
+    typed, kept = await _posted_widget(request), board.widgets
+    try:
+        if len(kept) >= widgets.MAX_WIDGETS:
+            raise InvalidInput(f"a dashboard holds at most {widgets.MAX_WIDGETS} widgets")
+        board.widgets = [*kept, widgets.validate(typed)]
+        await repo.save_dashboard(storage.postgres, board)
+    except UserError as exc:
+        board.widgets = kept
+        return await _board_page(request, session, storage, board, typed=typed, exc=exc)
     return Redirect(f"/dashboards/{dashboard_id}")
 
 
 @post("/dashboards/{dashboard_id:str}/widgets/{index:int}", guards=[requires_member])
 async def widget_edit(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, dashboard_id: str, index: int
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, dashboard_id: str, index: int
+) -> Template | Redirect:
     """Replace a widget with what its edit form says (validated like a new one)."""
-    board = await _dashboard(storage, caller.project_id, dashboard_id)
+    board = await _dashboard(storage, session.caller.project_id, dashboard_id)
     if not 0 <= index < len(board.widgets):
         raise NotFound(f"no widget {index} on this dashboard")
-    edited = await _widget_form(request)
-    board.widgets = [edited if i == index else w for i, w in enumerate(board.widgets)]
-    await repo.save_dashboard(storage.postgres, board)
+    typed, kept = await _posted_widget(request), board.widgets
+    try:
+        edited = widgets.validate(typed)
+        board.widgets = [edited if i == index else w for i, w in enumerate(kept)]
+        await repo.save_dashboard(storage.postgres, board)
+    except UserError as exc:
+        board.widgets = kept
+        return await _board_page(request, session, storage, board, typed=typed, exc=exc, editing=index)
     return Redirect(f"/dashboards/{dashboard_id}")
 
 

@@ -7,13 +7,10 @@ The work is app.evaluation.import_run's; progress is kept in Redis (see that mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State, UploadFile
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect, Template
 
 from app.dashboards.dataset_pages import dataset_or_404
@@ -38,34 +35,30 @@ async def import_form(session: UiSession, storage: Storage, dataset_id: str) -> 
     return _import_page(session, "dataset_import.html", dataset=dataset, step="upload", error=None)
 
 
-@dataclass
-class UploadForm:
-    file: UploadFile
-
-
 @post(
     "/datasets/{dataset_id:str}/import",
     guards=[requires_member],
     request_max_body_size=MAX_UPLOAD_BYTES,
 )
 async def import_upload(
-    session: UiSession,
-    storage: Storage,
-    dataset_id: str,
-    data: Annotated[UploadForm, Body(media_type=RequestEncodingType.MULTI_PART)],
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, dataset_id: str
 ) -> Template:
     """Step 2: keep the file and show its columns, the first rows and a mapping to choose."""
     dataset = await dataset_or_404(storage, session.caller.project_id, dataset_id)
+    file = (await request.form()).get("file")
+    if not isinstance(file, UploadFile):
+        error = "Choose a CSV or JSONL file to upload"
+        return _import_page(session, "dataset_import.html", 400, dataset=dataset, step="upload", error=error)
     try:
         upload, found = await import_run.stage_upload(
-            storage, session.caller.project_id, dataset.id, data.file.filename or "", data.file.file
+            storage, session.caller.project_id, dataset.id, file.filename or "", file.file
         )
     except UserError as exc:
         return _import_page(
             session, "dataset_import.html", 400, dataset=dataset, step="upload", error=str(exc)
         )
     finally:
-        await data.file.close()
+        await file.close()
     return _mapping_page(session, dataset, upload, found, imports.default_mapping(found.columns))
 
 

@@ -8,14 +8,16 @@ actions name it in the form. Items come from app.evaluation.datasets.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Any
 from urllib.parse import quote
 
-from litestar import get, post
+from litestar import Request, get, post
+from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from app.dashboards.dataset_pages import dataset_or_404, field_of, parse_json_fields, pretty, shown
-from app.dashboards.deps import FORM, UiSession, page, requires_member
+from app.dashboards.deps import UiSession, page, requires_member
+from app.dashboards.forms import read_form
 from app.errors import InvalidInput, NotFound, UserError
 from app.evaluation import datasets
 from app.evaluation.datasets import DatasetView, ItemStatus, ItemView
@@ -94,9 +96,10 @@ async def item_new(session: UiSession, storage: Storage, dataset_id: str) -> Tem
 
 @post("/datasets/{dataset_id:str}/items/new", guards=[requires_member])
 async def item_create(
-    session: UiSession, storage: Storage, dataset_id: str, data: Annotated[ItemDraft, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, dataset_id: str
 ) -> Template | Redirect:
     """Create an item; a field that is not JSON (or breaks a schema) comes back with its error."""
+    data = await read_form(request, ItemDraft)
     dataset = await dataset_or_404(storage, session.caller.project_id, dataset_id)
     draft = ItemDraft("", data.input, data.expected_output, data.metadata)
     created = await _save(session, storage, dataset, draft, None)
@@ -135,9 +138,10 @@ async def _current(session: UiSession, storage: Storage, item_id: str) -> ItemVi
 
 @post("/dataset-items/save", guards=[requires_member])
 async def item_save(
-    session: UiSession, storage: Storage, data: Annotated[ItemDraft, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
 ) -> Template | Redirect:
     """Save an edit as the item's next version (an empty field keeps its value)."""
+    data = await read_form(request, ItemDraft)
     item = await _current(session, storage, data.item_id)
     dataset = await dataset_or_404(storage, session.caller.project_id, item.dataset_id)
     draft = ItemDraft(item.id, data.input, data.expected_output, data.metadata)
@@ -148,16 +152,21 @@ async def item_save(
 
 @dataclass
 class StatusForm:
-    item_id: str
-    status: str
+    item_id: str = ""
+    status: str = ""
 
 
 @post("/dataset-items/status", guards=[requires_member])
-async def item_status(session: UiSession, storage: Storage, data: Annotated[StatusForm, FORM]) -> Redirect:
+async def item_status(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
     """Archive an item (it leaves runs and the default list) or make it active again."""
-    if data.status not in ItemStatus.__members__:
-        raise InvalidInput("status must be ACTIVE or ARCHIVED")
+    data = await read_form(request, StatusForm)
     item = await _current(session, storage, data.item_id)
+    if data.status not in ItemStatus.__members__:
+        draft = ItemDraft.of(item)
+        draft.errors = {"form": "Status must be ACTIVE or ARCHIVED"}
+        return await _item_page(session, storage, item.id, draft, 400)
     spec = datasets.ItemSpec(dataset_name=item.dataset_name, id=item.id, status=ItemStatus(data.status))
     await datasets.upsert_item(storage, session.caller.project_id, spec)
     return Redirect(item_url(item.id))
@@ -165,16 +174,21 @@ async def item_status(session: UiSession, storage: Storage, data: Annotated[Stat
 
 @dataclass
 class DeleteForm:
-    item_id: str
+    item_id: str = ""
     confirm: str = ""
 
 
 @post("/dataset-items/delete", guards=[requires_member])
-async def item_delete(session: UiSession, storage: Storage, data: Annotated[DeleteForm, FORM]) -> Redirect:
+async def item_delete(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
     """Delete an item (a tombstone version: its history stays readable), once confirmed."""
-    if data.confirm != "yes":
-        raise InvalidInput("confirm: tick the box to delete the item")
+    data = await read_form(request, DeleteForm)
     item = await _current(session, storage, data.item_id)
+    if data.confirm != "yes":
+        draft = ItemDraft.of(item)
+        draft.errors = {"confirm": "Tick the box to delete the item"}
+        return await _item_page(session, storage, item.id, draft, 400)
     await datasets.delete_item(storage, session.caller.project_id, item.id)
     return Redirect(f"/datasets/{item.dataset_id}")
 
@@ -188,10 +202,11 @@ class AddForm:
 
 @post("/traces/{trace_id:str}/add-to-dataset", guards=[requires_member])
 async def add_to_dataset(
-    session: UiSession, storage: Storage, trace_id: str, data: Annotated[AddForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, trace_id: str
 ) -> Template:
     """A new item from the trace (or the observation named): its input, its output as the expected
     output, the source ids; into the chosen dataset, or a new one named in `new_dataset`."""
+    data = await read_form(request, AddForm)
     project_id = session.caller.project_id
     name = data.new_dataset.strip()
     if not name:

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Stream, Template
 
 from app.auth.caller import Caller
 from app.dashboards.deps import FORM, UiSession, page, requires_member
+from app.dashboards.forms import FormInvalid, read_form, refused
 from app.dashboards.params import query, url
 from app.errors import InvalidInput, NotFound, UserError
 from app.evaluation import datasets, experiments, exports
@@ -180,13 +181,16 @@ class ConfirmForm:
 
 @post("/datasets/{dataset_id:str}/delete", guards=[requires_member])
 async def dataset_delete(
-    caller: Caller, storage: Storage, dataset_id: str, data: Annotated[ConfirmForm, FORM]
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, dataset_id: str
+) -> Template | Redirect:
     """Delete a dataset and its items, once its name is typed to confirm."""
-    dataset = await dataset_or_404(storage, caller.project_id, dataset_id)
-    if data.confirm.strip() != dataset.name:
-        raise InvalidInput("confirm: type the dataset's name to delete it")
-    await datasets.delete_dataset(storage, caller.project_id, dataset_id)
+    form = await read_form(request, ConfirmForm)
+    project_id = session.caller.project_id
+    dataset = await dataset_or_404(storage, project_id, dataset_id)
+    if form.confirm.strip() != dataset.name:
+        exc = FormInvalid({"confirm": f"Type the dataset's name, {dataset.name}, to delete it"})
+        return refused(await _dataset_page(request, session, storage, dataset_id, form, exc.errors), exc)
+    await datasets.delete_dataset(storage, project_id, dataset_id)
     return Redirect("/datasets")
 
 
@@ -199,6 +203,18 @@ async def dataset_page(
 ) -> Template:
     """A dataset's items: `?search=`, `?status=active|archived|all`, `?page=`, and `?version=` for the
     items as they were at that instant."""
+    return await _dataset_page(request, session, storage, dataset_id)
+
+
+async def _dataset_page(
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    dataset_id: str,
+    typed: ConfirmForm | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """A dataset's items; after a refused delete, its form as `typed` with the error."""
     project_id, q = session.caller.project_id, query(request)
     dataset = await dataset_or_404(storage, project_id, dataset_id)
     status = q.get("status") or "active"
@@ -232,6 +248,8 @@ async def dataset_page(
         shown=shown,
         pretty=pretty,
         can_write=session.caller.role.at_least(Role.MEMBER) and version is None,
+        typed=typed or ConfirmForm(),
+        errors=errors or {},
     )
 
 

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 
 from app.auth.caller import Caller
 from app.dashboards.deps import UiSession, form_lists, page, requires_admin, requires_member
+from app.dashboards.forms import Fields, refused
 from app.dashboards.params import query
 from app.errors import InvalidInput, UserError
 from app.evaluation import eval_settings, judge_templates
@@ -30,6 +31,38 @@ from app.storage import Storage
 from app.storage.postgres.eval_tables import EvaluatorVersion
 from app.storage.postgres.tables import Role
 
+EVALUATOR_FIELDS = Fields(
+    {
+        "name": "Name",
+        "description": "Description",
+        "type": "Type",
+        "source_code": "Source",
+        "prompt": "Prompt",
+        "mapping": "Variables",
+        "connection": "Connection",
+        "model": "Model",
+        "data_type": "Score type",
+        "min_value": "Min",
+        "max_value": "Max",
+        "categories": "Categories",
+    },
+    names={
+        "sourceCode": "source_code",
+        "variableMapping": "mapping",
+        "modelConfig": "model",
+        "modelConfig.provider": "connection",
+        "outputDefinition": "data_type",
+        "outputDefinition.dataType": "data_type",
+        "outputDefinition.minValue": "min_value",
+        "outputDefinition.maxValue": "max_value",
+        "outputDefinition.categories": "categories",
+        "outputDefinition.shouldAllowMultipleMatches": "categories",
+    },
+)
+SETTINGS_FIELDS = Fields(
+    {"connection": "Connection", "model": "Model", "cap": "Daily judge-cost cap"},
+    names={"defaultConnectionId": "connection", "defaultModel": "model", "dailyCostCapUsd": "cap"},
+)
 BLANK_PROMPT = [
     {"role": "system", "content": judge_templates.JUDGE_SYSTEM},
     {"role": "user", "content": "Input:\n{{input}}\n\nOutput:\n{{output}}\n\nJudge the output."},
@@ -184,8 +217,7 @@ async def _form(
     storage: Storage,
     draft: Draft,
     view: ev.EvaluatorView | None = None,
-    error: str | None = None,
-    status: int = 200,
+    exc: UserError | None = None,
 ) -> Template:
     project_id = session.caller.project_id
     versions = (await ev.list_versions(storage, project_id, view.evaluator.id, 100))[0] if view else []
@@ -196,7 +228,7 @@ async def _form(
         draft=draft,
         view=view,
         versions=versions,
-        error=error,
+        errors=EVALUATOR_FIELDS.errors(exc) if exc else {},
         roles=ROLES,
         sources=MAPPING_SOURCES,
         output_types=OUTPUT_TYPES,
@@ -205,8 +237,7 @@ async def _form(
         can_write=session.caller.role.at_least(Role.MEMBER),
         pretty=lambda v: json.dumps(v, indent=2, ensure_ascii=False),
     )
-    response.status_code = status
-    return response
+    return refused(response, exc) if exc else response
 
 
 @get("/evaluation/evaluators")
@@ -238,7 +269,7 @@ async def evaluator_create(
             storage, session.caller.project_id, draft.name, draft.description, draft.definition()
         )
     except UserError as exc:
-        return await _form(session, storage, draft, error=str(exc), status=exc.status)
+        return await _form(session, storage, draft, exc=exc)
     return Redirect(f"/evaluation/evaluators/{view.evaluator.id}")
 
 
@@ -266,7 +297,7 @@ async def evaluator_update(
         )
         await ev.update_evaluator(storage, project_id, evaluator_id, change)
     except UserError as exc:
-        return await _form(session, storage, draft, view, str(exc), exc.status)
+        return await _form(session, storage, draft, view, exc)
     return Redirect(f"/evaluation/evaluators/{evaluator_id}")
 
 
@@ -289,18 +320,17 @@ async def evaluator_delete(caller: Caller, storage: Storage, evaluator_id: str) 
 
 
 async def _settings_page(
-    session: UiSession, storage: Storage, values: dict[str, Any], error: str | None = None, status: int = 200
+    session: UiSession, storage: Storage, values: dict[str, Any], exc: UserError | None = None
 ) -> Template:
     response = page(
         session,
         "evaluation_settings.html",
         values=values,
-        error=error,
+        errors=SETTINGS_FIELDS.errors(exc) if exc else {},
         connections=await connections.list_connections(storage, session.caller.project_id),
         can_write=session.caller.role.at_least(Role.ADMIN),
     )
-    response.status_code = status
-    return response
+    return refused(response, exc) if exc else response
 
 
 @get("/settings/evaluation")
@@ -328,7 +358,7 @@ async def settings_save(
         change = eval_settings.SettingsChange(connection, model, cap, code)
         await eval_settings.save_settings(storage, session.caller.project_id, change)
     except UserError as exc:
-        return await _settings_page(session, storage, values, str(exc), exc.status)
+        return await _settings_page(session, storage, values, exc)
     return Redirect("/settings/evaluation")
 
 

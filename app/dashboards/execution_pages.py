@@ -11,6 +11,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from app.dashboards.deps import UiSession, page, requires_member
+from app.dashboards.forms import refused
 from app.dashboards.params import query, url
 from app.errors import InvalidInput, UserError
 from app.evaluation import evaluators
@@ -76,13 +77,18 @@ def _target(q: dict[str, str]) -> JudgeTarget | None:
 
 
 async def _preview(
-    request: Request[Any, Any, State], session: UiSession, storage: Storage, evaluator_id: str, call: bool
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    evaluator_id: str,
+    call: bool,
+    error: str | None = None,
 ) -> Template:
     project_id, q = session.caller.project_id, query(request)
     if request.method == "POST":
         q = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     version = await evaluators.latest_version(storage, project_id, evaluator_id)
-    target, result, error = _target(q), None, None
+    target, result = _target(q), None
     if target is not None:
         try:
             result = await domain.preview(storage, project_id, evaluator_id, target, call=call)
@@ -117,7 +123,10 @@ async def preview_run(
     """Ask the judge on the chosen target and show its answer (no score is written)."""
     form = await request.form()
     if not any(form.get(k) for k in ("observation", "trace", "session")):
-        raise InvalidInput("observation: choose an observation, trace or session to preview on")
+        chosen = "Choose an observation, trace or session to preview on"
+        return refused(
+            await _preview(request, session, storage, evaluator_id, False, chosen), InvalidInput(chosen)
+        )
     return await _preview(request, session, storage, evaluator_id, call=True)
 
 

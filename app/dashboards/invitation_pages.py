@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State
@@ -13,7 +13,8 @@ from app import __version__
 from app.auth import invitations, sessions
 from app.auth.caller import Caller
 from app.dashboards.auth_pages import client_ip, form_error, start_session
-from app.dashboards.deps import FORM, UiSession, page, requires_admin
+from app.dashboards.deps import UiSession, page, requires_admin
+from app.dashboards.forms import Fields, read_form, refused
 from app.errors import UserError
 from app.storage import Storage
 from app.storage.postgres import accounts
@@ -24,22 +25,41 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}  # a 
 
 @dataclass
 class InviteForm:
-    email: str
-    role: str
+    email: str = ""
+    role: str = "member"
     scope: str = "project"
+
+
+INVITE_FIELDS = Fields(
+    {"email": "Email", "role": "Role", "scope": "Scope"}, about={"you cannot grant": "role"}
+)
 
 
 @dataclass
 class AcceptForm:
-    password: str
+    password: str = ""
     name: str = ""
 
 
-async def _invitations_page(session: UiSession, storage: Storage, link: str | None = None) -> Template:
+async def _invitations_page(
+    session: UiSession,
+    storage: Storage,
+    link: str | None = None,
+    values: InviteForm | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
     caller = session.caller
     pending = await invitations.pending(storage, caller)
     roles = [r.value for r in Role if caller.role.at_least(r)]
-    response = page(session, "invitations.html", pending=pending, roles=roles, link=link)
+    response = page(
+        session,
+        "invitations.html",
+        pending=pending,
+        roles=roles,
+        link=link,
+        values=values or InviteForm(),
+        errors=errors or {},
+    )
     response.headers.update(NO_STORE)
     return response
 
@@ -51,9 +71,13 @@ async def invitations_page(session: UiSession, storage: Storage) -> Template:
 
 @post("/settings/invitations", guards=[requires_admin])
 async def invitation_create(
-    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[InviteForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
 ) -> Template:
-    issued = await invitations.invite(storage, session.caller, data.email, data.role, data.scope)
+    form = await read_form(request, InviteForm)
+    try:
+        issued = await invitations.invite(storage, session.caller, form.email, form.role, form.scope)
+    except UserError as exc:
+        return refused(await _invitations_page(session, storage, None, form, INVITE_FIELDS.errors(exc)), exc)
     link = f"{str(request.base_url).rstrip('/')}/invite/{issued.token}"
     return await _invitations_page(session, storage, link)
 
@@ -89,8 +113,9 @@ async def invite_page(storage: Storage, token: str) -> Template:
 
 @post("/invite/{token:str}")
 async def invite_accept(
-    request: Request[Any, Any, State], storage: Storage, token: str, data: Annotated[AcceptForm, FORM]
+    request: Request[Any, Any, State], storage: Storage, token: str
 ) -> Template | Redirect:
+    data = await read_form(request, AcceptForm)
     try:
         user, invitation = await invitations.accept(
             storage, token, data.password, client_ip(request), data.name

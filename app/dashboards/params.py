@@ -26,7 +26,7 @@ PAGE = 50
 
 @dataclass
 class FlagForm:
-    value: str
+    value: str = ""
 
 
 def query(request: Request[Any, Any, State]) -> dict[str, str]:

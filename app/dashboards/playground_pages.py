@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.response import Response, Stream, Template
 
-from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_login, requires_member, ui_session
+from app.dashboards.deps import UiSession, form_lists, page, requires_login, requires_member, ui_session
 from app.dashboards.figures import safe_json
+from app.dashboards.forms import Fields, read_form, refused
 from app.dashboards.params import prompt_url
 from app.errors import InvalidInput, UserError
 from app.jobs.contracts import JobQueue, store_and_enqueue
@@ -64,10 +65,12 @@ async def _playground_page(
     state: PlaygroundState,
     notice: str | None = None,
     saved_url: str | None = None,
+    exc: UserError | None = None,
 ) -> Template:
+    """The playground with `state`; after a refused open or save, with the reason (and its status)."""
     caller = session.caller
     views = await connections.list_connections(storage, caller.project_id)
-    return page(
+    response = page(
         session,
         "playground.html",
         state=state,
@@ -79,8 +82,10 @@ async def _playground_page(
         can_save=_hooks(request).save_version is not None,
         notice=notice,
         saved_url=saved_url,
+        errors=Fields({}).errors(exc) if exc else {},
         **_inputs(state),
     )
+    return refused(response, exc) if exc else response
 
 
 @get("/playground")
@@ -109,8 +114,8 @@ async def playground_page(
 class OpenForm:
     """A prompt in the Langfuse API shape, posted by another page to open it in the playground."""
 
-    prompt_type: str
-    prompt: str
+    prompt_type: str = "text"
+    prompt: str = ""
     config: str = ""
     prompt_name: str = ""
     prompt_version: str = ""
@@ -118,8 +123,10 @@ class OpenForm:
 
 @post("/playground", status_code=200)
 async def playground_open(
-    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[OpenForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
 ) -> Template:
+    """Open a prompt another page posted (a trace's generation, a prompt version) in the playground."""
+    data = await read_form(request, OpenForm)
 
     def parsed(text: str, field: str) -> Any:
         try:
@@ -127,17 +134,20 @@ async def playground_open(
         except ValueError as exc:
             raise InvalidInput(f"{field} must be JSON: {exc}") from None
 
-    content = data.prompt if data.prompt_type == "text" else parsed(data.prompt, "prompt")
     version = data.prompt_version.strip()
-    if version and not version.isdigit():
-        raise InvalidInput("prompt_version must be a whole number")
-    opened = open_prompt(
-        data.prompt_type,
-        content,
-        parsed(data.config, "config"),
-        data.prompt_name.strip() or None,
-        int(version) if version else None,
-    )
+    try:
+        content = data.prompt if data.prompt_type == "text" else parsed(data.prompt, "prompt")
+        if version and not version.isdigit():
+            raise InvalidInput("prompt_version must be a whole number")
+        opened = open_prompt(
+            data.prompt_type,
+            content,
+            parsed(data.config, "config"),
+            data.prompt_name.strip() or None,
+            int(version) if version else None,
+        )
+    except UserError as exc:
+        return await _playground_page(request, session, storage, PlaygroundState(), exc=exc)
     return await _playground_page(request, session, storage, state_of(opened))
 
 
@@ -190,10 +200,14 @@ async def playground_save(
     if save is None:
         raise InvalidInput("saving prompt versions is not available on this server yet")
     form = await form_lists(request)
-    state = state_from_form(form)
-    commit = (form.get("commit_message") or [""])[0].strip() or None
-    new = PlaygroundVersion.of(state, caller.user_id, commit)
-    number = await save(storage, caller, new)
+    state = PlaygroundState()
+    try:
+        state = state_from_form(form)
+        commit = (form.get("commit_message") or [""])[0].strip() or None
+        new = PlaygroundVersion.of(state, caller.user_id, commit)
+        number = await save(storage, caller, new)
+    except UserError as exc:
+        return await _playground_page(request, session, storage, state, exc=exc)
     saved = replace(state, prompt_version=number)
     notice = f"Saved as version {number} of {new.name!r}."
     return await _playground_page(

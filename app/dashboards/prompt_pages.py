@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import State
@@ -19,7 +19,8 @@ from litestar.response import Redirect, Template
 
 from app.auth.caller import Caller
 from app.dashboards import figures
-from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_admin, requires_member
+from app.dashboards.deps import UiSession, form_lists, page, requires_admin, requires_member
+from app.dashboards.forms import Fields, read_form, refused
 from app.dashboards.params import prompt_url, query, url
 from app.dashboards.playground_pages import editor_rows
 from app.dashboards.units import COST, LATENCY
@@ -47,6 +48,11 @@ def _whole(value: str | None, field: str) -> int | None:
     return int(value)
 
 
+def _shown(text: str) -> int | None:
+    """A version number as typed, or None when it is not one (to show a form again, never to refuse it)."""
+    return int(text) if WHOLE.fullmatch(text.strip()) and int(text) >= 1 else None
+
+
 def _version(text: str) -> int:
     version = _whole(text, "version")
     if version is None:
@@ -70,6 +76,17 @@ def _tags(text: str) -> list[str]:
 @get("/prompts")
 async def prompts_page(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Template:
     """Prompts by folder (a search lists matches at any depth below it), filtered by label and tag."""
+    return await _prompts(request, session, storage)
+
+
+async def _prompts(
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    values: ProtectedForm | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    """The prompts list; after a refused protected-labels form, that form as typed with its error."""
     caller = session.caller
     q = query(request)
     folder = q.get("folder", "").strip("/")
@@ -113,20 +130,29 @@ async def prompts_page(request: Request[Any, Any, State], session: UiSession, st
         can_write=caller.role.at_least(Role.MEMBER),
         base_url=str(request.base_url).rstrip("/"),
         protected=await service.list_protected_labels(storage, caller.project_id),
+        values=values,
+        errors=errors or {},
     )
 
 
 @dataclass
 class ProtectedForm:
-    labels: str
+    labels: str = ""
+
+
+LABEL_FIELDS = Fields({"labels": "Labels"})
 
 
 @post("/prompt-labels/protected", guards=[requires_admin])
 async def protected_labels(
-    caller: Caller, storage: Storage, data: Annotated[ProtectedForm, FORM]
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
     """Replace the project's protected labels (admins): only admins may set, move or remove those."""
-    await service.set_protected_labels(storage, caller, _labels(data.labels))
+    form = await read_form(request, ProtectedForm)
+    try:
+        await service.set_protected_labels(storage, session.caller, _labels(form.labels))
+    except UserError as exc:
+        return refused(await _prompts(request, session, storage, form, LABEL_FIELDS.errors(exc)), exc)
     return Redirect("/prompts")
 
 
@@ -206,10 +232,12 @@ async def _detail(
     session: UiSession,
     storage: Storage,
     name: str,
-    error: UserError | None = None,
+    exc: UserError | None = None,
     version: int | None = None,
+    labels: str | None = None,
 ) -> Template:
-    """The page of one prompt; after a refused action, with its error and the version it was about."""
+    """The page of one prompt; after a refused action, with its error and the version it was about (and
+    the labels as typed, when they were refused)."""
     caller, q = session.caller, query(request)
     if version is not None:
         q["version"] = str(version)
@@ -243,11 +271,11 @@ async def _detail(
         editable_labels=" ".join(label for label in selected.labels if label != service.LATEST),
         prompt_url=prompt_url,
         can_write=caller.role.at_least(Role.MEMBER),
-        error=str(error) if error else None,
+        typed_labels=labels,
+        errors=LABEL_FIELDS.errors(exc) if exc else {},
         **await _metrics_context(request, storage, caller, name, versions, selected),
     )
-    response.status_code = error.status if error else 200
-    return response
+    return refused(response, exc) if exc else response
 
 
 @get("/prompts/{name:path}")
@@ -261,44 +289,40 @@ async def prompt_page(
 
 @dataclass
 class LabelsForm:
-    name: str
-    version: str
+    name: str = ""
+    version: str = ""
     labels: str = ""
 
 
 @post("/prompt-versions/labels")
 async def prompt_labels(
-    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[LabelsForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
 ) -> Template | Redirect:
     """Give a version exactly these labels (they move off other versions; `latest` stays)."""
-    version = _version(data.version)
+    form = await read_form(request, LabelsForm)
+    version = _shown(form.version)
     try:
         await service.set_labels(
-            storage, session.caller, data.name, version, _labels(data.labels), replace=True
+            storage, session.caller, form.name, _version(form.version), _labels(form.labels), replace=True
         )
     except UserError as exc:
-        return await _detail(request, session, storage, data.name, exc, version)
-    return Redirect(prompt_url(data.name, version=version))
-
-
-@dataclass
-class DeleteForm:
-    name: str
-    version: str
+        return await _detail(request, session, storage, form.name, exc, version, form.labels)
+    return Redirect(prompt_url(form.name, version=version))
 
 
 @post("/prompt-versions/delete")
 async def prompt_delete(
-    request: Request[Any, Any, State], session: UiSession, storage: Storage, data: Annotated[DeleteForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
 ) -> Template | Redirect:
     """Delete one version (`latest` moves to the newest left); the prompt goes with its last version."""
-    version = _version(data.version)
+    form = await read_form(request, LabelsForm)
+    version = _shown(form.version)
     try:
-        await service.delete_prompt(storage, session.caller, data.name, version=version)
+        await service.delete_prompt(storage, session.caller, form.name, version=_version(form.version))
     except UserError as exc:
-        return await _detail(request, session, storage, data.name, exc, version)
-    left = await service.list_versions(storage, session.caller.project_id, data.name)
-    return Redirect(prompt_url(data.name) if left else "/prompts")
+        return await _detail(request, session, storage, form.name, exc, version)
+    left = await service.list_versions(storage, session.caller.project_id, form.name)
+    return Redirect(prompt_url(form.name) if left else "/prompts")
 
 
 # --- the version form -------------------------------------------------------------------------------
@@ -354,7 +378,7 @@ class Draft:
             labels=one("labels"),
             tags=one("tags"),
             commit_message=one("commit_message"),
-            based_on=_whole(one("based_on"), "based_on"),
+            based_on=_shown(one("based_on")),
         )
 
     def new_version(self, form: dict[str, list[str]]) -> service.NewPromptVersion:
@@ -376,10 +400,28 @@ class Draft:
         )
 
 
-def _form_page(session: UiSession, draft: Draft, error: str | None = None, status: int = 200) -> Template:
-    response = page(session, "prompt_form.html", draft=draft, roles=ROLES, error=error, prompt_url=prompt_url)
-    response.status_code = status
-    return response
+VERSION_FIELDS = Fields(
+    {
+        "name": "Name",
+        "prompt": "Prompt",
+        "config": "Config",
+        "labels": "Labels",
+        "tags": "Tags",
+        "commit_message": "Commit message",
+    },
+    about={
+        "message ": "prompt",
+        "msg_": "prompt",
+        "at most 200 message": "prompt",
+        "circular prompt": "prompt",
+    },
+)
+
+
+def _form_page(session: UiSession, draft: Draft, errors: dict[str, str] | None = None) -> Template:
+    return page(
+        session, "prompt_form.html", draft=draft, roles=ROLES, errors=errors or {}, prompt_url=prompt_url
+    )
 
 
 @get("/prompts/new", guards=[requires_member])
@@ -403,7 +445,7 @@ async def prompt_create(
     try:
         created = await service.create_prompt(storage, session.caller, draft.new_version(form))
     except UserError as exc:
-        return _form_page(session, draft, str(exc), exc.status)
+        return refused(_form_page(session, draft, VERSION_FIELDS.errors(exc)), exc)
     return Redirect(prompt_url(created.name, version=created.version))
 
 

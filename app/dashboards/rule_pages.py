@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from app.auth.caller import Caller
 from app.dashboards.deps import UiSession, form_lists, page, requires_member
+from app.dashboards.forms import Fields
 from app.errors import UserError
 from app.evaluation import rules
 from app.evaluation.judge_inputs import resolve_variables
@@ -30,14 +31,21 @@ from app.storage.postgres.tables import Role
 
 BLANK_FILTER_ROWS = 2
 STATUSES = ("PENDING", "DELAYED", "RUNNING", "COMPLETED", "ERROR", "CANCELLED")
-ERROR_FIELDS = (
-    "name",
-    "filter",
-    "evaluatorAssignments",
-    "sampling",
-    "delaySeconds",
-    "target",
-    "sessionIdleMinutes",
+RULE_FIELDS = Fields(
+    {
+        "name": "Name",
+        "target": "Judge",
+        "sampling": "Sampling",
+        "delay_seconds": "Delay before judging",
+        "session_idle_minutes": "Session idle time",
+        "filter": "Filter",
+        "evaluators": "Evaluators",
+    },
+    names={
+        "delaySeconds": "delay_seconds",
+        "sessionIdleMinutes": "session_idle_minutes",
+        "evaluatorAssignments": "evaluators",
+    },
 )
 
 
@@ -188,14 +196,6 @@ def spec_parts(draft: RuleDraft) -> dict[str, Any]:
     }
 
 
-def _error_field(exc: UserError) -> str:
-    message = str(exc)
-    for name in ERROR_FIELDS:
-        if message.startswith(name):
-            return name
-    return "form"
-
-
 async def _form_page(
     session: UiSession, storage: Storage, draft: RuleDraft, rule: EvaluationRule | None, status: int = 200
 ) -> Template:
@@ -249,8 +249,8 @@ async def rule_create(
     try:
         created = await rules.create_rule(storage, session.caller.project_id, RuleSpec(**spec_parts(draft)))
     except UserError as exc:
-        draft.errors[_error_field(exc)] = str(exc)
-        return await _form_page(session, storage, draft, None, 400)
+        draft.errors = RULE_FIELDS.errors(exc)
+        return await _form_page(session, storage, draft, None, exc.status)
     return Redirect(f"/evaluation/rules/{created.id}")
 
 
@@ -324,8 +324,8 @@ async def rule_update(
             parts["session_idle_minutes"] = rules.DEFAULT_SESSION_IDLE_MIN
         await rules.update_rule(storage, session.caller.project_id, rule_id, RulePatch(**parts))
     except UserError as exc:
-        draft.errors[_error_field(exc)] = str(exc)
-        return await _form_page(session, storage, draft, rule, 400)
+        draft.errors = RULE_FIELDS.errors(exc)
+        return await _form_page(session, storage, draft, rule, exc.status)
     return Redirect(f"/evaluation/rules/{rule_id}")
 
 

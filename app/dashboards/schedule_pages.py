@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Any
 
-from litestar import get, post
+from litestar import Request, get, post
+from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
-from app.dashboards.deps import FORM, UiSession, page, requires_member
-from app.errors import InvalidInput
+from app.dashboards.deps import UiSession, page, requires_member
+from app.dashboards.forms import Fields, read_form, refused
+from app.errors import InvalidInput, UserError
 from app.evaluation import schedules
 from app.evaluation.schedules import ScheduleRequest
 from app.jobs.contracts import EVAL_SCHEDULE, JobQueue
@@ -50,6 +52,18 @@ class ScheduleForm:
         )
 
 
+SCHEDULE_FIELDS = Fields(
+    {
+        "kind": "Kind",
+        "range_from": "From",
+        "range_to": "To",
+        "time_of_day": "Daily at",
+        "sample_size": "Sample size",
+    },
+    names={"from": "range_from", "to": "range_to", "timeOfDay": "time_of_day", "sampleSize": "sample_size"},
+)
+
+
 def _local(value: str, field: str) -> datetime | None:
     if not value.strip():
         return None
@@ -66,14 +80,18 @@ def _back(rule_id: str, target: str) -> str:
 
 
 def _section(
-    session: UiSession, rule_id: str, found: list[EvaluationSchedule], form: ScheduleForm, error: str | None
+    session: UiSession,
+    rule_id: str,
+    found: list[EvaluationSchedule],
+    form: ScheduleForm,
+    errors: dict[str, str] | None = None,
 ) -> dict[str, object]:
     return {
         "rule_id": rule_id,
         "schedules": found,
         "can_edit": session.caller.role.at_least(Role.MEMBER),
         "form": form,
-        "error": error,
+        "errors": errors or {},
         "polling": POLLING,
     }
 
@@ -83,7 +101,7 @@ async def schedules_page(session: UiSession, storage: Storage, rule_id: str) -> 
     """The rule's runs on a page of their own (the rule page shows the same section)."""
     found = await schedules.list_schedules(storage, session.caller.project_id, rule_id)
     form = ScheduleForm(next=f"/evaluation/rules/{rule_id}/schedules")
-    return page(session, "rule_schedules_page.html", **_section(session, rule_id, found, form, None))
+    return page(session, "rule_schedules_page.html", **_section(session, rule_id, found, form))
 
 
 @get(BASE + "/section")
@@ -91,24 +109,24 @@ async def schedules_section(session: UiSession, storage: Storage, rule_id: str, 
     """The list and the create form, as the fragment `rule_schedules.html` loads."""
     found = await schedules.list_schedules(storage, session.caller.project_id, rule_id)
     form = ScheduleForm(next=_back(rule_id, next))
-    return Template("_rule_schedules_list.html", context=_section(session, rule_id, found, form, None))
+    return Template("_rule_schedules_list.html", context=_section(session, rule_id, found, form))
 
 
 @post(BASE, guards=[requires_member])
 async def schedule_create(
-    session: UiSession, storage: Storage, jobs: JobQueue, rule_id: str, data: Annotated[ScheduleForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, jobs: JobQueue, rule_id: str
 ) -> Template | Redirect:
     """Start a backfill now or store a daily schedule; a bad field shows inline with the values kept."""
     project_id = session.caller.project_id
+    data = await read_form(request, ScheduleForm)
     try:
         schedule = await schedules.create_schedule(storage, project_id, rule_id, data.request())
-    except InvalidInput as exc:
+    except UserError as exc:
         found = await schedules.list_schedules(storage, project_id, rule_id)
-        response = page(
-            session, "rule_schedules_page.html", **_section(session, rule_id, found, data, str(exc))
+        errors = SCHEDULE_FIELDS.errors(exc)
+        return refused(
+            page(session, "rule_schedules_page.html", **_section(session, rule_id, found, data, errors)), exc
         )
-        response.status_code = 400
-        return response
     if schedule.kind == "range":
         await jobs.enqueue(
             EVAL_SCHEDULE,
@@ -120,8 +138,9 @@ async def schedule_create(
 
 @post(BASE + "/{schedule_id:str}/cancel", guards=[requires_member])
 async def schedule_cancel(
-    session: UiSession, storage: Storage, rule_id: str, schedule_id: str, data: Annotated[ScheduleForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, rule_id: str, schedule_id: str
 ) -> Redirect:
+    data = await read_form(request, ScheduleForm)
     await schedules.cancel_schedule(storage, session.caller.project_id, schedule_id)
     return Redirect(_back(rule_id, data.next))
 

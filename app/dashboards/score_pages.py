@@ -16,8 +16,9 @@ from app.analytics.scores import score_analytics, score_sources
 from app.auth.caller import Caller
 from app.dashboards import figures
 from app.dashboards.deps import FORM, UiSession, page, requires_member
+from app.dashboards.forms import Fields, read_form, refused
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, query, time_range, url
-from app.errors import InvalidInput
+from app.errors import InvalidInput, UserError
 from app.storage import Storage
 from app.storage.clickhouse.queries import scores as sq
 from app.storage.clickhouse.queries.common import NumberRange
@@ -28,6 +29,17 @@ from app.tracing.score_configs import Category, ScoreConfigChange, ScoreConfigSp
 
 @get("/scores")
 async def scores_page(session: UiSession, storage: Storage, range: str | None = None) -> Template:
+    return await _scores(session, storage, range)
+
+
+async def _scores(
+    session: UiSession,
+    storage: Storage,
+    range: str | None = None,
+    values: ScoreConfigForm | None = None,
+    exc: UserError | None = None,
+) -> Template:
+    """Score analytics and configs; after a refused config form, that form as typed with its error."""
     project_id = session.caller.project_id
     key, time = time_range(range or "7d")
     analytics, by_source = await asyncio.gather(
@@ -35,9 +47,11 @@ async def scores_page(session: UiSession, storage: Storage, range: str | None = 
         score_sources(storage.clickhouse, project_id, time),
     )
     configs = await score_configs.list_configs(storage, project_id, 200)
-    return page(
+    response = page(
         session,
         "scores.html",
+        values=values or ScoreConfigForm(),
+        errors=CONFIG_FIELDS.errors(exc) if exc else {},
         score_summaries=analytics.summaries,
         charts={**figures.score_charts(analytics), **figures.score_source_charts(by_source)},
         by_trace=analytics.by_trace_name,
@@ -47,6 +61,7 @@ async def scores_page(session: UiSession, storage: Storage, range: str | None = 
         ranges=list(RANGES),
         can_write=session.caller.role.at_least(Role.MEMBER),
     )
+    return refused(response, exc) if exc else response
 
 
 def _score_filter(q: dict[str, str]) -> sq.ScoreFilter:
@@ -98,34 +113,55 @@ async def score_list_page(
 
 @dataclass
 class ScoreConfigForm:
-    name: str
-    data_type: str
+    name: str = ""
+    data_type: str = "NUMERIC"
     min_value: str = ""
     max_value: str = ""
     categories: str = ""
     description: str = ""
 
+    def spec(self) -> ScoreConfigSpec:
+        """The config to create; InvalidInput names a bound that is not a number."""
+
+        def number(text: str, field: str) -> float | None:
+            try:
+                return float(text) if text.strip() else None
+            except ValueError as exc:
+                raise InvalidInput(f"{field} must be a number") from exc
+
+        labels = [c.strip() for c in self.categories.split(",") if c.strip()]
+        return ScoreConfigSpec(
+            name=self.name,
+            data_type=self.data_type,
+            description=self.description or None,
+            min_value=number(self.min_value, "minValue"),
+            max_value=number(self.max_value, "maxValue"),
+            categories=tuple(Category(float(i), label) for i, label in enumerate(labels)),
+        )
+
+
+CONFIG_FIELDS = Fields(
+    {
+        "name": "Name",
+        "data_type": "Type",
+        "min_value": "Min",
+        "max_value": "Max",
+        "categories": "Categories",
+        "description": "Description",
+    },
+    names={"dataType": "data_type", "minValue": "min_value", "maxValue": "max_value"},
+)
+
 
 @post("/scores/configs", guards=[requires_member])
 async def score_config_create(
-    caller: Caller, storage: Storage, data: Annotated[ScoreConfigForm, FORM]
-) -> Redirect:
-    def number(text: str, field: str) -> float | None:
-        try:
-            return float(text) if text.strip() else None
-        except ValueError as exc:
-            raise InvalidInput(f"{field} must be a number") from exc
-
-    labels = [c.strip() for c in data.categories.split(",") if c.strip()]
-    spec = ScoreConfigSpec(
-        name=data.name,
-        data_type=data.data_type,
-        description=data.description or None,
-        min_value=number(data.min_value, "minValue"),
-        max_value=number(data.max_value, "maxValue"),
-        categories=tuple(Category(float(i), label) for i, label in enumerate(labels)),
-    )
-    await score_configs.create_config(storage, caller.project_id, spec)
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
+    form = await read_form(request, ScoreConfigForm)
+    try:
+        await score_configs.create_config(storage, session.caller.project_id, form.spec())
+    except UserError as exc:
+        return await _scores(session, storage, None, form, exc)
     return Redirect("/scores")
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Any
 
-from litestar import get, post
+from litestar import Request, get, post
+from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from app.auth import accounts as domain
 from app.auth import keys
 from app.auth.caller import Caller
-from app.dashboards.deps import FORM, UiSession, page, requires_admin
+from app.dashboards.deps import UiSession, page, requires_admin
+from app.dashboards.forms import Fields, FormInvalid, read_form, refused
 from app.dashboards.units import TOKENS_PER_PRICE, price_text
 from app.errors import InvalidInput, UserError
 from app.evaluation import judge_connections
@@ -29,22 +31,31 @@ class KeyForm:
     note: str = ""
 
 
+KEY_FIELDS = Fields({"note": "Note"})
+
+
 @dataclass
 class RevokeForm:
-    public_key: str
+    public_key: str = ""
 
 
 @dataclass
 class MemberForm:
-    email: str
-    role: str
+    email: str = ""
+    role: str = "member"
     scope: str = "project"  # "project": a role in this project only; "organization": in all its projects
+
+
+MEMBER_FIELDS = Fields(
+    {"email": "Email", "role": "Role", "scope": "Scope"},
+    about={"no user": "email", "you cannot grant": "role"},
+)
 
 
 @dataclass
 class ModelForm:
-    model_name: str
-    match_pattern: str
+    model_name: str = ""
+    match_pattern: str = ""
     input_price: str = ""
     output_price: str = ""
 
@@ -62,47 +73,84 @@ class ModelForm:
                 except InvalidOperation:
                     raise InvalidInput(f"{field} must be a non-negative number ($ per 1M tokens)") from None
                 prices[usage_type] = per_million / TOKENS_PER_PRICE
+        if not prices:
+            raise FormInvalid({"input_price": "Give an input price, an output price or both"})
         return model_catalog.ModelSpec(self.model_name, self.match_pattern, prices)
+
+
+MODEL_FIELDS = Fields(
+    {
+        "model_name": "Model name",
+        "match_pattern": "Match pattern",
+        "input_price": "Input price",
+        "output_price": "Output price",
+    },
+    names={
+        "model name": "model_name",
+        "match pattern": "match_pattern",
+        "price of input": "input_price",
+        "price of output": "output_price",
+    },
+)
 
 
 # --- API keys ---------------------------------------------------------------------------------------
 
 
-@get("/settings/api-keys", guards=[requires_admin])
-async def api_keys_page(session: UiSession, storage: Storage) -> Template:
+async def _api_keys(
+    session: UiSession,
+    storage: Storage,
+    issued: keys.IssuedKey | None = None,
+    values: KeyForm | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
     rows = await accounts.list_api_keys(storage.postgres, session.caller.project_id)
-    return page(session, "api_keys.html", keys=rows, issued=None)
-
-
-@post("/settings/api-keys", guards=[requires_admin])
-async def api_key_create(session: UiSession, storage: Storage, data: Annotated[KeyForm, FORM]) -> Template:
-    project_id = session.caller.project_id
-    issued = await keys.issue_api_key(storage, project_id, data.note.strip() or None)
-    rows = await accounts.list_api_keys(storage.postgres, project_id)
-    response = page(session, "api_keys.html", keys=rows, issued=issued)
-    response.headers["Cache-Control"] = "no-store"  # the secret is shown once: never from a cache or history
+    response = page(
+        session, "api_keys.html", keys=rows, issued=issued, values=values or KeyForm(), errors=errors or {}
+    )
+    response.headers["Cache-Control"] = (
+        "no-store"  # a new secret is shown once: never from a cache or history
+    )
     return response
 
 
+@get("/settings/api-keys", guards=[requires_admin])
+async def api_keys_page(session: UiSession, storage: Storage) -> Template:
+    return await _api_keys(session, storage)
+
+
+@post("/settings/api-keys", guards=[requires_admin])
+async def api_key_create(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Template:
+    form = await read_form(request, KeyForm)
+    try:
+        issued = await keys.issue_api_key(storage, session.caller.project_id, form.note.strip() or None)
+    except UserError as exc:
+        return refused(await _api_keys(session, storage, None, form, KEY_FIELDS.errors(exc)), exc)
+    return await _api_keys(session, storage, issued)
+
+
 @post("/settings/api-keys/revoke", guards=[requires_admin])
-async def api_key_revoke(session: UiSession, storage: Storage, data: Annotated[RevokeForm, FORM]) -> Redirect:
-    await keys.revoke_api_key(storage, session.caller.project_id, data.public_key)
+async def api_key_revoke(request: Request[Any, Any, State], session: UiSession, storage: Storage) -> Redirect:
+    form = await read_form(request, RevokeForm)
+    await keys.revoke_api_key(storage, session.caller.project_id, form.public_key)
     return Redirect("/settings/api-keys")
 
 
 # --- members ----------------------------------------------------------------------------------------
 
 
-async def _members(session: UiSession, storage: Storage, error: UserError | None = None) -> Template:
-    """The members page; after a refused change, with its reason and status."""
+async def _members(
+    session: UiSession, storage: Storage, values: MemberForm | None = None, exc: UserError | None = None
+) -> Template:
+    """The members page; after a refused change, with its reason beside the field, and its status."""
     caller = session.caller
     members = await accounts.list_members(storage.postgres, caller.organization_id, caller.project_id)
     roles = [r.value for r in Role if caller.role.at_least(r)]
+    errors = MEMBER_FIELDS.errors(exc) if exc else {}
     response = page(
-        session, "members.html", members=members, roles=roles, error=str(error) if error else None
+        session, "members.html", members=members, roles=roles, values=values or MemberForm(), errors=errors
     )
-    response.status_code = error.status if error else 200
-    return response
+    return refused(response, exc) if exc else response
 
 
 @get("/settings/members", guards=[requires_admin])
@@ -112,14 +160,15 @@ async def members_page(session: UiSession, storage: Storage) -> Template:
 
 @post("/settings/members", guards=[requires_admin])
 async def member_set(
-    session: UiSession, storage: Storage, data: Annotated[MemberForm, FORM]
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
 ) -> Template | Redirect:
     """Give an existing user a role here (new users come through invitations); a refused change
     shows the page again with the reason."""
+    form = await read_form(request, MemberForm)
     try:
-        await domain.set_member_role(storage, session.caller, data.email, data.role, data.scope)
+        await domain.set_member_role(storage, session.caller, form.email, form.role, form.scope)
     except UserError as exc:
-        return await _members(session, storage, exc)
+        return await _members(session, storage, form, exc)
     return Redirect("/settings/members")
 
 
@@ -128,15 +177,19 @@ async def member_reset(session: UiSession, storage: Storage, user_id: str) -> Te
     try:
         await domain.reset_project_role(storage, session.caller, user_id)
     except UserError as exc:
-        return await _members(session, storage, exc)
+        return await _members(session, storage, None, exc)
     return Redirect("/settings/members")
 
 
 # --- model prices -----------------------------------------------------------------------------------
 
 
-@get("/settings/models")
-async def models_page(session: UiSession, storage: Storage) -> Template:
+async def _models(
+    session: UiSession,
+    storage: Storage,
+    values: ModelForm | None = None,
+    errors: dict[str, str] | None = None,
+) -> Template:
     caller = session.caller
     return page(
         session,
@@ -145,12 +198,25 @@ async def models_page(session: UiSession, storage: Storage) -> Template:
         builtins=model_catalog.builtins(),
         can_write=caller.role.at_least(Role.ADMIN),
         price=price_text,
+        values=values or ModelForm(),
+        errors=errors or {},
     )
 
 
+@get("/settings/models")
+async def models_page(session: UiSession, storage: Storage) -> Template:
+    return await _models(session, storage)
+
+
 @post("/settings/models", guards=[requires_admin])
-async def model_create(caller: Caller, storage: Storage, data: Annotated[ModelForm, FORM]) -> Redirect:
-    await model_catalog.create(storage, caller.project_id, data.spec())
+async def model_create(
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
+    form = await read_form(request, ModelForm)
+    try:
+        await model_catalog.create(storage, session.caller.project_id, form.spec())
+    except UserError as exc:
+        return refused(await _models(session, storage, form, MODEL_FIELDS.errors(exc)), exc)
     return Redirect("/settings/models")
 
 
@@ -165,9 +231,9 @@ async def model_delete(caller: Caller, storage: Storage, model_id: str) -> Redir
 
 @dataclass
 class ConnectionForm:
-    name: str
-    provider: str
-    models: str
+    name: str = ""
+    provider: str = "openai"
+    models: str = ""
     base_url: str = ""
     api_key: str = ""
 
@@ -181,8 +247,27 @@ class ConnectionForm:
         )
 
 
-@get("/settings/llm-connections")
-async def connections_page(session: UiSession, storage: Storage) -> Template:
+CONNECTION_FIELDS = Fields(
+    {
+        "name": "Name",
+        "provider": "Provider",
+        "base_url": "Base URL",
+        "models": "Models",
+        "api_key": "API key",
+    },
+    names={"baseUrl": "base_url", "apiKey": "api_key"},
+)
+
+
+async def _connections(
+    session: UiSession,
+    storage: Storage,
+    values: ConnectionForm | None = None,
+    errors: dict[str, str] | None = None,
+    editing: str | None = None,
+) -> Template:
+    """The connections page; after a refused form, that form (the new one, or the edit of `editing`)
+    with what was typed and its errors."""
     caller = session.caller
     views = await connections.list_connections(storage, caller.project_id)
     return page(
@@ -192,23 +277,42 @@ async def connections_page(session: UiSession, storage: Storage) -> Template:
         providers=connections.PROVIDERS,
         defaults=connections.DEFAULT_BASE_URLS,
         can_write=caller.role.at_least(Role.ADMIN),
+        values=values or ConnectionForm(),
+        errors=errors or {},
+        editing=editing,
     )
+
+
+@get("/settings/llm-connections")
+async def connections_page(session: UiSession, storage: Storage) -> Template:
+    return await _connections(session, storage)
 
 
 @post("/settings/llm-connections", guards=[requires_admin])
 async def connection_create(
-    caller: Caller, storage: Storage, data: Annotated[ConnectionForm, FORM]
-) -> Redirect:
-    await connections.create_connection(storage, caller.project_id, data.as_input())
+    request: Request[Any, Any, State], session: UiSession, storage: Storage
+) -> Template | Redirect:
+    form = await read_form(request, ConnectionForm)
+    try:
+        await connections.create_connection(storage, session.caller.project_id, form.as_input())
+    except UserError as exc:
+        return refused(await _connections(session, storage, form, CONNECTION_FIELDS.errors(exc)), exc)
     return Redirect("/settings/llm-connections")
 
 
 @post("/settings/llm-connections/{connection_id:str}", guards=[requires_admin])
 async def connection_update(
-    caller: Caller, storage: Storage, connection_id: str, data: Annotated[ConnectionForm, FORM]
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, connection_id: str
+) -> Template | Redirect:
     """Change a connection; a blank API key keeps the stored one."""
-    await connections.update_connection(storage, caller.project_id, connection_id, data.as_input())
+    form = await read_form(request, ConnectionForm)
+    try:
+        await connections.update_connection(
+            storage, session.caller.project_id, connection_id, form.as_input()
+        )
+    except UserError as exc:
+        errors = CONNECTION_FIELDS.errors(exc)
+        return refused(await _connections(session, storage, form, errors, connection_id), exc)
     return Redirect("/settings/llm-connections")
 
 

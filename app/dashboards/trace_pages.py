@@ -18,8 +18,9 @@ from app.dashboards import trace_layout as layout
 from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_admin, requires_member
 from app.dashboards.display import chat, compact_scores, duration, is_empty, moment, plain, pretty
 from app.dashboards.export import download
+from app.dashboards.forms import Fields, read_form, refused
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
-from app.errors import InvalidInput, NotFound
+from app.errors import InvalidInput, NotFound, UserError
 from app.evaluation import annotation, datasets
 from app.evaluation.annotation_queues import ObjectType
 from app.storage import Storage
@@ -246,14 +247,32 @@ async def trace_page(
     obs: str | None = None,
     view: str | None = None,
 ) -> Template:
+    return await _trace(request, session, storage, trace_id, obs, view=view)
+
+
+async def _trace(
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    trace_id: str,
+    obs: str | None = None,
+    typed: ScoreForm | CommentForm | None = None,
+    exc: UserError | None = None,
+    view: str | None = None,
+) -> Template:
+    """A trace's page; after a refused score or comment form, that form as `typed` with its error."""
     caller = session.caller
     detail = await trace_service.trace_detail(storage, caller.project_id, trace_id)
     notes = await comments.for_object(storage, caller.project_id, "TRACE", trace_id)
     base_url = str(request.base_url).rstrip("/")
     can_write = caller.role.at_least(Role.MEMBER)
-    return page(
+    fields = SCORE_FIELDS if isinstance(typed, ScoreForm) else COMMENT_FIELDS
+    response = page(
         session,
         "trace.html",
+        score_values=typed if isinstance(typed, ScoreForm) else None,
+        comment_values=typed if isinstance(typed, CommentForm) else None,
+        errors=fields.errors(exc) if exc else {},
         **trace_view(storage, detail, caller.project_id, obs, shared=False, view=view),
         comments=notes,
         prompt_url=prompt_url,
@@ -266,6 +285,7 @@ async def trace_page(
         if can_write
         else None,
     )
+    return refused(response, exc) if exc else response
 
 
 @get("/public/traces/{project_id:str}/{trace_id:str}")
@@ -287,33 +307,47 @@ async def public_trace_page(
 
 @dataclass
 class ScoreForm:
-    name: str
-    value: str
+    name: str = ""
+    value: str = ""
     data_type: str = "NUMERIC"
     observation_id: str = ""
     comment: str = ""
 
+    def score(self, trace_id: str) -> NewScore:
+        """The score to add; InvalidInput names a value that is not a number where one is needed."""
+        value: float | str = self.value
+        if self.data_type in ("NUMERIC", "BOOLEAN"):
+            try:
+                value = float(self.value)
+            except ValueError:
+                raise InvalidInput("value must be a number for NUMERIC and BOOLEAN scores") from None
+        return NewScore(
+            trace_id=trace_id,
+            name=self.name,
+            value=value,
+            data_type=self.data_type,
+            source="ANNOTATION",
+            observation_id=self.observation_id or None,
+            comment=self.comment or None,
+        )
+
+
+SCORE_FIELDS = Fields(
+    {"name": "Name", "value": "Value", "data_type": "Type", "comment": "Comment"},
+    names={"dataType": "data_type"},
+    about={"configId": "name", "score config": "name"},
+)
+
 
 @post("/traces/{trace_id:str}/scores", guards=[requires_member])
 async def trace_add_score(
-    caller: Caller, storage: Storage, trace_id: str, data: Annotated[ScoreForm, FORM]
-) -> Redirect:
-    value: float | str = data.value
-    if data.data_type in ("NUMERIC", "BOOLEAN"):
-        try:
-            value = float(data.value)
-        except ValueError as exc:
-            raise InvalidInput("value must be a number for NUMERIC and BOOLEAN scores") from exc
-    score = NewScore(
-        trace_id=trace_id,
-        name=data.name,
-        value=value,
-        data_type=data.data_type,
-        source="ANNOTATION",
-        observation_id=data.observation_id or None,
-        comment=data.comment or None,
-    )
-    await scores.create_score(storage, caller.project_id, score)
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, trace_id: str
+) -> Template | Redirect:
+    form = await read_form(request, ScoreForm)
+    try:
+        await scores.create_score(storage, session.caller.project_id, form.score(trace_id))
+    except UserError as exc:
+        return await _trace(request, session, storage, trace_id, form.observation_id or None, form, exc)
     return Redirect(f"/traces/{trace_id}")
 
 
@@ -335,15 +369,24 @@ async def trace_public(
 
 @dataclass
 class CommentForm:
-    content: str
+    content: str = ""
+
+
+COMMENT_FIELDS = Fields({"content": "Comment"})
 
 
 @post("/traces/{trace_id:str}/comments", guards=[requires_member])
 async def trace_comment(
-    caller: Caller, storage: Storage, trace_id: str, data: Annotated[CommentForm, FORM]
-) -> Redirect:
-    new = NewComment("TRACE", trace_id, data.content, caller.user_id)
-    await comments.create(storage, caller.project_id, new)
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, trace_id: str
+) -> Template | Redirect:
+    form = await read_form(request, CommentForm)
+    caller = session.caller
+    try:
+        await comments.create(
+            storage, caller.project_id, NewComment("TRACE", trace_id, form.content, caller.user_id)
+        )
+    except UserError as exc:
+        return await _trace(request, session, storage, trace_id, None, form, exc)
     return Redirect(f"/traces/{trace_id}")
 
 

@@ -94,7 +94,8 @@ async def test_create_list_and_delete_a_dataset_with_confirmation(client, storag
     )
 
     wrong = await client.post(f"/datasets/{dataset_id}/delete", data={"_csrf_token": t, "confirm": "qa"})
-    assert wrong.status_code == 400 and "type the dataset" in wrong.text
+    assert wrong.status_code == 400 and 'id="confirm-error">Type the dataset&#39;s name' in wrong.text
+    assert 'value="qa"' in wrong.text and '<details class="card danger-zone" open>' in wrong.text
     assert await datasets.fetch_dataset(storage, project.project_id, dataset_id=dataset_id)
     r = await client.post(f"/datasets/{dataset_id}/delete", data={"_csrf_token": t, "confirm": "qa/v1"})
     assert r.status_code == 302 and r.headers["location"] == "/datasets"

@@ -123,10 +123,14 @@ async def test_only_admins_invite_and_never_above_their_role(
     page = await client.get("/settings/invitations")
     token = csrf_token(page.text)
     for form, status, message in (
-        ({"email": "x@example.com", "role": "owner"}, 403, "cannot grant the owner role"),
-        ({"email": "x@example.com", "role": "boss"}, 400, "role must be one of"),
-        ({"email": "not-an-email", "role": "member"}, 400, "email must be"),
-        ({"email": "x@example.com", "role": "member", "scope": "galaxy"}, 400, "scope must be"),
+        ({"email": "x@example.com", "role": "owner"}, 403, 'id="role-error">You cannot grant the owner role'),
+        ({"email": "x@example.com", "role": "boss"}, 400, 'id="role-error">Role must be one of'),
+        ({"email": "not-an-email", "role": "member"}, 400, 'id="email-error">Email must be'),
+        (
+            {"email": "x@example.com", "role": "member", "scope": "galaxy"},
+            400,
+            'id="scope-error">Scope must be',
+        ),
     ):
         r = await client.post("/settings/invitations", data={**form, "_csrf_token": token})
         assert r.status_code == status and message in r.text, (form, r.text)

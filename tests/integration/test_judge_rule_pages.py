@@ -55,7 +55,7 @@ async def test_member_builds_edits_toggles_and_deletes_a_rule(
         bad = await client.post("/evaluation/rules", data={**base, "f_operator": ["=", "=", ""]})
         assert bad.status_code == 400
         page = html.unescape(bad.text)
-        assert "filter[0].operator: stringOptions filters take any of, none of" in page
+        assert 'id="filter-error">Filter[0].operator: stringOptions filters take any of, none of' in page
         assert 'value="gens of checkout"' in page and 'value="checkout, cart"' in page  # kept as typed
         bad = await client.post("/evaluation/rules", data={**base, f"map:{ev}:output:source": ""})
         assert bad.status_code == 400

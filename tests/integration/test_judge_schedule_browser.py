@@ -125,8 +125,11 @@ def test_a_backfill_from_the_rule_page_in_chromium(site: tuple[Server, dict[str,
                 "document.querySelector('#schedule-form input[name=time_of_day]').removeAttribute('pattern')"
             )
             page.click("#schedule-form button[type=submit]")
-            page.wait_for_selector("#schedule-error")
-            assert "timeOfDay" in page.inner_text("#schedule-error")
+            page.wait_for_selector("#time_of_day-error")
+            assert page.inner_text("#time_of_day-error").startswith("Daily at: expected HH:MM")
+            assert (
+                page.evaluate("document.activeElement.name") == "time_of_day"
+            )  # the bad field has the focus
             assert page.input_value("#schedule-form input[name=time_of_day]") == "25:99"  # kept as typed
             assert page.input_value("#schedule-form input[name=sample_size]") == "12"
             assert errors == [

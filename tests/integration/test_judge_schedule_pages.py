@@ -81,7 +81,7 @@ async def test_a_bad_field_shows_inline_with_the_values_kept_and_daily_runs_canc
     token = csrf_token((await client.get(path)).text)
     bad = {"_csrf_token": token, "kind": "daily", "time_of_day": "25:00", "sample_size": "7"}
     refused = await client.post(path, data=bad)
-    assert refused.status_code == 400 and "timeOfDay: expected HH:MM" in refused.text
+    assert refused.status_code == 400 and 'id="time_of_day-error">Daily at: expected HH:MM' in refused.text
     assert 'value="25:00"' in refused.text and 'value="7"' in refused.text
     assert await schedules.list_schedules(storage, pid, rule.id) == []
 

@@ -65,7 +65,8 @@ async def test_ui_forms_with_a_nul_are_400_naming_the_field(client, storage, pro
         ):
             r = await client.post(path, data={**form, "_csrf_token": token})
             assert r.status_code == 400, (path, r.status_code, r.text[:300])
-            assert f"{field} must not contain a NUL character" in r.text, (path, r.text[:1000])
+            assert f'id="{field}-error">' in r.text, (path, r.text[-2000:])  # beside the field
+            assert "must not contain a NUL character" in r.text, (path, r.text[-2000:])
     finally:
         client.cookies.clear()
 

@@ -191,7 +191,8 @@ async def test_scores_and_model_settings_pages(client, storage, project: Project
     bad = await client.post(
         "/scores/configs", data={"name": "x", "data_type": "NUMERIC", "min_value": "a", "_csrf_token": token}
     )
-    assert bad.status_code == 400 and "minValue must be a number" in bad.text
+    assert bad.status_code == 400 and 'id="min_value-error">Min must be a number' in bad.text
+    assert 'name="min_value" inputmode="decimal" value="a"' in bad.text and 'value="x"' in bad.text
     models = await client.get("/settings/models")
     assert (
         models.status_code == 200 and "gpt-4o-mini" in models.text and "Add model" not in models.text
@@ -310,7 +311,10 @@ async def test_custom_dashboards(client, storage, project: ProjectFixture) -> No
     assert "<th>Count</th>" in page.text and "Count of observations by model" in page.text
     assert "Per name" not in page.text
     r = await client.post(f"{path}/widgets/5", data={**edit, "chart": "donut"})
-    assert r.status_code == 400 and "chart must be one of" in r.text
+    assert r.status_code == 400 and 'id="chart-error">Chart must be one of' in r.text
+    assert (
+        "<details open><summary>Edit</summary>" in r.text and 'value="Per model"' in r.text
+    )  # that form, kept
     assert (await client.post(f"{path}/widgets/9", data=edit)).status_code == 404
     bad = {
         "title": "x",
@@ -321,9 +325,12 @@ async def test_custom_dashboards(client, storage, project: ProjectFixture) -> No
         "_csrf_token": token,
     }
     r = await client.post(f"{path}/widgets", data=bad)
-    assert r.status_code == 400 and "measure LATENCY is not available on view SCORES" in r.text
+    assert (
+        r.status_code == 400
+        and 'id="measure-error">Measure LATENCY is not available on view SCORES' in r.text
+    )
     r = await client.post(f"{path}/widgets", data={**bad, "measure": "VALUE", "chart": "donut"})
-    assert r.status_code == 400 and "chart must be one of" in r.text
+    assert r.status_code == 400 and 'id="chart-error">Chart must be one of' in r.text
     await client.post(f"{path}/delete", data={"_csrf_token": token})
     assert (await client.get(path)).status_code == 404
 

@@ -89,9 +89,10 @@ async def test_connections_keep_keys_encrypted_and_only_admins_manage_them(
         assert (await client.post("/settings/llm-connections", data=no_csrf)).status_code == 403
         assert (await add_connection(client, llm)).status_code == 302
         bad = await add_connection(client, llm, name="other", models=" , ")
-        assert bad.status_code == 400 and "models must list" in bad.text
+        assert bad.status_code == 400 and 'id="models-error">Models must list' in bad.text
+        assert 'value="other"' in bad.text  # what was typed is kept
         bad = await add_connection(client, llm, name="other", base_url="ftp://example.com")
-        assert bad.status_code == 400 and "baseUrl must be an http(s) URL" in bad.text
+        assert bad.status_code == 400 and 'id="base_url-error">Base URL must be an http(s) URL' in bad.text
         assert (await add_connection(client, llm)).status_code == 409  # the same name again
 
         page = await client.get("/settings/llm-connections")
@@ -415,7 +416,10 @@ async def test_without_hooks_the_save_button_is_disabled(
             "/playground",
             data={"_csrf_token": csrf_token(page.text), "prompt_type": "chat", "prompt": "{oops"},
         )
-        assert bad.status_code == 400 and "prompt must be JSON" in bad.text
+        assert (
+            bad.status_code == 400
+            and 'id="form-error" tabindex="-1" autofocus>Prompt must be JSON' in bad.text
+        )
 
 
 async def test_anthropic_connection_streams_through_the_messages_api(

@@ -293,14 +293,14 @@ async def test_an_admin_cannot_demote_or_reset_an_owner(client, storage: Storage
     for scope in ("organization", "project"):
         form = {"email": owner_email, "role": "viewer", "scope": scope, "_csrf_token": token}
         r = await client.post("/settings/members", data=form)
-        assert r.status_code == 403 and "only an owner can change an owner" in r.text, r.text
+        assert r.status_code == 403 and "Only an owner can change an owner" in r.text, r.text
         assert 'role="alert"' in r.text and owner_email in r.text  # the members page, with the reason
     assert await _org_role(storage, project, owner_email) == Role.OWNER
     owner = await accounts.find_user(storage.postgres, owner_email)
     assert owner is not None
     await accounts.set_membership(storage.postgres, owner.id, project.org_id, Role.OWNER, project.project_id)
     r = await client.post(f"/settings/members/{owner.id}/remove-project-role", data={"_csrf_token": token})
-    assert r.status_code == 403 and "only an owner" in r.text
+    assert r.status_code == 403 and "Only an owner" in r.text
     assert "Use organization role" in (await client.get("/settings/members")).text  # override kept
 
 
