@@ -319,6 +319,8 @@ async def test_every_form_route_comes_back_as_a_form_with_the_error(
             ("/dashboards/{dashboard_id}/delete", "/dashboards/nope/delete", {}),
             ("/traces/{trace_id}/bookmark", f"/traces/{trace}/bookmark", {"value": ["1", "0"]}),
             ("/traces/{trace_id}/public", "/traces/nope/public", {}),
+            ("/traces/{trace_id}/delete", "/traces/nope/delete", {}),
+            ("/traces/delete", "/traces/delete", {"object_id": ""}),
             ("/scores/configs/{config_id}/archive", "/scores/configs/nope/archive", {"value": "maybe"}),
             ("/evaluation/evaluators/{evaluator_id}/pause", "/evaluation/evaluators/nope/pause", {}),
             ("/evaluation/evaluators/{evaluator_id}/resume", "/evaluation/evaluators/nope/resume", {}),
