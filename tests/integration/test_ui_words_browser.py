@@ -164,7 +164,10 @@ def test_model_prices_are_dollars_per_1m_tokens(
     page.fill("input[name=match_pattern]", "^bad$")
     with page.expect_response(lambda r: r.request.method == "POST") as posted:
         page.click("button:text('Add model')")
-    assert posted.value.status == 400 and "input_price must be a non-negative number" in page.content()
+    assert posted.value.status == 400
+    error = page.locator("#input_price-error")
+    assert error.inner_text() == "Input price must be a non-negative number ($ per 1M tokens)"
+    assert page.get_by_label("Input price ($ per 1M tokens)").input_value() == "two dollars"  # kept
     errors[:] = [e for e in errors if "400" not in e]  # the refused form, logged by the browser on purpose
     assert errors == []
 
