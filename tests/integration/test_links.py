@@ -283,7 +283,7 @@ async def test_sharing_opens_a_read_only_view_and_unsharing_closes_it(
         assert shared.headers["x-frame-options"] == "DENY"
         assert "lh_session" not in shared.headers.get("set-cookie", "")
         selected = await anonymous.get(public_path, params={"obs": "sh-1-gen"})
-        for shown in ("shared-trace", "handle", "GENERATION", "quality", "$0.250000"):
+        for shown in ("shared-trace", "handle", "GENERATION", "quality", "$0.25"):
             assert shown in shared.text, shown
         for shown in ("question of shared-trace", "answer of shared-trace", "input 11", "support/triage v1"):
             assert shown in selected.text, shown

@@ -509,7 +509,7 @@ async def test_metrics_and_generations_of_each_version(client, storage, project:
     row = re.search(r'<tr data-version="2">(.*?)</tr>', page.text, re.S)
     assert row
     cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>", row[1], re.S)]
-    assert cells == ["v2", "1", "1500 ms", "1500 ms", "7", "3", "10", "$0.001000", "0.800"]
+    assert cells == ["v2", "1", "1500 ms", "1500 ms", "7", "3", "10", "$0.001", "0.800"]
     assert "<th>quality (avg)</th>" in page.text
     empty = re.search(r'<tr data-version="1">(.*?)</tr>', page.text, re.S)
     assert empty and "<td>0</td>" in empty[1]
