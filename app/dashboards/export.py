@@ -6,12 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from litestar.response import Stream
 
 from app.errors import InvalidInput
+from app.storage.clickhouse.queries.common import Page
 
 FORMATS = ("csv", "json")
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
@@ -26,6 +27,24 @@ def csv_cell(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+T = TypeVar("T")
+
+
+async def paged(
+    read: Callable[[str | None, int], Awaitable[Page[T]]], row: Callable[[T], dict[str, Any]], limit: int
+) -> AsyncIterator[dict[str, Any]]:
+    """The rows of up to `limit` items, read a page at a time: `read(after cursor, at most n)`."""
+    after, sent = None, 0
+    while sent < limit:
+        page = await read(after, limit - sent)
+        for item in page.items[: limit - sent]:
+            yield row(item)
+        sent += len(page.items)
+        if not page.has_next:
+            return
+        after = page.end_cursor
 
 
 def download(rows: AsyncIterator[dict[str, Any]], columns: Sequence[str], name: str, format: str) -> Stream:

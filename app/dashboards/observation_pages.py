@@ -3,7 +3,6 @@ filters, sort and columns kept in the URL, keyset pages, and CSV/JSON export of 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,12 +12,12 @@ from litestar.response import Stream, Template
 
 from app.auth.caller import Caller
 from app.dashboards.deps import UiSession, page
-from app.dashboards.export import download
+from app.dashboards.export import download, paged
 from app.dashboards.params import PAGE, RANGES, number, prompt_url, query, time_range, url
 from app.errors import InvalidInput
 from app.storage import Storage
 from app.storage.clickhouse.queries import observations as oq
-from app.storage.clickhouse.queries.common import NumberRange
+from app.storage.clickhouse.queries.common import NumberRange, Page
 from app.storage.clickhouse.queries.views import ObservationView
 from app.tracing.mapping import OBSERVATION_TYPES
 
@@ -239,19 +238,11 @@ async def observations_export(
         raise InvalidInput(f"{name}: {message}")
     base = replace(found.request, after=None, with_io=True)
 
-    async def rows() -> AsyncIterator[dict[str, Any]]:
-        after, sent = None, 0
-        while sent < EXPORT_MAX_ROWS:
-            req = replace(base, first=min(EXPORT_PAGE, EXPORT_MAX_ROWS - sent), after=after)
-            result = await oq.list_observations(storage.clickhouse, req, max_first=EXPORT_PAGE)
-            for o in result.items:
-                yield _export_row(o)
-            sent += len(result.items)
-            if not result.has_next:
-                return
-            after = result.end_cursor
+    async def read(after: str | None, most: int) -> Page[ObservationView]:
+        req = replace(base, first=min(EXPORT_PAGE, most), after=after)
+        return await oq.list_observations(storage.clickhouse, req, max_first=EXPORT_PAGE)
 
-    return download(rows(), EXPORT_COLUMNS, "observations", format)
+    return download(paged(read, _export_row, EXPORT_MAX_ROWS), EXPORT_COLUMNS, "observations", format)
 
 
 OBSERVATION_PAGE_ROUTES = [observations_page, observations_export]

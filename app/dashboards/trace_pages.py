@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,7 +16,7 @@ from app.auth.signing import server_secret
 from app.dashboards import trace_layout as layout
 from app.dashboards.deps import FORM, UiSession, form_lists, page, requires_admin, requires_member
 from app.dashboards.display import chat, compact_scores, duration, is_empty, moment, plain, pretty
-from app.dashboards.export import download
+from app.dashboards.export import download, paged
 from app.dashboards.forms import Fields, read_form, refused
 from app.dashboards.params import PAGE, RANGES, FlagForm, number, prompt_url, query, time_range, url
 from app.errors import InvalidInput, NotFound, UserError
@@ -25,7 +24,7 @@ from app.evaluation import annotation, datasets
 from app.evaluation.annotation_queues import ObjectType
 from app.storage import Storage
 from app.storage.clickhouse.queries import traces as tq
-from app.storage.clickhouse.queries.common import NumberRange, TagFilter
+from app.storage.clickhouse.queries.common import NumberRange, Page, TagFilter
 from app.storage.clickhouse.queries.views import TraceView
 from app.storage.postgres.tables import Role
 from app.tracing import comments, media, scores, trace_service
@@ -163,18 +162,10 @@ async def traces_export(
     base = tq.TraceListRequest(caller.project_id, time, _trace_filter(q), first=EXPORT_PAGE, with_io=True)
     bookmarked = q.get("bookmarked") == "1"
 
-    async def rows() -> AsyncIterator[dict[str, Any]]:
-        after, sent = None, 0
-        while sent < EXPORT_MAX_ROWS:
-            page = await trace_service.list_traces(storage, replace(base, after=after), bookmarked=bookmarked)
-            for t in page.items:
-                yield _export_row(t)
-            sent += len(page.items)
-            if not page.has_next:
-                return
-            after = page.end_cursor
+    async def read(after: str | None, _: int) -> Page[TraceView]:
+        return await trace_service.list_traces(storage, replace(base, after=after), bookmarked=bookmarked)
 
-    return download(rows(), EXPORT_COLUMNS, "traces", format)
+    return download(paged(read, _export_row, EXPORT_MAX_ROWS), EXPORT_COLUMNS, "traces", format)
 
 
 VIEWS = ("tree", "timeline")
