@@ -153,7 +153,7 @@ async def test_root_last_in_a_later_request(client, storage: Storage, project: P
         home, scores = (await client.get("/")).text, (await client.get("/scores")).text
     finally:
         client.cookies.clear()
-    assert ">checkout</a></td><td>6</td><td>$1.0000<" in home.replace("\n", "")
+    assert ">checkout</a></td><td>6</td><td>$1.00<" in home.replace("\n", "")
     assert "(none)</a>" not in home
     assert "(unnamed)" not in scores and ">checkout</th>" in scores
 
