@@ -8,6 +8,7 @@ role: viewers read only. Every form carries the CSRF token.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -307,10 +308,40 @@ async def annotate_page(
     """The annotate view: `?item=` that item (held for me unless another reviewer holds it), `?after=`
     my next item after that one (skip, or after saving), else the item I hold or my first; the object as
     people read it beside the queue's score controls. Nothing left: the queue is done for me."""
+    return await _annotate(session, storage, queue_id, item, after, obs, view)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refused save of the annotate form: the values as typed (`score.<config id>` → text; the
+    comment) and the error, shown beside its score."""
+
+    typed: dict[str, str]
+    comment: str
+    exc: UserError
+
+
+async def _annotate(
+    session: UiSession,
+    storage: Storage,
+    queue_id: str,
+    item: str | None = None,
+    after: str | None = None,
+    obs: str | None = None,
+    view: str | None = None,
+    refusal: Refusal | None = None,
+) -> Template:
     caller = session.caller
     review = await annotation.open_review(
         storage, caller, queue_id, item_id=item or None, after_item_id=after or None
     )
+    errors: dict[str, str] = {}
+    if refusal is not None:  # each score's field is known by its config's id, name and "score.<name>"
+        labels = {f"{SCORE_FIELD}{c.id}": c.name for c in review.configs}
+        names = {
+            alias: f"{SCORE_FIELD}{c.id}" for c in review.configs for alias in (c.name, SCORE_FIELD + c.name)
+        }
+        errors = Fields(labels, names).errors(refusal.exc)
     context: dict[str, Any] = {}
     target = review.target
     if isinstance(target, TraceTarget) and review.item is not None:
@@ -336,24 +367,29 @@ async def annotate_page(
         review=review,
         queue_path=queue_path,
         object_url=object_url,
+        refusal=refusal,
+        errors=errors,
     )
 
 
 @post("/annotation-queues/{queue_id:str}/items/{item_id:str}/annotate", guards=[requires_member])
 async def item_annotate(
-    request: Request[Any, Any, State], caller: Caller, storage: Storage, queue_id: str, item_id: str
-) -> Redirect:
+    request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str, item_id: str
+) -> Redirect | Template:
     """Save my scores for the item (`score.<config id>` fields; empty ones are left out) and a comment,
-    mark it completed, and open my next item."""
+    mark it completed, and open my next item. A value that does not fit its score shows the item again
+    with what was typed and the reason beside that score."""
     form = await form_lists(request)
+    typed = {key: values[0] for key, values in form.items() if key.startswith(SCORE_FIELD) and values}
     values = [
-        AnnotationValue(key.removeprefix(SCORE_FIELD), value.strip())
-        for key, values in form.items()
-        if key.startswith(SCORE_FIELD)
-        for value in values[:1]
-        if value.strip()
+        AnnotationValue(key.removeprefix(SCORE_FIELD), v.strip()) for key, v in typed.items() if v.strip()
     ]
-    await annotation.submit_annotation(storage, caller, queue_id, item_id, values, _one(form, "comment"))
+    comment = _one(form, "comment")
+    try:
+        await annotation.submit_annotation(storage, session.caller, queue_id, item_id, values, comment)
+    except InvalidInput as exc:
+        refusal = Refusal(typed, comment or "", exc)
+        return refused(await _annotate(session, storage, queue_id, item_id, refusal=refusal), exc)
     return _see(_with_query(queue_path(queue_id, "annotate"), after=item_id))
 
 

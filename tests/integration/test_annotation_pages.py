@@ -245,17 +245,24 @@ async def test_queue_from_pages_to_scores(client, storage: Storage, project: Pro
     labels = sorted(s.label for s in await annotation_scores(storage, pid, trace_ids=("r-t01",)))
     assert labels == ["0.75", "True", "bad"]
 
-    # Values that do not fit their config are refused, naming the score.
+    # Values that do not fit their config are refused: the item shown again with what was typed (the
+    # comment too) and the reason beside that score, in its name.
     for field, value, message in (
-        ("accuracy", "abc", "score.accuracy"),
-        ("accuracy", "3", "above the config's maxValue"),
-        ("quality", "meh", "not one of the config's categories"),
-        ("helpful", "maybe", "score.helpful"),
+        ("accuracy", "abc", "accuracy: 'abc' is not a number"),
+        ("accuracy", "3", "accuracy: value 3.0 is above the config's maxValue"),
+        ("quality", "meh", "quality: value 'meh' is not one of the config's categories"),
+        ("helpful", "maybe", "helpful: must be True or False"),
     ):
         r = await post(
-            client, f"/annotation-queues/{queue_id}/items/{second}/annotate", {f"score.{ids[field]}": value}
+            client,
+            f"/annotation-queues/{queue_id}/items/{second}/annotate",
+            {f"score.{ids[field]}": value, "comment": "kept as typed"},
         )
-        assert r.status_code == 400 and message in html.unescape(r.text), (field, r.text)
+        shown = html.unescape(r.text)
+        assert r.status_code == 400 and f'id="score.{ids[field]}-error">{message}' in shown, (field, shown)
+        assert "kept as typed</textarea>" in shown
+        if field == "accuracy":  # a number field shows the number typed (choices have no such button)
+            assert re.search(rf'name="score.{ids[field]}"[^>]*value="{value}"', shown)
     r = await post(client, f"/annotation-queues/{queue_id}/items/{second}/annotate", {"score.nope": "1"})
     assert r.status_code == 400 and "not a score config of this queue" in r.text
     assert (await aq.get_item(storage, pid, queue_id, second)).status == "PENDING"
