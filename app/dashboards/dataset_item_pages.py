@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from app.dashboards.dataset_pages import dataset_or_404, field_of, parse_json_fields, pretty, shown
 from app.dashboards.deps import UiSession, page, requires_member
 from app.dashboards.forms import read_form
+from app.dashboards.trace_pages import DatasetForm, refused_trace_form
 from app.errors import InvalidInput, NotFound, UserError
 from app.evaluation import datasets
 from app.evaluation.datasets import DatasetView, ItemStatus, ItemView
@@ -193,30 +194,30 @@ async def item_delete(
     return Redirect(f"/datasets/{item.dataset_id}")
 
 
-@dataclass
-class AddForm:
-    dataset_id: str = ""
-    new_dataset: str = ""
-    observation_id: str = ""
-
-
 @post("/traces/{trace_id:str}/add-to-dataset", guards=[requires_member])
 async def add_to_dataset(
     request: Request[Any, Any, State], session: UiSession, storage: Storage, trace_id: str
 ) -> Template:
     """A new item from the trace (or the observation named): its input, its output as the expected
-    output, the source ids; into the chosen dataset, or a new one named in `new_dataset`."""
-    data = await read_form(request, AddForm)
+    output, the source ids; into the chosen dataset, or a new one named in `new_dataset`. Refused, the
+    trace page again with what was chosen and typed, and the reason beside its field."""
+    data = await read_form(request, DatasetForm)
     project_id = session.caller.project_id
     name = data.new_dataset.strip()
-    if not name:
-        if not data.dataset_id:
-            raise InvalidInput("dataset_id: choose a dataset or name a new one")
-        name = (await dataset_or_404(storage, project_id, data.dataset_id)).name
-    spec = TraceItemSpec(
-        trace_id, name, data.observation_id or None, create_dataset=bool(data.new_dataset.strip())
-    )
-    item = await add_trace_to_dataset(storage, project_id, spec)
+    try:
+        if not name:
+            if not data.dataset_id:
+                raise InvalidInput("dataset_id: choose a dataset or name a new one")
+            name = (await dataset_or_404(storage, project_id, data.dataset_id)).name
+        spec = TraceItemSpec(
+            trace_id,
+            name,
+            data.observation_id or None,
+            create_dataset=bool(data.new_dataset.strip()),
+        )
+        item = await add_trace_to_dataset(storage, project_id, spec)
+    except InvalidInput as exc:
+        return await refused_trace_form(request, session, storage, trace_id, data, exc)
     return page(session, "dataset_added.html", item=item, item_url=item_url, trace_id=trace_id, shown=shown)
 
 

@@ -247,22 +247,30 @@ async def _trace(
     storage: Storage,
     trace_id: str,
     obs: str | None = None,
-    typed: ScoreForm | CommentForm | None = None,
+    typed: ScoreForm | CommentForm | DatasetForm | None = None,
     exc: UserError | None = None,
     view: str | None = None,
 ) -> Template:
-    """A trace's page; after a refused score or comment form, that form as `typed` with its error."""
+    """A trace's page; after a refused score, comment or add-to-dataset form, that form as `typed` with
+    its error."""
     caller = session.caller
     detail = await trace_service.trace_detail(storage, caller.project_id, trace_id)
     notes = await comments.for_object(storage, caller.project_id, "TRACE", trace_id)
     base_url = str(request.base_url).rstrip("/")
     can_write = caller.role.at_least(Role.MEMBER)
-    fields = SCORE_FIELDS if isinstance(typed, ScoreForm) else COMMENT_FIELDS
+    fields = (
+        SCORE_FIELDS
+        if isinstance(typed, ScoreForm)
+        else DATASET_FIELDS
+        if isinstance(typed, DatasetForm)
+        else COMMENT_FIELDS
+    )
     response = page(
         session,
         "trace.html",
         score_values=typed if isinstance(typed, ScoreForm) else None,
         comment_values=typed if isinstance(typed, CommentForm) else None,
+        dataset_values=typed if isinstance(typed, DatasetForm) else None,
         errors=fields.errors(exc) if exc else {},
         **trace_view(storage, detail, caller.project_id, obs, shared=False, view=view),
         comments=notes,
@@ -294,6 +302,32 @@ async def public_trace_page(
         # Not kept by caches or browsers once unshared; not indexed; the link is not sent on as referrer.
         headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"},
     )
+
+
+@dataclass
+class DatasetForm:
+    """ "Add to dataset" of the trace page: a dataset chosen, or a new one named; the observation, if one."""
+
+    dataset_id: str = ""
+    new_dataset: str = ""
+    observation_id: str = ""
+
+
+DATASET_FIELDS = Fields(
+    {"dataset_id": "Dataset", "new_dataset": "New dataset"}, names={"name": "new_dataset"}
+)
+
+
+async def refused_trace_form(
+    request: Request[Any, Any, State],
+    session: UiSession,
+    storage: Storage,
+    trace_id: str,
+    typed: DatasetForm,
+    exc: UserError,
+) -> Template:
+    """The trace page again after a form of it posted elsewhere was refused, with `typed` and the error."""
+    return await _trace(request, session, storage, trace_id, typed.observation_id or None, typed, exc)
 
 
 @dataclass

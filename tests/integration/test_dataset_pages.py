@@ -490,8 +490,16 @@ async def test_add_to_dataset_from_a_trace_and_an_observation(client, storage, p
         assert item and item.input == [{"role": "user", "content": "refund?"}]
         assert item.expected_output == {"role": "assistant", "content": "Yes"}
         assert (item.source_trace_id, item.source_observation_id) == (trace_id, f"{trace_id}-gen")
-        missing = await client.post(f"/traces/{trace_id}/add-to-dataset", data={"_csrf_token": t})
-        assert missing.status_code == 400 and "choose a dataset" in missing.text
+        # Refused: the trace page again, the form open beside the observation chosen, the reason beside
+        # its field.
+        missing = await client.post(
+            f"/traces/{trace_id}/add-to-dataset",
+            data={"_csrf_token": t, "observation_id": f"{trace_id}-gen"},
+        )
+        assert missing.status_code == 400
+        assert 'id="dataset_id-error">Dataset: choose a dataset or name a new one<' in missing.text
+        assert '<details class="add-to-dataset" open>' in missing.text
+        assert f'name="observation_id" value="{trace_id}-gen"' in missing.text
     finally:
         client.cookies.clear()
 

@@ -17,10 +17,9 @@ from tests.integration.reads_data import seed
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("worker")]
 
-# Forms posted from another page (a trace's "add to dataset", "add to queue"; the playground's htmx
-# calls): refused with the field named, on the error page or as JSON.
+# Forms posted from another page ("add to queue" of the trace, traces and session pages; the
+# playground's htmx calls): refused with the field named, on the error page or as JSON.
 ELSEWHERE = {
-    "/traces/{trace_id}/add-to-dataset",
     "/annotation-queues/items",
     "/playground/inputs",
     "/playground/run",
