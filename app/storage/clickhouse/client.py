@@ -192,7 +192,9 @@ class ClickHouse:
             reason = " ".join(text.split())[:300] if isinstance(exc, DataError) else refused_reason(text)
             if reason is not None:
                 raise RowsRefused(f"ClickHouse refused the data of {tag}", reason) from exc
-            log.error("clickhouse query %s failed", tag)
+            found = _EXCEPTION.search(text)  # ClickHouse's own words, for whoever reads the log
+            said = " ".join((found[1] if found else text).split())[:300]
+            log.error("clickhouse query %s failed: %s", tag, said)
             raise StorageError(f"ClickHouse query {tag} failed") from exc
 
     async def query(self, q: CompiledQuery) -> list[dict[str, object]]:
