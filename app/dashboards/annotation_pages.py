@@ -66,10 +66,11 @@ def _one(form: dict[str, list[str]], key: str) -> str:
 
 
 def _with_query(path: str, **params: str) -> str:
-    """A same-site path with `params` set in its query string (replacing any of those names)."""
+    """A same-site path with `params` set in its query string (replacing any of those names; an empty
+    value removes its name)."""
     parts = urlsplit(path)
     kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
-    return urlunsplit(("", "", parts.path, urlencode([*kept, *params.items()]), ""))
+    return urlunsplit(("", "", parts.path, urlencode([*kept, *((k, v) for k, v in params.items() if v)]), ""))
 
 
 # -- the queues ----------------------------------------------------------------------------------------
@@ -280,16 +281,22 @@ async def item_delete(caller: Caller, storage: Storage, queue_id: str, item_id: 
 @post("/annotation-queues/items", guards=[requires_member])
 async def items_add(request: Request[Any, Any, State], caller: Caller, storage: Storage) -> Redirect:
     """Add objects (repeated `object_id`, of `object_type`) to the queue `queue_id`, meant for `assignee`
-    when chosen; back to `next` (a same-site path) saying how many are queued."""
+    when chosen; back to `next` (a same-site path) saying how many are queued, or, refused, why (beside
+    the form, the queue and reviewer still chosen)."""
     form = await form_lists(request)
     queue_id = _one(form, "queue_id").strip()
-    if not queue_id:
-        raise InvalidInput("queue_id: choose a queue")
-    kind = aq.object_type(_one(form, "object_type"), "object_type")
-    assignee = _one(form, "assignee").strip() or None
-    items = await annotation.add_objects(storage, caller, queue_id, kind, form.get("object_id", []), assignee)
+    assignee = _one(form, "assignee").strip()
     back = safe_next(_one(form, "next") or "/traces")
-    return _see(_with_query(back, queued=str(len(items)), queue=queue_id))
+    kind = aq.object_type(_one(form, "object_type"), "object_type")  # a form's own value: not shown there
+    try:
+        if not queue_id:
+            raise InvalidInput("queue_id: choose a queue")
+        objects = form.get("object_id", [])
+        items = await annotation.add_objects(storage, caller, queue_id, kind, objects, assignee or None)
+    except InvalidInput as exc:
+        why = {"queue_error": str(exc), "queue_for": kind.value, "queued": ""}
+        return _see(_with_query(back, queue=queue_id, assignee=assignee, **why))
+    return _see(_with_query(back, queued=str(len(items)), queue=queue_id, queue_error="", assignee=""))
 
 
 # -- reviewing ------------------------------------------------------------------------------------------

@@ -428,11 +428,22 @@ async def test_other_projects_items_and_objects_never_resolve(
     )
     assert r.status_code == 404
     assert (await aq.get_item(storage, other.project_id, theirs.id, their_item.id)).status == "PENDING"
-    # Bad input names the field.
+    # Bad input names the field; a bad choice in the form goes back to the page the form was on, the
+    # reason in that form, the queue still chosen, the last "queued" notice gone.
     r = await post(
         client, "/annotation-queues/items", {"queue_id": queue_id, "object_type": "SPAN", "object_id": "a"}
     )
     assert r.status_code == 400 and "object_type" in r.text
+    r = await post(
+        client,
+        "/annotation-queues/items",
+        {"queue_id": queue_id, "object_type": "TRACE", "next": "/traces?queued=2", "assignee": ""},
+    )
+    assert r.status_code == 303 and "queued=" not in r.headers["location"]
+    back = await client.get(r.headers["location"])
+    refused = re.search(r'id="queue-error"[^>]*>([^<]+)<', back.text)
+    assert refused and "object_id" in refused[1], back.text[-3000:]
+    assert re.search(rf'<option value="{queue_id}" selected>', back.text)
     r = await post(client, "/annotation-queues", {"name": "Ours"})
     assert r.status_code == 400 and "named &#39;Ours&#39; exists" in r.text and 'value="Ours"' in r.text
     assert (await client.get(f"/annotation-queues/{queue_id}", params={"status": "done"})).status_code == 400
