@@ -64,7 +64,11 @@ async def serve(settings: Settings) -> None:
             server.should_exit = True
 
     def unless_stopping(record: logging.LogRecord) -> bool:
-        return not stopping.is_set()
+        # A child stopped by our own Ctrl-C or stop signal can be reported before this loop has seen it.
+        interrupted = record.getMessage().startswith(
+            ("Failed postgres command (-2,", "Failed postgres command (-15,")
+        )
+        return not (stopping.is_set() or interrupted)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
