@@ -253,3 +253,28 @@ async def count(storage: Storage, project_id: str) -> int:
 
 async def _count_is(storage: Storage, project_id: str, n: int) -> bool:
     return await count(storage, project_id) == n
+
+
+async def test_a_flush_writes_observations_before_the_trace_row(
+    storage: Storage, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page that finds the trace also finds its observations (the CI run once showed a trace with none)."""
+    from app.storage.clickhouse.queries import traces as trace_queries
+    from app.tracing import writer as writer_module
+
+    seen: list[int] = []
+    insert = writer_module.insert_trace_lines
+
+    async def observed(ch: Any, lines: Any) -> None:
+        seen.append(len(await trace_queries.fetch_trace_observations(ch, project.project_id, "c3" * 16)))
+        await insert(ch, lines)
+
+    monkeypatch.setattr(writer_module, "insert_trace_lines", observed)
+    writer = CoalescingWriter(storage, max_wait_s=0.01)
+    try:
+        batch = RawBatch.create(project.project_id, PB["content-type"], None, None)
+        result = await writer.write(project.project_id, map_otlp(batch, export("c3" * 16, [{}] * 3)))
+    finally:
+        await writer.close()
+    assert result.written == 3
+    assert seen == [3]
