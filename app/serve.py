@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from socket import socket
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -20,7 +21,27 @@ from app import __version__
 from app.errors import AppError
 from app.settings import Settings
 
+if TYPE_CHECKING:
+    from litestar import Litestar
+
 log = logging.getLogger("langhouse")
+
+
+def http_config(app: Litestar, settings: Settings) -> uvicorn.Config:
+    """How the HTTP server runs the app: client addresses from `X-Forwarded-For` only when the
+    connection comes from a trusted proxy (`LANGHOUSE_FORWARDED_ALLOW_IPS`)."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # the CLI's logging: one format, uvicorn's start-up lines below warning
+        log_level=None,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -86,16 +107,7 @@ async def serve(settings: Settings) -> None:
             run_platform(storage, settings) as banner,
         ):
             unprinted.extend([banner] if banner else [])
-            config = uvicorn.Config(
-                create_app(settings, storage, jobs=jobs),
-                host=settings.host,
-                port=settings.port,
-                log_config=None,  # the CLI's logging: one format, uvicorn's start-up lines below warning
-                log_level=None,
-                lifespan="on",
-                timeout_graceful_shutdown=10,
-                server_header=False,
-            )
+            config = http_config(create_app(settings, storage, jobs=jobs), settings)
 
             def announce() -> None:  # the banner last: it is what a first start is read for
                 print(started_message(settings), flush=True)

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     cors_allowed_origins: str = "*"  # origins that may call /api/public from a browser: "*" or a comma list
     public_key_events_per_minute: int = Field(default=60, ge=1)  # public key alone, per key + client address
     public_key_events_per_minute_per_key: int = Field(default=3000, ge=1)  # public key alone, all addresses
+    # Proxies whose X-Forwarded-For names the client (comma list of addresses or networks, or "*"); the
+    # client address keys the login and public-key rate limits.
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("clickhouse_cluster")
     @classmethod

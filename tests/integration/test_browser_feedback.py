@@ -291,3 +291,38 @@ async def test_basic_auth_is_unchanged(client, project: ProjectFixture) -> None:
     [stored] = await wait_for(lambda: stored_scores(client, project, trace_id))
     assert stored["source"] == "EVAL"
     assert (await client.get("/api/public/traces", auth=project.auth)).status_code == 200
+
+
+@pytest.mark.parametrize(("trusted", "limited"), [("127.0.0.1", False), ("10.9.9.9", True)])
+async def test_the_address_behind_a_trusted_proxy_has_its_own_limit(
+    settings: Settings, storage: Storage, jobs: JobQueue, project: ProjectFixture, trusted: str, limited: bool
+) -> None:
+    """Through the real HTTP server: two browsers behind a proxy on 127.0.0.1 each get 3 events a
+    minute when that proxy is trusted; when it is not, their X-Forwarded-For is ignored and they share."""
+    import asyncio
+    import contextlib
+
+    import uvicorn
+
+    from app.serve import http_config
+    from tests.conftest import free_port
+
+    tuned = settings.model_copy(update={**TUNED, "port": free_port(), "forwarded_allow_ips": trusted})
+    config = http_config(create_app(tuned, dataclasses.replace(storage, settings=tuned), jobs=jobs), tuned)
+    config.lifespan = "off"  # the test's stores are open already
+    server = uvicorn.Server(config)
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{tuned.port}") as c:
+            codes = []
+            for browser in ("203.0.113.1", "203.0.113.1", "203.0.113.1", "203.0.113.2"):
+                headers = {**bearer(project), "X-Forwarded-For": browser}
+                r = await c.post("/api/public/ingestion", json={"batch": [score()]}, headers=headers)
+                codes.append(r.status_code)
+    finally:
+        server.should_exit = True
+        await serving
+    assert codes == [207, 207, 207, 429 if limited else 207]
