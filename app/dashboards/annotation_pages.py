@@ -383,17 +383,20 @@ async def _annotate(
 async def item_annotate(
     request: Request[Any, Any, State], session: UiSession, storage: Storage, queue_id: str, item_id: str
 ) -> Redirect | Template:
-    """Save my scores for the item (`score.<config id>` fields; empty ones are left out) and a comment,
-    mark it completed, and open my next item. A value that does not fit its score shows the item again
-    with what was typed and the reason beside that score."""
+    """Save my scores for the item (`score.<config id>` fields; an empty one deletes my earlier score) and
+    a comment, mark it completed, and open my next item. A value that does not fit its score shows the
+    item again with what was typed and the reason beside that score."""
     form = await form_lists(request)
     typed = {key: values[0] for key, values in form.items() if key.startswith(SCORE_FIELD) and values}
     values = [
         AnnotationValue(key.removeprefix(SCORE_FIELD), v.strip()) for key, v in typed.items() if v.strip()
     ]
+    cleared = [key.removeprefix(SCORE_FIELD) for key, v in typed.items() if not v.strip()]
     comment = _one(form, "comment")
     try:
-        await annotation.submit_annotation(storage, session.caller, queue_id, item_id, values, comment)
+        await annotation.submit_annotation(
+            storage, session.caller, queue_id, item_id, values, comment, cleared
+        )
     except InvalidInput as exc:
         refusal = Refusal(typed, comment or "", exc)
         return refused(await _annotate(session, storage, queue_id, item_id, refusal=refusal), exc)

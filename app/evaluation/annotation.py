@@ -9,6 +9,7 @@ Scores saved here have source ANNOTATION and name their config, their queue and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import uuid
 from collections.abc import Sequence
@@ -462,11 +463,13 @@ async def submit_annotation(
     item_id: str,
     values: Sequence[AnnotationValue],
     comment: str | None = None,
+    cleared: Sequence[str] = (),
 ) -> list[ScoreRow]:
     """Store the reviewer's scores for an item (source ANNOTATION, the config, the queue and the reviewer;
     `comment` on each) in one insert, then mark the item COMPLETED by them. Values left out are not
-    written. Forbidden for viewers; NotFound for an unknown queue, item or object; Conflict while another
-    reviewer holds the item; InvalidInput naming a value that does not fit its config."""
+    written; the reviewer's earlier scores for the `cleared` config ids are deleted. Forbidden for
+    viewers; NotFound for an unknown queue, item or object; Conflict while another reviewer holds the
+    item; InvalidInput naming a value that does not fit its config."""
     caller.require(Role.MEMBER)
     user_id, pid = _user(caller), caller.project_id
     item = await aq.get_item(storage, pid, queue_id, item_id)
@@ -489,8 +492,10 @@ async def submit_annotation(
         if config is None or v.config_id not in queue.score_config_ids:
             raise InvalidInput(f"score.{v.config_id}: not a score config of this queue")
         chosen[v.config_id] = config_value(config, v.value)
-    if text is not None and not chosen:
+    if text is not None and not chosen and not cleared:  # clearing every score takes its comment too
         raise InvalidInput("comment: give at least one score to comment on")
+    if unknown := [c for c in cleared if c not in queue.score_config_ids]:
+        raise InvalidInput(f"score.{unknown[0]}: not a score config of this queue")
     trace_id, observation_id, session_id = await _object_ids(storage, pid, item)
     new = [
         NewScore(
@@ -510,6 +515,9 @@ async def submit_annotation(
         for config_id, value in chosen.items()
     ]
     rows = await scores.create_scores(storage, pid, new)
+    for config_id in set(cleared) - chosen.keys():
+        with contextlib.suppress(NotFound):  # nothing given before
+            await scores.delete_score(storage, pid, score_id(queue_id, item_id, config_id, user_id))
     await aq.set_item_status(storage, pid, queue_id, item_id, ItemStatus.COMPLETED, user_id)
     return rows
 

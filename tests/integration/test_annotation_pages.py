@@ -244,6 +244,23 @@ async def test_queue_from_pages_to_scores(client, storage: Storage, project: Pro
     )
     labels = sorted(s.label for s in await annotation_scores(storage, pid, trace_ids=("r-t01",)))
     assert labels == ["0.75", "True", "bad"]
+    # A value cleared (an emptied number, the "none" choice) deletes the reviewer's score for it.
+    again = await client.get(f"/annotation-queues/{queue_id}/annotate?item={first}")
+    assert re.search(rf'name="score.{ids["quality"]}" value="" >\s*<span class="hint">none', again.text)
+    await client.post(
+        f"/annotation-queues/{queue_id}/items/{first}/annotate",
+        data={
+            f"score.{ids['quality']}": "",
+            f"score.{ids['accuracy']}": "",
+            f"score.{ids['helpful']}": "True",
+            "comment": "fine answer",
+            "_csrf_token": csrf_token(again.text),
+        },
+    )
+    labels = sorted(s.label for s in await annotation_scores(storage, pid, trace_ids=("r-t01",)))
+    assert labels == ["True"]
+    cleared = await client.get(f"/annotation-queues/{queue_id}/annotate?item={first}")
+    assert 'value="good" checked' not in cleared.text and 'value="bad" checked' not in cleared.text
 
     # Values that do not fit their config are refused: the item shown again with what was typed (the
     # comment too) and the reason beside that score, in its name.
