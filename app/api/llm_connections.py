@@ -15,7 +15,7 @@ from app.errors import InvalidInput
 from app.evaluation import judge_connections
 from app.http_json import ApiDoc, json_body
 from app.playground import connections
-from app.playground.connections import PROVIDERS, ConnectionView, LlmConnectionSpec
+from app.playground.connections import PROVIDERS, ConnectionView, LlmConnectionSpec, header_object
 
 DEFAULT_MODELS = {
     "openai": ["gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini"],
@@ -36,8 +36,16 @@ UPSERT = ApiDoc(
             "baseURL": {"type": ["string", "null"]},
             "customModels": {"type": ["array", "null"], "items": {"type": "string"}},
             "withDefaultModels": {"type": ["boolean", "null"]},
-            "extraHeaders": {"type": ["object", "null"]},
-            "config": {"type": ["object", "null"]},
+            "extraHeaders": {
+                "type": ["object", "null"],
+                "description": "Sent with every call (values stored encrypted, names listed as "
+                "extraHeaderKeys); omitted keeps the stored ones, {} removes them.",
+                "additionalProperties": {"type": "string"},
+            },
+            "config": {
+                "type": ["object", "null"],
+                "description": "Adapter settings: accepted, unused by the openai and anthropic adapters.",
+            },
         },
     }
 )
@@ -67,17 +75,14 @@ def upsert_spec(body: Any) -> LlmConnectionSpec:
     with_defaults = body.get("withDefaultModels", True)
     if with_defaults is not None and not isinstance(with_defaults, bool):
         raise InvalidInput("withDefaultModels: true or false")
-    headers = body.get("extraHeaders")
-    if headers is not None and (
-        not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values())
-    ):
-        raise InvalidInput("extraHeaders: an object of header names to string values")
+    headers = header_object(body.get("extraHeaders"))
     if body.get("config") is not None and not isinstance(body["config"], dict):
         raise InvalidInput("config: an object or null")
     models = list(custom or [])
     if with_defaults is not False:
         models += [m for m in DEFAULT_MODELS[str(adapter)] if m not in models]
-    return LlmConnectionSpec(str(name), str(adapter), _string(body, "baseURL"), models, secret)
+    base_url = _string(body, "baseURL")
+    return LlmConnectionSpec(str(name), str(adapter), base_url, models, secret, headers)
 
 
 def connection_json(c: ConnectionView) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def connection_json(c: ConnectionView) -> dict[str, Any]:
         "baseURL": c.base_url,
         "customModels": c.models,
         "withDefaultModels": False,  # the default models, when asked for, are listed in customModels
-        "extraHeaderKeys": [],
+        "extraHeaderKeys": c.extra_header_keys,
         "config": None,
         "createdAt": c.created_at.isoformat(),
         "updatedAt": c.updated_at.isoformat(),

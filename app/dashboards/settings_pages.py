@@ -236,14 +236,18 @@ class ConnectionForm:
     models: str = ""
     base_url: str = ""
     api_key: str = ""
+    extra_headers: str = ""  # `Name: value` lines; blank keeps the stored ones
+    remove_headers: str = ""  # a ticked box: remove the stored ones
 
     def as_input(self) -> LlmConnectionSpec:
+        headers = connections.split_headers(self.extra_headers) if self.extra_headers.strip() else None
         return LlmConnectionSpec(
             self.name,
             self.provider,
             self.base_url or None,
             connections.split_models(self.models),
             self.api_key or None,
+            {} if self.remove_headers and headers is None else headers,
         )
 
 
@@ -254,8 +258,9 @@ CONNECTION_FIELDS = Fields(
         "base_url": "Base URL",
         "models": "Models",
         "api_key": "API key",
+        "extra_headers": "Extra headers",
     },
-    names={"baseUrl": "base_url", "apiKey": "api_key"},
+    names={"baseUrl": "base_url", "apiKey": "api_key", "extraHeaders": "extra_headers"},
 )
 
 

@@ -137,5 +137,6 @@ async def prepare_judge(
         schema=answer_schema(spec),
         params=params,
         timeout_s=storage.settings.llm_timeout_seconds,
+        extra_headers=endpoint.extra_headers,
     )
     return PreparedJudge(request, spec, values, variables, conn.connection_id, conn.name)

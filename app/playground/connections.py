@@ -3,7 +3,9 @@ clients (which carries a short hint of the key, never the key)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, get_args
 from urllib.parse import urlsplit
@@ -18,17 +20,22 @@ Provider = Literal["openai", "anthropic"]
 PROVIDERS: tuple[str, ...] = get_args(Provider)
 DEFAULT_BASE_URLS = {"openai": "https://api.openai.com/v1", "anthropic": "https://api.anthropic.com/v1"}
 MAX_MODELS, MAX_MODEL_CHARS, MAX_KEY_CHARS, MAX_URL_CHARS = 100, 200, 4096, 2000
+MAX_HEADERS, MAX_HEADER_CHARS = 20, 4096
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")  # an HTTP token
+OWN_HEADERS = frozenset({"content-type", "content-length", "host", "transfer-encoding", "connection"})
 
 
 @dataclass(frozen=True, slots=True)
 class LlmConnectionSpec:
-    """A connection to create or the new values of one; on update, `api_key` None keeps the stored key."""
+    """A connection to create or the new values of one; on update, `api_key` None keeps the stored key
+    and `extra_headers` None the stored headers ({} removes them)."""
 
     name: str
     provider: str
     base_url: str | None
     models: list[str]
     api_key: str | None
+    extra_headers: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class ConnectionView:
     api_key_hint: str
     created_at: datetime
     updated_at: datetime
+    extra_header_keys: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, row: LlmConnection) -> ConnectionView:
@@ -55,6 +63,7 @@ class ConnectionView:
             row.api_key_hint,
             row.created_at,
             row.updated_at,
+            list(row.extra_header_keys or []),
         )
 
 
@@ -76,6 +85,47 @@ def _base_url(provider: str, value: str | None) -> str:
     return url
 
 
+def header_object(value: object) -> dict[str, str] | None:
+    """Extra headers as a client sent them (None: not sent); InvalidInput unless an object of strings."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InvalidInput("extraHeaders: an object of header names to string values")
+    return value
+
+
+def split_headers(text: str) -> dict[str, str]:
+    """Headers from `Name: value` lines; InvalidInput naming a line without a colon."""
+    out = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise InvalidInput(f"extraHeaders: line {number} is not `Name: value`")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    if headers is None:
+        return None
+    if len(headers) > MAX_HEADERS:
+        raise InvalidInput(f"extraHeaders: at most {MAX_HEADERS} headers")
+    for name, value in headers.items():
+        if not HEADER_NAME.fullmatch(name) or name.lower() in OWN_HEADERS:
+            raise InvalidInput(f"extraHeaders: {name!r} is not a header name a connection may set")
+        if len(value) > MAX_HEADER_CHARS or any(c in value for c in "\r\n\0"):
+            raise InvalidInput(f"extraHeaders.{name}: one line of at most {MAX_HEADER_CHARS} characters")
+    return headers
+
+
+def _set_headers(storage: Storage, row: LlmConnection, headers: dict[str, str] | None) -> None:
+    if headers is not None:
+        row.extra_headers_encrypted = encrypt(storage.settings, json.dumps(headers)) if headers else None
+        row.extra_header_keys = sorted(headers)
+
+
 def _validated(data: LlmConnectionSpec, creating: bool) -> LlmConnectionSpec:
     name = data.name.strip()
     if not name or len(name) > 255:
@@ -90,7 +140,8 @@ def _validated(data: LlmConnectionSpec, creating: bool) -> LlmConnectionSpec:
         raise InvalidInput("apiKey is required")
     if key is not None and len(key) > MAX_KEY_CHARS:
         raise InvalidInput(f"apiKey must be at most {MAX_KEY_CHARS} characters")
-    return LlmConnectionSpec(name, data.provider, _base_url(data.provider, data.base_url), models, key)
+    url = _base_url(data.provider, data.base_url)
+    return LlmConnectionSpec(name, data.provider, url, models, key, _headers(data.extra_headers))
 
 
 async def list_connections(storage: Storage, project_id: str) -> list[ConnectionView]:
@@ -120,6 +171,7 @@ async def create_connection(storage: Storage, project_id: str, data: LlmConnecti
         api_key_encrypted=encrypt(storage.settings, valid.api_key),
         api_key_hint=key_hint(valid.api_key),
     )
+    _set_headers(storage, row, valid.extra_headers)
     return ConnectionView.of(await repo.save_connection(storage.postgres, row))
 
 
@@ -137,6 +189,7 @@ async def update_connection(
     if valid.api_key is not None:
         row.api_key_encrypted = encrypt(storage.settings, valid.api_key)
         row.api_key_hint = key_hint(valid.api_key)
+    _set_headers(storage, row, valid.extra_headers)
     return ConnectionView.of(await repo.save_connection(storage.postgres, row))
 
 
@@ -151,9 +204,15 @@ class Endpoint:
 
     connection: ConnectionView
     api_key: str
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
 
 async def endpoint(storage: Storage, project_id: str, connection_id: str) -> Endpoint:
-    """A connection with its decrypted key, for calling the provider."""
+    """A connection with its decrypted key and extra headers, for calling the provider."""
     row = await _fetch(storage, project_id, connection_id)
-    return Endpoint(ConnectionView.of(row), decrypt(storage.settings, row.api_key_encrypted))
+    headers = row.extra_headers_encrypted
+    return Endpoint(
+        ConnectionView.of(row),
+        decrypt(storage.settings, row.api_key_encrypted),
+        json.loads(decrypt(storage.settings, headers)) if headers else {},
+    )

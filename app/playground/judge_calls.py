@@ -9,10 +9,10 @@ import functools
 import json
 import ssl
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.playground.providers import ANTHROPIC_VERSION, Usage, _error_message
+from app.playground.providers import ANTHROPIC_VERSION, Usage, _error_message, with_extra
 
 TOOL_NAME = "score"
 MAX_RAW_CHARS = 20_000
@@ -43,6 +43,7 @@ class JudgeRequest:
     schema: dict[str, Any]
     params: dict[str, Any]
     timeout_s: float
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,10 +198,12 @@ def _refuses_schema(error: JudgeCallError) -> bool:
 async def call_judge(req: JudgeRequest) -> JudgeAnswer:
     """Call the judge once (one fallback call where json_schema is refused); raise JudgeCallError."""
     if req.provider == "anthropic":
-        headers = {"x-api-key": req.api_key, "anthropic-version": ANTHROPIC_VERSION}
+        own = {"x-api-key": req.api_key, "anthropic-version": ANTHROPIC_VERSION}
+        headers = with_extra(own, req.extra_headers)
         payload = await _post(f"{req.base_url}/messages", headers, _anthropic_body(req), req.timeout_s)
         return _anthropic_answer(payload)
-    url, headers = f"{req.base_url}/chat/completions", {"Authorization": f"Bearer {req.api_key}"}
+    url = f"{req.base_url}/chat/completions"
+    headers = with_extra({"Authorization": f"Bearer {req.api_key}"}, req.extra_headers)
     try:
         payload = await _post(url, headers, _openai_body(req, tools=False), req.timeout_s)
     except JudgeCallError as exc:

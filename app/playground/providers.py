@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.errors import UserError
@@ -49,6 +49,7 @@ class ChatRequest:
     model: str
     messages: list[dict[str, Any]]
     params: ModelParams
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,13 @@ class Usage:
 StreamItem = str | Usage  # a text delta, or usage (once, near the end)
 
 
+def with_extra(headers: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    """A call's headers with the connection's extra headers, which replace ours of the same name (in
+    any case: a proxy's own `api-key`, say)."""
+    replaced = {name.lower() for name in extra}
+    return {**{k: v for k, v in headers.items() if k.lower() not in replaced}, **extra}
+
+
 def _openai_call(req: ChatRequest) -> tuple[str, dict[str, str], dict[str, Any]]:
     body: dict[str, Any] = {
         "model": req.model,
@@ -70,7 +78,8 @@ def _openai_call(req: ChatRequest) -> tuple[str, dict[str, str], dict[str, Any]]
         "stream_options": {"include_usage": True},
         **req.params.as_dict(),
     }
-    return f"{req.base_url}/chat/completions", {"Authorization": f"Bearer {req.api_key}"}, body
+    headers = with_extra({"Authorization": f"Bearer {req.api_key}"}, req.extra_headers)
+    return f"{req.base_url}/chat/completions", headers, body
 
 
 def _anthropic_call(req: ChatRequest) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -85,7 +94,7 @@ def _anthropic_call(req: ChatRequest) -> tuple[str, dict[str, str], dict[str, An
     if system:
         body["system"] = system
     headers = {"x-api-key": req.api_key, "anthropic-version": ANTHROPIC_VERSION}
-    return f"{req.base_url}/messages", headers, body
+    return f"{req.base_url}/messages", with_extra(headers, req.extra_headers), body
 
 
 def _openai_items(chunk: dict[str, Any]) -> list[StreamItem]:

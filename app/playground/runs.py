@@ -190,7 +190,13 @@ async def execute(storage: Storage, project_id: str, run: PreparedRun) -> AsyncI
     `error` set (it is never raised)."""
     conn, params = run.endpoint.connection, run.state.params
     request = ChatRequest(
-        conn.provider, conn.base_url, run.endpoint.api_key, run.state.model, run.messages, params
+        conn.provider,
+        conn.base_url,
+        run.endpoint.api_key,
+        run.state.model,
+        run.messages,
+        params,
+        run.endpoint.extra_headers,
     )
     started, clock = datetime.now(UTC), time.monotonic()
     first: datetime | None = None

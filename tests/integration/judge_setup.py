@@ -26,10 +26,15 @@ NUMERIC = {"dataType": "NUMERIC", "minValue": 0, "maxValue": 1}
 
 
 async def add_connection(
-    storage: Storage, project_id: str, llm: FakeLlm, provider: str = "openai", key: str = API_KEY
+    storage: Storage,
+    project_id: str,
+    llm: FakeLlm,
+    provider: str = "openai",
+    key: str = API_KEY,
+    headers: dict[str, str] | None = None,
 ) -> str:
     spec = connections.LlmConnectionSpec(
-        f"{provider}-{uuid.uuid4().hex[:6]}", provider, llm.base_url, ["gpt-4o-mini"], key
+        f"{provider}-{uuid.uuid4().hex[:6]}", provider, llm.base_url, ["gpt-4o-mini"], key, headers
     )
     return (await connections.create_connection(storage, project_id, spec)).name
 

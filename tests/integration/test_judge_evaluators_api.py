@@ -96,6 +96,7 @@ async def test_sdk_round_trip(live_server: LiveServer, project: ProjectFixture) 
     assert conn.provider == "my-gateway" and conn.adapter == "openai" and conn.custom_models == ["judge-1"]
     assert conn.display_secret_key.endswith("1234") and "secret" not in conn.model_dump_json()
     assert again.id == conn.id and again.display_secret_key.endswith("9876")  # upserted by provider
+    assert conn.extra_header_keys == ["x-team"] and again.extra_header_keys == ["x-team"]  # omitted: kept
     assert "gpt-4.1-mini" in again.custom_models  # default models unless withDefaultModels is false
     assert [c.id for c in got["listed"].data] == [conn.id] and got["listed"].meta.total_items == 1
     created = got["created"]

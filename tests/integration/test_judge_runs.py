@@ -14,7 +14,7 @@ from app.storage import Storage
 from app.storage.clickhouse.query import CompiledQuery
 from app.storage.postgres.eval_tables import Evaluator
 from tests.conftest import LiveServer, ProjectFixture, sdk_client, wait_for
-from tests.integration.fake_llm import FakeLlm, fake_llm
+from tests.integration.fake_llm import API_KEY, FakeLlm, fake_llm
 from tests.integration.judge_setup import (
     add_connection,
     add_evaluator,
@@ -109,7 +109,7 @@ async def test_an_sdk_span_is_judged_and_its_eval_score_readable(
 async def test_a_span_is_judged_through_each_provider(
     storage: Storage, client, project: ProjectFixture, llm: FakeLlm, provider: str
 ) -> None:
-    conn = await add_connection(storage, project.project_id, llm, provider)
+    conn = await add_connection(storage, project.project_id, llm, provider, headers={"X-Gateway": "evals"})
     boolean = {"dataType": "BOOLEAN"}
     llm.judge_answer = {"reasoning": "fine", "score": True}
     evaluator_id, _ = await add_evaluator(storage, project.project_id, conn, output=boolean)
@@ -119,7 +119,10 @@ async def test_a_span_is_judged_through_each_provider(
     assert ex.status == "COMPLETED", ex.error
     [score] = await eval_scores(storage, project.project_id, trace_id=trace_id)
     assert (score["value"], score["data_type"], score["observation_id"]) == (1.0, "BOOLEAN", obs_id)
-    body = next(r for r in llm.requests if not r["body"].get("stream"))["body"]
+    call = next(r for r in llm.requests if not r["body"].get("stream"))
+    body = call["body"]
+    assert call["headers"]["x-gateway"] == "evals"  # the connection's extra header, beside the key
+    assert API_KEY in (call["headers"].get("authorization", "") + call["headers"].get("x-api-key", ""))
     if provider == "anthropic":
         assert (
             body["tool_choice"] == {"type": "tool", "name": "score"}

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from app.auth.encryption import decrypt
 from app.main import create_app
+from app.playground import connections
 from app.playground.prompts import PlaygroundHooks, PlaygroundPrompt, PlaygroundVersion, open_prompt
 from app.storage.postgres.tables import Role
 from app.tracing import model_catalog
@@ -93,6 +94,13 @@ async def test_connections_keep_keys_encrypted_and_only_admins_manage_them(
         assert 'value="other"' in bad.text  # what was typed is kept
         bad = await add_connection(client, llm, name="other", base_url="ftp://example.com")
         assert bad.status_code == 400 and 'id="base_url-error">Base URL must be an http(s) URL' in bad.text
+        bad = await add_connection(client, llm, name="other", extra_headers="X-Team evals")
+        assert bad.status_code == 400 and 'id="extra_headers-error">Extra headers: line 1 is not' in bad.text
+        assert ">X-Team evals</textarea>" in bad.text
+        bad = await add_connection(client, llm, name="other", extra_headers="Host: evil.example")
+        assert (
+            bad.status_code == 400 and "&#39;Host&#39; is not a header name a connection may set" in bad.text
+        )
         assert (await add_connection(client, llm)).status_code == 409  # the same name again
 
         page = await client.get("/settings/llm-connections")
@@ -109,6 +117,7 @@ async def test_connections_keep_keys_encrypted_and_only_admins_manage_them(
             )
         assert len(rows) == 1 and API_KEY not in json.dumps([dict(r) for r in rows], default=str)
         assert decrypt(storage.settings, rows[0]["api_key_encrypted"]) == API_KEY
+        assert rows[0]["extra_header_keys"] == [] and rows[0]["extra_headers_encrypted"] is None
 
         listed = await graphql(client, "{ llmConnections { id name provider models apiKeyHint baseUrl } }")
         [conn] = listed["data"]["llmConnections"]
@@ -137,6 +146,22 @@ async def test_connections_keep_keys_encrypted_and_only_admins_manage_them(
         )
         changed = updated["data"]["updateLlmConnection"]["llmConnection"]
         assert changed == {"name": "renamed", "models": ["c"], "apiKeyHint": "…8765"}
+        # Extra headers: set (values encrypted, names shown), kept by an edit that leaves them blank,
+        # removed with the box.
+        page = await client.get("/settings/llm-connections")
+        form = {"name": "renamed", "provider": "openai", "models": "c", "_csrf_token": csrf_token(page.text)}
+        url = f"/settings/llm-connections/{conn['id']}"
+        r = await client.post(url, data={**form, "extra_headers": "X-Team: evals\nX-Proxy-Token: p-secret-1"})
+        assert r.status_code == 302
+        page = await client.get("/settings/llm-connections")
+        assert "X-Proxy-Token, X-Team" in page.text and "p-secret-1" not in page.text
+        assert (await client.post(url, data=form)).status_code == 302
+        keys = await graphql(client, "{ llmConnections { extraHeaderKeys } }")
+        assert keys["data"]["llmConnections"] == [{"extraHeaderKeys": ["X-Proxy-Token", "X-Team"]}]
+        endpoint = await connections.endpoint(storage, project.project_id, conn["id"])
+        assert endpoint.extra_headers == {"X-Team": "evals", "X-Proxy-Token": "p-secret-1"}
+        assert (await client.post(url, data={**form, "remove_headers": "1"})).status_code == 302
+        assert (await connections.endpoint(storage, project.project_id, conn["id"])).extra_headers == {}
 
         created = await graphql(
             client,
@@ -175,7 +200,7 @@ async def test_a_run_streams_the_answer_and_is_traced(
 ) -> None:
     try:
         await as_role(client, storage, project, Role.ADMIN)
-        await add_connection(client, llm)
+        await add_connection(client, llm, extra_headers="X-Team: evals")
         await model_catalog.create(
             storage,
             project.project_id,
@@ -205,6 +230,7 @@ async def test_a_run_streams_the_answer_and_is_traced(
         assert (
             sent["path"] == "/v1/chat/completions" and sent["headers"]["authorization"] == f"Bearer {API_KEY}"
         )
+        assert sent["headers"]["x-team"] == "evals"  # the connection's extra header
         body = sent["body"]
         assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
         assert (body["model"], body["temperature"], body["max_tokens"]) == ("fake-model", 0.3, 64)

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.scalars import JSON
 
-from app.playground.connections import ConnectionView, LlmConnectionSpec
+from app.playground.connections import ConnectionView, LlmConnectionSpec, header_object
 
 
 @strawberry.enum(description="The API an LLM connection speaks.")
@@ -26,6 +27,9 @@ class LlmConnection:
     base_url: str = strawberry.field(description="The API's base URL, e.g. https://api.openai.com/v1.")
     models: list[str] = strawberry.field(description="Model names offered in the playground.")
     api_key_hint: str = strawberry.field(description="The API key's last characters, e.g. …a1b2.")
+    extra_header_keys: list[str] = strawberry.field(
+        description="Names of the extra headers sent with every call (their values are never readable)."
+    )
     created_at: datetime = strawberry.field(description="When the connection was created (UTC).")
     updated_at: datetime = strawberry.field(description="When it last changed (UTC).")
 
@@ -38,6 +42,7 @@ class LlmConnection:
             base_url=view.base_url,
             models=view.models,
             api_key_hint=view.api_key_hint,
+            extra_header_keys=view.extra_header_keys,
             created_at=view.created_at,
             updated_at=view.updated_at,
         )
@@ -50,9 +55,19 @@ class CreateLlmConnectionInput:
     models: list[str] = strawberry.field(description="1 to 100 model names.")
     api_key: str = strawberry.field(description="The provider's API key; stored encrypted, never returned.")
     base_url: str | None = strawberry.field(default=None, description="Default: the provider's API.")
+    extra_headers: JSON | None = strawberry.field(
+        default=None, description="Header name → value, sent with every call; values stored encrypted."
+    )
 
     def as_input(self) -> LlmConnectionSpec:
-        return LlmConnectionSpec(self.name, self.provider.value, self.base_url, self.models, self.api_key)
+        return LlmConnectionSpec(
+            self.name,
+            self.provider.value,
+            self.base_url,
+            self.models,
+            self.api_key,
+            header_object(self.extra_headers),
+        )
 
 
 @strawberry.type(description="The created connection.")
@@ -67,6 +82,9 @@ class UpdateLlmConnectionInput:
     base_url: str | None = strawberry.field(default=None, description="New base URL.")
     models: list[str] | None = strawberry.field(default=None, description="New model names.")
     api_key: str | None = strawberry.field(default=None, description="New API key.")
+    extra_headers: JSON | None = strawberry.field(
+        default=None, description="New extra headers (replacing the stored ones; {} removes them)."
+    )
 
     def as_input(self, current: ConnectionView) -> LlmConnectionSpec:
         return LlmConnectionSpec(
@@ -75,6 +93,7 @@ class UpdateLlmConnectionInput:
             self.base_url if self.base_url is not None else current.base_url,
             self.models if self.models is not None else current.models,
             self.api_key,
+            header_object(self.extra_headers),
         )
 
 

@@ -218,6 +218,9 @@ class LlmConnection(SQLModel, table=True):
     models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     api_key_encrypted: str
     api_key_hint: str  # the key's last characters, for display
+    # Extra HTTP headers sent with every call: the values encrypted (JSON object), the names for display.
+    extra_headers_encrypted: str | None = None
+    extra_header_keys: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_ts())
 
