@@ -37,6 +37,7 @@ from app.storage.postgres.eval_tables import EvaluationRule, Evaluator, JobExecu
 
 log = logging.getLogger(__name__)
 TERMINAL = ("COMPLETED", "ERROR", "CANCELLED")
+STALE_SLACK = timedelta(seconds=1)  # a job is never run before its execution's due time, less this
 JITTER = 0.2
 SLOT_WAIT_S, SLOT_TTL_S = 2.0, 300.0
 TARGET_GRACE = timedelta(minutes=5)  # a target not found this soon after matching is waited for
@@ -236,6 +237,9 @@ async def run_execution(
     ex, evaluator, version, rule = parts.execution, parts.evaluator, parts.version, parts.rule
     if ex is None or ex.status in TERMINAL:
         return JudgeOutcome(ex.status if ex else "MISSING")
+    due = ex.scheduled_for if ex.scheduled_for.tzinfo else ex.scheduled_for.replace(tzinfo=UTC)
+    if due - datetime.now(UTC) > STALE_SLACK:  # a later job runs it (a retry or a wait re-enqueued it)
+        return JudgeOutcome(ex.status)
     if evaluator is None or version is None:
         return JudgeOutcome((await _end(storage, ex, "CANCELLED", "the evaluator was deleted")).status)
     if evaluator.status == "paused":

@@ -387,3 +387,32 @@ def datetime_far_future():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     return datetime(2100, 1, 1, tzinfo=UTC)  # never due: the sweep leaves them alone
+
+
+async def test_a_job_older_than_its_executions_schedule_does_nothing(
+    storage: Storage, client, project: ProjectFixture, llm: FakeLlm
+) -> None:
+    """A DELAYED execution retried by hand runs at once; the job queued for its wait, when it fires
+    later, finds a newer schedule (or the end) and calls no judge a second time."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.evaluation import judging
+    from app.storage.postgres import executions
+
+    conn = await add_connection(storage, project.project_id, llm)
+    evaluator_id, _ = await add_evaluator(storage, project.project_id, conn)
+    rule_id = await add_rule(storage, project.project_id, evaluator_id, delay_seconds=600)
+    await send_generation(client, project)
+    [ex] = await wait_for(lambda: executions_of(storage, project.project_id, rule_id))
+    assert ex.status == "PENDING"
+    outcome = await judging.run_execution(storage, project.project_id, ex.id)  # 10 minutes early
+    assert (outcome.status, outcome.retry_in_s, llm.requests) == ("PENDING", None, [])
+    ex.status, ex.scheduled_for = "DELAYED", datetime.now(UTC) + timedelta(seconds=30)
+    await executions.save_execution(storage.postgres, ex)
+    assert (await judging.run_execution(storage, project.project_id, ex.id)).status == "DELAYED"
+    assert llm.requests == []
+    ex.scheduled_for = datetime.now(UTC)  # as a retry sets it
+    await executions.save_execution(storage.postgres, ex)
+    assert (await judging.run_execution(storage, project.project_id, ex.id)).status == "COMPLETED"
+    assert (await judging.run_execution(storage, project.project_id, ex.id)).status == "COMPLETED"
+    assert len([r for r in llm.requests if not r["body"].get("stream")]) == 1
