@@ -22,7 +22,8 @@ from app.tracing.chat import chat_messages
 MAX_VALUE_CHARS = 30_000  # one variable
 MAX_NODE_CHARS = 400  # one observation's input or output in a rendered tree
 MAX_TURNS = 100
-_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)|\['([^']*)'\]")
+# One step of a JSONPath: `..` (any depth) or `.`, then a name or `*`; or `[n]`, `[*]`, `['k']`, `["k"]`.
+_PATH_PART = re.compile(r"""(\.\.|\.)?(?:([^.\[\]]+)|\[(?:(-?\d+)|(\*)|'([^']*)'|"([^"]*)")\])""")
 SOURCE_NAMES = ("input", "output", "metadata", "tool_calls", "expected_output", "experiment_item_metadata")
 CONVERSATION_VARIABLES = ("trace", "conversation", "session", "context")
 
@@ -41,20 +42,51 @@ class TargetValues:
     environment: str | None = None
 
 
+def _decoded(value: Any) -> Any:
+    return json_or_text(value) if isinstance(value, str) else value
+
+
+def _children(value: Any) -> list[Any]:
+    value = _decoded(value)
+    return list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, list) else []
+
+
+def _descendants(value: Any) -> list[Any]:
+    """The value and everything inside it, depth first."""
+    out, stack = [], [value]
+    while stack:
+        node = _decoded(stack.pop())
+        out.append(node)
+        stack.extend(reversed(_children(node)))
+    return out
+
+
+def _step(value: Any, key: str | None, index: int | None) -> list[Any]:
+    value = _decoded(value)
+    if key == "*" or (key is None and index is None):
+        return _children(value)
+    if index is not None and isinstance(value, list) and -len(value) <= index < len(value):
+        return [value[index]]
+    if key is not None and isinstance(value, dict) and key in value:
+        return [value[key]]
+    return []
+
+
 def select(value: Any, path: str | None) -> Any:
-    """The part of `value` at a JSON path ($.a.b[0], a.b, $['a']); None where it leads nowhere."""
+    """The part of `value` at a JSON path ($.a.b[0], a.b, $['a'], $.a[-1]); with `*` or `..` (any depth)
+    the list of every match. JSON text met on the way is read as JSON. None where it leads nowhere."""
     if not path:
         return value
-    for index, key, quoted in _PATH_PART.findall(path.strip().removeprefix("$")):
-        if isinstance(value, str):
-            value = json_or_text(value)
-        if index and isinstance(value, list) and int(index) < len(value):
-            value = value[int(index)]
-        elif (key or quoted) and isinstance(value, dict):
-            value = value.get(key or quoted)
-        else:
-            return None
-    return value
+    nodes, many = [value], False
+    for dots, name, index, star, single, double in _PATH_PART.findall(path.strip().removeprefix("$")):
+        key = name or single or double or None
+        many = many or bool(star) or key == "*" or dots == ".."
+        if dots == "..":
+            nodes = [d for n in nodes for d in _descendants(n)]
+        nodes = [m for n in nodes for m in _step(n, key, int(index) if index else None)]
+    if many:
+        return [_decoded(n) for n in nodes] or None
+    return _decoded(nodes[0]) if nodes else None
 
 
 def as_text(value: Any, limit: int = MAX_VALUE_CHARS) -> str:

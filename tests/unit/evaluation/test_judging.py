@@ -84,6 +84,14 @@ def test_json_paths_select_inside_values_and_json_text() -> None:
     assert select(value, "$['messages'][0].content") == "hi"
     assert select(value, "$.k.inner") == 3
     assert select(value, "$.missing.x") is None and select(value, None) is value
+    assert select(value, "$.messages[-1].content") == "there" and select(value, '$["k"]') == {"inner": 3}
+    assert select(value, "messages[0].content") == "hi"  # without `$`
+    # Wildcards and any depth give every match, as a list.
+    assert select(value, "$.messages[*].content") == ["hi", "there"]
+    assert select(value, "$.messages.*.content") == ["hi", "there"]
+    assert select(value, "$..content") == ["hi", "there"]
+    assert select(value, "$..inner") == [3]  # through the JSON text
+    assert select(value, "$.messages[*].missing") is None and select(value, "$.messages[5]") is None
 
 
 def test_variables_come_from_mappings_then_sources_then_the_rendered_target() -> None:
