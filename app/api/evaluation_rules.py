@@ -4,7 +4,6 @@ langfuse 5.2.0's `evaluation_rules` client sends and parses. Beyond Langfuse, a 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, delete, get, patch, post
@@ -15,7 +14,6 @@ from app.api.paging import MAX_LIMIT
 from app.api.shared import iso, project_scope
 from app.errors import InvalidInput
 from app.evaluation import rules
-from app.evaluation.encoding import decode_cursor, encode_cursor
 from app.evaluation.rules import RulePatch, RuleSpec
 from app.http_json import ApiDoc, json_body
 from app.storage.postgres.eval_tables import EvaluationRule
@@ -166,17 +164,9 @@ async def list_rules(
 ) -> dict[str, Any]:
     """Rules newest first, in cursor pages."""
     storage, project_id = project_scope(request)
-    after = None
-    if cursor:
-        micros, rule_id = decode_cursor(cursor)
-        after = (datetime.fromtimestamp(micros / 1_000_000, UTC), rule_id)
-    found, nxt = await rules.list_rules_page(storage, project_id, limit, after)
-    meta = {} if nxt is None else {"cursor": encode_cursor(_micros(nxt[0]), nxt[1])}
+    found, nxt = await rules.list_rules_page(storage, project_id, limit, cursor)
+    meta = {} if nxt is None else {"cursor": nxt}
     return {"data": [rule_json(r) for r in found], "meta": meta}
-
-
-def _micros(value: datetime) -> int:
-    return int(value.timestamp()) * 1_000_000 + value.microsecond
 
 
 @get("/v2/evaluation-rules/{rule_id:str}", opt=ONE.opt)

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Template
 from app.auth.caller import Caller
 from app.dashboards.deps import UiSession, form_lists, page, requires_member
 from app.dashboards.forms import Fields
+from app.dashboards.params import url
 from app.errors import UserError
 from app.evaluation import rules
 from app.evaluation.judge_inputs import resolve_variables
@@ -30,6 +31,7 @@ from app.storage.postgres.eval_tables import EvaluationRule
 from app.storage.postgres.tables import Role
 
 BLANK_FILTER_ROWS = 2
+RULES_PAGE = 100  # rules a page of the list shows
 STATUSES = ("PENDING", "DELAYED", "RUNNING", "COMPLETED", "ERROR", "CANCELLED")
 RULE_FIELDS = Fields(
     {
@@ -219,10 +221,11 @@ async def _form_page(
 
 
 @get("/evaluation/rules")
-async def rules_page(session: UiSession, storage: Storage) -> Template:
-    """The project's rules, newest first, with their executions counted by status."""
+async def rules_page(session: UiSession, storage: Storage, after: str | None = None) -> Template:
+    """The project's rules, newest first, 100 a page (`after` a cursor), with their executions counted
+    by status."""
     project_id = session.caller.project_id
-    found, _ = await rules.list_rules_page(storage, project_id, 100)
+    found, nxt = await rules.list_rules_page(storage, project_id, RULES_PAGE, after)
     heads = await rule_repo.evaluator_heads(storage.postgres, project_id)
     counts = await executions.counts_by_rule(storage.postgres, project_id)
     return page(
@@ -233,6 +236,8 @@ async def rules_page(session: UiSession, storage: Storage) -> Template:
         counts=counts,
         statuses=STATUSES,
         can_write=session.caller.role.at_least(Role.MEMBER),
+        first_page=after is not None,
+        next_url=url("/evaluation/rules", {"after": nxt}) if nxt else None,
     )
 
 

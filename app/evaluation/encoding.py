@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -17,6 +18,23 @@ def encode_cursor(value: int, key: str) -> str:
     """An opaque cursor (base64url JSON) for a page that ended at (sort value, row key)."""
     raw = json.dumps(["v1", value, key], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def time_cursor(at: datetime, key: str) -> str:
+    """The cursor of a page, newest first, that ended at the row (`at`, `key`); exact to the microsecond."""
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return encode_cursor((at - EPOCH) // timedelta(microseconds=1), key)
+
+
+def time_keyset(cursor: str | None) -> tuple[datetime, str] | None:
+    """The (time, key) a time_cursor names; None for no cursor; InvalidInput naming `cursor` otherwise."""
+    if not cursor:
+        return None
+    micros, key = decode_cursor(cursor)
+    return EPOCH + timedelta(microseconds=micros), key
 
 
 def decode_cursor(text: str) -> tuple[int, str]:

@@ -4,13 +4,12 @@ model, mapping, output or code makes a new version (rules judge with the newest)
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
 from app.errors import InvalidInput, NotFound
 from app.evaluation import eval_settings
 from app.evaluation.code_runner import validate_source
-from app.evaluation.encoding import decode_cursor, encode_cursor
+from app.evaluation.encoding import decode_cursor, encode_cursor, time_cursor, time_keyset
 from app.evaluation.evaluator_specs import (
     EvaluatorDefinition,
     ValidDefinition,
@@ -185,16 +184,11 @@ async def list_evaluators(
     """Evaluators newest first; the cursor of the next page (None on the last)."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"limit: 1 to {MAX_PAGE_SIZE}")
-    after = None
-    if cursor:
-        micros, evaluator_id = decode_cursor(cursor)
-        after = (datetime.fromtimestamp(micros / 1e6, UTC), evaluator_id)
-    rows = await repo.list_evaluators_page(storage.postgres, project_id, limit + 1, after)
+    rows = await repo.list_evaluators_page(storage.postgres, project_id, limit + 1, time_keyset(cursor))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(int(last.created_at.timestamp() * 1e6), last.id)
+        next_cursor = time_cursor(rows[-1].created_at, rows[-1].id)
     return await _views(storage, project_id, rows), next_cursor
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.errors import Conflict, InvalidInput, NotFound
 from app.evaluation import evaluators
-from app.evaluation.encoding import decode_cursor, encode_cursor
+from app.evaluation.encoding import time_cursor, time_keyset
 from app.evaluation.evaluators import pause_parts
 from app.evaluation.judge_output import Judgment, judge_answer
 from app.evaluation.judge_prompt import JudgeSetupError, prepare_judge
@@ -32,11 +32,6 @@ class ExecutionFilter:
     status: str | None = None
 
 
-def _micros(value: datetime) -> int:
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return int(value.timestamp()) * 1_000_000 + value.microsecond
-
-
 async def list_executions_page(
     storage: Storage, project_id: str, where: ExecutionFilter, limit: int, cursor: str | None = None
 ) -> tuple[list[JobExecution], str | None]:
@@ -45,22 +40,18 @@ async def list_executions_page(
         raise InvalidInput(f"status: one of {', '.join(STATUSES)}")
     if not 1 <= limit <= repo.MAX_PAGE:
         raise InvalidInput(f"limit: 1 to {repo.MAX_PAGE}")
-    after = None
-    if cursor:
-        micros, last_id = decode_cursor(cursor)
-        after = (datetime.fromtimestamp(micros / 1_000_000, UTC), last_id)
     rows = await repo.list_executions_page(
         storage.postgres,
         project_id,
         rule_id=where.rule_id,
         evaluator_id=where.evaluator_id,
         status=where.status,
-        after=after,
+        after=time_keyset(cursor),
         limit=limit + 1,
     )
     page = rows[:limit]
     more = len(rows) > limit and page
-    return page, encode_cursor(_micros(page[-1].created_at), page[-1].id) if more else None
+    return page, time_cursor(page[-1].created_at, page[-1].id) if more else None
 
 
 async def names_of(

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, get_args
 
 from app.errors import InvalidInput, NotFound
 from app.evaluation import matching
+from app.evaluation.encoding import time_cursor, time_keyset
 from app.evaluation.judge_types import MAPPING_SOURCES, TargetKind
 from app.evaluation.rule_filters import validate_filters
 from app.storage import Storage
@@ -81,15 +81,15 @@ async def fetch_rule(storage: Storage, project_id: str, rule_id: str) -> Evaluat
 
 
 async def list_rules_page(
-    storage: Storage, project_id: str, limit: int, after: tuple[datetime, str] | None = None
-) -> tuple[list[EvaluationRule], tuple[datetime, str] | None]:
-    """A page of rules, newest first, and the keyset of the next page (None on the last)."""
+    storage: Storage, project_id: str, limit: int, cursor: str | None = None
+) -> tuple[list[EvaluationRule], str | None]:
+    """A page of rules, newest first, and the cursor of the next page (None on the last)."""
     if not 1 <= limit <= 100:
         raise InvalidInput("limit: between 1 and 100")
-    rows = await repo.list_rules_page(storage.postgres, project_id, limit + 1, after)
+    rows = await repo.list_rules_page(storage.postgres, project_id, limit + 1, time_keyset(cursor))
     if len(rows) > limit:
         last = rows[limit - 1]
-        return rows[:limit], (last.created_at, last.id)
+        return rows[:limit], time_cursor(last.created_at, last.id)
     return rows, None
 
 

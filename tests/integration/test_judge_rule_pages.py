@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 
 import httpx
 import pytest
@@ -113,6 +114,35 @@ async def test_viewer_reads_but_cannot_change_rules(
         assert (await client.get("/evaluation/rules/new")).status_code == 403
         r = await client.post("/evaluation/rules", data={"_csrf_token": csrf_token(listed.text), "name": "x"})
         assert r.status_code == 403
+    finally:
+        client.cookies.clear()
+
+
+async def test_the_rules_list_pages_through_every_rule(
+    client: httpx.AsyncClient, storage: Storage, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.dashboards import rule_pages
+
+    monkeypatch.setattr(rule_pages, "RULES_PAGE", 2)
+    evaluator_id = await make_evaluator(storage, project.project_id)
+    for n in range(5):
+        spec = RuleSpec(
+            name=f"paged-{n}", enabled=True, evaluator_assignments=[{"evaluatorId": evaluator_id}]
+        )
+        await rules.create_rule(storage, project.project_id, spec)
+    email, password = await make_user(storage, project, Role.VIEWER)
+    await login(client, email, password)
+    try:
+        seen, page_url = [], "/evaluation/rules"
+        while page_url:
+            r = await client.get(page_url)
+            assert r.status_code == 200, r.text
+            seen.append(re.findall(r">(paged-\d)<", r.text))
+            found = re.search(r'<a href="([^"]+)" rel="next">', r.text)
+            page_url = html.unescape(found[1]) if found else ""
+        assert seen == [["paged-4", "paged-3"], ["paged-2", "paged-1"], ["paged-0"]]
+        bad = await client.get("/evaluation/rules", params={"after": "nope"})
+        assert bad.status_code == 400 and "cursor" in bad.text
     finally:
         client.cookies.clear()
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import strawberry
 from strawberry.types import Info
 
 from app.errors import InvalidInput, NotFound
 from app.evaluation import rules
-from app.evaluation.encoding import decode_cursor, encode_cursor
+from app.evaluation.encoding import time_cursor
 from app.graphql.context import Context
 from app.graphql.types import evaluation_rules as t
 from app.graphql.types.pagination import PageInfo
@@ -17,7 +15,7 @@ from app.storage.postgres.eval_tables import EvaluationRule
 
 
 def _cursor(r: EvaluationRule) -> str:
-    return encode_cursor(int(r.created_at.timestamp()) * 1_000_000 + r.created_at.microsecond, r.id)
+    return time_cursor(r.created_at, r.id)
 
 
 @strawberry.type
@@ -29,11 +27,7 @@ class EvaluationRuleQueryMixin:
         caller = info.context.require()
         if not 1 <= first <= 100:
             raise InvalidInput("first: between 1 and 100")
-        keyset = None
-        if after is not None:
-            micros, rule_id = decode_cursor(after)
-            keyset = (datetime.fromtimestamp(micros / 1_000_000, UTC), rule_id)
-        found, nxt = await rules.list_rules_page(info.context.storage, caller.project_id, first, keyset)
+        found, nxt = await rules.list_rules_page(info.context.storage, caller.project_id, first, after)
         edges = [t.EvaluationRuleEdge(node=t.EvaluationRule.from_row(r), cursor=_cursor(r)) for r in found]
         end = edges[-1].cursor if edges else None
         return t.EvaluationRuleConnection(
