@@ -183,7 +183,7 @@ async def _reviewer(storage: Storage, project_id: str, user_id: str) -> str:
 async def queues_view(storage: Storage, caller: Caller, page: int, limit: int) -> QueuesView:
     """Page `page` (from 1) of the project's queues, newest first, those assigned to the caller first."""
     pid = caller.project_id
-    rows, total = await aq.list_queues_page(storage, pid, page, limit)
+    rows, total = await aq.list_queues_page(storage, pid, page, limit, caller.user_id)
     ids = [q.id for q in rows]
     progress = await aq.progress(storage, pid, ids)
     assigned = await aq.assignees(storage, pid, ids)
@@ -198,7 +198,6 @@ async def queues_view(storage: Storage, caller: Caller, page: int, limit: int) -
         )
         for q in rows
     ]
-    summaries.sort(key=lambda s: not s.assigned_to_me)  # stable: newest first within each group
     configs = await _live_configs(storage, pid)
     return QueuesView(summaries, total, configs, [p for p in everyone if p.can_annotate])
 

@@ -150,10 +150,11 @@ async def get_queue(storage: Storage, project_id: str, queue_id: str) -> Annotat
 
 
 async def list_queues_page(
-    storage: Storage, project_id: str, page: int, limit: int
+    storage: Storage, project_id: str, page: int, limit: int, first_for: str | None = None
 ) -> tuple[list[AnnotationQueue], int]:
-    """Page `page` (from 1) of the project's queues, newest first, and how many there are."""
-    rows = await repo.list_queues(storage.postgres, project_id, limit, (page - 1) * limit)
+    """Page `page` (from 1) of the project's queues, newest first (those assigned to `first_for` before
+    the others), and how many there are."""
+    rows = await repo.list_queues(storage.postgres, project_id, limit, (page - 1) * limit, first_for)
     return rows, await repo.count_queues(storage.postgres, project_id)
 
 

@@ -228,6 +228,23 @@ async def test_only_members_who_annotate_are_assigned(storage: Storage, project:
     assert await repo.queues_assigned_to(storage.postgres, pid, admin) == set()
 
 
+async def test_a_reviewers_queues_come_first_across_pages(storage: Storage, project: ProjectFixture) -> None:
+    pid = project.project_id
+    made = [await aq.create_queue(storage, pid, QueueSpec(f"q{n}")) for n in range(4)]
+    me, other = await user_id(storage, project), await user_id(storage, project)
+    await aq.assign_user(storage, pid, made[0].id, me)  # the oldest two are mine
+    await aq.assign_user(storage, pid, made[1].id, me)
+    await aq.assign_user(storage, pid, made[3].id, other)
+
+    async def names(first_for: str | None) -> list[list[str]]:
+        pages = [await aq.list_queues_page(storage, pid, n, 2, first_for) for n in (1, 2)]
+        assert {total for _, total in pages} == {4}
+        return [[q.name for q in rows] for rows, _ in pages]
+
+    assert await names(me) == [["q1", "q0"], ["q3", "q2"]]
+    assert await names(None) == [["q3", "q2"], ["q1", "q0"]]  # newest first
+
+
 async def test_review_order_holds_skips_and_resumes(storage: Storage, project: ProjectFixture) -> None:
     pid, pg = project.project_id, storage.postgres
     queue = await aq.create_queue(storage, pid, QueueSpec("review"))

@@ -104,12 +104,27 @@ async def fetch_queue(pg: Postgres, project_id: str, queue_id: str) -> Annotatio
         return (await s.exec(stmt)).first()
 
 
-async def list_queues(pg: Postgres, project_id: str, limit: int, offset: int = 0) -> list[AnnotationQueue]:
-    """A page of the project's queues, newest first."""
+async def list_queues(
+    pg: Postgres, project_id: str, limit: int, offset: int = 0, first_for: str | None = None
+) -> list[AnnotationQueue]:
+    """A page of the project's queues, newest first; with `first_for`, the queues assigned to that user
+    before the others (across pages)."""
+    order: list[Any] = [col(AnnotationQueue.created_at).desc(), col(AnnotationQueue.id).desc()]
+    if first_for is not None:
+        mine = (
+            select(AnnotationQueueAssignment.queue_id)
+            .where(
+                AnnotationQueueAssignment.project_id == project_id,
+                AnnotationQueueAssignment.queue_id == AnnotationQueue.id,
+                AnnotationQueueAssignment.user_id == first_for,
+            )
+            .exists()
+        )
+        order.insert(0, case((mine, 0), else_=1))
     stmt = (
         select(AnnotationQueue)
         .where(AnnotationQueue.project_id == project_id)
-        .order_by(col(AnnotationQueue.created_at).desc(), col(AnnotationQueue.id).desc())
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
     )
