@@ -150,7 +150,7 @@ async def trace_detail(
     )
     if trace is None or (shared_only and not trace.public):
         raise NotFound(f"trace {trace_id!r} not found")
-    if not observations:  # read beside a flush that wrote them before the trace row: read them again
+    if not observations:  # read beside a flush that wrote the trace row, not yet its spans: read again
         observations = await trace_queries.fetch_trace_observations(ch, project_id, trace_id)
     return TraceDetail(trace, observations, observation_tree(observations), scores)
 

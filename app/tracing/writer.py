@@ -297,14 +297,16 @@ class CoalescingWriter:
             for cancel, new in zip(corrections[::2], corrections[1::2], strict=True):
                 units.append([as_json_line(cancel), as_json_line(new)])
                 owners.append(None)
-            # Observations before trace rows: a reader that finds the trace then finds its observations.
-            refused = await insert_isolating(partial(insert_observation_lines, ch), units)
-            t2 = time.perf_counter()
+            # Trace rows first: a flush that fails after them is retried whole (its spans are not stored
+            # yet, so their trace rows come again); spans stored first would make a retry skip the trace
+            # rows, as for a replay. A reader can meanwhile find a trace whose new spans are not there yet.
             refused_traces = await insert_isolating(
                 partial(insert_trace_lines, ch), [[as_json_line(t)] for t in trace_rows]
             )
+            t2 = time.perf_counter()
+            refused = await insert_isolating(partial(insert_observation_lines, ch), units)
             log.debug(
-                "flush %d rows (%d corrected): lookups %.0f ms, insert %.0f ms, traces %.0f ms",
+                "flush %d rows (%d corrected): lookups %.0f ms, traces %.0f ms, insert %.0f ms",
                 len(units) - len(corrections) // 2,
                 len(corrections) // 2,
                 (t1 - t0) * 1e3,

@@ -255,26 +255,60 @@ async def _count_is(storage: Storage, project_id: str, n: int) -> bool:
     return await count(storage, project_id) == n
 
 
-async def test_a_flush_writes_observations_before_the_trace_row(
+async def test_a_flush_that_fails_after_its_trace_rows_keeps_them_when_retried(
     storage: Storage, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A page that finds the trace also finds its observations (the CI run once showed a trace with none)."""
+    """Trace rows go in before the spans: a retry of a flush that failed between the two writes its
+    spans and still has the trace's row (stored spans would make the retry skip it, as for a replay)."""
     from app.storage.clickhouse.queries import traces as trace_queries
     from app.tracing import writer as writer_module
 
-    seen: list[int] = []
-    insert = writer_module.insert_trace_lines
+    insert, failures = writer_module.insert_observation_lines, [ConnectionError("store went away")]
 
-    async def observed(ch: Any, lines: Any) -> None:
-        seen.append(len(await trace_queries.fetch_trace_observations(ch, project.project_id, "c3" * 16)))
+    async def failing_once(ch: Any, lines: Any) -> None:
+        if failures:
+            raise failures.pop()
         await insert(ch, lines)
 
-    monkeypatch.setattr(writer_module, "insert_trace_lines", observed)
+    monkeypatch.setattr(writer_module, "insert_observation_lines", failing_once)
+    spans = [{"langfuse.trace.name": "kept-name"}, {}, {}]
     writer = CoalescingWriter(storage, max_wait_s=0.01)
     try:
         batch = RawBatch.create(project.project_id, PB["content-type"], None, None)
-        result = await writer.write(project.project_id, map_otlp(batch, export("c3" * 16, [{}] * 3)))
+        with pytest.raises(ConnectionError):
+            await writer.write(project.project_id, map_otlp(batch, export("c3" * 16, spans)))
+        retried = await writer.write(project.project_id, map_otlp(batch, export("c3" * 16, spans)))
     finally:
         await writer.close()
-    assert result.written == 3
-    assert seen == [3]
+    assert retried.written == 3
+    trace = await trace_queries.fetch_trace(storage.clickhouse, project.project_id, "c3" * 16)
+    assert trace is not None and trace.name == "kept-name"
+    assert (
+        len(await trace_queries.fetch_trace_observations(storage.clickhouse, project.project_id, "c3" * 16))
+        == 3
+    )
+
+
+async def test_a_trace_read_beside_a_flush_reads_its_spans_again(
+    storage: Storage, project: ProjectFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trace row is written before the spans: a read between the two finds the trace and no spans,
+    and reads the spans once more (the CI run once showed a trace page with an empty tree)."""
+    from app.storage.clickhouse.queries import traces as trace_queries
+    from app.tracing import trace_service
+
+    writer = CoalescingWriter(storage, max_wait_s=0.01)
+    try:
+        batch = RawBatch.create(project.project_id, PB["content-type"], None, None)
+        await writer.write(project.project_id, map_otlp(batch, export("c4" * 16, [{}] * 2)))
+    finally:
+        await writer.close()
+    read, calls = trace_queries.fetch_trace_observations, []
+
+    async def first_read_too_early(ch: Any, project_id: str, trace_id: str) -> Any:
+        calls.append(trace_id)
+        return [] if len(calls) == 1 else await read(ch, project_id, trace_id)
+
+    monkeypatch.setattr(trace_queries, "fetch_trace_observations", first_read_too_early)
+    detail = await trace_service.trace_detail(storage, project.project_id, "c4" * 16)
+    assert len(detail.observations) == 2 and len(calls) == 2
