@@ -263,14 +263,21 @@ async def test_a_flush_that_fails_after_its_trace_rows_keeps_them_when_retried(
     from app.storage.clickhouse.queries import traces as trace_queries
     from app.tracing import writer as writer_module
 
-    insert, failures = writer_module.insert_observation_lines, [ConnectionError("store went away")]
+    inserts: list[str] = []
 
-    async def failing_once(ch: Any, lines: Any) -> None:
-        if failures:
-            raise failures.pop()
-        await insert(ch, lines)
+    def second_insert_fails_once(name: str) -> Any:  # the flush's second table, its first time
+        insert = getattr(writer_module, name)
 
-    monkeypatch.setattr(writer_module, "insert_observation_lines", failing_once)
+        async def wrapped(ch: Any, lines: Any) -> None:
+            inserts.append(name)
+            if len(inserts) == 2:
+                raise ConnectionError("store went away")
+            await insert(ch, lines)
+
+        return wrapped
+
+    for name in ("insert_trace_lines", "insert_observation_lines"):
+        monkeypatch.setattr(writer_module, name, second_insert_fails_once(name))
     spans = [{"langfuse.trace.name": "kept-name"}, {}, {}]
     writer = CoalescingWriter(storage, max_wait_s=0.01)
     try:
