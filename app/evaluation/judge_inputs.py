@@ -74,7 +74,8 @@ def _step(value: Any, key: str | None, index: int | None) -> list[Any]:
 
 def select(value: Any, path: str | None) -> Any:
     """The part of `value` at a JSON path ($.a.b[0], a.b, $['a'], $.a[-1]); with `*` or `..` (any depth)
-    the list of every match. JSON text met on the way is read as JSON. None where it leads nowhere."""
+    the list of the matches when there are several. JSON text met on the way is read as JSON. None
+    where it leads nowhere."""
     if not path:
         return value
     nodes, many = [value], False
@@ -84,8 +85,8 @@ def select(value: Any, path: str | None) -> Any:
         if dots == "..":
             nodes = [d for n in nodes for d in _descendants(n)]
         nodes = [m for n in nodes for m in _step(n, key, int(index) if index else None)]
-    if many:
-        return [_decoded(n) for n in nodes] or None
+    if many and len(nodes) > 1:
+        return [_decoded(n) for n in nodes]
     return _decoded(nodes[0]) if nodes else None
 
 

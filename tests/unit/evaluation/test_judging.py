@@ -86,11 +86,11 @@ def test_json_paths_select_inside_values_and_json_text() -> None:
     assert select(value, "$.missing.x") is None and select(value, None) is value
     assert select(value, "$.messages[-1].content") == "there" and select(value, '$["k"]') == {"inner": 3}
     assert select(value, "messages[0].content") == "hi"  # without `$`
-    # Wildcards and any depth give every match, as a list.
+    # Wildcards and any depth give the matches, as a list when there are several.
     assert select(value, "$.messages[*].content") == ["hi", "there"]
     assert select(value, "$.messages.*.content") == ["hi", "there"]
     assert select(value, "$..content") == ["hi", "there"]
-    assert select(value, "$..inner") == [3]  # through the JSON text
+    assert select(value, "$..inner") == 3  # through the JSON text; one match is the value itself
     assert select(value, "$.messages[*].missing") is None and select(value, "$.messages[5]") is None
 
 
